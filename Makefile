@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# portredir: build out of tree into $(O) (default build/); V=1 shows commands.
+
+O ?= build
+ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+
+CFLAGS ?= -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror
+BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC) -MMD -MP
+USER_CFLAGS := $(CFLAGS) -Iinclude -Iloader -I$(O) -MMD -MP
+LIBS := -lxdp -lbpf -lelf -lz -ljansson
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_OBJS := $(O)/bpf/xdp.bpf.o $(O)/bpf/tc.bpf.o $(O)/bpf/maps.bpf.o
+SKELS := $(O)/xdp.skel.h $(O)/tc.skel.h $(O)/maps.skel.h
+LOADER_SRCS := $(wildcard loader/*.c)
+LOADER_OBJS := $(LOADER_SRCS:%.c=$(O)/%.o)
+CLI := $(O)/portredir
+UNIT := $(O)/test_datapath
+
+# Debian 12 packages the build, the tests and the demo need.
+DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
+	libjansson-dev linux-libc-dev make gcc iproute2 socat nftables python3 procps kmod
+
+# Keep objects and skeletons make considers intermediate.
+.SECONDARY:
+
+.PHONY: all clean check demo deps unit integration
+all: $(CLI) $(UNIT)
+
+$(O)/bpf/%.bpf.o: bpf/%.bpf.c | $(O)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -MT $@ -c $< -o $@.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o
+	$(Q)rm -f $@.tmp.o
+
+$(O)/%.skel.h: $(O)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(O)/loader/%.o: loader/%.c $(SKELS) | $(O)/loader
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(O)/cli/%.o: cli/%.c $(SKELS) | $(O)/cli
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(O)/tests/%.o: tests/%.c $(SKELS) | $(O)/tests/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(O)/libportredir.a: $(LOADER_OBJS)
+	$(call msg,AR,$@)
+	$(Q)ar rcs $@ $^
+
+$(CLI): $(O)/cli/portredir.o $(O)/libportredir.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(UNIT): $(O)/tests/unit/test_datapath.o $(O)/libportredir.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/bpf $(O)/loader $(O)/cli $(O)/tests/unit:
+	$(Q)mkdir -p $@
+
+# Install whatever of DEPS_PKGS is missing (Debian/Ubuntu, as root).
+deps:
+	@missing=$$(for p in $(DEPS_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		[ "$$(id -u)" = 0 ] || { echo "deps: run as root (sudo make ...) to install:" $$missing >&2; exit 1; }; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+check: deps
+	$(MAKE) all
+	O=$(O) tests/run.sh
+
+unit: all
+	O=$(O) tests/run.sh unit
+
+integration: all
+	O=$(O) tests/run.sh integration
+
+demo: deps
+	$(MAKE) all
+	O=$(O) tests/demo.sh
+
+clean:
+	rm -rf $(O)
+
+-include $(wildcard $(O)/bpf/*.d $(O)/loader/*.d $(O)/cli/*.d $(O)/tests/unit/*.d)

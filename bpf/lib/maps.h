@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Every map of the datapath, pinned by name so all objects and CLI processes share one set. */
+#ifndef PR_MAPS_H
+#define PR_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "portredir.h"
+
+/* (listen addr | any, proto, port) -> target. Read on every new flow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PR_RULE_ENTRIES);
+	__type(key, struct pr_rule_key);
+	__type(value, struct pr_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_rules SEC(".maps");
+
+/* rule id -> name and spec; written and read by userspace only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PR_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct pr_rule_meta);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_rmeta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PR_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct pr_rule_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_rstats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PR_R_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_gstats SEC(".maps");
+
+/* Both directions of every flow; LRU so a flood cannot wedge the table. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PR_CT_ENTRIES);
+	__type(key, struct pr_ct_key);
+	__type(value, struct pr_ct_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_ct SEC(".maps");
+
+/* Egress interfaces XDP may redirect to; the loader adds only ones known to
+ * take XDP frames. Pinned by the loader itself (pr_reuse_tx), not by name:
+ * libbpf 1.1 refuses to reuse a pinned devmap because the kernel adds
+ * BPF_F_RDONLY_PROG to its flags. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, PR_IFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+} pr_tx SEC(".maps");
+
+/* Attachment records for status; userspace only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PR_IFACES);
+	__type(key, struct pr_iface_key);
+	__type(value, struct pr_iface);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_ifaces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pr_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_info SEC(".maps");
+
+#endif

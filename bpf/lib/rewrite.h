@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Applying a translation to the packet: by hand in XDP, with skb helpers in TC. */
+#ifndef PR_REWRITE_H
+#define PR_REWRITE_H
+
+#include <linux/pkt_cls.h>
+#include "nat.h"
+#include "csum.h"
+
+/* XDP: rewrite address and port, update the IP checksum and the L4 checksum
+ * (a UDP checksum of zero means none and stays zero). Assumes the L4 checksum
+ * is complete, which the caller established with pr_csum_maybe_partial(). */
+static __always_inline void pr_xdp_rewrite(const struct pr_pkt *p, const struct pr_xlate *x)
+{
+	struct iphdr *ip = p->ip;
+	__u16 *l4c = (__u16 *)p->l4_csum;
+
+	if (x->dir == PR_DIR_ORIG) {
+		ip->daddr = x->new_addr;
+		p->ports[1] = x->new_port;
+	} else {
+		ip->saddr = x->new_addr;
+		p->ports[0] = x->new_port;
+	}
+	pr_csum_replace4(&ip->check, x->old_addr, x->new_addr);
+	if (p->proto == IPPROTO_UDP && *l4c == 0)
+		return;
+	pr_csum_replace4(l4c, x->old_addr, x->new_addr);
+	pr_csum_replace2(l4c, x->old_port, x->new_port);
+	if (p->proto == IPPROTO_UDP && *l4c == 0)
+		*l4c = 0xffff;
+}
+
+/* TC: the same rewrite through helpers that know skb->ip_summed, so
+ * CHECKSUM_PARTIAL packets from local sockets stay correct. Returns 0 or a
+ * negative errno; packet pointers are invalid afterwards. */
+static __always_inline int pr_tc_rewrite(struct __sk_buff *skb, const struct pr_pkt *p,
+					 const struct pr_xlate *x)
+{
+	__u32 addr_off = sizeof(struct ethhdr) +
+			 (x->dir == PR_DIR_ORIG ? offsetof(struct iphdr, daddr) :
+						  offsetof(struct iphdr, saddr));
+	__u32 port_off = p->l4_off + (x->dir == PR_DIR_ORIG ? 2 : 0);
+	__u32 ipc_off = sizeof(struct ethhdr) + offsetof(struct iphdr, check);
+	__u64 l4f = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	int err;
+
+	err = bpf_l4_csum_replace(skb, p->csum_off, x->old_addr, x->new_addr,
+				  l4f | BPF_F_PSEUDO_HDR | sizeof(x->new_addr));
+	if (!err)
+		err = bpf_l4_csum_replace(skb, p->csum_off, x->old_port, x->new_port,
+					  l4f | sizeof(x->new_port));
+	if (!err)
+		err = bpf_l3_csum_replace(skb, ipc_off, x->old_addr, x->new_addr,
+					  sizeof(x->new_addr));
+	if (!err)
+		err = bpf_skb_store_bytes(skb, addr_off, &x->new_addr, sizeof(x->new_addr), 0);
+	if (!err)
+		err = bpf_skb_store_bytes(skb, port_off, &x->new_port, sizeof(x->new_port), 0);
+	return err;
+}
+
+#endif

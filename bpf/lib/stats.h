@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Per-CPU counters: global reasons and per-rule traffic. */
+#ifndef PR_STATS_H
+#define PR_STATS_H
+
+#include "maps.h"
+
+static __always_inline void pr_count(__u32 reason)
+{
+	__u64 *v = bpf_map_lookup_elem(&pr_gstats, &reason);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline void pr_rule_count(__u32 rule_id, __u8 dir, __u32 bytes, int new_flow)
+{
+	struct pr_rule_stats *s = bpf_map_lookup_elem(&pr_rstats, &rule_id);
+
+	if (!s)
+		return;
+	if (dir == PR_DIR_ORIG) {
+		s->pkts_orig++;
+		s->bytes_orig += bytes;
+	} else {
+		s->pkts_reply++;
+		s->bytes_reply += bytes;
+	}
+	s->flows += new_flow;
+}
+
+#endif

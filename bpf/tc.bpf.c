@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* TC ingress (forward and reply translation) and egress (reply translation) on clsact. */
+#include "lib/rewrite.h"
+
+/* Enough linear data for Ethernet, the largest IPv4 header and a TCP header. */
+#define PR_TC_PULL (14 + 60 + 20)
+
+static __always_inline int pr_tc(struct __sk_buff *skb, enum pr_hook hook)
+{
+	struct pr_xlate x = {};
+	struct pr_pkt p = {};
+	__u32 reason, bytes = skb->len, want = PR_TC_PULL;
+	void *data, *data_end;
+	int rc;
+
+	if (want > skb->len)
+		want = skb->len;
+	if ((void *)(long)skb->data + want > (void *)(long)skb->data_end)
+		bpf_skb_pull_data(skb, want);
+	data = (void *)(long)skb->data;
+	data_end = (void *)(long)skb->data_end;
+
+	rc = pr_parse(data, data_end, skb->len, &p);
+	if (rc >= 0) {
+		if (hook == PR_HOOK_INGRESS)
+			pr_count(rc);
+		return TC_ACT_OK;
+	}
+	if (!pr_decide(&p, hook, &x, &reason)) {
+		if (hook == PR_HOOK_INGRESS)
+			pr_count(reason);
+		return TC_ACT_OK;
+	}
+	if (pr_tc_rewrite(skb, &p, &x)) {
+		pr_count(PR_R_DROP_REWRITE);
+		return TC_ACT_SHOT;
+	}
+	pr_account(&x, bytes);
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int pr_tc_ingress(struct __sk_buff *skb)
+{
+	void *meta = (void *)(long)skb->data_meta;
+	void *data = (void *)(long)skb->data;
+
+	/* XDP already translated or cleared this packet */
+	if (meta + sizeof(__u32) <= data && *(__u32 *)meta == PR_META_DONE)
+		return TC_ACT_OK;
+	return pr_tc(skb, PR_HOOK_INGRESS);
+}
+
+SEC("tc")
+int pr_tc_egress(struct __sk_buff *skb)
+{
+	return pr_tc(skb, PR_HOOK_EGRESS);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* XDP ingress: translate forward and reply packets whose checksums are complete; leave the rest to TC. */
+#include "lib/rewrite.h"
+#include "lib/fib.h"
+
+/* Reserve 4 bytes of metadata and return a pointer to them, zeroed, or NULL. */
+static __always_inline __u32 *pr_meta_reserve(struct xdp_md *ctx)
+{
+	__u32 *meta;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(__u32)))
+		return NULL;
+	meta = (void *)(long)ctx->data_meta;
+	if ((void *)(meta + 1) > (void *)(long)ctx->data)
+		return NULL;
+	*meta = 0;
+	return meta;
+}
+
+SEC("xdp")
+int pr_xdp(struct xdp_md *ctx)
+{
+	struct pr_xlate x = {};
+	struct pr_pkt p = {};
+	void *data, *data_end;
+	__u32 *meta, reason;
+	int rc;
+
+	/* Without the mark TC cannot tell our work from untouched packets, so
+	 * translate nothing here and let TC do all of it. */
+	meta = pr_meta_reserve(ctx);
+	if (!meta) {
+		pr_count(PR_R_PASS_NO_META);
+		return XDP_PASS;
+	}
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+
+	rc = pr_parse(data, data_end, data_end - data, &p);
+	if (rc >= 0) {
+		pr_count(rc);
+		goto done;
+	}
+	if (pr_csum_maybe_partial(*(__u16 *)p.l4_csum,
+				  pr_pseudo4(p.ip->saddr, p.ip->daddr, p.proto, p.l4_len))) {
+		pr_count(PR_R_PASS_CSUM_PUNT);
+		return XDP_PASS; /* meta stays 0: TC ingress handles it */
+	}
+	if (!pr_decide(&p, PR_HOOK_INGRESS, &x, &reason)) {
+		pr_count(reason);
+		goto done;
+	}
+	pr_xdp_rewrite(&p, &x);
+	pr_account(&x, data_end - data);
+	*meta = PR_META_DONE;
+	return pr_xdp_forward(ctx, data, &p);
+done:
+	*meta = PR_META_DONE;
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,723 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The portredir command: parse arguments, call the library, print text or JSON. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <jansson.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "libportredir.h"
+
+#define PR_VERSION "0.1.0"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+static const char *pin_dir;
+static int json_out, verbose;
+static const char *cmd_name = "portredir";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: portredir [--pin-dir DIR] [-j|--json] [-v] COMMAND ...\n"
+		"  attach IFACE [--mode auto|native|generic|tc]\n"
+		"  detach IFACE\n"
+		"  status                         interfaces, modes, program ids, map fill levels\n"
+		"  add PROTO LISTEN TARGET [--name NAME] [--replace]\n"
+		"  del PROTO LISTEN [--keep-flows] | del --name NAME [--keep-flows]\n"
+		"  list                           rules, one a line\n"
+		"  stats                          per-rule packets/bytes/flows, global counters\n"
+		"  conntrack list | conntrack flush\n"
+		"PROTO:  tcp | udp\n"
+		"LISTEN: [ADDR]:PORT   (\":8080\" = any local address)\n"
+		"TARGET: ADDR:PORT\n"
+		"The pin dir defaults to $PORTREDIR_PIN_DIR, else %s.\n"
+		"Exit status: 0 success, 1 failure, 2 bad usage or input.\n",
+		PR_DEFAULT_PIN_DIR);
+}
+
+/* One-line error naming the command; returns the exit code to use. */
+static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "portredir: %s: ", cmd_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+static void print_json(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	if (s)
+		puts(s);
+	free(s);
+	json_decref(j);
+}
+
+/* ---- parsing ---- */
+
+static int parse_proto(const char *tok, __u8 *proto)
+{
+	if (strcmp(tok, "tcp") == 0)
+		*proto = IPPROTO_TCP;
+	else if (strcmp(tok, "udp") == 0)
+		*proto = IPPROTO_UDP;
+	else
+		return fail(EXIT_USAGE, "unknown protocol '%s' (expected tcp or udp)", tok);
+	return 0;
+}
+
+static const char *proto_name(__u8 p)
+{
+	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "?";
+}
+
+static int parse_port(const char *tok, const char *whole, __be16 *port)
+{
+	unsigned long v = 0;
+	const char *p;
+
+	if (!*tok)
+		return fail(EXIT_USAGE, "missing port in '%s'", whole);
+	for (p = tok; *p; p++) {
+		if (*p < '0' || *p > '9' || p - tok > 6)
+			return fail(EXIT_USAGE, "bad port '%s' in '%s' (expected 1-65535)", tok, whole);
+		v = v * 10 + (*p - '0');
+	}
+	if (v < 1 || v > 65535)
+		return fail(EXIT_USAGE, "bad port '%s' in '%s' (expected 1-65535)", tok, whole);
+	*port = htons(v);
+	return 0;
+}
+
+/* "[ADDR]:PORT" or "ADDR:PORT" into addr and port; need_addr refuses an empty
+ * or any (0.0.0.0) address. */
+static int parse_endpoint(const char *tok, bool need_addr, const char *what, union pr_addr *addr,
+			  __be16 *port)
+{
+	char host[64];
+	const char *colon = strrchr(tok, ':');
+	size_t hl;
+
+	memset(addr, 0, sizeof(*addr));
+	if (strchr(tok, '[') || (colon && strchr(tok, ':') != colon))
+		return fail(EXIT_USAGE, "IPv6 %s '%s' is not supported yet", what, tok);
+	if (!colon)
+		return fail(EXIT_USAGE, "missing %s port in '%s' (expected %s)", what, tok,
+			    need_addr ? "ADDR:PORT" : "[ADDR]:PORT");
+	hl = colon - tok;
+	if (hl >= sizeof(host))
+		return fail(EXIT_USAGE, "bad %s address in '%s'", what, tok);
+	memcpy(host, tok, hl);
+	host[hl] = 0;
+	if (hl && inet_pton(AF_INET, host, &addr->v4) != 1)
+		return fail(EXIT_USAGE, "bad %s address '%s' in '%s'", what, host, tok);
+	if (need_addr && addr->v4 == 0)
+		return fail(EXIT_USAGE, "%s '%s' needs an address (ADDR:PORT)", what, tok);
+	return parse_port(colon + 1, tok, port);
+}
+
+static int parse_name(const char *tok)
+{
+	const char *p;
+
+	if (!*tok || strlen(tok) >= PR_NAME_LEN)
+		return fail(EXIT_USAGE, "bad name '%s' (1-%d characters)", tok, PR_NAME_LEN - 1);
+	for (p = tok; *p; p++)
+		if (!(*p == '-' || *p == '_' || *p == '.' || (*p >= '0' && *p <= '9') ||
+		      (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+			return fail(EXIT_USAGE, "bad name '%s' (letters, digits, '-', '_', '.')", tok);
+	return 0;
+}
+
+/* ---- formatting ---- */
+
+static void fmt_ep(char *buf, size_t len, const union pr_addr *a, __be16 port, bool any_blank)
+{
+	char ip[INET_ADDRSTRLEN] = "";
+
+	if (a->v4 || !any_blank)
+		inet_ntop(AF_INET, &a->v4, ip, sizeof(ip));
+	snprintf(buf, len, "%s:%u", ip, ntohs(port));
+}
+
+static json_t *rule_json(const struct pr_rule_meta *m)
+{
+	char l[64], t[64];
+
+	fmt_ep(l, sizeof(l), &m->key.addr, m->key.port, true);
+	fmt_ep(t, sizeof(t), &m->rule.target, m->rule.target_port, false);
+	return json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)m->rule.id, "name", m->name,
+			 "proto", proto_name(m->key.proto), "listen", l, "target", t);
+}
+
+static void rule_text(const struct pr_rule_meta *m, char *buf, size_t len)
+{
+	char l[64], t[64];
+
+	fmt_ep(l, sizeof(l), &m->key.addr, m->key.port, true);
+	fmt_ep(t, sizeof(t), &m->rule.target, m->rule.target_port, false);
+	snprintf(buf, len, "%s %s -> %s%s%s", proto_name(m->key.proto), l, t,
+		 m->name[0] ? " name " : "", m->name);
+}
+
+/* ---- opening ---- */
+
+/* Open the pinned maps. Returns 0, 1 when there are none yet (read-only
+ * commands then show an empty state), or an exit code > 1 on failure. */
+static int open_maps(struct pr_ctx *c, bool create)
+{
+	int err = pr_open(c, pin_dir, create ? PR_OPEN_CREATE : 0);
+
+	if (err == -ENOENT && !create)
+		return 1;
+	if (err)
+		return fail(EXIT_FAIL, "%s", c->err) + 1; /* never 1 */
+	return 0;
+}
+
+#define OPEN_OR_RETURN(c, create, empty_action)            \
+	do {                                                \
+		int _o = open_maps(c, create);               \
+		if (_o == 1) {                               \
+			empty_action;                        \
+		} else if (_o) {                             \
+			return EXIT_FAIL;                    \
+		}                                            \
+	} while (0)
+
+/* Reject extra words and unknown options for commands without options. */
+static int no_more_args(int argc, char **argv, int from)
+{
+	if (from < argc)
+		return fail(EXIT_USAGE, "unexpected argument '%s'", argv[from]);
+	return 0;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return true;
+	return false;
+}
+
+/* ---- commands ---- */
+
+static int cmd_attach(int argc, char **argv)
+{
+	enum pr_mode_req req = PR_REQ_AUTO;
+	struct pr_attach_result res;
+	const char *ifname = NULL;
+	struct pr_ctx c;
+	int err;
+
+	if (wants_help(argc, argv)) {
+		puts("Usage: portredir attach IFACE [--mode auto|native|generic|tc]\n"
+		     "auto picks TC on veth (XDP there costs GSO) and native XDP elsewhere,\n"
+		     "falling back to generic XDP when the driver has no native support.");
+		return EXIT_OK;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--mode") == 0 || strncmp(argv[i], "--mode=", 7) == 0) {
+			const char *m = argv[i][6] == '=' ? argv[i] + 7 : (i + 1 < argc ? argv[++i] : NULL);
+
+			if (!m)
+				return fail(EXIT_USAGE, "--mode needs a value (auto, native, generic or tc)");
+			if (strcmp(m, "auto") == 0) req = PR_REQ_AUTO;
+			else if (strcmp(m, "native") == 0) req = PR_REQ_NATIVE;
+			else if (strcmp(m, "generic") == 0) req = PR_REQ_GENERIC;
+			else if (strcmp(m, "tc") == 0) req = PR_REQ_TC;
+			else return fail(EXIT_USAGE, "unknown mode '%s' (expected auto, native, generic or tc)", m);
+		} else if (argv[i][0] == '-') {
+			return fail(EXIT_USAGE, "unknown option '%s'", argv[i]);
+		} else if (!ifname) {
+			ifname = argv[i];
+		} else {
+			return fail(EXIT_USAGE, "unexpected argument '%s'", argv[i]);
+		}
+	}
+	if (!ifname)
+		return fail(EXIT_USAGE, "missing IFACE");
+	if (!if_nametoindex(ifname))
+		return fail(EXIT_USAGE, "unknown interface '%s'", ifname);
+	OPEN_OR_RETURN(&c, true, (void)0);
+	err = pr_attach(&c, ifname, req, &res);
+	if (err) {
+		fail(EXIT_FAIL, "%s", c.err);
+		pr_close(&c);
+		return EXIT_FAIL;
+	}
+	if (json_out) {
+		print_json(json_pack("{s:s, s:s, s:b, s:b, s:s}", "interface", ifname, "mode",
+				     pr_mode_name(res.mode), "already", res.already, "fell_back",
+				     res.fell_back, "why", res.why));
+	} else {
+		if (res.fell_back)
+			fprintf(stderr, "portredir: attach: %s\n", res.why);
+		printf("%s %s in %s mode%s%s\n", res.already ? "already attached to" : "attached to", ifname,
+		       pr_mode_name(res.mode), res.why[0] && !res.fell_back ? ": " : "",
+		       res.fell_back ? "" : res.why);
+	}
+	pr_close(&c);
+	return EXIT_OK;
+}
+
+static int cmd_detach(int argc, char **argv)
+{
+	struct pr_ctx c;
+
+	if (wants_help(argc, argv)) {
+		puts("Usage: portredir detach IFACE\nRemoves portredir's XDP and TC programs, and the clsact qdisc if portredir added it and nothing else uses it.");
+		return EXIT_OK;
+	}
+	if (argc < 2)
+		return fail(EXIT_USAGE, "missing IFACE");
+	if (no_more_args(argc, argv, 2))
+		return EXIT_USAGE;
+	if (!if_nametoindex(argv[1]))
+		return fail(EXIT_USAGE, "unknown interface '%s'", argv[1]);
+	OPEN_OR_RETURN(&c, false, return fail(EXIT_FAIL, "portredir is not attached to '%s'", argv[1]));
+	if (pr_detach(&c, argv[1])) {
+		fail(EXIT_FAIL, "%s", c.err);
+		pr_close(&c);
+		return EXIT_FAIL;
+	}
+	if (json_out)
+		print_json(json_pack("{s:s, s:b}", "interface", argv[1], "detached", 1));
+	else
+		printf("detached from %s\n", argv[1]);
+	pr_close(&c);
+	return EXIT_OK;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	struct pr_iface_status *ifs = NULL;
+	struct pr_fill fill = {};
+	size_t n = 0;
+	struct pr_ctx c;
+	bool have = true;
+	json_t *j, *arr;
+
+	if (wants_help(argc, argv)) {
+		puts("Usage: portredir status\nShows attached interfaces in this network namespace, their modes and program ids, and map fill levels.");
+		return EXIT_OK;
+	}
+	if (no_more_args(argc, argv, 1))
+		return EXIT_USAGE;
+	OPEN_OR_RETURN(&c, false, have = false);
+	if (have && (pr_iface_list(&c, &ifs, &n) || pr_map_fill(&c, &fill))) {
+		fail(EXIT_FAIL, "%s", c.err);
+		pr_close(&c);
+		return EXIT_FAIL;
+	}
+	if (json_out) {
+		arr = json_array();
+		for (size_t i = 0; i < n; i++) {
+			const struct pr_iface_status *s = &ifs[i];
+			bool ok = s->present && s->live_tc_in_id && s->live_tc_eg_id &&
+				  (s->rec.mode == PR_MODE_TC || s->live_xdp_id);
+
+			json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:b, s:b}",
+				"interface", s->rec.name, "ifindex", (json_int_t)s->ifindex,
+				"mode", pr_mode_name(s->rec.mode), "xdp_prog_id", (json_int_t)s->live_xdp_id,
+				"tc_ingress_prog_id", (json_int_t)s->live_tc_in_id,
+				"tc_egress_prog_id", (json_int_t)s->live_tc_eg_id,
+				"xdp_redirect", (s->rec.flags & PR_IF_XDP_TX) != 0, "ok", ok));
+		}
+		j = json_pack("{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:I}}", "pin_dir",
+			      have ? c.pin_dir : (pin_dir ? pin_dir : PR_DEFAULT_PIN_DIR), "interfaces", arr,
+			      "maps", "rules", (json_int_t)fill.rules, "rules_max", (json_int_t)fill.rules_max,
+			      "flows", (json_int_t)fill.flows, "conntrack_entries", (json_int_t)fill.ct_entries,
+			      "conntrack_max", (json_int_t)fill.ct_max);
+		print_json(j);
+	} else {
+		printf("pin dir: %s%s\n", have ? c.pin_dir : (pin_dir ? pin_dir : PR_DEFAULT_PIN_DIR),
+		       have ? "" : " (no maps yet)");
+		printf("interfaces:%s\n", n ? "" : " none attached in this network namespace");
+		for (size_t i = 0; i < n; i++) {
+			const struct pr_iface_status *s = &ifs[i];
+			bool ok = s->present && s->live_tc_in_id && s->live_tc_eg_id &&
+				  (s->rec.mode == PR_MODE_TC || s->live_xdp_id);
+
+			printf("  %-15s ifindex %-4u mode %-7s xdp %-5u tc-ingress %-5u tc-egress %-5u%s %s\n",
+			       s->rec.name, s->ifindex, pr_mode_name(s->rec.mode), s->live_xdp_id,
+			       s->live_tc_in_id, s->live_tc_eg_id,
+			       (s->rec.flags & PR_IF_XDP_TX) ? " redirect" : "",
+			       ok ? "ok" : !s->present ? "GONE (interface removed)" : "BROKEN (programs missing; attach again)");
+		}
+		printf("maps: rules %zu/%zu, flows %zu, conntrack entries %zu/%zu\n", fill.rules, fill.rules_max,
+		       fill.flows, fill.ct_entries, fill.ct_max);
+	}
+	free(ifs);
+	if (have)
+		pr_close(&c);
+	return EXIT_OK;
+}
+
+static int cmd_add(int argc, char **argv)
+{
+	struct pr_rule_meta out, conflict;
+	struct pr_rule_spec s = {};
+	const char *pos[3];
+	bool replace = false;
+	int npos = 0, rc, err;
+	struct pr_ctx c;
+	char txt[256];
+
+	if (wants_help(argc, argv)) {
+		puts("Usage: portredir add PROTO LISTEN TARGET [--name NAME] [--replace]\n"
+		     "  PROTO tcp|udp, LISTEN [ADDR]:PORT (\":PORT\" = any address), TARGET ADDR:PORT\n"
+		     "  --replace swaps the target of an existing rule (or adds it); live flows keep the old target.");
+		return EXIT_OK;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--replace") == 0) {
+			replace = true;
+		} else if (strcmp(argv[i], "--name") == 0) {
+			if (i + 1 >= argc)
+				return fail(EXIT_USAGE, "--name needs a value");
+			if (parse_name(argv[++i]))
+				return EXIT_USAGE;
+			snprintf(s.name, sizeof(s.name), "%s", argv[i]);
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return fail(EXIT_USAGE, "unknown option '%s'", argv[i]);
+		} else if (npos < 3) {
+			pos[npos++] = argv[i];
+		} else {
+			return fail(EXIT_USAGE, "unexpected argument '%s'", argv[i]);
+		}
+	}
+	if (npos < 3)
+		return fail(EXIT_USAGE, "missing %s (usage: add PROTO LISTEN TARGET)",
+			    npos == 0 ? "PROTO" : npos == 1 ? "LISTEN" : "TARGET");
+	if (parse_proto(pos[0], &s.key.proto) ||
+	    parse_endpoint(pos[1], false, "listen", &s.key.addr, &s.key.port) ||
+	    parse_endpoint(pos[2], true, "target", &s.target, &s.target_port))
+		return EXIT_USAGE;
+	s.key.family = PR_AF_INET;
+
+	OPEN_OR_RETURN(&c, true, (void)0);
+	err = pr_rule_add(&c, &s, replace, &out, &conflict);
+	if (err == -EEXIST) {
+		rule_text(&conflict, txt, sizeof(txt));
+		rc = fail(EXIT_FAIL, "%s: rule %u (%s)%s", c.err, conflict.rule.id, txt,
+			  replace ? "" : "; use --replace to change its target");
+	} else if (err) {
+		rc = fail(EXIT_FAIL, "%s", c.err);
+	} else {
+		rc = EXIT_OK;
+		if (json_out) {
+			print_json(rule_json(&out));
+		} else {
+			rule_text(&out, txt, sizeof(txt));
+			printf("rule %u: %s\n", out.rule.id, txt);
+		}
+	}
+	pr_close(&c);
+	return rc;
+}
+
+static int cmd_del(int argc, char **argv)
+{
+	struct pr_rule_key k = {};
+	struct pr_rule_meta m;
+	const char *name = NULL, *pos[2];
+	bool keep = false;
+	int npos = 0, rc;
+	size_t flushed = 0;
+	struct pr_ctx c;
+	char txt[256];
+
+	if (wants_help(argc, argv)) {
+		puts("Usage: portredir del PROTO LISTEN [--keep-flows] | del --name NAME [--keep-flows]\n"
+		     "Live flows of the rule are dropped from conntrack (so they stop being redirected)\n"
+		     "unless --keep-flows is given.");
+		return EXIT_OK;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--keep-flows") == 0) {
+			keep = true;
+		} else if (strcmp(argv[i], "--name") == 0) {
+			if (i + 1 >= argc)
+				return fail(EXIT_USAGE, "--name needs a value");
+			name = argv[++i];
+			if (parse_name(name))
+				return EXIT_USAGE;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			return fail(EXIT_USAGE, "unknown option '%s'", argv[i]);
+		} else if (npos < 2) {
+			pos[npos++] = argv[i];
+		} else {
+			return fail(EXIT_USAGE, "unexpected argument '%s'", argv[i]);
+		}
+	}
+	if (name && npos)
+		return fail(EXIT_USAGE, "give either PROTO LISTEN or --name, not both ('%s')", pos[0]);
+	if (!name) {
+		if (npos < 2)
+			return fail(EXIT_USAGE, "missing %s (usage: del PROTO LISTEN | del --name NAME)",
+				    npos ? "LISTEN" : "PROTO");
+		if (parse_proto(pos[0], &k.proto) ||
+		    parse_endpoint(pos[1], false, "listen", &k.addr, &k.port))
+			return EXIT_USAGE;
+		k.family = PR_AF_INET;
+	}
+	OPEN_OR_RETURN(&c, false,
+		       return name ? fail(EXIT_FAIL, "no rule named '%s'", name) :
+				     fail(EXIT_FAIL, "no rule for %s %s", pos[0], pos[1]));
+	if (pr_rule_del(&c, name ? NULL : &k, name, keep, &m, &flushed)) {
+		if (name)
+			rc = fail(EXIT_FAIL, "%s", c.err);
+		else
+			rc = fail(EXIT_FAIL, "%s: %s %s", c.err, pos[0], pos[1]);
+	} else {
+		rc = EXIT_OK;
+		if (json_out) {
+			json_t *j = rule_json(&m);
+
+			json_object_set_new(j, "flows_flushed", json_integer(flushed));
+			print_json(j);
+		} else {
+			rule_text(&m, txt, sizeof(txt));
+			printf("deleted rule %u: %s (%zu conntrack entries removed)\n", m.rule.id, txt, flushed);
+		}
+	}
+	pr_close(&c);
+	return rc;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	struct pr_rule_meta *v = NULL;
+	size_t n = 0;
+	struct pr_ctx c;
+	bool have = true;
+	char l[64], t[64];
+
+	if (wants_help(argc, argv)) {
+		puts("Usage: portredir list\nOne rule a line: ID NAME PROTO LISTEN TARGET (JSON array with -j).");
+		return EXIT_OK;
+	}
+	if (no_more_args(argc, argv, 1))
+		return EXIT_USAGE;
+	OPEN_OR_RETURN(&c, false, have = false);
+	if (have && pr_rule_list(&c, &v, &n)) {
+		fail(EXIT_FAIL, "%s", c.err);
+		pr_close(&c);
+		return EXIT_FAIL;
+	}
+	if (json_out) {
+		json_t *arr = json_array();
+
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, rule_json(&v[i]));
+		print_json(arr);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			fmt_ep(l, sizeof(l), &v[i].key.addr, v[i].key.port, true);
+			fmt_ep(t, sizeof(t), &v[i].rule.target, v[i].rule.target_port, false);
+			printf("%-5u %-16s %-4s %-22s %s\n", v[i].rule.id, v[i].name[0] ? v[i].name : "-",
+			       proto_name(v[i].key.proto), l, t);
+		}
+	}
+	free(v);
+	if (have)
+		pr_close(&c);
+	return EXIT_OK;
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	struct pr_rule_meta *v = NULL;
+	struct pr_rule_stats st;
+	__u64 g[PR_R_MAX] = {};
+	size_t n = 0;
+	struct pr_ctx c;
+	bool have = true;
+	char l[64], t[64];
+	json_t *rules = NULL, *glob = NULL;
+
+	if (wants_help(argc, argv)) {
+		puts("Usage: portredir stats\nPer rule: flows, packets and bytes in (client to target) and out (replies);\nthen global counters by reason.");
+		return EXIT_OK;
+	}
+	if (no_more_args(argc, argv, 1))
+		return EXIT_USAGE;
+	OPEN_OR_RETURN(&c, false, have = false);
+	if (have && (pr_rule_list(&c, &v, &n) || pr_global_stats(&c, g))) {
+		fail(EXIT_FAIL, "%s", c.err);
+		pr_close(&c);
+		return EXIT_FAIL;
+	}
+	if (json_out) {
+		rules = json_array();
+		glob = json_object();
+	} else {
+		printf("%-5s %-16s %-4s %-22s %-22s %8s %10s %12s %10s %12s\n", "ID", "NAME", "PROTO",
+		       "LISTEN", "TARGET", "FLOWS", "PKTS_IN", "BYTES_IN", "PKTS_OUT", "BYTES_OUT");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (pr_rule_stats(&c, v[i].rule.id, &st))
+			memset(&st, 0, sizeof(st));
+		if (json_out) {
+			json_t *j = rule_json(&v[i]);
+
+			json_object_set_new(j, "flows", json_integer(st.flows));
+			json_object_set_new(j, "packets_in", json_integer(st.pkts_orig));
+			json_object_set_new(j, "bytes_in", json_integer(st.bytes_orig));
+			json_object_set_new(j, "packets_out", json_integer(st.pkts_reply));
+			json_object_set_new(j, "bytes_out", json_integer(st.bytes_reply));
+			json_array_append_new(rules, j);
+			continue;
+		}
+		fmt_ep(l, sizeof(l), &v[i].key.addr, v[i].key.port, true);
+		fmt_ep(t, sizeof(t), &v[i].rule.target, v[i].rule.target_port, false);
+		printf("%-5u %-16s %-4s %-22s %-22s %8llu %10llu %12llu %10llu %12llu\n", v[i].rule.id,
+		       v[i].name[0] ? v[i].name : "-", proto_name(v[i].key.proto), l, t,
+		       (unsigned long long)st.flows, (unsigned long long)st.pkts_orig,
+		       (unsigned long long)st.bytes_orig, (unsigned long long)st.pkts_reply,
+		       (unsigned long long)st.bytes_reply);
+	}
+	if (!json_out)
+		printf("global:\n");
+	for (unsigned int r = 0; r < PR_R_MAX; r++) {
+		if (json_out)
+			json_object_set_new(glob, pr_reason_name(r), json_integer(g[r]));
+		else
+			printf("  %-26s %llu\n", pr_reason_name(r), (unsigned long long)g[r]);
+	}
+	if (json_out)
+		print_json(json_pack("{s:o, s:o}", "rules", rules, "global", glob));
+	free(v);
+	if (have)
+		pr_close(&c);
+	return EXIT_OK;
+}
+
+static int cmd_conntrack(int argc, char **argv)
+{
+	struct pr_ct_entry *v = NULL;
+	size_t n = 0, flushed = 0;
+	struct pr_ctx c;
+	bool have = true;
+
+	if (wants_help(argc, argv) || argc < 2) {
+		if (argc < 2)
+			return fail(EXIT_USAGE, "missing subcommand (list or flush)");
+		puts("Usage: portredir conntrack list | conntrack flush\n"
+		     "list shows one line a flow: client, listen, target, state, age, seconds left, rule.");
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "list") && strcmp(argv[1], "flush"))
+		return fail(EXIT_USAGE, "unknown subcommand '%s' (expected list or flush)", argv[1]);
+	if (no_more_args(argc, argv, 2))
+		return EXIT_USAGE;
+	OPEN_OR_RETURN(&c, false, have = false);
+	if (strcmp(argv[1], "flush") == 0) {
+		if (have && pr_ct_flush(&c, 0, &flushed)) {
+			fail(EXIT_FAIL, "%s", c.err);
+			pr_close(&c);
+			return EXIT_FAIL;
+		}
+		if (json_out)
+			print_json(json_pack("{s:I}", "flushed", (json_int_t)flushed));
+		else
+			printf("flushed %zu conntrack entries\n", flushed);
+		if (have)
+			pr_close(&c);
+		return EXIT_OK;
+	}
+	if (have && pr_ct_list(&c, &v, &n)) {
+		fail(EXIT_FAIL, "%s", c.err);
+		pr_close(&c);
+		return EXIT_FAIL;
+	}
+	json_t *arr = json_out ? json_array() : NULL;
+
+	if (!json_out)
+		printf("%-4s %-22s %-22s %-22s %-12s %7s %8s %5s\n", "PROTO", "CLIENT", "LISTEN", "TARGET",
+		       "STATE", "AGE_S", "LEFT_S", "RULE");
+	for (size_t i = 0; i < n; i++) {
+		const struct pr_ct_entry *e = &v[i];
+		char cl[64], li[64], ta[64];
+		unsigned long age = e->age_ns / 1000000000ULL;
+		long left = e->expired ? 0 : (long)pr_ct_timeout(e->val.state) - (long)age;
+
+		/* one line a flow: the forward entry carries client, listen and target */
+		if (e->val.dir != PR_DIR_ORIG)
+			continue;
+		fmt_ep(cl, sizeof(cl), &e->key.saddr, e->key.sport, false);
+		fmt_ep(li, sizeof(li), &e->key.daddr, e->key.dport, false);
+		fmt_ep(ta, sizeof(ta), &e->val.nat_addr, e->val.nat_port, false);
+		if (json_out)
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:I}",
+				"proto", proto_name(e->key.proto), "client", cl, "listen", li, "target", ta,
+				"state", pr_ct_state_name(e->val.state), "age_s", (json_int_t)age,
+				"left_s", (json_int_t)left, "expired", e->expired, "rule", (json_int_t)e->val.rule_id));
+		else
+			printf("%-4s %-22s %-22s %-22s %-12s %7lu %8ld %5u\n", proto_name(e->key.proto), cl, li, ta,
+			       e->expired ? "EXPIRED" : pr_ct_state_name(e->val.state), age, left, e->val.rule_id);
+	}
+	if (json_out)
+		print_json(arr);
+	free(v);
+	if (have)
+		pr_close(&c);
+	return EXIT_OK;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} cmds[] = {
+	{ "attach", cmd_attach }, { "detach", cmd_detach }, { "status", cmd_status },
+	{ "add", cmd_add },	  { "del", cmd_del },	    { "list", cmd_list },
+	{ "stats", cmd_stats },	  { "conntrack", cmd_conntrack },
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pin-dir", required_argument, NULL, 'p' }, { "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },	     { "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },	     {}
+	};
+	int opt;
+
+	/* '+' stops at the command so its own options reach it */
+	while ((opt = getopt_long(argc, argv, "+jvVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p': pin_dir = optarg; break;
+		case 'j': json_out = 1; break;
+		case 'v': verbose = 1; break;
+		case 'V': printf("portredir %s (schema %d)\n", PR_VERSION, PR_SCHEMA_VERSION); return EXIT_OK;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	pr_set_verbose(verbose);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(argv[optind], cmds[i].name) == 0) {
+			cmd_name = cmds[i].name;
+			return cmds[i].fn(argc - optind, argv + optind);
+		}
+	}
+	fprintf(stderr, "portredir: unknown command '%s' (see portredir --help)\n", argv[optind]);
+	return EXIT_USAGE;
+}

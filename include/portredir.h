@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Structs and constants shared by the BPF datapath and userspace: the only place map layouts live. */
+#ifndef PORTREDIR_H
+#define PORTREDIR_H
+
+#include <linux/types.h>
+
+/* Bump when any pinned map's key, value or size changes; the loader refuses a pin dir of another version. */
+#define PR_SCHEMA_VERSION 1
+#define PR_MAGIC 0x50524452 /* "PRDR" */
+
+#define PR_MAX_RULES 65536     /* rule ids are 1 .. PR_MAX_RULES-1; id 0 is never used */
+#define PR_RULE_ENTRIES 65536  /* lookup entries (one per listen address, proto and port) */
+#define PR_CT_ENTRIES 262144   /* conntrack entries; each flow takes two */
+#define PR_IFACES 256          /* attachments recorded for status */
+#define PR_NAME_LEN 32
+
+/* Address in network order. IPv4 uses v4 and leaves the other 12 bytes zero,
+ * so one key layout serves both families. */
+union pr_addr {
+	__be32 v4;
+	__be32 v6[4];
+	__u8 b[16];
+};
+
+enum pr_family { PR_AF_INET = 4, PR_AF_INET6 = 6 };
+
+/* Rule lookup key: exact (addr, proto, port), or addr all-zero for "any address". */
+struct pr_rule_key {
+	union pr_addr addr;
+	__be16 port;
+	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family; /* enum pr_family */
+};
+_Static_assert(sizeof(struct pr_rule_key) == 20, "pr_rule_key layout");
+
+/* What a rule rewrites to. */
+struct pr_rule {
+	union pr_addr target;
+	__be16 target_port;
+	__u16 flags;
+	__u32 id; /* index into pr_rstats and pr_rmeta */
+};
+_Static_assert(sizeof(struct pr_rule) == 24, "pr_rule layout");
+
+/* Control-plane view of a rule, keyed by rule id; the datapath never reads it. */
+struct pr_rule_meta {
+	char name[PR_NAME_LEN];
+	struct pr_rule_key key;
+	struct pr_rule rule;
+	__u64 created_ns; /* CLOCK_REALTIME at add or replace */
+};
+_Static_assert(sizeof(struct pr_rule_meta) == 88, "pr_rule_meta layout");
+
+/* Per-rule counters, per CPU. Forward (client to listen) and reply directions apart. */
+struct pr_rule_stats {
+	__u64 pkts_orig;
+	__u64 bytes_orig;
+	__u64 pkts_reply;
+	__u64 bytes_reply;
+	__u64 flows;
+};
+
+/* Conntrack key: the 5-tuple exactly as the packet carries it when it reaches us. */
+struct pr_ct_key {
+	union pr_addr saddr;
+	union pr_addr daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct pr_ct_key) == 40, "pr_ct_key layout");
+
+enum pr_ct_dir {
+	PR_DIR_ORIG = 1,  /* client -> listen: rewrite destination to nat_addr:nat_port */
+	PR_DIR_REPLY = 2, /* target -> client: rewrite source to nat_addr:nat_port */
+};
+
+enum pr_ct_state {
+	PR_CT_SYN_SENT = 1,    /* TCP: SYN seen, no reply yet */
+	PR_CT_ESTABLISHED = 2, /* TCP: both directions seen */
+	PR_CT_HALF_CLOSED = 3, /* TCP: FIN seen in one direction */
+	PR_CT_CLOSING = 4,     /* TCP: FIN both ways, or RST */
+	PR_CT_UDP = 5,         /* UDP: no reply yet */
+	PR_CT_UDP_REPLIED = 6, /* UDP: reply seen */
+	PR_CT_STATE_MAX,
+};
+
+/* Default timeouts in seconds by enum pr_ct_state; the datapath's pr_timeout[]
+ * and the loader's view of expiry both start from these. */
+#define PR_CT_TIMEOUTS_INIT                 \
+	{                                   \
+		[PR_CT_SYN_SENT] = 60,      \
+		[PR_CT_ESTABLISHED] = 21600, \
+		[PR_CT_HALF_CLOSED] = 120,  \
+		[PR_CT_CLOSING] = 10,       \
+		[PR_CT_UDP] = 30,           \
+		[PR_CT_UDP_REPLIED] = 180,  \
+	}
+
+/* Conntrack value. Each flow has two entries, one per direction, so either
+ * direction finds its translation in one lookup. State is copied to the peer
+ * entry whenever it changes. */
+struct pr_ct_val {
+	union pr_addr nat_addr;
+	__u64 last_seen; /* bpf_ktime_get_ns(), refreshed at most once a second */
+	__be16 nat_port;
+	__u8 dir;   /* enum pr_ct_dir */
+	__u8 state; /* enum pr_ct_state */
+	__u32 rule_id;
+	__u8 fin_orig;
+	__u8 fin_reply;
+	__u8 pad[6];
+};
+_Static_assert(sizeof(struct pr_ct_val) == 40, "pr_ct_val layout");
+
+/* Global counters by reason, per CPU. Keep pr_reason_names in the loader in step. */
+enum pr_reason {
+	PR_R_XLATE_FWD = 0,   /* forward packets translated */
+	PR_R_XLATE_REPLY,     /* reply packets translated */
+	PR_R_REDIRECT,        /* translated and sent by XDP_REDIRECT */
+	PR_R_PASS_NOMATCH,    /* IPv4 TCP/UDP with no flow and no rule */
+	PR_R_PASS_NOT_IPV4,   /* not IPv4 (ARP, IPv6, VLAN, ...) */
+	PR_R_PASS_NOT_L4,     /* IPv4 but not TCP/UDP */
+	PR_R_PASS_FRAGMENT,   /* IPv4 fragment: passed untouched */
+	PR_R_PASS_MALFORMED,  /* truncated or inconsistent headers */
+	PR_R_PASS_CSUM_PUNT,  /* XDP could not tell a partial checksum apart: left to TC */
+	PR_R_PASS_NO_META,    /* XDP could not mark the packet: left to TC */
+	PR_R_PASS_TCP_RST,    /* TCP RST with no flow: nothing to open */
+	PR_R_PASS_CT_FAIL,    /* conntrack insert failed: passed untranslated */
+	PR_R_DROP_REWRITE,    /* a TC rewrite helper failed mid-packet */
+	PR_R_MAX,
+};
+
+/* Interface attachment record, keyed by (netns inode, ifindex); for status only. */
+struct pr_iface_key {
+	__u64 netns_ino;
+	__u32 ifindex;
+	__u32 pad;
+};
+
+enum pr_mode { PR_MODE_NONE = 0, PR_MODE_NATIVE, PR_MODE_GENERIC, PR_MODE_TC };
+
+struct pr_iface {
+	char name[16];
+	__u32 mode;         /* enum pr_mode */
+	__u32 flags;        /* PR_IF_* */
+	__u32 xdp_prog_id;
+	__u32 tc_in_prog_id;
+	__u32 tc_eg_prog_id;
+	__u32 pad;
+	__u64 attached_ns;  /* CLOCK_REALTIME */
+};
+
+#define PR_IF_OWN_CLSACT (1u << 0) /* we created the clsact qdisc, so detach may remove it */
+#define PR_IF_XDP_TX (1u << 1)     /* egress added to the redirect devmap */
+
+/* Schema record in pr_info[0]. */
+struct pr_info {
+	__u32 magic;
+	__u32 schema;
+};
+
+/* XDP -> TC ingress handoff in the packet metadata area: TC skips packets XDP finished. */
+#define PR_META_DONE 0x50524f4b /* "PROK" */
+
+/* TC filter identity, so attach replaces and detach removes only ours. */
+#define PR_TC_HANDLE 0x5052
+#define PR_TC_PRIO 0x5052
+
+#endif /* PORTREDIR_H */

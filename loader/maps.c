@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* bpffs, the pin directory and the pinned map set every portredir process shares. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+#include "libportredir.h"
+#include "internal.h"
+#include "maps.skel.h"
+
+int pr_errf(struct pr_ctx *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
+	return err < 0 ? err : -err;
+}
+
+static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return vfprintf(stderr, fmt, ap);
+}
+
+void pr_set_verbose(int verbose)
+{
+	libbpf_set_print(verbose ? print_libbpf : NULL);
+	libxdp_set_print(verbose ? (libxdp_print_fn_t)print_libbpf : NULL);
+}
+
+static bool on_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+/* Mount bpffs at /sys/fs/bpf if it is not there, as bpftool does. */
+int pr_ensure_bpffs(struct pr_ctx *c)
+{
+	if (on_bpffs("/sys/fs/bpf"))
+		return 0;
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+		return pr_errf(c, -errno, "cannot mount bpffs on /sys/fs/bpf: %s", strerror(errno));
+	return 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	char *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+struct map_slot {
+	const char *name;
+	size_t off;
+};
+
+static const struct map_slot slots[] = {
+	{ "pr_rules", offsetof(struct pr_ctx, fd_rules) },
+	{ "pr_rmeta", offsetof(struct pr_ctx, fd_rmeta) },
+	{ "pr_rstats", offsetof(struct pr_ctx, fd_rstats) },
+	{ "pr_gstats", offsetof(struct pr_ctx, fd_gstats) },
+	{ "pr_ct", offsetof(struct pr_ctx, fd_ct) },
+	{ "pr_tx", offsetof(struct pr_ctx, fd_tx) },
+	{ "pr_ifaces", offsetof(struct pr_ctx, fd_ifaces) },
+	{ "pr_info", offsetof(struct pr_ctx, fd_info) },
+};
+
+static int *slot_fd(struct pr_ctx *c, const struct map_slot *s)
+{
+	return (int *)((char *)c + s->off);
+}
+
+/* Refuse a pin dir written by another schema before libbpf tries to reuse it. */
+static int check_schema(struct pr_ctx *c)
+{
+	char path[PATH_MAX];
+	struct pr_info info = {};
+	__u32 zero = 0;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/pr_info", c->pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : pr_errf(c, -errno, "cannot open %s: %s", path, strerror(errno));
+	err = bpf_map_lookup_elem(fd, &zero, &info);
+	close(fd);
+	if (err)
+		return pr_errf(c, -errno, "cannot read %s: %s", path, strerror(errno));
+	if (info.magic == 0) /* created but never stamped: a crashed first run */
+		return 0;
+	if (info.magic != PR_MAGIC || info.schema != PR_SCHEMA_VERSION)
+		return pr_errf(c, -EPROTO,
+			       "pinned maps in %s have schema %u, this portredir needs %u: detach all interfaces and remove %s",
+			       c->pin_dir, info.schema, PR_SCHEMA_VERSION, c->pin_dir);
+	return 0;
+}
+
+int pr_reuse_tx(struct pr_ctx *c, struct bpf_map *map)
+{
+	int err = bpf_map__reuse_fd(map, c->fd_tx);
+
+	return err ? pr_errf(c, err, "cannot reuse pr_tx: %s", strerror(-err)) : 0;
+}
+
+/* Create and pin any missing map by loading the map-only object. */
+static int create_maps(struct pr_ctx *c)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = c->pin_dir);
+	struct pr_info info = { .magic = PR_MAGIC, .schema = PR_SCHEMA_VERSION };
+	struct maps_bpf *skel;
+	__u32 zero = 0;
+	int err;
+
+	char tx_path[PATH_MAX];
+	int tx_fd;
+
+	skel = maps_bpf__open_opts(&opts);
+	if (!skel)
+		return pr_errf(c, -errno, "cannot open the map object: %s", strerror(errno));
+	snprintf(tx_path, sizeof(tx_path), "%s/pr_tx", c->pin_dir);
+	tx_fd = bpf_obj_get(tx_path);
+	if (tx_fd >= 0) {
+		bpf_map__reuse_fd(skel->maps.pr_tx, tx_fd);
+		close(tx_fd);
+	}
+	err = maps_bpf__load(skel);
+	if (!err && tx_fd < 0)
+		err = bpf_map__pin(skel->maps.pr_tx, tx_path);
+	if (err) {
+		maps_bpf__destroy(skel);
+		return pr_errf(c, err, "cannot create or reuse the maps in %s: %s (run with -v for details)",
+			       c->pin_dir, strerror(-err));
+	}
+	err = bpf_map_update_elem(bpf_map__fd(skel->maps.pr_info), &zero, &info, BPF_ANY);
+	maps_bpf__destroy(skel);
+	if (err)
+		return pr_errf(c, -errno, "cannot stamp %s/pr_info: %s", c->pin_dir, strerror(errno));
+	return 0;
+}
+
+int pr_open(struct pr_ctx *c, const char *pin_dir, unsigned int flags)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	size_t i;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->lock_fd = -1;
+	for (i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
+		*slot_fd(c, &slots[i]) = -1;
+	if (!pin_dir || !*pin_dir)
+		pin_dir = getenv("PORTREDIR_PIN_DIR");
+	if (!pin_dir || !*pin_dir)
+		pin_dir = PR_DEFAULT_PIN_DIR;
+	if (strlen(pin_dir) >= sizeof(c->pin_dir))
+		return pr_errf(c, -ENAMETOOLONG, "pin dir '%s' is too long", pin_dir);
+	snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", pin_dir);
+
+	err = pr_ensure_bpffs(c);
+	if (err)
+		return err;
+	if (stat(c->pin_dir, &st)) {
+		if (errno != ENOENT || !(flags & PR_OPEN_CREATE))
+			return pr_errf(c, -errno, "pin dir %s: %s", c->pin_dir, strerror(errno));
+		err = mkdir_p(c->pin_dir, 0700);
+		if (err)
+			return pr_errf(c, err, "cannot create pin dir %s: %s", c->pin_dir, strerror(-err));
+	}
+	if (!on_bpffs(c->pin_dir))
+		return pr_errf(c, -EINVAL, "pin dir %s is not on a bpf filesystem", c->pin_dir);
+	chmod(c->pin_dir, 0700);
+
+	err = check_schema(c);
+	if (err)
+		return err;
+	for (i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", c->pin_dir, slots[i].name);
+		if (access(path, F_OK))
+			break;
+	}
+	if (i < sizeof(slots) / sizeof(slots[0])) {
+		if (!(flags & PR_OPEN_CREATE))
+			return pr_errf(c, -ENOENT, "no portredir maps in %s", c->pin_dir);
+		err = create_maps(c);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", c->pin_dir, slots[i].name);
+		*slot_fd(c, &slots[i]) = bpf_obj_get(path);
+		if (*slot_fd(c, &slots[i]) < 0) {
+			err = pr_errf(c, -errno, "cannot open pinned map %s: %s", path, strerror(errno));
+			pr_close(c);
+			return err;
+		}
+	}
+	return 0;
+}
+
+int pr_lock(struct pr_ctx *c)
+{
+	if (c->lock_fd >= 0)
+		return 0;
+	c->lock_fd = open(c->pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->lock_fd < 0)
+		return pr_errf(c, -errno, "cannot open %s: %s", c->pin_dir, strerror(errno));
+	if (flock(c->lock_fd, LOCK_EX))
+		return pr_errf(c, -errno, "cannot lock %s: %s", c->pin_dir, strerror(errno));
+	return 0;
+}
+
+void pr_close(struct pr_ctx *c)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
+		int *fd = slot_fd(c, &slots[i]);
+
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
+	c->lock_fd = -1;
+}
+
+static size_t count_keys(int fd, size_t key_size)
+{
+	char key[64], next[64];
+	void *prev = NULL;
+	size_t n = 0;
+
+	if (key_size > sizeof(key))
+		return 0;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, key_size);
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+int pr_map_fill(struct pr_ctx *c, struct pr_fill *f)
+{
+	struct pr_ct_entry *ents = NULL;
+	size_t n = 0, i;
+	int err;
+
+	memset(f, 0, sizeof(*f));
+	f->rules = count_keys(c->fd_rmeta, sizeof(__u32));
+	f->rules_max = PR_MAX_RULES - 1;
+	f->ct_max = PR_CT_ENTRIES;
+	err = pr_ct_list(c, &ents, &n);
+	if (err)
+		return err;
+	f->ct_entries = n;
+	for (i = 0; i < n; i++)
+		if (ents[i].val.dir == PR_DIR_ORIG && !ents[i].expired)
+			f->flows++;
+	free(ents);
+	return 0;
+}
