@@ -1,0 +1,753 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* BPF unit tests: crafted packets through the XDP and TC programs with BPF_PROG_TEST_RUN, checksums recomputed from scratch. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "libportredir.h"
+#include "tc.skel.h"
+#include "xdp.skel.h"
+
+static int tap_n, tap_fail;
+static struct pr_ctx ctx;
+static struct xdp_bpf *xskel;
+static struct tc_bpf *tskel;
+
+#define CLIENT "198.51.100.2"
+#define LISTEN "198.51.100.1"
+#define TARGET "203.0.113.2"
+#define TARGET2 "203.0.113.3"
+
+static void tap(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	tap_n++;
+	if (!ok)
+		tap_fail++;
+	printf("%sok %d - ", ok ? "" : "not ", tap_n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static void diag(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("# ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* ---- packets ---- */
+
+struct pkt_spec {
+	const char *src, *dst;
+	__u16 sport, dport;
+	__u8 proto;
+	__u8 tcp_flags;
+	__u8 ttl, tos;
+	int ip_opt_words;    /* 32-bit words of IP options (NOPs then EOL) */
+	int payload;         /* bytes */
+	bool udp_zero_csum;  /* UDP without a checksum */
+	bool partial_csum;   /* L4 checksum field holds the pseudo-header seed */
+	__u16 frag_off;      /* host order, flags and offset */
+};
+
+struct pkt {
+	unsigned char b[1600];
+	__u32 len;
+};
+
+static __u32 sum16(const void *data, size_t len, __u32 s)
+{
+	const unsigned char *p = data;
+
+	for (; len > 1; len -= 2, p += 2)
+		s += (p[0] << 8) | p[1];
+	if (len)
+		s += p[0] << 8;
+	return s;
+}
+
+static __u16 fold(__u32 s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return s;
+}
+
+/* From scratch, in host order: the one's complement of the sum. */
+static __u16 ip_csum(const struct iphdr *ip)
+{
+	return ~fold(sum16(ip, ip->ihl * 4, 0)) & 0xffff;
+}
+
+static __u32 pseudo_sum(const struct iphdr *ip, __u16 l4len)
+{
+	__u32 s = sum16(&ip->saddr, 4, 0);
+
+	s = sum16(&ip->daddr, 4, s);
+	return s + ip->protocol + l4len;
+}
+
+/* Full L4 checksum over pseudo header and segment, with the field as it is. */
+static __u16 l4_verify_sum(const struct iphdr *ip)
+{
+	__u16 l4len = ntohs(ip->tot_len) - ip->ihl * 4;
+
+	return fold(sum16((const char *)ip + ip->ihl * 4, l4len, pseudo_sum(ip, l4len)));
+}
+
+static struct iphdr *iph(struct pkt *p) { return (void *)(p->b + ETH_HLEN); }
+static void *l4h(struct pkt *p) { return (char *)iph(p) + iph(p)->ihl * 4; }
+
+static void build(struct pkt *p, const struct pkt_spec *s)
+{
+	struct ethhdr *eth = (void *)p->b;
+	struct iphdr *ip = iph(p);
+	int l4hdr = s->proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr);
+	__u16 l4len = l4hdr + s->payload;
+	unsigned char *l4;
+
+	memset(p, 0, sizeof(*p));
+	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x01", 6);
+	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x02", 6);
+	eth->h_proto = htons(ETH_P_IP);
+	ip->version = 4;
+	ip->ihl = 5 + s->ip_opt_words;
+	ip->tos = s->tos;
+	ip->ttl = s->ttl ? s->ttl : 64;
+	ip->protocol = s->proto;
+	ip->id = htons(0x1234);
+	ip->frag_off = htons(s->frag_off ? s->frag_off : 0x4000 /* DF */);
+	inet_pton(AF_INET, s->src, &ip->saddr);
+	inet_pton(AF_INET, s->dst, &ip->daddr);
+	for (int i = 0; i < s->ip_opt_words * 4; i++)
+		((unsigned char *)(ip + 1))[i] = i == s->ip_opt_words * 4 - 1 ? 0 /* EOL */ : 1 /* NOP */;
+	ip->tot_len = htons(ip->ihl * 4 + l4len);
+	ip->check = htons(ip_csum(ip));
+	l4 = l4h(p);
+	if (s->proto == IPPROTO_TCP) {
+		struct tcphdr *th = (void *)l4;
+
+		th->source = htons(s->sport);
+		th->dest = htons(s->dport);
+		th->seq = htonl(1000);
+		th->doff = 5;
+		l4[13] = s->tcp_flags;
+		th->window = htons(64240);
+	} else {
+		struct udphdr *uh = (void *)l4;
+
+		uh->source = htons(s->sport);
+		uh->dest = htons(s->dport);
+		uh->len = htons(l4len);
+	}
+	for (int i = 0; i < s->payload; i++)
+		l4[l4hdr + i] = (unsigned char)(i * 7 + 3);
+	p->len = ETH_HLEN + ip->ihl * 4 + l4len;
+
+	__u16 *csum = s->proto == IPPROTO_TCP ? &((struct tcphdr *)l4)->check : &((struct udphdr *)l4)->check;
+	if (s->partial_csum)
+		*csum = htons(fold(pseudo_sum(ip, l4len)));
+	else if (!(s->proto == IPPROTO_UDP && s->udp_zero_csum))
+		*csum = htons(~fold(sum16(l4, l4len, pseudo_sum(ip, l4len))) & 0xffff);
+}
+
+static __u16 l4_csum_field(struct pkt *p)
+{
+	unsigned char *l4 = l4h(p);
+
+	return iph(p)->protocol == IPPROTO_TCP ? ntohs(((struct tcphdr *)l4)->check) :
+						 ntohs(((struct udphdr *)l4)->check);
+}
+
+/* Both checksums valid when recomputed from scratch (UDP 0 = none is valid). */
+static bool csums_ok(struct pkt *p)
+{
+	struct iphdr *ip = iph(p);
+
+	if (fold(sum16(ip, ip->ihl * 4, 0)) != 0xffff)
+		return false;
+	if (ip->protocol == IPPROTO_UDP && l4_csum_field(p) == 0)
+		return true;
+	return l4_verify_sum(ip) == 0xffff;
+}
+
+static bool addr_is(__be32 a, const char *s)
+{
+	__be32 b;
+
+	inet_pton(AF_INET, s, &b);
+	return a == b;
+}
+
+/* ---- running ---- */
+
+/* Metadata XDP left in front of the last packet it ran on (0 if none). */
+static __u32 last_meta;
+
+static int run_prog(struct bpf_program *prog, struct pkt *in, struct pkt *out, __u32 ingress_ifindex)
+{
+	bool is_xdp = bpf_program__type(prog) == BPF_PROG_TYPE_XDP;
+	struct xdp_md xctx = { .data_end = in->len, .ingress_ifindex = ingress_ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->b, .data_size_in = in->len, .data_out = out->b,
+		    .data_size_out = sizeof(out->b), .repeat = 1);
+	int err;
+
+	if (ingress_ifindex) {
+		o.ctx_in = &xctx;
+		o.ctx_size_in = sizeof(xctx);
+	}
+	memset(out, 0, sizeof(*out));
+	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &o);
+	if (err) {
+		diag("test_run failed: %s", strerror(-err));
+		return -1;
+	}
+	out->len = o.data_size_out;
+	last_meta = 0;
+	/* XDP test runs return the metadata area in front of the packet */
+	if (is_xdp && out->len >= in->len + sizeof(__u32)) {
+		__u32 ml = out->len - in->len;
+
+		memcpy(&last_meta, out->b, sizeof(__u32));
+		memmove(out->b, out->b + ml, in->len);
+		out->len = in->len;
+	}
+	return o.retval;
+}
+
+#define XDP_PROG xskel->progs.pr_xdp
+#define TC_IN tskel->progs.pr_tc_ingress
+#define TC_EG tskel->progs.pr_tc_egress
+
+static __u32 rule_add(const char *proto, const char *listen, __u16 lport, const char *target,
+		      __u16 tport, bool replace)
+{
+	struct pr_rule_spec s = {};
+	struct pr_rule_meta out, conflict;
+
+	s.key.proto = strcmp(proto, "tcp") ? IPPROTO_UDP : IPPROTO_TCP;
+	s.key.family = PR_AF_INET;
+	s.key.port = htons(lport);
+	if (listen)
+		inet_pton(AF_INET, listen, &s.key.addr.v4);
+	inet_pton(AF_INET, target, &s.target.v4);
+	s.target_port = htons(tport);
+	if (pr_rule_add(&ctx, &s, replace, &out, &conflict)) {
+		diag("rule add failed: %s", ctx.err);
+		return 0;
+	}
+	return out.rule.id;
+}
+
+static __u64 gstat(unsigned int reason)
+{
+	__u64 g[PR_R_MAX];
+
+	pr_global_stats(&ctx, g);
+	return g[reason];
+}
+
+/* Expect the translated packet: only the named fields changed, checksums valid. */
+static bool only_changed(struct pkt *in, struct pkt *out, const char *new_src, __u16 new_sport,
+			 const char *new_dst, __u16 new_dport)
+{
+	struct pkt want = *in;
+	struct iphdr *ip = iph(&want);
+	__be16 *ports = l4h(&want);
+	unsigned char *l4c;
+
+	if (new_src)
+		inet_pton(AF_INET, new_src, &ip->saddr);
+	if (new_dst)
+		inet_pton(AF_INET, new_dst, &ip->daddr);
+	if (new_sport)
+		ports[0] = htons(new_sport);
+	if (new_dport)
+		ports[1] = htons(new_dport);
+	/* checksum fields are checked by csums_ok(); copy them to compare the rest */
+	ip->check = iph(out)->check;
+	l4c = (unsigned char *)ports + (ip->protocol == IPPROTO_TCP ? 16 : 6);
+	memcpy(l4c, (unsigned char *)l4h(out) + (ip->protocol == IPPROTO_TCP ? 16 : 6), 2);
+	return out->len == in->len && memcmp(want.b, out->b, in->len) == 0 && csums_ok(out);
+}
+
+static bool unchanged(struct pkt *in, struct pkt *out)
+{
+	return out->len == in->len && memcmp(in->b, out->b, in->len) == 0;
+}
+
+/* ---- cases ---- */
+
+static const struct pkt_spec SYN = { .src = CLIENT, .dst = LISTEN, .sport = 40001, .dport = 8080,
+				     .proto = IPPROTO_TCP, .tcp_flags = 0x02, .payload = 0 };
+
+static void test_tcp_syn_and_reply(struct bpf_program *fwd, struct bpf_program *rev, int pass,
+				   const char *hook, __u16 sport)
+{
+	struct pkt in, out;
+	struct pkt_spec s = SYN;
+	int rc;
+
+	s.sport = sport;
+	build(&in, &s);
+	rc = run_prog(fwd, &in, &out, 0);
+	tap(rc == pass && only_changed(&in, &out, NULL, 0, TARGET, 80) &&
+		    (pass != XDP_PASS || last_meta == PR_META_DONE),
+	    "%s: TCP SYN to a rule is rewritten to the target with valid checksums%s", hook,
+	    pass == XDP_PASS ? " and marked done for TC" : "");
+
+	struct pkt_spec r = { .src = TARGET, .dst = CLIENT, .sport = 80, .dport = sport,
+			      .proto = IPPROTO_TCP, .tcp_flags = 0x12, .payload = 0 };
+	build(&in, &r);
+	rc = run_prog(rev, &in, &out, 0);
+	tap(rc == pass && only_changed(&in, &out, LISTEN, 8080, NULL, 0),
+	    "%s: reply from the target is reverse-translated to the listen address", hook);
+
+	/* data after the handshake, with payload, keeps flowing to the target */
+	s.tcp_flags = 0x18;
+	s.payload = 333;
+	build(&in, &s);
+	rc = run_prog(fwd, &in, &out, 0);
+	tap(rc == pass && only_changed(&in, &out, NULL, 0, TARGET, 80),
+	    "%s: established data segment (odd payload length) follows its flow", hook);
+}
+
+static void test_replace_keeps_flow(void)
+{
+	struct pkt in, out;
+	struct pkt_spec s = SYN;
+	bool ok;
+
+	s.sport = 40100;
+	build(&in, &s);
+	run_prog(XDP_PROG, &in, &out, 0);
+	rule_add("tcp", NULL, 8080, TARGET2, 81, true);
+
+	s.tcp_flags = 0x10;
+	s.payload = 10;
+	build(&in, &s);
+	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && only_changed(&in, &out, NULL, 0, TARGET, 80);
+	tap(ok, "established flow keeps its old target after --replace");
+
+	s.sport = 40101;
+	s.tcp_flags = 0x02;
+	s.payload = 0;
+	build(&in, &s);
+	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && only_changed(&in, &out, NULL, 0, TARGET2, 81);
+	tap(ok, "new flow after --replace takes the new target");
+
+	s.sport = 40102;
+	build(&in, &s);
+	ok = run_prog(TC_IN, &in, &out, 0) == TC_ACT_OK && only_changed(&in, &out, NULL, 0, TARGET2, 81);
+	tap(ok, "tc ingress: new flow after --replace takes the new target");
+	rule_add("tcp", NULL, 8080, TARGET, 80, true);
+}
+
+static void test_untouched(void)
+{
+	static const struct {
+		const char *desc;
+		struct pkt_spec s;
+		int cut;          /* truncate the buffer to this many bytes */
+		int mangle;       /* 1 ihl<5, 2 doff<5, 3 udp len too big, 4 tot_len too big */
+		unsigned int reason;
+	} cases[] = {
+		{ "non-matching port", { .src = CLIENT, .dst = LISTEN, .sport = 40200, .dport = 9999, .proto = IPPROTO_TCP, .tcp_flags = 0x02 }, 0, 0, PR_R_PASS_NOMATCH },
+		{ "non-matching address for an address rule", { .src = CLIENT, .dst = "198.51.100.9", .sport = 40200, .dport = 8443, .proto = IPPROTO_TCP, .tcp_flags = 0x02 }, 0, 0, PR_R_PASS_NOMATCH },
+		{ "truncated IPv4 header", { .src = CLIENT, .dst = LISTEN, .sport = 40201, .dport = 8080, .proto = IPPROTO_TCP, .tcp_flags = 0x02 }, ETH_HLEN + 12, 0, PR_R_PASS_MALFORMED },
+		{ "truncated TCP header", { .src = CLIENT, .dst = LISTEN, .sport = 40201, .dport = 8080, .proto = IPPROTO_TCP, .tcp_flags = 0x02 }, ETH_HLEN + 20 + 10, 0, PR_R_PASS_MALFORMED },
+		{ "truncated UDP header", { .src = CLIENT, .dst = LISTEN, .sport = 40201, .dport = 5353, .proto = IPPROTO_UDP }, ETH_HLEN + 20 + 4, 0, PR_R_PASS_MALFORMED },
+		{ "IPv4 ihl below 5", { .src = CLIENT, .dst = LISTEN, .sport = 40202, .dport = 8080, .proto = IPPROTO_TCP, .tcp_flags = 0x02 }, 0, 1, PR_R_PASS_MALFORMED },
+		{ "TCP data offset below 5", { .src = CLIENT, .dst = LISTEN, .sport = 40203, .dport = 8080, .proto = IPPROTO_TCP, .tcp_flags = 0x02 }, 0, 2, PR_R_PASS_MALFORMED },
+		{ "UDP length beyond the IP payload", { .src = CLIENT, .dst = LISTEN, .sport = 40204, .dport = 5353, .proto = IPPROTO_UDP, .tcp_flags = 0, .ttl = 0, .tos = 0, .ip_opt_words = 0, .payload = 8 }, 0, 3, PR_R_PASS_MALFORMED },
+		{ "IPv4 total length beyond the frame", { .src = CLIENT, .dst = LISTEN, .sport = 40205, .dport = 8080, .proto = IPPROTO_TCP, .tcp_flags = 0x02, .ttl = 0, .tos = 0, .ip_opt_words = 0, .payload = 8 }, 0, 4, PR_R_PASS_MALFORMED },
+		{ "first IPv4 fragment (MF set)", { .src = CLIENT, .dst = LISTEN, .sport = 40206, .dport = 5353, .proto = IPPROTO_UDP, .tcp_flags = 0, .ttl = 0, .tos = 0, .ip_opt_words = 0, .payload = 8, .frag_off = 0x2000 }, 0, 0, PR_R_PASS_FRAGMENT },
+		{ "TCP RST without a flow", { .src = CLIENT, .dst = LISTEN, .sport = 40207, .dport = 8080, .proto = IPPROTO_TCP, .tcp_flags = 0x04 }, 0, 0, PR_R_PASS_TCP_RST },
+		{ "ICMP-like other protocol", { .src = CLIENT, .dst = LISTEN, .sport = 0, .dport = 0, .proto = 47 /* GRE */ }, 0, 0, PR_R_PASS_NOT_L4 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pkt in, out;
+		struct pkt_spec s = cases[i].s;
+		struct iphdr *ip;
+		__u64 before = gstat(cases[i].reason);
+		int rx, rt;
+
+		if (s.proto != IPPROTO_TCP && s.proto != IPPROTO_UDP) {
+			s.proto = IPPROTO_UDP;
+			build(&in, &s);
+			iph(&in)->protocol = 47;
+		} else {
+			build(&in, &s);
+		}
+		ip = iph(&in);
+		switch (cases[i].mangle) {
+		case 1: ip->ihl = 4; break;
+		case 2: ((struct tcphdr *)l4h(&in))->doff = 4; break;
+		case 3: ((struct udphdr *)l4h(&in))->len = htons(200); break;
+		case 4: ip->tot_len = htons(ntohs(ip->tot_len) + 100); break;
+		}
+		if (cases[i].cut)
+			in.len = cases[i].cut;
+		rx = run_prog(XDP_PROG, &in, &out, 0);
+		if (rx < 0)
+			diag("xdp refused to run it");
+		bool okx = rx == XDP_PASS && unchanged(&in, &out) && gstat(cases[i].reason) == before + 1;
+		rt = run_prog(TC_IN, &in, &out, 0);
+		bool okt = rt == TC_ACT_OK && unchanged(&in, &out);
+		if (rt < 0 && in.len < ETH_HLEN + sizeof(struct iphdr)) {
+			diag("the kernel's TC test_run refuses IPv4 frames shorter than an IP header; XDP only");
+			okt = true;
+		}
+		tap(okx && okt, "%s: passed untouched by XDP and TC (reason %s)", cases[i].desc,
+		    pr_reason_name(cases[i].reason));
+	}
+}
+
+static void test_udp(void)
+{
+	struct pkt in, out;
+	struct pkt_spec s = { .src = CLIENT, .dst = LISTEN, .sport = 5000, .dport = 5353,
+			      .proto = IPPROTO_UDP, .payload = 31 };
+	int rc;
+
+	build(&in, &s);
+	rc = run_prog(XDP_PROG, &in, &out, 0);
+	tap(rc == XDP_PASS && only_changed(&in, &out, NULL, 0, TARGET, 53) && l4_csum_field(&out) != 0,
+	    "xdp: UDP with a checksum is rewritten with a valid checksum");
+
+	s.sport = 5001;
+	s.udp_zero_csum = true;
+	build(&in, &s);
+	rc = run_prog(XDP_PROG, &in, &out, 0);
+	tap(rc == XDP_PASS && only_changed(&in, &out, NULL, 0, TARGET, 53) && l4_csum_field(&out) == 0,
+	    "xdp: UDP with a zero checksum is rewritten and keeps checksum 0");
+
+	s.sport = 5002;
+	build(&in, &s);
+	rc = run_prog(TC_IN, &in, &out, 0);
+	tap(rc == TC_ACT_OK && only_changed(&in, &out, NULL, 0, TARGET, 53) && l4_csum_field(&out) == 0,
+	    "tc: UDP with a zero checksum is rewritten and keeps checksum 0");
+
+	struct pkt_spec r = { .src = TARGET, .dst = CLIENT, .sport = 53, .dport = 5002,
+			      .proto = IPPROTO_UDP, .payload = 64 };
+	build(&in, &r);
+	rc = run_prog(TC_EG, &in, &out, 0);
+	tap(rc == TC_ACT_OK && only_changed(&in, &out, LISTEN, 5353, NULL, 0),
+	    "tc egress: UDP reply is reverse-translated with a valid checksum");
+}
+
+static void test_ip_options_ttl_tos(void)
+{
+	struct pkt in, out;
+	struct pkt_spec s = SYN;
+	int rc;
+
+	s.sport = 40300;
+	s.ttl = 7;
+	s.tos = 0xb8;
+	s.ip_opt_words = 3;
+	s.payload = 100;
+	build(&in, &s);
+	rc = run_prog(XDP_PROG, &in, &out, 0);
+	tap(rc == XDP_PASS && only_changed(&in, &out, NULL, 0, TARGET, 80) && iph(&out)->ttl == 7 &&
+		    iph(&out)->tos == 0xb8 && iph(&out)->ihl == 8,
+	    "xdp: IPv4 options, TTL and TOS kept while the L4 header behind options is rewritten");
+	s.sport = 40301;
+	build(&in, &s);
+	rc = run_prog(TC_IN, &in, &out, 0);
+	tap(rc == TC_ACT_OK && only_changed(&in, &out, NULL, 0, TARGET, 80) && iph(&out)->ttl == 7,
+	    "tc: IPv4 options, TTL and TOS kept while the L4 header behind options is rewritten");
+}
+
+static void test_partial_punt(void)
+{
+	struct pkt in, out;
+	struct pkt_spec s = SYN;
+	__u64 before = gstat(PR_R_PASS_CSUM_PUNT);
+	int rc;
+
+	s.sport = 40400;
+	s.partial_csum = true;
+	s.payload = 20;
+	build(&in, &s);
+	rc = run_prog(XDP_PROG, &in, &out, 0);
+	tap(rc == XDP_PASS && unchanged(&in, &out) && gstat(PR_R_PASS_CSUM_PUNT) == before + 1 &&
+		    last_meta == 0,
+	    "xdp: a CHECKSUM_PARTIAL-looking segment is left untouched and unmarked, for TC");
+}
+
+static void test_expired_entry(void)
+{
+	struct pr_ct_key k = { .sport = htons(40500), .dport = htons(8080), .proto = IPPROTO_TCP,
+			       .family = PR_AF_INET };
+	struct pr_ct_val v = { .nat_port = htons(99), .dir = PR_DIR_ORIG, .state = PR_CT_ESTABLISHED,
+			       .rule_id = 1 };
+	struct timespec ts;
+	struct pr_ct_val got;
+	struct pkt in, out;
+	struct pkt_spec s = SYN;
+	bool ok;
+
+	inet_pton(AF_INET, CLIENT, &k.saddr.v4);
+	inet_pton(AF_INET, LISTEN, &k.daddr.v4);
+	inet_pton(AF_INET, "203.0.113.99", &v.nat_addr.v4);
+	/* last seen one second past the established timeout (bpf_ktime_get_ns is
+	 * CLOCK_MONOTONIC; unsigned wrap keeps the difference exact on young boots) */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	v.last_seen = ((__u64)ts.tv_sec - pr_ct_timeout(PR_CT_ESTABLISHED) - 1) * 1000000000ULL + ts.tv_nsec;
+	bpf_map_update_elem(ctx.fd_ct, &k, &v, BPF_ANY);
+	s.sport = 40500;
+	s.tcp_flags = 0x10;
+	s.payload = 5;
+	build(&in, &s);
+	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && only_changed(&in, &out, NULL, 0, TARGET, 80);
+	if (!ok)
+		diag("packet not rewritten to the rule's target");
+	ok = ok && bpf_map_lookup_elem(ctx.fd_ct, &k, &got) == 0 && got.last_seen != v.last_seen &&
+	     addr_is(got.nat_addr.v4, TARGET);
+	tap(ok, "expired conntrack entry is treated as absent: the flow is created anew from the rules");
+
+	/* the same entry, fresh, wins over the rule */
+	v.last_seen = got.last_seen;
+	bpf_map_update_elem(ctx.fd_ct, &k, &v, BPF_ANY);
+	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS &&
+	     only_changed(&in, &out, NULL, 0, "203.0.113.99", 99);
+	tap(ok, "a live conntrack entry wins over the rule table");
+}
+
+static void test_tcp_states(void)
+{
+	struct pr_ct_key k = { .sport = htons(40600), .dport = htons(8080), .proto = IPPROTO_TCP,
+			       .family = PR_AF_INET };
+	struct pr_ct_val v;
+	struct pkt in, out;
+	struct pkt_spec s = SYN, r = { .src = TARGET, .dst = CLIENT, .sport = 80, .dport = 40600,
+				       .proto = IPPROTO_TCP };
+	bool ok = true;
+
+	inet_pton(AF_INET, CLIENT, &k.saddr.v4);
+	inet_pton(AF_INET, LISTEN, &k.daddr.v4);
+	s.sport = 40600;
+	build(&in, &s);
+	run_prog(XDP_PROG, &in, &out, 0);
+	ok &= bpf_map_lookup_elem(ctx.fd_ct, &k, &v) == 0 && v.state == PR_CT_SYN_SENT;
+	r.tcp_flags = 0x12;
+	build(&in, &r);
+	run_prog(TC_EG, &in, &out, 0);
+	ok &= bpf_map_lookup_elem(ctx.fd_ct, &k, &v) == 0 && v.state == PR_CT_ESTABLISHED;
+	s.tcp_flags = 0x11; /* FIN|ACK */
+	build(&in, &s);
+	run_prog(XDP_PROG, &in, &out, 0);
+	ok &= bpf_map_lookup_elem(ctx.fd_ct, &k, &v) == 0 && v.state == PR_CT_HALF_CLOSED;
+	r.tcp_flags = 0x11;
+	build(&in, &r);
+	run_prog(TC_EG, &in, &out, 0);
+	ok &= bpf_map_lookup_elem(ctx.fd_ct, &k, &v) == 0 && v.state == PR_CT_CLOSING;
+	tap(ok, "TCP state follows SYN, SYN-ACK, FIN, FIN across both entries (last %s)",
+	    pr_ct_state_name(v.state));
+
+	/* a new SYN on the closing flow is a new connection and takes the current rule */
+	rule_add("tcp", NULL, 8080, TARGET2, 81, true);
+	s.tcp_flags = 0x02;
+	build(&in, &s);
+	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && only_changed(&in, &out, NULL, 0, TARGET2, 81);
+	tap(ok, "a new SYN on a CLOSING flow opens a new connection with the current rule");
+	rule_add("tcp", NULL, 8080, TARGET, 80, true);
+
+	k.sport = htons(40601);
+	s.sport = 40601;
+	s.tcp_flags = 0x02;
+	build(&in, &s);
+	run_prog(XDP_PROG, &in, &out, 0);
+	s.tcp_flags = 0x04;
+	build(&in, &s);
+	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && only_changed(&in, &out, NULL, 0, TARGET, 80);
+	ok &= bpf_map_lookup_elem(ctx.fd_ct, &k, &v) == 0 && v.state == PR_CT_CLOSING;
+	tap(ok, "RST on a flow is translated and moves it to CLOSING");
+}
+
+static void test_counters(__u32 id)
+{
+	struct pr_rule_stats st;
+
+	pr_rule_stats(&ctx, id, &st);
+	tap(st.flows > 0 && st.pkts_orig >= st.flows && st.pkts_reply > 0 && st.bytes_orig > 0,
+	    "per-rule counters count flows, packets and bytes both ways (flows %llu in %llu out %llu)",
+	    (unsigned long long)st.flows, (unsigned long long)st.pkts_orig,
+	    (unsigned long long)st.pkts_reply);
+}
+
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+
+	if (rc)
+		diag("command failed (%d): %s", rc, cmd);
+	return rc;
+}
+
+/* bpf_fib_lookup + redirect, inside this process's own network namespace. */
+static void test_fib_redirect(void)
+{
+	struct pkt in, out;
+	struct pkt_spec s = SYN;
+	unsigned char mac[6];
+	__u32 in_if, out_if;
+	int rc;
+
+	if (sh("ip link add ut_in type veth peer name ut_in_p && ip link add ut_out type veth peer name ut_out_p &&"
+	       " ip addr add " LISTEN "/24 dev ut_in && ip addr add 203.0.113.1/24 dev ut_out &&"
+	       " ip link set ut_in up && ip link set ut_in_p up && ip link set ut_out up && ip link set ut_out_p up &&"
+	       " ip neigh replace " TARGET " lladdr 02:00:00:00:00:99 dev ut_out nud permanent &&"
+	       " sysctl -qw net.ipv4.conf.all.forwarding=1")) {
+		tap(0, "xdp: fib lookup setup");
+		return;
+	}
+	in_if = if_nametoindex("ut_in");
+	out_if = if_nametoindex("ut_out");
+	/* sysfs still shows the host's namespace, so ask the kernel directly */
+	{
+		struct ifreq ifr = {};
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "ut_out");
+		if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr)) {
+			tap(0, "xdp: read ut_out MAC");
+			if (fd >= 0)
+				close(fd);
+			return;
+		}
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+		close(fd);
+	}
+
+	s.sport = 40700;
+	build(&in, &s);
+	rc = run_prog(XDP_PROG, &in, &out, in_if);
+	tap(rc == XDP_PASS && only_changed(&in, &out, NULL, 0, TARGET, 80),
+	    "xdp: a routable egress that is not in pr_tx gets XDP_PASS with MACs and TTL untouched");
+
+	pr_tx_allow(&ctx, out_if, true);
+	s.sport = 40701;
+	build(&in, &s);
+	__u64 before = gstat(PR_R_REDIRECT);
+	rc = run_prog(XDP_PROG, &in, &out, in_if);
+	struct pkt want = in;
+	iph(&want)->ttl--;
+	bool ok = rc == XDP_REDIRECT && memcmp(out.b, "\x02\x00\x00\x00\x00\x99", 6) == 0 &&
+		  memcmp(out.b + 6, mac, 6) == 0 && iph(&out)->ttl == 63 && csums_ok(&out) &&
+		  addr_is(iph(&out)->daddr, TARGET) && gstat(PR_R_REDIRECT) == before + 1;
+	tap(ok, "xdp: fib lookup success redirects with neighbour MACs, TTL-1 and a valid IP checksum");
+
+	s.sport = 40702;
+	s.ttl = 1;
+	build(&in, &s);
+	rc = run_prog(XDP_PROG, &in, &out, in_if);
+	tap(rc == XDP_PASS && iph(&out)->ttl == 1 && only_changed(&in, &out, NULL, 0, TARGET, 80),
+	    "xdp: TTL 1 is left to the stack (time exceeded) instead of redirected");
+	pr_tx_allow(&ctx, out_if, false);
+}
+
+static int load_progs(void)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = ctx.pin_dir);
+	int err;
+
+	xskel = xdp_bpf__open_opts(&oo);
+	tskel = tc_bpf__open_opts(&oo);
+	if (!xskel || !tskel)
+		return -1;
+	bpf_map__reuse_fd(xskel->maps.pr_tx, ctx.fd_tx);
+	bpf_map__reuse_fd(tskel->maps.pr_tx, ctx.fd_tx);
+	err = xdp_bpf__load(xskel);
+	if (!err)
+		err = tc_bpf__load(tskel);
+	return err;
+}
+
+int main(void)
+{
+	char pin[64];
+	__u32 id;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("TAP version 13\n");
+	if (geteuid()) {
+		printf("1..0 # SKIP needs root (BPF_PROG_TEST_RUN)\n");
+		return 4;
+	}
+	/* a private network namespace: the fib test's veths never touch the host */
+	if (unshare(CLONE_NEWNET)) {
+		printf("Bail out! unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		return 1;
+	}
+	snprintf(pin, sizeof(pin), "/sys/fs/bpf/pr_unit_%d", getpid());
+	pr_set_verbose(getenv("V") && atoi(getenv("V")));
+	if (pr_open(&ctx, pin, PR_OPEN_CREATE)) {
+		printf("Bail out! %s\n", ctx.err);
+		return 1;
+	}
+	if (load_progs()) {
+		printf("Bail out! cannot load the BPF programs (V=1 shows the verifier log)\n");
+		goto out;
+	}
+	id = rule_add("tcp", NULL, 8080, TARGET, 80, false);
+	rule_add("tcp", "198.51.100.1", 8443, TARGET, 443, false);
+	rule_add("udp", NULL, 5353, TARGET, 53, false);
+	if (!id) {
+		printf("Bail out! cannot add rules\n");
+		goto out;
+	}
+	test_tcp_syn_and_reply(XDP_PROG, XDP_PROG, XDP_PASS, "xdp", 40001);
+	test_tcp_syn_and_reply(TC_IN, TC_EG, TC_ACT_OK, "tc", 40002);
+	test_replace_keeps_flow();
+	test_untouched();
+	test_udp();
+	test_ip_options_ttl_tos();
+	test_partial_punt();
+	test_expired_entry();
+	test_tcp_states();
+	test_counters(id);
+	test_fib_redirect();
+out:
+	xdp_bpf__destroy(xskel);
+	tc_bpf__destroy(tskel);
+	pr_close(&ctx);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pin);
+		system(cmd);
+	}
+	printf("1..%d\n", tap_n);
+	printf("# unit: %d passed, %d failed\n", tap_n - tap_fail, tap_fail);
+	return tap_fail || !tap_n ? 1 : 0;
+}
