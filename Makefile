@@ -29,7 +29,7 @@ UNIT := $(O)/test_datapath
 
 # Debian 12 packages the build, the tests and the demo need.
 DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
-	libjansson-dev linux-libc-dev make gcc iproute2 socat nftables python3 procps kmod
+	libjansson-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux
 
 # Keep objects and skeletons make considers intermediate.
 .SECONDARY:

@@ -412,8 +412,10 @@ static int cmd_add(int argc, char **argv)
 	err = pr_rule_add(&c, &s, replace, &out, &conflict);
 	if (err == -EEXIST) {
 		rule_text(&conflict, txt, sizeof(txt));
+		bool same_listen = memcmp(&conflict.key, &s.key, sizeof(s.key)) == 0;
+
 		rc = fail(EXIT_FAIL, "%s: rule %u (%s)%s", c.err, conflict.rule.id, txt,
-			  replace ? "" : "; use --replace to change its target");
+			  same_listen && !replace ? "; use --replace to change its target" : "");
 	} else if (err) {
 		rc = fail(EXIT_FAIL, "%s", c.err);
 	} else {

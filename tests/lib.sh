@@ -18,11 +18,19 @@ in_ns() { local ns=$1; shift; nsenter --net=/run/netns/"$ns" "$@"; }
 pr() { in_ns "$NS_R" "$PR_BIN" --pin-dir "$PIN" "$@"; }
 
 # Start a background command in a namespace and remember its PID for cleanup.
-bg_ns() { local ns=$1; shift; nsenter --net=/run/netns/"$ns" "$@" & PIDS+=($!); }
+# Its output goes to a log, never to our stdout (a forked child holding the
+# TAP pipe open would hang whoever reads it).
+bg_ns() {
+	local ns=$1; shift
+	setsid nsenter --net=/run/netns/"$ns" "$@" >>"${BG_LOG:-/dev/null}" 2>&1 </dev/null &
+	PIDS+=($!)
+}
 
+# End what we started: each bg_ns command leads its own process group, so the
+# group takes socat's per-connection children with it.
 cleanup() {
 	local p
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do kill -TERM -- -"$p" 2>/dev/null || kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	for ns in "$NS_C" "$NS_R" "$NS_S"; do ip netns del "$ns" 2>/dev/null; done
 	rm -rf "$PIN"

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# End-to-end redirect through a router namespace running portredir in one mode (tc, native or generic), with real TCP and UDP.
+set -u
+MODE=${1:-tc}
+HERE=$(cd "$(dirname "$0")" && pwd)
+TAG=pr${MODE:0:3}$$
+source "$HERE/../lib.sh"
+HELP=$HERE/../helpers
+TMP=$(mktemp -d /tmp/portredir-it.XXXXXX)
+trap 'cleanup; rm -rf "$TMP"' EXIT
+
+tap_plan
+echo "# mode $MODE, namespaces $NS_C $NS_R $NS_S, pin dir $PIN"
+topo_up || { echo "Bail out! cannot build namespaces"; exit 1; }
+
+# Backends: A on S_IP, B on S_IP2, each naming itself and the peer it sees.
+srv_tcp() { bg_ns "$NS_S" socat TCP-LISTEN:"$2",bind="$1",fork,reuseaddr SYSTEM:"while read l; do echo $3 \$SOCAT_PEERADDR \$l; done"; }
+srv_tcp $S_IP 80 A
+srv_tcp $S_IP2 80 B
+bg_ns "$NS_S" socat -T5 UDP-RECVFROM:53,bind=$S_IP,fork SYSTEM:"read l; echo U \$SOCAT_PEERADDR \$l"
+bg_ns "$NS_S" socat -u UDP-RECVFROM:54,bind=$S_IP,fork OPEN:"$TMP/raw.log",creat,append
+bg_ns "$NS_R" socat TCP-LISTEN:80,bind=$R_CIP,fork,reuseaddr SYSTEM:"echo LOCAL \$SOCAT_PEERADDR"
+wait_until 5 listening "$NS_S" tcp 80 && wait_until 5 listening "$NS_S" udp 53 &&
+	wait_until 5 listening "$NS_S" udp 54 && wait_until 5 listening "$NS_R" tcp 80 ||
+	{ echo "Bail out! servers did not start"; exit 1; }
+
+# tcp_get ADDR PORT [SRC]: one line through a fresh connection.
+tcp_get() { in_ns "$NS_C" timeout $((5 * SLOW)) socat -T3 - TCP:"$1":"$2"${3:+,bind=$3} <<<"hello" 2>&1; }
+udp_get() { in_ns "$NS_C" timeout $((5 * SLOW)) socat -T3 - UDP:"$1":"$2" <<<"hello" 2>&1; }
+
+out=$(pr attach rc --mode "$MODE" 2>&1)
+if [ $? -ne 0 ] && [ "$MODE" = native ] && grep -qi 'not supported\|Operation not supported' <<<"$out"; then
+	skip "attach rc --mode native" "native XDP unsupported here: $out"
+	tap_done; exit $?
+fi
+check "attach rc --mode $MODE" grep -q "in $MODE mode" <<<"$out"
+out=$(pr attach rc --mode "$MODE" 2>&1); rc=$?
+check "attach again is idempotent (exit 0, 'already attached')" test $rc -eq 0 -a -n "$(grep 'already attached' <<<"$out")"
+st=$(pr -j status)
+check "status shows rc in $MODE mode with live programs" python3 -c "
+import json,sys; s=json.loads(sys.argv[1]); i=[x for x in s['interfaces'] if x['interface']=='rc']
+assert i and i[0]['mode']=='$MODE' and i[0]['ok'] and i[0]['tc_ingress_prog_id'] and i[0]['tc_egress_prog_id'], s
+assert ('$MODE'=='tc') == (i[0]['xdp_prog_id']==0), s" "$st"
+
+pr add tcp :8080 $S_IP:80 --name web >/dev/null
+pr add udp $R_CIP:5353 $S_IP:53 --name dns >/dev/null
+pr add udp :5454 $S_IP:54 --name raw >/dev/null
+pr add tcp :9090 $R_CIP:80 --name local >/dev/null
+
+out=$(tcp_get $R_CIP 8080)
+check "TCP through the redirect reaches backend A, which sees the real client address" \
+	test "$out" = "A $C_IP hello"
+out=$(tcp_get $R_CIP 8080 $C_IP2)
+check "a second client address is seen as itself" test "$out" = "A $C_IP2 hello"
+out=$(udp_get $R_CIP 5353)
+check "UDP request and reply through the redirect (reply source restored)" test "$out" = "U $C_IP hello"
+out=$(tcp_get $R_CIP 9090)
+check "redirect to a local port of the router" test "$out" = "LOCAL $C_IP"
+
+# Complete-checksum UDP from a raw socket: the XDP modes translate it in XDP itself.
+before=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["xlate_forward"])')
+punt_before=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["pass_partial_csum_to_tc"])')
+in_ns "$NS_C" python3 "$HELP/raw_udp.py" $C_IP $R_CIP 40000 5454 3
+wait_until 5 sh -c "[ \$(grep -c '^raw' '$TMP/raw.log' 2>/dev/null) -ge 3 ]"
+check "UDP with a complete checksum arrives intact at the backend (3 datagrams)" \
+	test "$(grep -c '^raw' "$TMP/raw.log" 2>/dev/null)" = 3
+if [ "$MODE" != tc ]; then
+	punt_after=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["pass_partial_csum_to_tc"])')
+	check "XDP translated the complete-checksum datagrams itself (no punt to TC)" test "$punt_after" = "$punt_before"
+fi
+
+# A live flow survives --replace; new flows take the new target.
+rm -f "$TMP/go"
+in_ns "$NS_C" timeout $((30 * SLOW)) python3 "$HELP/tcp_session.py" $R_CIP 8080 "$TMP/go" $((20 * SLOW)) >"$TMP/session.out" 2>&1 </dev/null &
+PIDS+=($!); sess=$!
+wait_until 10 grep -q . "$TMP/session.out"
+out=$(pr add tcp :8080 $S_IP2:80 --replace 2>&1)
+check "add --replace swaps the target" grep -q "$S_IP2:80" <<<"$out"
+touch "$TMP/go"; wait "$sess" 2>/dev/null
+check "the live TCP flow keeps its old backend across --replace" \
+	test "$(cat "$TMP/session.out")" = "$(printf 'A %s first\nA %s second' $C_IP $C_IP)"
+out=$(tcp_get $R_CIP 8080)
+check "a new TCP flow after --replace reaches backend B" test "$out" = "B $C_IP hello"
+
+st=$(pr -j stats)
+check "stats count flows, packets and bytes for the rules" python3 -c "
+import json,sys; s=json.loads(sys.argv[1]); r={x['name']:x for x in s['rules']}
+assert r['web']['flows']>=4 and r['web']['packets_in']>0 and r['web']['bytes_out']>0, r['web']
+assert r['dns']['flows']>=1 and r['dns']['packets_out']>=1, r['dns']
+assert s['global']['xlate_forward']>0 and s['global']['xlate_reply']>0, s['global']" "$st"
+check "conntrack list shows the flows with client, listen and target" \
+	sh -c "'$PR_BIN' --pin-dir '$PIN' conntrack list | grep -q '$C_IP:.* $R_CIP:8080 .* $S_IP:80 '"
+
+# Delete stops redirecting, for new and live flows.
+rm -f "$TMP/go"
+in_ns "$NS_C" timeout $((30 * SLOW)) python3 "$HELP/tcp_session.py" $R_CIP 8080 "$TMP/go" $((20 * SLOW)) >"$TMP/session2.out" 2>&1 </dev/null &
+PIDS+=($!); sess=$!
+wait_until 10 grep -q . "$TMP/session2.out"
+check "del by name succeeds" pr del --name web
+touch "$TMP/go"; wait "$sess" 2>/dev/null
+check "after del a live flow is no longer redirected" sh -c "! grep -q 'B .* second' '$TMP/session2.out'"
+out=$(tcp_get $R_CIP 8080)
+check "after del a new connection is not redirected (refused by the router)" grep -qi "refused\|reset" <<<"$out"
+check "rule list no longer has the rule" sh -c "! '$PR_BIN' --pin-dir '$PIN' list | grep -q ' web '"
+
+# Detach removes everything of ours and nothing else.
+check "detach succeeds" pr detach rc
+check "no XDP program left on rc" sh -c "! nsenter --net=/run/netns/$NS_R ip link show rc | grep -q 'xdp'"
+check "no clsact qdisc left on rc (we created it)" sh -c "! nsenter --net=/run/netns/$NS_R tc qdisc show dev rc | grep -q clsact"
+out=$(tcp_get $R_CIP 9090)
+check "after detach traffic is not translated" grep -qi "refused\|reset" <<<"$out"
+check "rules survive detach (restart loses no rules)" sh -c "'$PR_BIN' --pin-dir '$PIN' list | grep -q ' local '"
+
+# Someone else's clsact qdisc and filter survive our attach and detach.
+in_ns "$NS_R" tc qdisc add dev rs clsact
+in_ns "$NS_R" tc filter add dev rs ingress prio 7 protocol all u32 match u32 0 0 classid 1:1
+pr attach rs --mode "$MODE" >/dev/null && pr detach rs >/dev/null
+check "detach leaves another user's clsact qdisc and filter in place" \
+	sh -c "nsenter --net=/run/netns/$NS_R tc filter show dev rs ingress | grep -q 'pref 7 u32'"
+check "detach of an interface we are not on fails cleanly" sh -c "! '$PR_BIN' --pin-dir '$PIN' detach lo 2>/dev/null"
+
+tap_done

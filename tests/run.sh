@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Runs every suite and merges them into one KTAP stream ending in "N passed, N failed". Usage: tests/run.sh [unit|integration]
+set -u
+cd "$(dirname "$0")/.."
+O=${O:-build}
+export O
+WHAT=${1:-all}
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "TAP version 13"; echo "1..0 # SKIP needs root (BPF, namespaces): run 'sudo make check'"
+	echo "0 passed, 0 failed"; exit 4
+fi
+for b in "$O/portredir" "$O/test_datapath"; do
+	[ -x "$b" ] || { echo "tests/run.sh: $b is missing; run 'make' first" >&2; exit 1; }
+done
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+# libbpf before 1.2 does not lift RLIMIT_MEMLOCK on kernels that still charge it (< 5.11).
+ulimit -l unlimited 2>/dev/null || true
+
+suites=()
+[ "$WHAT" = integration ] || suites+=("unit:$O/test_datapath")
+if [ "$WHAT" != unit ]; then
+	suites+=("cli:tests/integration/cli.sh")
+	for m in tc native generic; do suites+=("redirect-$m:tests/integration/redirect.sh $m"); done
+fi
+
+N=0 PASS=0 FAIL=0 SKIP=0
+echo "TAP version 13"
+for s in "${suites[@]}"; do
+	name=${s%%:*} cmd=${s#*:}
+	echo "# suite $name: $cmd"
+	before=$N fails_at_start=$FAIL rc=0
+	while IFS= read -r line; do
+		case "$line" in
+		"TAP version"*|1..*|"# Totals:"*|"# unit:"*) ;;
+		"ok "*"# SKIP"*) N=$((N + 1)); SKIP=$((SKIP + 1)); echo "ok $N - $name: ${line#* - }" ;;
+		"ok "*) N=$((N + 1)); PASS=$((PASS + 1)); echo "ok $N - $name: ${line#* - }" ;;
+		"not ok "*) N=$((N + 1)); FAIL=$((FAIL + 1)); echo "not ok $N - $name: ${line#* - }" ;;
+		"# suite-exit "*) rc=${line#\# suite-exit } ;;
+		*) echo "$line" ;;
+		esac
+	done < <(timeout 600 $cmd 2>&1; echo "# suite-exit $?")
+	# a suite that died (or timed out) without reporting a failure still fails
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 4 ] && [ "$FAIL" -eq "${fails_at_start:-0}" ]; then
+		N=$((N + 1)); FAIL=$((FAIL + 1)); echo "not ok $N - $name: suite exited with status $rc"
+	fi
+	if [ "$N" -eq "$before" ]; then
+		N=$((N + 1)); FAIL=$((FAIL + 1)); echo "not ok $N - $name: suite reported no results"
+	fi
+done
+echo "1..$N"
+echo "# Totals: pass:$PASS fail:$FAIL xfail:0 xpass:0 skip:$SKIP error:0"
+echo "$PASS passed, $FAIL failed, $SKIP skipped"
+[ "$FAIL" -gt 0 ] && exit 1
+[ "$PASS" -eq 0 ] && [ "$SKIP" -gt 0 ] && exit 4
+exit 0
