@@ -1,6 +1,19 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # portredir: build out of tree into $(O) (default build/); V=1 shows commands.
 
+# Out of tree into $(O). In a VM the source tree is often the host's, read-only
+# over 9p: then reuse a prebuilt build/ if there is one, else build in /tmp.
+ifeq ($(origin O),undefined)
+ifneq ($(shell test -w . && echo rw),rw)
+ifneq ($(wildcard build/portredir build/test_datapath),)
+O := build
+$(info portredir: source tree is read-only; using the prebuilt build/)
+else
+O := /tmp/portredir-build
+$(info portredir: source tree is read-only; building in $(O))
+endif
+endif
+endif
 O ?= build
 ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
 CLANG ?= clang
@@ -85,7 +98,7 @@ deps:
 	fi
 
 check: deps
-	$(MAKE) all
+	$(MAKE) O=$(O) all
 	O=$(O) tests/run.sh
 
 unit: all
@@ -95,7 +108,7 @@ integration: all
 	O=$(O) tests/run.sh integration
 
 demo: deps
-	$(MAKE) all
+	$(MAKE) O=$(O) all
 	O=$(O) tests/demo.sh
 
 clean:

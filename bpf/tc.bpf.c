@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* TC ingress (forward and reply translation) and egress (reply translation) on clsact. */
 #include "lib/rewrite.h"
+#include "lib/icmp.h"
 
-/* Enough linear data for Ethernet, the largest IPv4 header and a TCP header. */
-#define PR_TC_PULL (14 + 60 + 20)
+/* Enough linear data for Ethernet, the largest IPv4 header and a TCP header,
+ * or for an ICMP error quoting the same. */
+#define PR_TC_PULL (14 + 60 + 8 + 60 + 20)
 
 static __always_inline int pr_tc(struct __sk_buff *skb, enum pr_hook hook)
 {
@@ -21,8 +23,10 @@ static __always_inline int pr_tc(struct __sk_buff *skb, enum pr_hook hook)
 	data_end = (void *)(long)skb->data_end;
 
 	rc = pr_parse(data, data_end, skb->len, &p);
+	if (rc == PR_PARSE_ICMP)
+		rc = pr_icmp_handle(&p, data, data_end, hook);
 	if (rc >= 0) {
-		if (hook == PR_HOOK_INGRESS)
+		if (hook == PR_HOOK_INGRESS || rc == PR_R_XLATE_ICMP)
 			pr_count(rc);
 		return TC_ACT_OK;
 	}

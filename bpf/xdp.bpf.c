@@ -2,6 +2,7 @@
 /* XDP ingress: translate forward and reply packets whose checksums are complete; leave the rest to TC. */
 #include "lib/rewrite.h"
 #include "lib/fib.h"
+#include "lib/icmp.h"
 
 /* Reserve 4 bytes of metadata and return a pointer to them, zeroed, or NULL. */
 static __always_inline __u32 *pr_meta_reserve(struct xdp_md *ctx)
@@ -37,6 +38,8 @@ int pr_xdp(struct xdp_md *ctx)
 	data_end = (void *)(long)ctx->data_end;
 
 	rc = pr_parse(data, data_end, data_end - data, &p);
+	if (rc == PR_PARSE_ICMP)
+		rc = pr_icmp_handle(&p, data, data_end, PR_HOOK_INGRESS);
 	if (rc >= 0) {
 		pr_count(rc);
 		goto done;

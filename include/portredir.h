@@ -131,8 +131,13 @@ enum pr_reason {
 	PR_R_PASS_TCP_RST,    /* TCP RST with no flow: nothing to open */
 	PR_R_PASS_CT_FAIL,    /* conntrack insert failed: passed untranslated */
 	PR_R_DROP_REWRITE,    /* a TC rewrite helper failed mid-packet */
+	PR_R_XLATE_ICMP,      /* ICMP errors about a translated flow, translated */
+	PR_R_PASS_ICMP,       /* ICMP echo, other ICMP, or errors about no flow of ours */
 	PR_R_MAX,
 };
+/* pr_gstats has fixed room, so new reasons do not change the pinned map. */
+#define PR_GSTATS_SLOTS 64
+_Static_assert(PR_R_MAX <= PR_GSTATS_SLOTS, "pr_gstats too small");
 
 /* Interface attachment record, keyed by (netns inode, ifindex); for status only. */
 struct pr_iface_key {

@@ -23,6 +23,8 @@ static const char *const reason_names[PR_R_MAX] = {
 	[PR_R_PASS_TCP_RST] = "pass_tcp_rst_no_flow",
 	[PR_R_PASS_CT_FAIL] = "pass_ct_insert_failed",
 	[PR_R_DROP_REWRITE] = "drop_rewrite_failed",
+	[PR_R_XLATE_ICMP] = "xlate_icmp_error",
+	[PR_R_PASS_ICMP] = "pass_icmp",
 };
 
 const char *pr_reason_name(unsigned int r)

@@ -29,16 +29,20 @@ struct pr_pkt {
 	__u8 tcp_flags;
 };
 
+/* pr_parse() results besides an enum pr_reason */
+#define PR_PARSE_L4 -1   /* TCP or UDP: p is filled */
+#define PR_PARSE_ICMP -2 /* ICMP: p->ip and p->l4_off are filled */
+
 #define PR_TCP_FIN 0x01
 #define PR_TCP_SYN 0x02
 #define PR_TCP_RST 0x04
 #define PR_TCP_ACK 0x10
 
 /* Parse the headers in [data, data_end) of a packet pkt_len bytes long (TC's
- * linear area can end before the packet does). Returns -1 when p describes an
- * IPv4 TCP or UDP packet, not a fragment, whose headers are all readable and
- * agree with each other and with pkt_len; otherwise the enum pr_reason the
- * packet is passed for. */
+ * linear area can end before the packet does). Returns PR_PARSE_L4 when p
+ * describes an IPv4 TCP or UDP packet, not a fragment, whose headers are all
+ * readable and agree with each other and with pkt_len; PR_PARSE_ICMP for an
+ * unfragmented ICMP packet; otherwise the enum pr_reason it is passed for. */
 static __always_inline int pr_parse(void *data, void *data_end, __u32 pkt_len, struct pr_pkt *p)
 {
 	struct ethhdr *eth = data;
@@ -61,14 +65,16 @@ static __always_inline int pr_parse(void *data, void *data_end, __u32 pkt_len, s
 		return PR_R_PASS_MALFORMED;
 	if (ip->frag_off & bpf_htons(PR_IP_MF | PR_IP_OFFSET))
 		return PR_R_PASS_FRAGMENT;
-	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)
-		return PR_R_PASS_NOT_L4;
 
 	l4 = (void *)ip + ihl;
 	p->ip = ip;
 	p->proto = ip->protocol;
 	p->l4_off = sizeof(*eth) + ihl;
 	p->l4_len = tot_len - ihl;
+	if (ip->protocol == IPPROTO_ICMP)
+		return PR_PARSE_ICMP;
+	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)
+		return PR_R_PASS_NOT_L4;
 	p->tcp_flags = 0;
 	if (p->proto == IPPROTO_TCP) {
 		struct tcphdr *th = l4;
@@ -91,7 +97,7 @@ static __always_inline int pr_parse(void *data, void *data_end, __u32 pkt_len, s
 		p->csum_off = p->l4_off + offsetof(struct udphdr, check);
 	}
 	p->ports = l4;
-	return -1;
+	return PR_PARSE_L4;
 }
 
 #endif

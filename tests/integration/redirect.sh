@@ -21,7 +21,8 @@ srv_tcp $S_IP2 80 B
 bg_ns "$NS_S" socat -T5 UDP-RECVFROM:53,bind=$S_IP,fork SYSTEM:"read l; echo U \$SOCAT_PEERADDR \$l"
 bg_ns "$NS_S" socat -u UDP-RECVFROM:54,bind=$S_IP,fork OPEN:"$TMP/raw.log",creat,append
 bg_ns "$NS_R" socat TCP-LISTEN:80,bind=$R_CIP,fork,reuseaddr SYSTEM:"echo LOCAL \$SOCAT_PEERADDR"
-wait_until 5 listening "$NS_S" tcp 80 && wait_until 5 listening "$NS_S" udp 53 &&
+bg_ns "$NS_S" socat TCP-LISTEN:81,bind=$S_IP,fork,reuseaddr SYSTEM:"wc -c"
+wait_until 5 listening "$NS_S" tcp 80 && wait_until 5 listening "$NS_S" udp 53 && wait_until 5 listening "$NS_S" tcp 81 &&
 	wait_until 5 listening "$NS_S" udp 54 && wait_until 5 listening "$NS_R" tcp 80 ||
 	{ echo "Bail out! servers did not start"; exit 1; }
 
@@ -91,6 +92,19 @@ assert r['dns']['flows']>=1 and r['dns']['packets_out']>=1, r['dns']
 assert s['global']['xlate_forward']>0 and s['global']['xlate_reply']>0, s['global']" "$st"
 check "conntrack list shows the flows with client, listen and target" \
 	sh -c "'$PR_BIN' --pin-dir '$PIN' conntrack list | grep -q '$C_IP:.* $R_CIP:8080 .* $S_IP:80 '"
+
+# Path MTU discovery through the redirect: the router's server-side link is
+# smaller, the client's segments carry DF, and only a translated frag-needed
+# tells the client's socket (which talks to the listen address) to shrink.
+pr add tcp :8090 $S_IP:81 --name upload >/dev/null
+in_ns "$NS_R" ip link set rs mtu 1280
+icmp_before=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["xlate_icmp_error"])')
+out=$(head -c 300000 /dev/urandom | in_ns "$NS_C" timeout $((20 * SLOW)) socat -t5 -T$((15 * SLOW)) - TCP:$R_CIP:8090 2>&1)
+icmp_after=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["xlate_icmp_error"])')
+check "PMTU: a 300 kB upload with DF over a 1280-byte link completes through the redirect" \
+	test "$(tr -d ' ' <<<"$out")" = 300000
+check "PMTU: the router's frag-needed was translated for the client" test "$icmp_after" -gt "$icmp_before"
+in_ns "$NS_R" ip link set rs mtu 1500
 
 # Delete stops redirecting, for new and live flows.
 rm -f "$TMP/go"

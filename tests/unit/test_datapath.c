@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/if_ether.h>
+#include <linux/icmp.h>
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/pkt_cls.h>
@@ -605,6 +606,120 @@ static void test_counters(__u32 id)
 	    (unsigned long long)st.pkts_reply);
 }
 
+/* An ICMP error from osrc to odst quoting the first qlen bytes of q's IP packet. */
+static void build_icmp(struct pkt *p, const char *osrc, const char *odst, __u8 type, __u8 code,
+		       __u32 rest, const struct pkt *q, int qlen)
+{
+	struct ethhdr *eth = (void *)p->b;
+	struct iphdr *ip = iph(p);
+	struct icmphdr *ic;
+
+	memset(p, 0, sizeof(*p));
+	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x01", 6);
+	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x02", 6);
+	eth->h_proto = htons(ETH_P_IP);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_ICMP;
+	inet_pton(AF_INET, osrc, &ip->saddr);
+	inet_pton(AF_INET, odst, &ip->daddr);
+	ip->tot_len = htons(20 + sizeof(*ic) + qlen);
+	ip->check = htons(ip_csum(ip));
+	ic = (void *)(ip + 1);
+	ic->type = type;
+	ic->code = code;
+	ic->un.gateway = htonl(rest);
+	memcpy(ic + 1, q->b + ETH_HLEN, qlen);
+	ic->checksum = htons(~fold(sum16(ic, sizeof(*ic) + qlen, 0)) & 0xffff);
+	p->len = ETH_HLEN + ntohs(ip->tot_len);
+}
+
+static bool icmp_csums_ok(struct pkt *p)
+{
+	struct iphdr *ip = iph(p);
+
+	return fold(sum16(ip, 20, 0)) == 0xffff &&
+	       fold(sum16((char *)ip + 20, ntohs(ip->tot_len) - 20, 0)) == 0xffff;
+}
+
+static const unsigned char *quoted(struct pkt *p) { return p->b + ETH_HLEN + 20 + 8; }
+
+static void test_icmp(void)
+{
+	struct pkt c0, c1, r0, r1, in, out, want_q;
+	struct pkt_spec s = SYN, r;
+	const int qlen = 20 + 28; /* IP header and 28 bytes of TCP, checksum included */
+	__u64 before;
+	bool ok;
+
+	/* a flow: c0 is what the client sent, c1 what the server got */
+	s.sport = 40800;
+	s.tcp_flags = 0x18;
+	s.payload = 1400;
+	build(&c0, &s);
+	run_prog(XDP_PROG, &c0, &c1, 0);
+	r = (struct pkt_spec){ .src = TARGET, .dst = CLIENT, .sport = 80, .dport = 40800,
+			       .proto = IPPROTO_TCP, .tcp_flags = 0x10, .payload = 700 };
+	build(&r0, &r);
+	run_prog(TC_EG, &r0, &r1, 0);
+
+	/* 1: the target says c1 was too big; the client must see c0 quoted, from the listen address */
+	build_icmp(&in, TARGET, CLIENT, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, 1280, &c1, qlen);
+	before = gstat(PR_R_XLATE_ICMP);
+	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && icmp_csums_ok(&out) &&
+	     memcmp(quoted(&out), c0.b + ETH_HLEN, qlen) == 0 && addr_is(iph(&out)->saddr, LISTEN) &&
+	     addr_is(iph(&out)->daddr, CLIENT) && gstat(PR_R_XLATE_ICMP) == before + 1;
+	tap(ok, "xdp: frag-needed from the target quotes the client's own packet byte for byte, from the listen address");
+	ok = run_prog(TC_IN, &in, &out, 0) == TC_ACT_OK && icmp_csums_ok(&out) &&
+	     memcmp(quoted(&out), c0.b + ETH_HLEN, qlen) == 0 && addr_is(iph(&out)->saddr, LISTEN);
+	tap(ok, "tc ingress: the same frag-needed is translated the same way");
+
+	/* 3: the router itself (another source) sends frag-needed about c1 out of the client side */
+	build_icmp(&in, "203.0.113.1", CLIENT, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, 1280, &c1, qlen);
+	ok = run_prog(TC_EG, &in, &out, 0) == TC_ACT_OK && icmp_csums_ok(&out) &&
+	     memcmp(quoted(&out), c0.b + ETH_HLEN, qlen) == 0 && addr_is(iph(&out)->saddr, "203.0.113.1");
+	tap(ok, "tc egress: a locally generated frag-needed is translated, its own source kept");
+
+	/* only the 8 bytes RFC 792 promises: ports translated, no checksum to fix */
+	build_icmp(&in, TARGET, CLIENT, ICMP_TIME_EXCEEDED, 0, 0, &c1, 28);
+	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && icmp_csums_ok(&out) &&
+	     memcmp(quoted(&out), c0.b + ETH_HLEN, 28) == 0;
+	tap(ok, "xdp: time-exceeded quoting only 8 bytes of TCP is translated");
+
+	/* 2: the client answers the reply r1 with port-unreachable; the target must see r0 */
+	build_icmp(&in, CLIENT, LISTEN, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, &r1, qlen);
+	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && icmp_csums_ok(&out) &&
+	     memcmp(quoted(&out), r0.b + ETH_HLEN, qlen) == 0 && addr_is(iph(&out)->daddr, TARGET);
+	tap(ok, "xdp: an error from the client about a reply reaches the target quoting its own packet");
+	ok = run_prog(TC_EG, &in, &out, 0) == TC_ACT_OK && unchanged(&in, &out);
+	tap(ok, "tc egress: errors about forward-direction entries are not translated there");
+
+	/* UDP quoted without a checksum keeps none */
+	struct pkt u0, u1;
+	struct pkt_spec us = { .src = CLIENT, .dst = LISTEN, .sport = 5100, .dport = 5353,
+			       .proto = IPPROTO_UDP, .payload = 40, .udp_zero_csum = true };
+	build(&u0, &us);
+	run_prog(XDP_PROG, &u0, &u1, 0);
+	build_icmp(&in, TARGET, CLIENT, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, &u1, 28);
+	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && icmp_csums_ok(&out) &&
+	     memcmp(quoted(&out), u0.b + ETH_HLEN, 28) == 0;
+	tap(ok, "xdp: port-unreachable quoting UDP without a checksum is translated, checksum stays 0");
+
+	/* not ours: echo, and errors about unknown flows */
+	memcpy(&want_q, &c1, sizeof(c1));
+	((__be16 *)((char *)iph(&want_q) + 20))[0] = htons(1);
+	build_icmp(&in, TARGET, CLIENT, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, &want_q, qlen);
+	before = gstat(PR_R_PASS_ICMP);
+	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && unchanged(&in, &out) &&
+	     gstat(PR_R_PASS_ICMP) == before + 1;
+	tap(ok, "xdp: an error about a flow we do not track is passed untouched");
+	build_icmp(&in, CLIENT, LISTEN, ICMP_ECHO, 0, 0x00010001, &c0, 56);
+	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && unchanged(&in, &out) &&
+	     run_prog(TC_IN, &in, &out, 0) == TC_ACT_OK && unchanged(&in, &out);
+	tap(ok, "ICMP echo to a listen address is passed untouched by XDP and TC");
+}
+
 static int sh(const char *cmd)
 {
 	int rc = system(cmd);
@@ -736,6 +851,7 @@ int main(void)
 	test_expired_entry();
 	test_tcp_states();
 	test_counters(id);
+	test_icmp();
 	test_fib_redirect();
 out:
 	xdp_bpf__destroy(xskel);
