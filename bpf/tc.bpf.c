@@ -2,6 +2,7 @@
 /* TC ingress (forward and reply translation) and egress (reply translation) on clsact. */
 #include "lib/rewrite.h"
 #include "lib/icmp.h"
+#include "lib/frag.h"
 
 /* Enough linear data for Ethernet, the largest IPv4 header and a TCP header,
  * or for an ICMP error quoting the same. */
@@ -25,6 +26,11 @@ static __always_inline int pr_tc(struct __sk_buff *skb, enum pr_hook hook)
 	rc = pr_parse(data, data_end, skb->len, &p);
 	if (rc == PR_PARSE_ICMP)
 		rc = pr_icmp_handle(&p, data, data_end, hook);
+	if (rc == PR_PARSE_FRAG) {
+		if (pr_frag_lookup(&p, hook, &x))
+			goto xlate;
+		rc = PR_R_PASS_FRAGMENT;
+	}
 	if (rc >= 0) {
 		if (hook == PR_HOOK_INGRESS || rc == PR_R_XLATE_ICMP)
 			pr_count(rc);
@@ -35,11 +41,16 @@ static __always_inline int pr_tc(struct __sk_buff *skb, enum pr_hook hook)
 			pr_count(reason);
 		return TC_ACT_OK;
 	}
+	if (p.frag == PR_FRAG_FIRST)
+		pr_frag_record(&p, &x);
+xlate:
 	if (pr_tc_rewrite(skb, &p, &x)) {
 		pr_count(PR_R_DROP_REWRITE);
 		return TC_ACT_SHOT;
 	}
 	pr_account(&x, bytes);
+	if (p.frag != PR_FRAG_NONE)
+		pr_count(PR_R_XLATE_FRAG);
 	return TC_ACT_OK;
 }
 

@@ -3,6 +3,7 @@
 #include "lib/rewrite.h"
 #include "lib/fib.h"
 #include "lib/icmp.h"
+#include "lib/frag.h"
 
 /* Reserve 4 bytes of metadata and return a pointer to them, zeroed, or NULL. */
 static __always_inline __u32 *pr_meta_reserve(struct xdp_md *ctx)
@@ -40,11 +41,20 @@ int pr_xdp(struct xdp_md *ctx)
 	rc = pr_parse(data, data_end, data_end - data, &p);
 	if (rc == PR_PARSE_ICMP)
 		rc = pr_icmp_handle(&p, data, data_end, PR_HOOK_INGRESS);
+	if (rc == PR_PARSE_FRAG) {
+		/* Unknown here may be known to TC: its first fragment can still
+		 * be in the same receive batch. Leave it unmarked. */
+		if (!pr_frag_lookup(&p, PR_HOOK_INGRESS, &x))
+			return XDP_PASS;
+		goto xlate;
+	}
 	if (rc >= 0) {
 		pr_count(rc);
 		goto done;
 	}
-	if (pr_csum_maybe_partial(*(__u16 *)p.l4_csum,
+	/* fragments are never CHECKSUM_PARTIAL: the stack completes it before fragmenting */
+	if (p.frag == PR_FRAG_NONE &&
+	    pr_csum_maybe_partial(*(__u16 *)p.l4_csum,
 				  pr_pseudo4(p.ip->saddr, p.ip->daddr, p.proto, p.l4_len))) {
 		pr_count(PR_R_PASS_CSUM_PUNT);
 		return XDP_PASS; /* meta stays 0: TC ingress handles it */
@@ -53,9 +63,16 @@ int pr_xdp(struct xdp_md *ctx)
 		pr_count(reason);
 		goto done;
 	}
+	if (p.frag == PR_FRAG_FIRST)
+		pr_frag_record(&p, &x);
+xlate:
 	pr_xdp_rewrite(&p, &x);
 	pr_account(&x, data_end - data);
 	*meta = PR_META_DONE;
+	if (p.frag != PR_FRAG_NONE) {
+		pr_count(PR_R_XLATE_FRAG);
+		return XDP_PASS; /* keep a datagram's fragments on one path, in order */
+	}
 	return pr_xdp_forward(ctx, data, &p);
 done:
 	*meta = PR_META_DONE;

@@ -116,6 +116,31 @@ struct pr_ct_val {
 };
 _Static_assert(sizeof(struct pr_ct_val) == 40, "pr_ct_val layout");
 
+/* Fragment tracking: a datagram's later fragments carry no ports, so the
+ * first fragment records what it was translated to, keyed by what all its
+ * fragments share. */
+#define PR_FRAG_ENTRIES 8192
+#define PR_FRAG_TIMEOUT_S 30
+
+struct pr_frag_key {
+	union pr_addr saddr;
+	union pr_addr daddr;
+	__be32 id; /* IPv4: the 16-bit IP id; room for IPv6's 32-bit one */
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct pr_frag_key) == 40, "pr_frag_key layout");
+
+struct pr_frag_val {
+	union pr_addr new_addr; /* new destination (ORIG) or source (REPLY) */
+	__u64 last_seen;
+	__u32 rule_id;
+	__u8 dir; /* enum pr_ct_dir */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct pr_frag_val) == 32, "pr_frag_val layout");
+
 /* Global counters by reason, per CPU. Keep pr_reason_names in the loader in step. */
 enum pr_reason {
 	PR_R_XLATE_FWD = 0,   /* forward packets translated */
@@ -124,7 +149,7 @@ enum pr_reason {
 	PR_R_PASS_NOMATCH,    /* IPv4 TCP/UDP with no flow and no rule */
 	PR_R_PASS_NOT_IPV4,   /* not IPv4 (ARP, IPv6, VLAN, ...) */
 	PR_R_PASS_NOT_L4,     /* IPv4 but not TCP/UDP */
-	PR_R_PASS_FRAGMENT,   /* IPv4 fragment: passed untouched */
+	PR_R_PASS_FRAGMENT,   /* IPv4 fragment of no translated datagram: passed untouched */
 	PR_R_PASS_MALFORMED,  /* truncated or inconsistent headers */
 	PR_R_PASS_CSUM_PUNT,  /* XDP could not tell a partial checksum apart: left to TC */
 	PR_R_PASS_NO_META,    /* XDP could not mark the packet: left to TC */
@@ -133,6 +158,7 @@ enum pr_reason {
 	PR_R_DROP_REWRITE,    /* a TC rewrite helper failed mid-packet */
 	PR_R_XLATE_ICMP,      /* ICMP errors about a translated flow, translated */
 	PR_R_PASS_ICMP,       /* ICMP echo, other ICMP, or errors about no flow of ours */
+	PR_R_XLATE_FRAG,      /* IPv4 fragments of translated datagrams, translated */
 	PR_R_MAX,
 };
 /* pr_gstats has fixed room, so new reasons do not change the pinned map. */

@@ -25,6 +25,7 @@ static const char *const reason_names[PR_R_MAX] = {
 	[PR_R_DROP_REWRITE] = "drop_rewrite_failed",
 	[PR_R_XLATE_ICMP] = "xlate_icmp_error",
 	[PR_R_PASS_ICMP] = "pass_icmp",
+	[PR_R_XLATE_FRAG] = "xlate_fragment",
 };
 
 const char *pr_reason_name(unsigned int r)

@@ -51,6 +51,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pr_ct SEC(".maps");
 
+/* First fragment's translation, for the datagram's later fragments. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PR_FRAG_ENTRIES);
+	__type(key, struct pr_frag_key);
+	__type(value, struct pr_frag_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_frag SEC(".maps");
+
 /* Egress interfaces XDP may redirect to; the loader adds only ones known to
  * take XDP frames. Pinned by the loader itself (pr_reuse_tx), not by name:
  * libbpf 1.1 refuses to reuse a pinned devmap because the kernel adds

@@ -27,11 +27,17 @@ struct pr_pkt {
 	__u16 l4_len;      /* L4 header plus payload, from the IP total length */
 	__u8 proto;
 	__u8 tcp_flags;
+	__u8 frag;         /* PR_FRAG_* */
 };
+
+#define PR_FRAG_NONE 0
+#define PR_FRAG_FIRST 1 /* MF set, offset 0: carries the L4 header */
+#define PR_FRAG_LATER 2 /* offset > 0: no L4 header */
 
 /* pr_parse() results besides an enum pr_reason */
 #define PR_PARSE_L4 -1   /* TCP or UDP: p is filled */
 #define PR_PARSE_ICMP -2 /* ICMP: p->ip and p->l4_off are filled */
+#define PR_PARSE_FRAG -3 /* a later fragment of TCP or UDP: p->ip and p->proto are filled */
 
 #define PR_TCP_FIN 0x01
 #define PR_TCP_SYN 0x02
@@ -63,14 +69,21 @@ static __always_inline int pr_parse(void *data, void *data_end, __u32 pkt_len, s
 	tot_len = bpf_ntohs(ip->tot_len);
 	if (tot_len < ihl || sizeof(*eth) + tot_len > pkt_len)
 		return PR_R_PASS_MALFORMED;
-	if (ip->frag_off & bpf_htons(PR_IP_MF | PR_IP_OFFSET))
-		return PR_R_PASS_FRAGMENT;
-
 	l4 = (void *)ip + ihl;
 	p->ip = ip;
 	p->proto = ip->protocol;
 	p->l4_off = sizeof(*eth) + ihl;
 	p->l4_len = tot_len - ihl;
+	p->frag = PR_FRAG_NONE;
+	if (ip->frag_off & bpf_htons(PR_IP_MF | PR_IP_OFFSET)) {
+		if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)
+			return PR_R_PASS_FRAGMENT;
+		if (ip->frag_off & bpf_htons(PR_IP_OFFSET)) {
+			p->frag = PR_FRAG_LATER;
+			return PR_PARSE_FRAG;
+		}
+		p->frag = PR_FRAG_FIRST;
+	}
 	if (ip->protocol == IPPROTO_ICMP)
 		return PR_PARSE_ICMP;
 	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)
@@ -83,6 +96,7 @@ static __always_inline int pr_parse(void *data, void *data_end, __u32 pkt_len, s
 			return PR_R_PASS_MALFORMED;
 		if (th->doff < 5 || th->doff * 4 > p->l4_len)
 			return PR_R_PASS_MALFORMED;
+		/* the header must sit wholly in a first fragment */
 		p->l4_csum = &th->check;
 		p->csum_off = p->l4_off + offsetof(struct tcphdr, check);
 		p->tcp_flags = ((__u8 *)th)[13];
@@ -91,7 +105,10 @@ static __always_inline int pr_parse(void *data, void *data_end, __u32 pkt_len, s
 
 		if ((void *)(uh + 1) > data_end)
 			return PR_R_PASS_MALFORMED;
-		if (bpf_ntohs(uh->len) < sizeof(*uh) || bpf_ntohs(uh->len) > p->l4_len)
+		/* a first fragment holds only part of the datagram the length covers */
+		if (bpf_ntohs(uh->len) < sizeof(*uh) ||
+		    (p->frag == PR_FRAG_NONE && bpf_ntohs(uh->len) > p->l4_len) ||
+		    (p->frag == PR_FRAG_FIRST && bpf_ntohs(uh->len) <= p->l4_len))
 			return PR_R_PASS_MALFORMED;
 		p->l4_csum = &uh->check;
 		p->csum_off = p->l4_off + offsetof(struct udphdr, check);

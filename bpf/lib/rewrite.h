@@ -8,21 +8,22 @@
 #include "csum.h"
 
 /* XDP: rewrite address and port, update the IP checksum and the L4 checksum
- * (a UDP checksum of zero means none and stays zero). Assumes the L4 checksum
- * is complete, which the caller established with pr_csum_maybe_partial(). */
+ * (a UDP checksum of zero means none and stays zero); a later fragment gets
+ * its address only. Assumes the L4 checksum is complete, which the caller
+ * established with pr_csum_maybe_partial() (fragments always are). */
 static __always_inline void pr_xdp_rewrite(const struct pr_pkt *p, const struct pr_xlate *x)
 {
 	struct iphdr *ip = p->ip;
 	__u16 *l4c = (__u16 *)p->l4_csum;
 
-	if (x->dir == PR_DIR_ORIG) {
+	if (x->dir == PR_DIR_ORIG)
 		ip->daddr = x->new_addr;
-		p->ports[1] = x->new_port;
-	} else {
+	else
 		ip->saddr = x->new_addr;
-		p->ports[0] = x->new_port;
-	}
 	pr_csum_replace4(&ip->check, x->old_addr, x->new_addr);
+	if (p->frag == PR_FRAG_LATER)
+		return; /* no L4 header here; the first fragment's checksum covered it all */
+	p->ports[x->dir == PR_DIR_ORIG ? 1 : 0] = x->new_port;
 	if (p->proto == IPPROTO_UDP && *l4c == 0)
 		return;
 	pr_csum_replace4(l4c, x->old_addr, x->new_addr);
@@ -45,6 +46,12 @@ static __always_inline int pr_tc_rewrite(struct __sk_buff *skb, const struct pr_
 	__u64 l4f = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
 	int err;
 
+	if (p->frag == PR_FRAG_LATER) {
+		err = bpf_l3_csum_replace(skb, ipc_off, x->old_addr, x->new_addr, sizeof(x->new_addr));
+		if (!err)
+			err = bpf_skb_store_bytes(skb, addr_off, &x->new_addr, sizeof(x->new_addr), 0);
+		return err;
+	}
 	err = bpf_l4_csum_replace(skb, p->csum_off, x->old_addr, x->new_addr,
 				  l4f | BPF_F_PSEUDO_HDR | sizeof(x->new_addr));
 	if (!err)

@@ -14,7 +14,7 @@ if ! command -v xdp-filter >/dev/null; then
 	skip "coexistence with another XDP program" "xdp-filter (xdp-tools) not installed"
 	tap_done; exit 0
 fi
-bg_ns "$NS_S" socat TCP-LISTEN:80,bind=$S_IP,fork,reuseaddr SYSTEM:"echo A \$SOCAT_PEERADDR"
+bg_ns "$NS_S" socat TCP-LISTEN:80,bind=$S_IP,fork,reuseaddr SYSTEM:"read l; echo A \$SOCAT_PEERADDR"
 wait_until 5 listening "$NS_S" tcp 80
 
 if ! out=$(in_ns "$NS_R" xdp-filter load -m native rc 2>&1); then

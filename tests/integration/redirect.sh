@@ -20,9 +20,10 @@ srv_tcp $S_IP 80 A
 srv_tcp $S_IP2 80 B
 bg_ns "$NS_S" socat -T5 UDP-RECVFROM:53,bind=$S_IP,fork SYSTEM:"read l; echo U \$SOCAT_PEERADDR \$l"
 bg_ns "$NS_S" socat -u UDP-RECVFROM:54,bind=$S_IP,fork OPEN:"$TMP/raw.log",creat,append
-bg_ns "$NS_R" socat TCP-LISTEN:80,bind=$R_CIP,fork,reuseaddr SYSTEM:"echo LOCAL \$SOCAT_PEERADDR"
+bg_ns "$NS_R" socat TCP-LISTEN:80,bind=$R_CIP,fork,reuseaddr SYSTEM:"read l; echo LOCAL \$SOCAT_PEERADDR"
 bg_ns "$NS_S" socat TCP-LISTEN:81,bind=$S_IP,fork,reuseaddr SYSTEM:"wc -c"
-wait_until 5 listening "$NS_S" tcp 80 && wait_until 5 listening "$NS_S" udp 53 && wait_until 5 listening "$NS_S" tcp 81 &&
+bg_ns "$NS_S" socat -T5 UDP-RECVFROM:55,bind=$S_IP,fork SYSTEM:cat
+wait_until 5 listening "$NS_S" tcp 80 && wait_until 5 listening "$NS_S" udp 53 && wait_until 5 listening "$NS_S" tcp 81 && wait_until 5 listening "$NS_S" udp 55 &&
 	wait_until 5 listening "$NS_S" udp 54 && wait_until 5 listening "$NS_R" tcp 80 ||
 	{ echo "Bail out! servers did not start"; exit 1; }
 
@@ -70,6 +71,16 @@ if [ "$MODE" != tc ]; then
 	punt_after=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["pass_partial_csum_to_tc"])')
 	check "XDP translated the complete-checksum datagrams itself (no punt to TC)" test "$punt_after" = "$punt_before"
 fi
+
+# A 4000-byte UDP datagram over 1500-byte links: fragmented both ways, echoed whole.
+pr add udp :5555 $S_IP:55 --name big >/dev/null
+head -c 4000 /dev/urandom >"$TMP/big.in"
+frag_before=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["xlate_fragment"])')
+in_ns "$NS_C" timeout $((5 * SLOW)) socat -T3 - UDP:$R_CIP:5555 <"$TMP/big.in" >"$TMP/big.out" 2>/dev/null
+frag_after=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["xlate_fragment"])')
+check "a 4000-byte UDP datagram reaches the backend whole and its fragmented echo returns intact" \
+	cmp "$TMP/big.in" "$TMP/big.out"
+check "fragments were counted as translated (6 = 3 each way)" test $((frag_after - frag_before)) -eq 6
 
 # A live flow survives --replace; new flows take the new target.
 rm -f "$TMP/go"
