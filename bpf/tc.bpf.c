@@ -4,9 +4,9 @@
 #include "lib/icmp.h"
 #include "lib/frag.h"
 
-/* Enough linear data for Ethernet, the largest IPv4 header and a TCP header,
- * or for an ICMP error quoting the same. */
-#define PR_TC_PULL (14 + 60 + 8 + 60 + 20)
+/* Enough linear data for Ethernet, an IP header with options or extension
+ * headers and a TCP header, or an ICMP error quoting the same. */
+#define PR_TC_PULL 256
 
 static __always_inline int pr_tc(struct __sk_buff *skb, enum pr_hook hook)
 {

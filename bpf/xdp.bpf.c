@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* XDP ingress: translate forward and reply packets whose checksums are complete; leave the rest to TC. */
+/* XDP ingress: translate IPv4 and IPv6 forward and reply packets whose checksums are complete; leave the rest to TC. */
 #include "lib/rewrite.h"
 #include "lib/fib.h"
 #include "lib/icmp.h"
@@ -55,7 +55,7 @@ int pr_xdp(struct xdp_md *ctx)
 	/* fragments are never CHECKSUM_PARTIAL: the stack completes it before fragmenting */
 	if (p.frag == PR_FRAG_NONE &&
 	    pr_csum_maybe_partial(*(__u16 *)p.l4_csum,
-				  pr_pseudo4(p.ip->saddr, p.ip->daddr, p.proto, p.l4_len))) {
+				  pr_pseudo(&p.saddr, &p.daddr, p.proto, p.l4_len))) {
 		pr_count(PR_R_PASS_CSUM_PUNT);
 		return XDP_PASS; /* meta stays 0: TC ingress handles it */
 	}
@@ -66,14 +66,14 @@ int pr_xdp(struct xdp_md *ctx)
 	if (p.frag == PR_FRAG_FIRST)
 		pr_frag_record(&p, &x);
 xlate:
-	pr_xdp_rewrite(&p, &x);
+	pr_xdp_rewrite(&p, &x, data_end);
 	pr_account(&x, data_end - data);
 	*meta = PR_META_DONE;
 	if (p.frag != PR_FRAG_NONE) {
 		pr_count(PR_R_XLATE_FRAG);
 		return XDP_PASS; /* keep a datagram's fragments on one path, in order */
 	}
-	return pr_xdp_forward(ctx, data, &p);
+	return pr_xdp_forward(ctx, &p);
 done:
 	*meta = PR_META_DONE;
 	return XDP_PASS;

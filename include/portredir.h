@@ -146,10 +146,10 @@ enum pr_reason {
 	PR_R_XLATE_FWD = 0,   /* forward packets translated */
 	PR_R_XLATE_REPLY,     /* reply packets translated */
 	PR_R_REDIRECT,        /* translated and sent by XDP_REDIRECT */
-	PR_R_PASS_NOMATCH,    /* IPv4 TCP/UDP with no flow and no rule */
-	PR_R_PASS_NOT_IPV4,   /* not IPv4 (ARP, IPv6, VLAN, ...) */
-	PR_R_PASS_NOT_L4,     /* IPv4 but not TCP/UDP */
-	PR_R_PASS_FRAGMENT,   /* IPv4 fragment of no translated datagram: passed untouched */
+	PR_R_PASS_NOMATCH,    /* TCP/UDP with no flow and no rule */
+	PR_R_PASS_NOT_IP,     /* neither IPv4 nor IPv6 (ARP, VLAN-tagged, ...) */
+	PR_R_PASS_NOT_L4,     /* IP but not TCP, UDP or ICMP */
+	PR_R_PASS_FRAGMENT,   /* fragment of no translated datagram: passed untouched */
 	PR_R_PASS_MALFORMED,  /* truncated or inconsistent headers */
 	PR_R_PASS_CSUM_PUNT,  /* XDP could not tell a partial checksum apart: left to TC */
 	PR_R_PASS_NO_META,    /* XDP could not mark the packet: left to TC */
@@ -158,7 +158,7 @@ enum pr_reason {
 	PR_R_DROP_REWRITE,    /* a TC rewrite helper failed mid-packet */
 	PR_R_XLATE_ICMP,      /* ICMP errors about a translated flow, translated */
 	PR_R_PASS_ICMP,       /* ICMP echo, other ICMP, or errors about no flow of ours */
-	PR_R_XLATE_FRAG,      /* IPv4 fragments of translated datagrams, translated */
+	PR_R_XLATE_FRAG,      /* fragments of translated datagrams, translated */
 	PR_R_MAX,
 };
 /* pr_gstats has fixed room, so new reasons do not change the pinned map. */

@@ -3,7 +3,11 @@
 # Source it; it sets a trap that removes everything it created on any exit.
 
 O=${O:-build}
-PR_BIN=${PR_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/$O/portredir}
+case "$O" in
+/*) PR_BUILD=$O ;;
+*) PR_BUILD=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/$O ;;
+esac
+PR_BIN=${PR_BIN:-$PR_BUILD/portredir}
 TAG=${TAG:-pr$$}
 NS_C=${TAG}c NS_R=${TAG}r NS_S=${TAG}s
 PIN=/sys/fs/bpf/${TAG}

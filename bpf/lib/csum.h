@@ -4,6 +4,8 @@
 #define PR_CSUM_H
 
 #include <linux/types.h>
+#include <bpf/bpf_endian.h>
+#include "portredir.h"
 
 /* All values are 16-bit words exactly as they sit in the packet; one's-complement
  * sums do not care about byte order as long as every word is read the same way. */
@@ -38,14 +40,29 @@ static __always_inline void pr_csum_replace4(__u16 *sum, __u32 from, __u32 to)
 	pr_csum_replace2(sum, (__u16)(from >> 16), (__u16)(to >> 16));
 }
 
-/* Non-complemented pseudo-header sum for IPv4, as the stack leaves it in the
- * L4 checksum field of a CHECKSUM_PARTIAL packet. */
-static __always_inline __u16 pr_pseudo4(__u32 saddr, __u32 daddr, __u8 proto, __u16 l4_len)
+/* An address change in a checksum that covers it (the L4 pseudo header, or
+ * ICMPv6). alen is 4 or 16; IPv4 addresses sit in the first word. */
+static __always_inline void pr_csum_replace_addr(__u16 *sum, const union pr_addr *from,
+						 const union pr_addr *to, __u8 alen)
 {
+	for (int i = 0; i < 4; i++) {
+		if (i * 4 >= alen)
+			break;
+		pr_csum_replace4(sum, from->v6[i], to->v6[i]);
+	}
+}
+
+/* Non-complemented pseudo-header sum (IPv4 or IPv6, addresses zero-padded
+ * to 16 bytes), as the stack leaves it in the L4 checksum field of a
+ * CHECKSUM_PARTIAL packet. */
+static __always_inline __u16 pr_pseudo(const union pr_addr *saddr, const union pr_addr *daddr,
+				       __u8 proto, __u16 l4_len)
+{
+	const __u16 *a = (const __u16 *)saddr, *b = (const __u16 *)daddr;
 	__u32 s = 0;
 
-	s += (__u16)saddr + (saddr >> 16);
-	s += (__u16)daddr + (daddr >> 16);
+	for (int i = 0; i < 8; i++)
+		s += a[i] + b[i];
 	s += bpf_htons(proto);
 	s += bpf_htons(l4_len);
 	return pr_csum_fold32(s);

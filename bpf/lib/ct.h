@@ -17,12 +17,12 @@ const volatile __u32 pr_timeout[PR_CT_STATE_MAX] = PR_CT_TIMEOUTS_INIT;
 static __always_inline void pr_ct_key_from_pkt(struct pr_ct_key *k, const struct pr_pkt *p)
 {
 	__builtin_memset(k, 0, sizeof(*k));
-	k->saddr.v4 = p->ip->saddr;
-	k->daddr.v4 = p->ip->daddr;
+	k->saddr = p->saddr;
+	k->daddr = p->daddr;
 	k->sport = p->ports[0];
 	k->dport = p->ports[1];
 	k->proto = p->proto;
-	k->family = PR_AF_INET;
+	k->family = p->family;
 }
 
 static __always_inline int pr_ct_expired(const struct pr_ct_val *v, __u64 now)

@@ -1,30 +1,30 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* IPv4 fragments: the first fragment's translation is remembered for the rest of its datagram. */
+/* Fragments: the first fragment's translation is remembered for the rest of its datagram. */
 #ifndef PR_FRAG_H
 #define PR_FRAG_H
 
 #include "maps.h"
 #include "nat.h"
 
-static __always_inline void pr_frag_key(struct pr_frag_key *k, const struct iphdr *ip)
+static __always_inline void pr_frag_key(struct pr_frag_key *k, const struct pr_pkt *p)
 {
 	__builtin_memset(k, 0, sizeof(*k));
-	k->saddr.v4 = ip->saddr;
-	k->daddr.v4 = ip->daddr;
-	k->id = ip->id;
-	k->proto = ip->protocol;
-	k->family = PR_AF_INET;
+	k->saddr = p->saddr;
+	k->daddr = p->daddr;
+	k->id = p->frag_id;
+	k->proto = p->proto;
+	k->family = p->family;
 }
 
-/* Call with the first fragment still untranslated: its addresses are what
- * the later fragments carry. */
+/* Call with the first fragment as parsed, before translation: its addresses
+ * are what the later fragments carry. */
 static __always_inline void pr_frag_record(const struct pr_pkt *p, const struct pr_xlate *x)
 {
 	struct pr_frag_val v = {};
 	struct pr_frag_key k;
 
-	pr_frag_key(&k, p->ip);
-	v.new_addr.v4 = x->new_addr;
+	pr_frag_key(&k, p);
+	v.new_addr = x->new_addr;
 	v.last_seen = bpf_ktime_get_ns();
 	v.rule_id = x->rule_id;
 	v.dir = x->dir;
@@ -40,7 +40,7 @@ static __always_inline int pr_frag_lookup(const struct pr_pkt *p, enum pr_hook h
 	struct pr_frag_key k;
 	struct pr_frag_val *v;
 
-	pr_frag_key(&k, p->ip);
+	pr_frag_key(&k, p);
 	v = bpf_map_lookup_elem(&pr_frag, &k);
 	if (!v || bpf_ktime_get_ns() - v->last_seen > PR_FRAG_TIMEOUT_S * PR_NSEC)
 		return 0;
@@ -48,8 +48,8 @@ static __always_inline int pr_frag_lookup(const struct pr_pkt *p, enum pr_hook h
 		return 0;
 	x->dir = v->dir;
 	x->rule_id = v->rule_id;
-	x->new_addr = v->new_addr.v4;
-	x->old_addr = v->dir == PR_DIR_ORIG ? p->ip->daddr : p->ip->saddr;
+	x->new_addr = v->new_addr;
+	x->old_addr = v->dir == PR_DIR_ORIG ? p->daddr : p->saddr;
 	x->old_port = x->new_port = 0;
 	x->new_flow = 0;
 	return 1;

@@ -1,60 +1,87 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* ICMP errors about translated flows: rewrite the quoted packet and the outer header so PMTU discovery and unreachables work through portredir. */
+/* ICMP and ICMPv6 errors about translated flows: rewrite the quoted packet and the outer header so PMTU discovery and unreachables work through portredir. */
 #ifndef PR_ICMP_H
 #define PR_ICMP_H
 
 #include <linux/icmp.h>
+#include <linux/icmpv6.h>
+#include <stdbool.h>
 #include "ct.h"
 #include "csum.h"
 #include "nat.h"
 
-/* An IPv4 ICMP error quoting a TCP or UDP packet, all pointers inside the buffer. */
+/* An ICMP(v6) error quoting a TCP or UDP packet, all pointers inside the buffer. */
 struct pr_icmp {
-	struct iphdr *outer;
-	struct icmphdr *icmp;
-	struct iphdr *inner;
-	__be16 *iports;     /* quoted ports: [0] source, [1] destination */
-	__u16 *il4_csum;    /* quoted L4 checksum, or NULL when not quoted or UDP without one */
+	struct icmphdr *icmp; /* type, code and checksum sit alike in ICMPv6 */
+	struct iphdr *inner4; /* the quoted header, one of these two */
+	struct ipv6hdr *inner6;
+	union pr_addr isaddr;
+	union pr_addr idaddr;
+	__be16 *iports;       /* quoted ports: [0] source, [1] destination */
+	__u16 *il4_csum;      /* quoted L4 checksum, or NULL when not quoted or UDP without one */
 	__u8 iproto;
 };
 
-/* Fill e from the ICMP message behind ip. Returns -1 for an error we may
+static __always_inline bool pr_icmp_is_error(const struct pr_pkt *p, __u8 type)
+{
+	if (p->family == PR_AF_INET)
+		return type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED ||
+		       type == ICMP_PARAMETERPROB;
+	return type == ICMPV6_DEST_UNREACH || type == ICMPV6_PKT_TOOBIG ||
+	       type == ICMPV6_TIME_EXCEED || type == ICMPV6_PARAMPROB;
+}
+
+/* Fill e from the ICMP message behind p. Returns -1 for an error we may
  * translate, else the enum pr_reason to pass it for. Only direct packet
  * access is used, so XDP and TC (after a pull) share it. */
 static __always_inline int pr_icmp_parse(const struct pr_pkt *p, void *data, void *data_end,
 					 struct pr_icmp *e)
 {
-	struct icmphdr *ic = data + p->l4_off;
-	struct iphdr *in;
-	__u32 iihl;
-	void *il4;
+	struct icmphdr *ic;
+	void *il4, *in;
 
+	if (p->l4_off > sizeof(struct ethhdr) + 60 + PR_IP6_MAX_EXT_LEN + 8 * 8)
+		return PR_R_PASS_MALFORMED; /* bound for the verifier */
+	ic = data + p->l4_off;
 	if ((void *)(ic + 1) > data_end)
 		return PR_R_PASS_MALFORMED;
-	if (ic->type != ICMP_DEST_UNREACH && ic->type != ICMP_TIME_EXCEEDED &&
-	    ic->type != ICMP_PARAMETERPROB)
-		return PR_R_PASS_ICMP; /* echo and friends are not port forwarding */
-	in = (void *)(ic + 1);
-	if ((void *)(in + 1) > data_end)
-		return PR_R_PASS_MALFORMED;
-	if (in->version != 4 || in->ihl < 5)
-		return PR_R_PASS_MALFORMED;
-	if (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP)
+	if (!pr_icmp_is_error(p, ic->type))
+		return PR_R_PASS_ICMP; /* echo, neighbour discovery: not port forwarding */
+	in = ic + 1;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->icmp = ic;
+	if (p->family == PR_AF_INET) {
+		struct iphdr *i4 = in;
+
+		if ((void *)(i4 + 1) > data_end)
+			return PR_R_PASS_MALFORMED;
+		if (i4->version != 4 || i4->ihl < 5)
+			return PR_R_PASS_MALFORMED;
+		if (i4->frag_off & bpf_htons(PR_IP_OFFSET))
+			return PR_R_PASS_ICMP; /* a later fragment quotes no ports */
+		e->inner4 = i4;
+		e->iproto = i4->protocol;
+		e->isaddr.v4 = i4->saddr;
+		e->idaddr.v4 = i4->daddr;
+		il4 = in + i4->ihl * 4;
+	} else {
+		struct ipv6hdr *i6 = in;
+
+		if ((void *)(i6 + 1) > data_end)
+			return PR_R_PASS_MALFORMED;
+		e->inner6 = i6;
+		e->iproto = i6->nexthdr; /* quoted extension headers: not ours to chase */
+		__builtin_memcpy(&e->isaddr, &i6->saddr, 16);
+		__builtin_memcpy(&e->idaddr, &i6->daddr, 16);
+		il4 = i6 + 1;
+	}
+	if (e->iproto != IPPROTO_TCP && e->iproto != IPPROTO_UDP)
 		return PR_R_PASS_ICMP;
-	if (in->frag_off & bpf_htons(PR_IP_OFFSET))
-		return PR_R_PASS_ICMP; /* a later fragment quotes no ports */
-	iihl = in->ihl * 4;
-	il4 = (void *)in + iihl;
 	/* RFC 792: at least 8 bytes of the original datagram, so the ports */
 	if (il4 + 8 > data_end)
 		return PR_R_PASS_MALFORMED;
-	e->outer = p->ip;
-	e->icmp = ic;
-	e->inner = in;
-	e->iproto = in->protocol;
 	e->iports = il4;
-	e->il4_csum = NULL;
-	if (in->protocol == IPPROTO_TCP) {
+	if (e->iproto == IPPROTO_TCP) {
 		if (il4 + offsetof(struct tcphdr, check) + 2 <= data_end)
 			e->il4_csum = il4 + offsetof(struct tcphdr, check);
 	} else {
@@ -69,71 +96,113 @@ static __always_inline int pr_icmp_parse(const struct pr_pkt *p, void *data, voi
 /* The conntrack entry the quoted packet belongs to, seen from its answer's
  * side: a quoted client->target packet finds the reply entry, a quoted
  * listen->client packet finds the forward entry. */
-static __always_inline struct pr_ct_val *pr_icmp_lookup(const struct pr_icmp *e)
+static __always_inline struct pr_ct_val *pr_icmp_lookup(const struct pr_pkt *p, const struct pr_icmp *e)
 {
 	struct pr_ct_key k;
 	struct pr_ct_val *v;
 
 	__builtin_memset(&k, 0, sizeof(k));
-	k.saddr.v4 = e->inner->daddr;
-	k.daddr.v4 = e->inner->saddr;
+	k.saddr = e->idaddr;
+	k.daddr = e->isaddr;
 	k.sport = e->iports[1];
 	k.dport = e->iports[0];
 	k.proto = e->iproto;
-	k.family = PR_AF_INET;
+	k.family = p->family;
 	v = bpf_map_lookup_elem(&pr_ct, &k);
 	if (!v || pr_ct_expired(v, bpf_ktime_get_ns()))
 		return NULL;
 	return v;
 }
 
+static __always_inline bool pr_addr_eq(const void *pkt, const union pr_addr *a, __u8 family)
+{
+	const __be32 *w = pkt;
+
+	if (family == PR_AF_INET)
+		return w[0] == a->v4;
+	return w[0] == a->v6[0] && w[1] == a->v6[1] && w[2] == a->v6[2] && w[3] == a->v6[3];
+}
+
 /* Rewrite the quoted packet as the receiver of the error knows it, fixing
- * the quoted IP and L4 checksums, the ICMP checksum over all of them, and
- * the outer header when the error came from (or goes to) the translated
- * endpoint itself. ICMP checksums are never CHECKSUM_PARTIAL, so this is
- * safe from XDP. */
-static __always_inline void pr_icmp_rewrite(struct pr_icmp *e, const struct pr_ct_val *v)
+ * the quoted IPv4 and L4 checksums, the ICMP checksum over all of them (and,
+ * for ICMPv6, over the outer addresses), and the outer header when the error
+ * came from (or goes to) the translated endpoint itself. ICMP checksums are
+ * never CHECKSUM_PARTIAL, so this is safe from XDP. */
+static __always_inline void pr_icmp_rewrite(const struct pr_pkt *p, struct pr_icmp *e,
+					    const struct pr_ct_val *v, void *data_end)
 {
 	__u16 *icsum = &e->icmp->checksum;
-	__be32 *iaddr, *oaddr, old_a, new_a = v->nat_addr.v4;
+	union pr_addr old_a, new_a = v->nat_addr;
 	__be16 *iport, old_p, new_p = v->nat_port;
+	bool reply = v->dir == PR_DIR_REPLY;
 	__u16 old_c;
 
-	if (v->dir == PR_DIR_REPLY) {
-		/* quoted client->target: the client must see its own client->listen */
-		iaddr = &e->inner->daddr;
-		iport = &e->iports[1];
-		oaddr = &e->outer->saddr;
-	} else {
-		/* quoted listen->client, from the client: the target must see target->client */
-		iaddr = &e->inner->saddr;
-		iport = &e->iports[0];
-		oaddr = &e->outer->daddr;
-	}
-	old_a = *iaddr;
+	/* reply entry: quoted client->target becomes the client's own client->listen;
+	 * forward entry: quoted listen->client becomes the target's own target->client */
+	old_a = reply ? e->idaddr : e->isaddr;
+	iport = &e->iports[reply ? 1 : 0];
 	old_p = *iport;
 
-	old_c = e->inner->check;
-	pr_csum_replace4(&e->inner->check, old_a, new_a);
-	pr_csum_replace2(icsum, old_c, e->inner->check);
-	pr_csum_replace4(icsum, old_a, new_a);
-	*iaddr = new_a;
+	if (e->inner4) {
+		struct iphdr *i4 = e->inner4;
+
+		if ((void *)(i4 + 1) > data_end)
+			return;
+		old_c = i4->check;
+		pr_csum_replace4(&i4->check, old_a.v4, new_a.v4);
+		pr_csum_replace2(icsum, old_c, i4->check);
+		if (reply)
+			i4->daddr = new_a.v4;
+		else
+			i4->saddr = new_a.v4;
+	} else {
+		struct ipv6hdr *i6 = e->inner6;
+
+		if (!i6 || (void *)(i6 + 1) > data_end)
+			return;
+		if (reply)
+			__builtin_memcpy(&i6->daddr, &new_a, 16);
+		else
+			__builtin_memcpy(&i6->saddr, &new_a, 16);
+	}
+	pr_csum_replace_addr(icsum, &old_a, &new_a, p->alen);
 
 	pr_csum_replace2(icsum, old_p, new_p);
 	*iport = new_p;
 
 	if (e->il4_csum) {
 		old_c = *e->il4_csum;
-		pr_csum_replace4(e->il4_csum, old_a, new_a);
+		pr_csum_replace_addr(e->il4_csum, &old_a, &new_a, p->alen);
 		pr_csum_replace2(e->il4_csum, old_p, new_p);
 		if (e->iproto == IPPROTO_UDP && *e->il4_csum == 0)
 			*e->il4_csum = 0xffff;
 		pr_csum_replace2(icsum, old_c, *e->il4_csum);
 	}
 
-	if (*oaddr == old_a) {
-		pr_csum_replace4(&e->outer->check, old_a, new_a);
-		*oaddr = new_a;
+	if (p->family == PR_AF_INET) {
+		struct iphdr *ip = p->l3;
+
+		if ((void *)(ip + 1) > data_end)
+			return;
+		if ((reply ? ip->saddr : ip->daddr) != old_a.v4)
+			return;
+		pr_csum_replace4(&ip->check, old_a.v4, new_a.v4);
+		if (reply)
+			ip->saddr = new_a.v4;
+		else
+			ip->daddr = new_a.v4;
+	} else {
+		struct ipv6hdr *ip6 = p->l3;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return;
+		if (!pr_addr_eq(reply ? (void *)&ip6->saddr : (void *)&ip6->daddr, &old_a, PR_AF_INET6))
+			return;
+		pr_csum_replace_addr(icsum, &old_a, &new_a, 16); /* ICMPv6 pseudo header */
+		if (reply)
+			__builtin_memcpy(&ip6->saddr, &new_a, 16);
+		else
+			__builtin_memcpy(&ip6->daddr, &new_a, 16);
 	}
 }
 
@@ -149,10 +218,10 @@ static __always_inline int pr_icmp_handle(const struct pr_pkt *p, void *data, vo
 	rc = pr_icmp_parse(p, data, data_end, &e);
 	if (rc >= 0)
 		return rc;
-	v = pr_icmp_lookup(&e);
+	v = pr_icmp_lookup(p, &e);
 	if (!v || (hook == PR_HOOK_EGRESS && v->dir != PR_DIR_REPLY))
 		return PR_R_PASS_ICMP;
-	pr_icmp_rewrite(&e, v);
+	pr_icmp_rewrite(p, &e, v, data_end);
 	return PR_R_XLATE_ICMP;
 }
 

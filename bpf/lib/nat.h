@@ -8,8 +8,8 @@
 
 /* One address and port rewrite. dir ORIG rewrites the destination, REPLY the source. */
 struct pr_xlate {
-	__be32 old_addr;
-	__be32 new_addr;
+	union pr_addr old_addr;
+	union pr_addr new_addr;
 	__be16 old_port;
 	__be16 new_port;
 	__u8 dir;
@@ -25,14 +25,14 @@ static __always_inline struct pr_rule *pr_rule_lookup(const struct pr_pkt *p)
 	struct pr_rule *r;
 
 	__builtin_memset(&rk, 0, sizeof(rk));
-	rk.addr.v4 = p->ip->daddr;
+	rk.addr = p->daddr;
 	rk.port = p->ports[1];
 	rk.proto = p->proto;
-	rk.family = PR_AF_INET;
+	rk.family = p->family;
 	r = bpf_map_lookup_elem(&pr_rules, &rk);
 	if (r)
 		return r;
-	rk.addr.v4 = 0;
+	__builtin_memset(&rk.addr, 0, sizeof(rk.addr));
 	return bpf_map_lookup_elem(&pr_rules, &rk);
 }
 
@@ -41,13 +41,13 @@ static __always_inline void pr_xlate_from_ct(const struct pr_pkt *p, const struc
 {
 	x->dir = v->dir;
 	x->rule_id = v->rule_id;
-	x->new_addr = v->nat_addr.v4;
+	x->new_addr = v->nat_addr;
 	x->new_port = v->nat_port;
 	if (v->dir == PR_DIR_ORIG) {
-		x->old_addr = p->ip->daddr;
+		x->old_addr = p->daddr;
 		x->old_port = p->ports[1];
 	} else {
-		x->old_addr = p->ip->saddr;
+		x->old_addr = p->saddr;
 		x->old_port = p->ports[0];
 	}
 }
@@ -93,9 +93,9 @@ static __always_inline int pr_decide(const struct pr_pkt *p, enum pr_hook hook,
 	}
 	x->dir = PR_DIR_ORIG;
 	x->rule_id = r->id;
-	x->old_addr = p->ip->daddr;
+	x->old_addr = p->daddr;
 	x->old_port = p->ports[1];
-	x->new_addr = r->target.v4;
+	x->new_addr = r->target;
 	x->new_port = r->target_port;
 	x->new_flow = 1;
 	return 1;

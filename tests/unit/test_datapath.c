@@ -391,7 +391,7 @@ static void test_untouched(void)
 		{ "IPv4 total length beyond the frame", { .src = CLIENT, .dst = LISTEN, .sport = 40205, .dport = 8080, .proto = IPPROTO_TCP, .tcp_flags = 0x02, .ttl = 0, .tos = 0, .ip_opt_words = 0, .payload = 8 }, 0, 4, PR_R_PASS_MALFORMED },
 		{ "first IPv4 fragment whose UDP length fits in it", { .src = CLIENT, .dst = LISTEN, .sport = 40206, .dport = 5353, .proto = IPPROTO_UDP, .tcp_flags = 0, .ttl = 0, .tos = 0, .ip_opt_words = 0, .payload = 8, .frag_off = 0x2000 }, 0, 0, PR_R_PASS_MALFORMED },
 		{ "later IPv4 fragment of no translated datagram", { .src = CLIENT, .dst = LISTEN, .sport = 40206, .dport = 5353, .proto = IPPROTO_UDP, .tcp_flags = 0, .ttl = 0, .tos = 0, .ip_opt_words = 0, .payload = 8, .frag_off = 0x0100 }, 0, 0, PR_R_PASS_FRAGMENT },
-		{ "VLAN-tagged frame (passed to the stack)", { .src = CLIENT, .dst = LISTEN, .sport = 40208, .dport = 8080, .proto = IPPROTO_TCP, .tcp_flags = 0x02 }, 0, 5, PR_R_PASS_NOT_IPV4 },
+		{ "VLAN-tagged frame (passed to the stack)", { .src = CLIENT, .dst = LISTEN, .sport = 40208, .dport = 8080, .proto = IPPROTO_TCP, .tcp_flags = 0x02 }, 0, 5, PR_R_PASS_NOT_IP },
 		{ "TCP RST without a flow", { .src = CLIENT, .dst = LISTEN, .sport = 40207, .dport = 8080, .proto = IPPROTO_TCP, .tcp_flags = 0x04 }, 0, 0, PR_R_PASS_TCP_RST },
 		{ "ICMP-like other protocol", { .src = CLIENT, .dst = LISTEN, .sport = 0, .dport = 0, .proto = 47 /* GRE */ }, 0, 0, PR_R_PASS_NOT_L4 },
 	};

@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) [ $# -ge 2 ] || usage; KERNEL=$2; shift 2 ;;
 	--kernel=*) KERNEL=${1#--kernel=}; shift ;;
-	-h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	--) shift; break ;;
 	-*) echo "run-vm.sh: unknown option $1" >&2; usage ;;
 	*) break ;;
@@ -93,7 +93,10 @@ cleanup() {
 	local p
 	if [ -s "$QEMU_PIDFILE" ]; then
 		p=$(cat "$QEMU_PIDFILE" 2>/dev/null)
-		[ -n "$p" ] && kill "$p" 2>/dev/null
+		if [ -n "$p" ] && kill "$p" 2>/dev/null; then
+			for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.5; done
+			kill -KILL "$p" 2>/dev/null
+		fi
 	fi
 	rm -rf "$TMP"
 }
@@ -167,6 +170,7 @@ shq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 cat > "$IRD/stage2" <<EOF
 #!/bin/sh
 # portredir run-vm: PID 1 on the shared root.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 to_host() {
 	v=\$1; [ "\$v" -gt 127 ] && v=127
 	printf "\\\\\$(printf %03o "\$v")" | dd of=/dev/port bs=1 seek=244 count=1 conv=notrunc status=none
@@ -214,6 +218,12 @@ mount --move /proc /mnt/proc || fail "mount --move /proc"
 mount --move /sys /mnt/sys || fail "mount --move /sys"
 mount --move /dev /mnt/dev || fail "mount --move /dev"
 mkdir -p /mnt/dev/pts /mnt/dev/shm 2>/dev/null
+# what udev would add: bash's process substitution needs /dev/fd
+ln -sfn /proc/self/fd /mnt/dev/fd
+ln -sfn /proc/self/fd/0 /mnt/dev/stdin
+ln -sfn /proc/self/fd/1 /mnt/dev/stdout
+ln -sfn /proc/self/fd/2 /mnt/dev/stderr
+ln -sfn /proc/kcore /mnt/dev/core
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /mnt/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /mnt/dev/shm
 for d in tmp var/tmp; do mount -t tmpfs -o mode=1777 tmpfs /mnt/$d || fail "tmpfs on /$d"; done
@@ -235,6 +245,7 @@ APPEND="console=ttyS0 panic=-1 rdinit=/init mitigations=off"
 if [ "${VM_VERBOSE:-0}" = 1 ]; then APPEND="$APPEND loglevel=7"; else APPEND="$APPEND quiet loglevel=4"; fi
 APPEND="$APPEND ${VM_APPEND:-}"
 
+# shellcheck disable=SC2054 # qemu options are comma-separated
 qemu_args() { # ACCEL
 	local accel=$1
 	local -a a=(-name run-vm -nodefaults -no-user-config -display none -vga none
@@ -277,12 +288,18 @@ say "accel $ACCEL, ${VM_SMP} CPUs, ${VM_MEM}M, timeout ${VM_TIMEOUT}s"
 START=$(date +%s.%N)
 mapfile -d '' QARGS < <(qemu_args "$ACCEL")
 # Serial output: strip the CRs of the console, remember the guest's status line.
-timeout --foreground -k 15 "$VM_TIMEOUT" "$QEMU" "${QARGS[@]}" -append "$APPEND" < /dev/null 2>&1 |
-	awk -v sf="$TMP/status" '
+# In the background, so that a signal to this script runs its trap (which
+# kills qemu) at once instead of after qemu ends.
+{
+	timeout --foreground -k 15 "$VM_TIMEOUT" "$QEMU" "${QARGS[@]}" -append "$APPEND" < /dev/null 2>&1
+	echo $? > "$TMP/qemu.rc"
+} | awk -v sf="$TMP/status" '
 		{ sub(/\r+$/, ""); gsub(/\r/, "") }
 		/^# vm: guest exit status [0-9]+$/ { print $NF > sf; close(sf) }
-		{ print; fflush() }'
-QRC=${PIPESTATUS[0]}
+		{ print; fflush() }' &
+wait $!
+QRC=$(cat "$TMP/qemu.rc" 2>/dev/null)
+QRC=${QRC:-255}
 rm -f "$QEMU_PIDFILE"
 ELAPSED=$(awk -v s="$START" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
 
