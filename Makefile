@@ -44,10 +44,15 @@ UNIT := $(O)/test_datapath
 DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
 	libjansson-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux
 
+# What `make vmtest` needs besides DEPS_PKGS: qemu, a static busybox for the
+# initramfs, and Debian's 6.1 kernel as the second kernel to test on.
+VM_PKGS := qemu-system-x86 busybox-static linux-image-amd64 cpio xz-utils zstd
+KERNEL ?=
+
 # Keep objects and skeletons make considers intermediate.
 .SECONDARY:
 
-.PHONY: all clean check demo deps unit integration
+.PHONY: all clean check demo deps vmdeps vmtest unit integration
 all: $(CLI) $(UNIT)
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c | $(O)/bpf
@@ -87,9 +92,9 @@ $(UNIT): $(O)/tests/unit/test_datapath.o $(O)/libportredir.a
 $(O)/bpf $(O)/loader $(O)/cli $(O)/tests/unit:
 	$(Q)mkdir -p $@
 
-# Install whatever of DEPS_PKGS is missing (Debian/Ubuntu, as root).
+# Install whatever of DEPS_PKGS (and VM_PKGS with VM=1) is missing (Debian, as root).
 deps:
-	@missing=$$(for p in $(DEPS_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	@missing=$$(for p in $(DEPS_PKGS) $(if $(VM),$(VM_PKGS)); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		[ "$$(id -u)" = 0 ] || { echo "deps: run as root (sudo make ...) to install:" $$missing >&2; exit 1; }; \
@@ -110,6 +115,14 @@ integration: all
 demo: deps
 	$(MAKE) O=$(O) all
 	O=$(O) tests/demo.sh
+
+vmdeps:
+	$(MAKE) deps VM=1
+
+# The whole suite inside a VM on KERNEL (default: Debian's 6.1 from vmdeps).
+vmtest: vmdeps
+	$(MAKE) all
+	tests/vm/vmtest.sh $(KERNEL)
 
 clean:
 	rm -rf $(O)
