@@ -100,31 +100,67 @@ static int parse_port(const char *tok, const char *whole, __be16 *port)
 	return 0;
 }
 
-/* "[ADDR]:PORT" or "ADDR:PORT" into addr and port; need_addr refuses an empty
- * or any (0.0.0.0) address. */
+/* "ADDR:PORT", "[ADDR6]:PORT" or ":PORT" into addr, port and *family (0 for
+ * ":PORT", whose family comes from the other side of the rule). need_addr
+ * refuses an empty or unspecified (0.0.0.0, ::) address. */
 static int parse_endpoint(const char *tok, bool need_addr, const char *what, union pr_addr *addr,
-			  __be16 *port)
+			  __be16 *port, __u8 *family)
 {
-	char host[64];
-	const char *colon = strrchr(tok, ':');
+	const char *colon, *host = tok;
+	char buf[64];
 	size_t hl;
 
 	memset(addr, 0, sizeof(*addr));
-	if (strchr(tok, '[') || (colon && strchr(tok, ':') != colon))
-		return fail(EXIT_USAGE, "IPv6 %s '%s' is not supported yet", what, tok);
-	if (!colon)
-		return fail(EXIT_USAGE, "missing %s port in '%s' (expected %s)", what, tok,
-			    need_addr ? "ADDR:PORT" : "[ADDR]:PORT");
-	hl = colon - tok;
-	if (hl >= sizeof(host))
-		return fail(EXIT_USAGE, "bad %s address in '%s'", what, tok);
-	memcpy(host, tok, hl);
-	host[hl] = 0;
-	if (hl && inet_pton(AF_INET, host, &addr->v4) != 1)
-		return fail(EXIT_USAGE, "bad %s address '%s' in '%s'", what, host, tok);
-	if (need_addr && addr->v4 == 0)
+	*family = 0;
+	if (tok[0] == '[') {
+		const char *close = strchr(tok, ']');
+
+		if (!close)
+			return fail(EXIT_USAGE, "bad %s '%s' (missing ']')", what, tok);
+		if (close[1] != ':')
+			return fail(EXIT_USAGE, "missing %s port in '%s' (expected [ADDR]:PORT)", what, tok);
+		host = tok + 1;
+		hl = close - host;
+		colon = close + 1;
+		if (hl >= sizeof(buf))
+			return fail(EXIT_USAGE, "bad %s address in '%s'", what, tok);
+		memcpy(buf, host, hl);
+		buf[hl] = 0;
+		if (inet_pton(AF_INET6, buf, addr->b) != 1)
+			return fail(EXIT_USAGE, "bad %s IPv6 address '%s' in '%s'", what, buf, tok);
+		*family = PR_AF_INET6;
+	} else {
+		colon = strrchr(tok, ':');
+		if (colon && strchr(tok, ':') != colon)
+			return fail(EXIT_USAGE, "bad %s '%s' (write IPv6 as [ADDR]:PORT)", what, tok);
+		if (!colon)
+			return fail(EXIT_USAGE, "missing %s port in '%s' (expected %s)", what, tok,
+				    need_addr ? "ADDR:PORT" : "[ADDR]:PORT");
+		hl = colon - tok;
+		if (hl >= sizeof(buf))
+			return fail(EXIT_USAGE, "bad %s address in '%s'", what, tok);
+		memcpy(buf, tok, hl);
+		buf[hl] = 0;
+		if (hl) {
+			if (inet_pton(AF_INET, buf, &addr->v4) != 1)
+				return fail(EXIT_USAGE, "bad %s address '%s' in '%s'", what, buf, tok);
+			*family = PR_AF_INET;
+		}
+	}
+	if (need_addr && (!*family || (addr->v6[0] | addr->v6[1] | addr->v6[2] | addr->v6[3]) == 0))
 		return fail(EXIT_USAGE, "%s '%s' needs an address (ADDR:PORT)", what, tok);
 	return parse_port(colon + 1, tok, port);
+}
+
+/* The rule key's family: the listen's own, else the target's. Mixed families
+ * would be NAT64, which portredir does not do. */
+static int rule_family(const char *listen, __u8 lfam, const char *target, __u8 tfam, __u8 *fam)
+{
+	if (lfam && lfam != tfam)
+		return fail(EXIT_USAGE, "mixed address families: listen '%s' is IPv%u, target '%s' is IPv%u (no NAT64)",
+			    listen, lfam, target, tfam);
+	*fam = tfam;
+	return 0;
 }
 
 static int parse_name(const char *tok)
@@ -142,11 +178,19 @@ static int parse_name(const char *tok)
 
 /* ---- formatting ---- */
 
-static void fmt_ep(char *buf, size_t len, const union pr_addr *a, __be16 port, bool any_blank)
+/* "ADDR:PORT" or "[ADDR6]:PORT"; an unspecified address prints as ":PORT"
+ * (IPv4) or "[::]:PORT" (IPv6) when any_blank. */
+static void fmt_ep(char *buf, size_t len, __u8 family, const union pr_addr *a, __be16 port, bool any_blank)
 {
-	char ip[INET_ADDRSTRLEN] = "";
+	char ip[INET6_ADDRSTRLEN] = "";
+	bool any = (a->v6[0] | a->v6[1] | a->v6[2] | a->v6[3]) == 0;
 
-	if (a->v4 || !any_blank)
+	if (family == PR_AF_INET6) {
+		inet_ntop(AF_INET6, a->b, ip, sizeof(ip));
+		snprintf(buf, len, "[%s]:%u", ip, ntohs(port));
+		return;
+	}
+	if (!any || !any_blank)
 		inet_ntop(AF_INET, &a->v4, ip, sizeof(ip));
 	snprintf(buf, len, "%s:%u", ip, ntohs(port));
 }
@@ -155,8 +199,8 @@ static json_t *rule_json(const struct pr_rule_meta *m)
 {
 	char l[64], t[64];
 
-	fmt_ep(l, sizeof(l), &m->key.addr, m->key.port, true);
-	fmt_ep(t, sizeof(t), &m->rule.target, m->rule.target_port, false);
+	fmt_ep(l, sizeof(l), m->key.family, &m->key.addr, m->key.port, true);
+	fmt_ep(t, sizeof(t), m->key.family, &m->rule.target, m->rule.target_port, false);
 	return json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)m->rule.id, "name", m->name,
 			 "proto", proto_name(m->key.proto), "listen", l, "target", t);
 }
@@ -165,8 +209,8 @@ static void rule_text(const struct pr_rule_meta *m, char *buf, size_t len)
 {
 	char l[64], t[64];
 
-	fmt_ep(l, sizeof(l), &m->key.addr, m->key.port, true);
-	fmt_ep(t, sizeof(t), &m->rule.target, m->rule.target_port, false);
+	fmt_ep(l, sizeof(l), m->key.family, &m->key.addr, m->key.port, true);
+	fmt_ep(t, sizeof(t), m->key.family, &m->rule.target, m->rule.target_port, false);
 	snprintf(buf, len, "%s %s -> %s%s%s", proto_name(m->key.proto), l, t,
 		 m->name[0] ? " name " : "", m->name);
 }
@@ -372,6 +416,7 @@ static int cmd_add(int argc, char **argv)
 	struct pr_rule_spec s = {};
 	const char *pos[3];
 	bool replace = false;
+	__u8 lfam, tfam;
 	int npos = 0, rc, err;
 	struct pr_ctx c;
 	char txt[256];
@@ -403,10 +448,10 @@ static int cmd_add(int argc, char **argv)
 		return fail(EXIT_USAGE, "missing %s (usage: add PROTO LISTEN TARGET)",
 			    npos == 0 ? "PROTO" : npos == 1 ? "LISTEN" : "TARGET");
 	if (parse_proto(pos[0], &s.key.proto) ||
-	    parse_endpoint(pos[1], false, "listen", &s.key.addr, &s.key.port) ||
-	    parse_endpoint(pos[2], true, "target", &s.target, &s.target_port))
+	    parse_endpoint(pos[1], false, "listen", &s.key.addr, &s.key.port, &lfam) ||
+	    parse_endpoint(pos[2], true, "target", &s.target, &s.target_port, &tfam) ||
+	    rule_family(pos[1], lfam, pos[2], tfam, &s.key.family))
 		return EXIT_USAGE;
-	s.key.family = PR_AF_INET;
 
 	OPEN_OR_RETURN(&c, true, (void)0);
 	err = pr_rule_add(&c, &s, replace, &out, &conflict);
@@ -472,13 +517,37 @@ static int cmd_del(int argc, char **argv)
 			return fail(EXIT_USAGE, "missing %s (usage: del PROTO LISTEN | del --name NAME)",
 				    npos ? "LISTEN" : "PROTO");
 		if (parse_proto(pos[0], &k.proto) ||
-		    parse_endpoint(pos[1], false, "listen", &k.addr, &k.port))
+		    parse_endpoint(pos[1], false, "listen", &k.addr, &k.port, &k.family))
 			return EXIT_USAGE;
-		k.family = PR_AF_INET;
 	}
 	OPEN_OR_RETURN(&c, false,
 		       return name ? fail(EXIT_FAIL, "no rule named '%s'", name) :
 				     fail(EXIT_FAIL, "no rule for %s %s", pos[0], pos[1]));
+	if (!name && !k.family) {
+		/* ":PORT" names the any-address rule of whichever family has one */
+		struct pr_rule_meta *v = NULL;
+		size_t n = 0, hits = 0;
+
+		if (pr_rule_list(&c, &v, &n) == 0) {
+			for (size_t i = 0; i < n; i++) {
+				struct pr_rule_key *rk = &v[i].key;
+
+				if (rk->proto == k.proto && rk->port == k.port &&
+				    !(rk->addr.v6[0] | rk->addr.v6[1] | rk->addr.v6[2] | rk->addr.v6[3])) {
+					k.family = rk->family;
+					hits++;
+				}
+			}
+		}
+		free(v);
+		if (hits > 1) {
+			pr_close(&c);
+			return fail(EXIT_USAGE, "'%s' is ambiguous: IPv4 and IPv6 rules both listen there; write 0.0.0.0%s or [::]%s",
+				    pos[1], pos[1], pos[1]);
+		}
+		if (!hits)
+			k.family = PR_AF_INET; /* reported as not found below */
+	}
 	if (pr_rule_del(&c, name ? NULL : &k, name, keep, &m, &flushed)) {
 		if (name)
 			rc = fail(EXIT_FAIL, "%s", c.err);
@@ -528,8 +597,8 @@ static int cmd_list(int argc, char **argv)
 		print_json(arr);
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			fmt_ep(l, sizeof(l), &v[i].key.addr, v[i].key.port, true);
-			fmt_ep(t, sizeof(t), &v[i].rule.target, v[i].rule.target_port, false);
+			fmt_ep(l, sizeof(l), v[i].key.family, &v[i].key.addr, v[i].key.port, true);
+			fmt_ep(t, sizeof(t), v[i].key.family, &v[i].rule.target, v[i].rule.target_port, false);
 			printf("%-5u %-16s %-4s %-22s %s\n", v[i].rule.id, v[i].name[0] ? v[i].name : "-",
 			       proto_name(v[i].key.proto), l, t);
 		}
@@ -584,8 +653,8 @@ static int cmd_stats(int argc, char **argv)
 			json_array_append_new(rules, j);
 			continue;
 		}
-		fmt_ep(l, sizeof(l), &v[i].key.addr, v[i].key.port, true);
-		fmt_ep(t, sizeof(t), &v[i].rule.target, v[i].rule.target_port, false);
+		fmt_ep(l, sizeof(l), v[i].key.family, &v[i].key.addr, v[i].key.port, true);
+		fmt_ep(t, sizeof(t), v[i].key.family, &v[i].rule.target, v[i].rule.target_port, false);
 		printf("%-5u %-16s %-4s %-22s %-22s %8llu %10llu %12llu %10llu %12llu\n", v[i].rule.id,
 		       v[i].name[0] ? v[i].name : "-", proto_name(v[i].key.proto), l, t,
 		       (unsigned long long)st.flows, (unsigned long long)st.pkts_orig,
@@ -660,9 +729,9 @@ static int cmd_conntrack(int argc, char **argv)
 		/* one line a flow: the forward entry carries client, listen and target */
 		if (e->val.dir != PR_DIR_ORIG)
 			continue;
-		fmt_ep(cl, sizeof(cl), &e->key.saddr, e->key.sport, false);
-		fmt_ep(li, sizeof(li), &e->key.daddr, e->key.dport, false);
-		fmt_ep(ta, sizeof(ta), &e->val.nat_addr, e->val.nat_port, false);
+		fmt_ep(cl, sizeof(cl), e->key.family, &e->key.saddr, e->key.sport, false);
+		fmt_ep(li, sizeof(li), e->key.family, &e->key.daddr, e->key.dport, false);
+		fmt_ep(ta, sizeof(ta), e->key.family, &e->val.nat_addr, e->val.nat_port, false);
 		if (json_out)
 			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:I}",
 				"proto", proto_name(e->key.proto), "client", cl, "listen", li, "target", ta,

@@ -13,6 +13,7 @@ NS_C=${TAG}c NS_R=${TAG}r NS_S=${TAG}s
 PIN=/sys/fs/bpf/${TAG}
 # Documentation ranges only.
 C_IP=198.51.100.2 R_CIP=198.51.100.1 R_SIP=203.0.113.1 S_IP=203.0.113.2 S_IP2=203.0.113.3 C_IP2=198.51.100.3
+C_IP6=2001:db8:1::2 R_CIP6=2001:db8:1::1 R_SIP6=2001:db8:2::1 S_IP6=2001:db8:2::2
 PIDS=()
 TAP_N=0 TAP_PASS=0 TAP_FAIL=0 TAP_SKIP=0
 # Slow machines (VMs under TCG) stretch every timeout.
@@ -61,6 +62,14 @@ topo_up() {
 	in_ns "$NS_C" ip route add default via $R_CIP
 	in_ns "$NS_S" ip route add default via $R_SIP
 	in_ns "$NS_R" sysctl -qw net.ipv4.ip_forward=1
+	# IPv6 without duplicate address detection, so addresses work at once
+	in_ns "$NS_C" ip addr add $C_IP6/64 dev c0 nodad
+	in_ns "$NS_R" ip addr add $R_CIP6/64 dev rc nodad
+	in_ns "$NS_R" ip addr add $R_SIP6/64 dev rs nodad
+	in_ns "$NS_S" ip addr add $S_IP6/64 dev s0 nodad
+	in_ns "$NS_C" ip -6 route add default via $R_CIP6
+	in_ns "$NS_S" ip -6 route add default via $R_SIP6
+	in_ns "$NS_R" sysctl -qw net.ipv6.conf.all.forwarding=1
 }
 
 # Wait until cmd succeeds, polling; seconds are scaled on slow machines.

@@ -46,7 +46,12 @@ bad_input "a missing LISTEN" "LISTEN" add tcp
 bad_input "an extra argument" "'extra'" add tcp :8081 192.0.2.10:80 extra
 bad_input "an unknown option" "'--bogus'" add tcp :8081 192.0.2.10:80 --bogus
 bad_input "a bad name" "'bad name!'" add tcp :8081 192.0.2.10:80 --name 'bad name!'
-bad_input "an IPv6 address (not yet supported)" "'[2001:db8::1]:80'" add tcp :8081 '[2001:db8::1]:80'
+bad_input "mixed families (IPv4 listen, IPv6 target)" "'[2001:db8::1]:80'" add tcp 0.0.0.0:8081 '[2001:db8::1]:80'
+bad_input "mixed families (IPv6 listen, IPv4 target)" "'[::]:8081'" add tcp '[::]:8081' 192.0.2.10:80
+bad_input "a bad IPv6 address" "'2001:db8::zz'" add tcp :8081 '[2001:db8::zz]:80'
+bad_input "an IPv6 target without a port" "'[2001:db8::1]'" add tcp :8081 '[2001:db8::1]'
+bad_input "an unbracketed IPv6 endpoint" "'2001:db8::1:80'" add tcp :8081 2001:db8::1:80
+bad_input "an unspecified IPv6 target" "'[::]:80'" add tcp :8081 '[::]:80'
 bad_input "an unknown interface on attach" "'nosuch0'" attach nosuch0
 bad_input "an unknown mode" "'turbo'" attach rc --mode turbo
 bad_input "an unknown interface on detach" "'nosuch0'" detach nosuch0
@@ -82,6 +87,12 @@ for c in attach detach status add del list stats conntrack; do
 done
 check "pin dir is mode 0700" sh -c "[ \$(stat -c %a '$PIN') = 700 ]"
 check "del with the listen spec works" pr del udp 198.51.100.1:53
+check "an IPv6 rule for the same port as an IPv4 one is separate" pr add tcp :8080 '[2001:db8::10]:80'
+check "list shows it bracketed, any address as [::]" sh -c "'$PR_BIN' --pin-dir '$PIN' list | grep -q '\[::\]:8080 *\[2001:db8::10\]:80'"
+err=$(pr del tcp :8080 2>&1); rc=$?
+check "del of ':8080' with both families present is refused as ambiguous (exit 2)" \
+	sh -c '[ "$1" -eq 2 ] && printf %s "$2" | grep -q ambiguous' _ "$rc" "$err"
+check "del [::]:8080 removes the IPv6 rule only" sh -c "'$PR_BIN' --pin-dir '$PIN' del tcp '[::]:8080' >/dev/null && '$PR_BIN' --pin-dir '$PIN' list | grep -q ' :8080 '"
 check "read-only commands on an empty pin dir show an empty state" \
 	sh -c "'$PR_BIN' --pin-dir /sys/fs/bpf/${TAG}_none list && [ ! -e /sys/fs/bpf/${TAG}_none ]"
 tap_done

@@ -23,7 +23,10 @@ bg_ns "$NS_S" socat -u UDP-RECVFROM:54,bind=$S_IP,fork OPEN:"$TMP/raw.log",creat
 bg_ns "$NS_R" socat TCP-LISTEN:80,bind=$R_CIP,fork,reuseaddr SYSTEM:"read l; echo LOCAL \$SOCAT_PEERADDR"
 bg_ns "$NS_S" socat TCP-LISTEN:81,bind=$S_IP,fork,reuseaddr SYSTEM:"wc -c"
 bg_ns "$NS_S" socat -T5 UDP-RECVFROM:55,bind=$S_IP,fork SYSTEM:cat
+bg_ns "$NS_S" socat TCP6-LISTEN:80,bind=[$S_IP6],fork,reuseaddr SYSTEM:"while read l; do echo A6 \$SOCAT_PEERADDR \$l; done"
+bg_ns "$NS_S" socat -T5 UDP6-RECVFROM:53,bind=[$S_IP6],fork SYSTEM:"read l; echo U6 \$SOCAT_PEERADDR \$l"
 wait_until 5 listening "$NS_S" tcp 80 && wait_until 5 listening "$NS_S" udp 53 && wait_until 5 listening "$NS_S" tcp 81 && wait_until 5 listening "$NS_S" udp 55 &&
+	wait_until 5 listening "$NS_S" tcp 80 && wait_until 5 listening "$NS_S" udp 53 &&
 	wait_until 5 listening "$NS_S" udp 54 && wait_until 5 listening "$NS_R" tcp 80 ||
 	{ echo "Bail out! servers did not start"; exit 1; }
 
@@ -59,6 +62,16 @@ out=$(udp_get $R_CIP 5353)
 check "UDP request and reply through the redirect (reply source restored)" test "$out" = "U $C_IP hello"
 out=$(tcp_get $R_CIP 9090)
 check "redirect to a local port of the router" test "$out" = "LOCAL $C_IP"
+
+# IPv6 through the same router and rules of the same shape (socat prints peers in full)
+C_IP6_LONG=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).exploded)" $C_IP6)
+pr add tcp :8080 "[$S_IP6]:80" --name web6 >/dev/null
+pr add udp "[$R_CIP6]:5353" "[$S_IP6]:53" --name dns6 >/dev/null
+out=$(in_ns "$NS_C" timeout $((5 * SLOW)) socat -T3 - "TCP6:[$R_CIP6]:8080" <<<"hello" 2>&1)
+check "IPv6 TCP through the redirect reaches the IPv6 backend, which sees the real client" \
+	test "$out" = "A6 [$C_IP6_LONG] hello"
+out=$(in_ns "$NS_C" timeout $((5 * SLOW)) socat -T3 - "UDP6:[$R_CIP6]:5353" <<<"hello" 2>&1)
+check "IPv6 UDP request and reply through the redirect" test "$out" = "U6 [$C_IP6_LONG] hello"
 
 # Complete-checksum UDP from a raw socket: the XDP modes translate it in XDP itself.
 before=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["xlate_forward"])')

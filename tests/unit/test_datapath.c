@@ -18,6 +18,7 @@
 #include <linux/icmp.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
@@ -816,6 +817,210 @@ static void test_fragments(void)
 	    "tc egress: a fragmented reply gets the listen address and port back");
 }
 
+/* ---- IPv6 ---- */
+
+#define CLIENT6 "2001:db8:1::2"
+#define LISTEN6 "2001:db8:1::1"
+#define TARGET6 "2001:db8:2::2"
+
+enum { EXT_NONE, EXT_HBH_DST, EXT_ROUTING_LEFT, EXT_FRAG_FIRST };
+
+static struct ipv6hdr *ip6h(struct pkt *p) { return (void *)(p->b + ETH_HLEN); }
+
+/* Offset of the L4 header from the IPv6 header, walking what build6 writes. */
+static int l4off6(struct pkt *p)
+{
+	__u8 *h = (__u8 *)(ip6h(p) + 1), nh = ip6h(p)->nexthdr;
+	int off = 40;
+
+	while (nh == 0 || nh == 60 || nh == 43 || nh == 44) {
+		int len = nh == 44 ? 8 : (h[1] + 1) * 8;
+
+		nh = h[0];
+		h += len;
+		off += len;
+	}
+	return off;
+}
+
+static __u32 pseudo6(struct ipv6hdr *ip6, __u8 proto, __u32 len)
+{
+	__u32 s = sum16(&ip6->saddr, 16, 0);
+
+	s = sum16(&ip6->daddr, 16, s);
+	return s + (len >> 16) + (len & 0xffff) + proto;
+}
+
+static bool csum6_ok(struct pkt *p, __u8 proto)
+{
+	struct ipv6hdr *ip6 = ip6h(p);
+	int off = l4off6(p);
+	__u32 len = 40 + ntohs(ip6->payload_len) - off;
+
+	return fold(sum16((char *)ip6 + off, len, pseudo6(ip6, proto, len))) == 0xffff;
+}
+
+static void build6(struct pkt *p, const char *src, const char *dst, __u16 sport, __u16 dport,
+		   __u8 proto, __u8 flags, int payload, int ext)
+{
+	struct ethhdr *eth = (void *)p->b;
+	struct ipv6hdr *ip6 = ip6h(p);
+	__u8 *h = (__u8 *)(ip6 + 1), *l4;
+	int l4hdr = proto == IPPROTO_TCP ? 20 : 8, elen = 0;
+	__u32 l4len = l4hdr + payload;
+	__u16 *csum;
+
+	memset(p, 0, sizeof(*p));
+	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x01", 6);
+	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x02", 6);
+	eth->h_proto = htons(ETH_P_IPV6);
+	ip6->version = 6;
+	ip6->hop_limit = 64;
+	inet_pton(AF_INET6, src, &ip6->saddr);
+	inet_pton(AF_INET6, dst, &ip6->daddr);
+	ip6->nexthdr = proto;
+	if (ext == EXT_HBH_DST) {
+		ip6->nexthdr = 0;               /* hop-by-hop, 8 bytes of PadN */
+		h[0] = 60; h[1] = 0; h[2] = 1; h[3] = 4;
+		h[8] = proto; h[9] = 1; h[10] = 1; h[11] = 12; /* destination options, 16 bytes */
+		elen = 24;
+	} else if (ext == EXT_ROUTING_LEFT) {
+		ip6->nexthdr = 43;              /* type 0-style header, one segment left */
+		h[0] = proto; h[1] = 2; h[2] = 4; h[3] = 1;
+		elen = 24;
+	} else if (ext == EXT_FRAG_FIRST) {
+		ip6->nexthdr = 44;
+		h[0] = proto; h[3] = 1;         /* offset 0, M set */
+		memcpy(h + 4, "\x00\x00\x12\x34", 4);
+		elen = 8;
+	}
+	ip6->payload_len = htons(elen + l4len);
+	l4 = h + elen;
+	((__be16 *)l4)[0] = htons(sport);
+	((__be16 *)l4)[1] = htons(dport);
+	if (proto == IPPROTO_TCP) {
+		l4[12] = 5 << 4;
+		l4[13] = flags;
+		csum = (__u16 *)(l4 + 16);
+	} else {
+		((__be16 *)l4)[2] = htons(l4len);
+		csum = (__u16 *)(l4 + 6);
+	}
+	for (int i = 0; i < payload; i++)
+		l4[l4hdr + i] = (unsigned char)(i * 5 + 1);
+	p->len = ETH_HLEN + 40 + elen + l4len;
+	*csum = htons(~fold(sum16(l4, l4len, pseudo6(ip6, proto, l4len))) & 0xffff);
+}
+
+static bool addr6_is(const struct in6_addr *a, const char *s)
+{
+	struct in6_addr b;
+
+	inet_pton(AF_INET6, s, &b);
+	return memcmp(a, &b, 16) == 0;
+}
+
+static __u32 rule_add6(const char *proto, const char *listen, __u16 lport, const char *target, __u16 tport)
+{
+	struct pr_rule_spec s = {};
+	struct pr_rule_meta out, conflict;
+
+	s.key.proto = strcmp(proto, "tcp") ? IPPROTO_UDP : IPPROTO_TCP;
+	s.key.family = PR_AF_INET6;
+	s.key.port = htons(lport);
+	if (listen)
+		inet_pton(AF_INET6, listen, s.key.addr.b);
+	inet_pton(AF_INET6, target, s.target.b);
+	s.target_port = htons(tport);
+	if (pr_rule_add(&ctx, &s, false, &out, &conflict)) {
+		diag("rule add failed: %s", ctx.err);
+		return 0;
+	}
+	return out.rule.id;
+}
+
+static void test_ipv6(void)
+{
+	struct pkt in, out;
+	int rc;
+	bool ok;
+
+	rule_add6("tcp", NULL, 8080, TARGET6, 80);
+	rule_add6("udp", LISTEN6, 5353, TARGET6, 53);
+	struct bpf_program *fwd[2] = { XDP_PROG, TC_IN };
+	const char *name[2] = { "xdp", "tc" };
+
+	for (int h = 0; h < 2; h++) {
+		int pass = h ? TC_ACT_OK : XDP_PASS;
+		__u16 sport = 41000 + h;
+
+		build6(&in, CLIENT6, LISTEN6, sport, 8080, IPPROTO_TCP, 0x02, 0, EXT_NONE);
+		rc = run_prog(fwd[h], &in, &out, 0);
+		ok = rc == pass && out.len == in.len && addr6_is(&ip6h(&out)->daddr, TARGET6) &&
+		     ntohs(((__be16 *)(ip6h(&out) + 1))[1]) == 80 && csum6_ok(&out, IPPROTO_TCP);
+		tap(ok, "%s: IPv6 TCP SYN is rewritten to the IPv6 target with a valid checksum", name[h]);
+
+		build6(&in, TARGET6, CLIENT6, 80, sport, IPPROTO_TCP, 0x12, 40, EXT_NONE);
+		rc = run_prog(h ? TC_EG : XDP_PROG, &in, &out, 0);
+		ok = rc == pass && addr6_is(&ip6h(&out)->saddr, LISTEN6) &&
+		     ntohs(((__be16 *)(ip6h(&out) + 1))[0]) == 8080 && csum6_ok(&out, IPPROTO_TCP);
+		tap(ok, "%s: IPv6 reply gets the listen address and port back", name[h]);
+
+		build6(&in, CLIENT6, LISTEN6, 6000 + h, 5353, IPPROTO_UDP, 0, 33, EXT_HBH_DST);
+		rc = run_prog(fwd[h], &in, &out, 0);
+		ok = rc == pass && addr6_is(&ip6h(&out)->daddr, TARGET6) && csum6_ok(&out, IPPROTO_UDP) &&
+		     ntohs(*(__be16 *)((char *)ip6h(&out) + l4off6(&out) + 2)) == 53;
+		tap(ok, "%s: IPv6 UDP behind hop-by-hop and destination options is translated", name[h]);
+
+		build6(&in, CLIENT6, LISTEN6, 6100 + h, 5353, IPPROTO_UDP, 0, 33, EXT_ROUTING_LEFT);
+		rc = run_prog(fwd[h], &in, &out, 0);
+		tap(rc == pass && unchanged(&in, &out),
+		    "%s: IPv6 with a routing header with segments left is passed untouched", name[h]);
+	}
+
+	/* fragments: a first fragment with a fragment header, then a later one */
+	build6(&in, CLIENT6, LISTEN6, 6200, 5353, IPPROTO_UDP, 0, 64, EXT_FRAG_FIRST);
+	((__be16 *)((char *)ip6h(&in) + 48))[2] = htons(8 + 64 + 1000); /* UDP length of the whole */
+	rc = run_prog(XDP_PROG, &in, &out, 0);
+	ok = rc == XDP_PASS && addr6_is(&ip6h(&out)->daddr, TARGET6) &&
+	     ntohs(*(__be16 *)((char *)ip6h(&out) + 48 + 2)) == 53;
+	struct pkt later = in;
+	__u8 *fh = (__u8 *)(ip6h(&later) + 1);
+	fh[2] = 0; fh[3] = (72 / 8) << 3; /* offset 72, last */
+	rc = run_prog(XDP_PROG, &later, &out, 0);
+	ok = ok && rc == XDP_PASS && addr6_is(&ip6h(&out)->daddr, TARGET6) &&
+	     memcmp((char *)ip6h(&out) + 40, (char *)ip6h(&later) + 40, later.len - ETH_HLEN - 40) == 0;
+	tap(ok, "xdp: IPv6 fragments: the first is translated, a later one follows by fragment id");
+
+	/* ICMPv6 packet-too-big from the target about the forwarded SYN */
+	struct pkt c0, c1;
+	build6(&c0, CLIENT6, LISTEN6, 41005, 8080, IPPROTO_TCP, 0x18, 1200, EXT_NONE);
+	run_prog(XDP_PROG, &c0, &c1, 0);
+	memset(&in, 0, sizeof(in));
+	memcpy(in.b, c0.b, ETH_HLEN);
+	struct ipv6hdr *o6 = ip6h(&in);
+	o6->version = 6;
+	o6->hop_limit = 64;
+	o6->nexthdr = 58;
+	inet_pton(AF_INET6, TARGET6, &o6->saddr);
+	inet_pton(AF_INET6, CLIENT6, &o6->daddr);
+	int qlen = 40 + 28;
+	__u8 *ic = (__u8 *)(o6 + 1);
+	ic[0] = 2; /* packet too big */
+	*(__be32 *)(ic + 4) = htonl(1280);
+	memcpy(ic + 8, (char *)ip6h(&c1), qlen);
+	o6->payload_len = htons(8 + qlen);
+	*(__u16 *)(ic + 2) = htons(~fold(sum16(ic, 8 + qlen, pseudo6(o6, 58, 8 + qlen))) & 0xffff);
+	in.len = ETH_HLEN + 40 + 8 + qlen;
+	rc = run_prog(XDP_PROG, &in, &out, 0);
+	o6 = ip6h(&out);
+	ic = (__u8 *)(o6 + 1);
+	ok = rc == XDP_PASS && addr6_is(&o6->saddr, LISTEN6) &&
+	     fold(sum16(ic, 8 + qlen, pseudo6(o6, 58, 8 + qlen))) == 0xffff &&
+	     memcmp(ic + 8, (char *)ip6h(&c0), qlen) == 0;
+	tap(ok, "xdp: ICMPv6 packet-too-big quotes the client's own packet byte for byte, from the listen address");
+}
+
 static int sh(const char *cmd)
 {
 	int rc = system(cmd);
@@ -949,6 +1154,7 @@ int main(void)
 	test_counters(id);
 	test_icmp();
 	test_fragments();
+	test_ipv6();
 	test_fib_redirect();
 out:
 	xdp_bpf__destroy(xskel);
