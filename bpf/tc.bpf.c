@@ -36,10 +36,11 @@ static __always_inline int pr_tc(struct __sk_buff *skb, enum pr_hook hook)
 			pr_count(rc);
 		return TC_ACT_OK;
 	}
-	if (!pr_decide(&p, hook, &x, &reason)) {
+	rc = pr_decide(skb, &p, hook, &x, &reason);
+	if (rc != PR_V_XLATE) {
 		if (hook == PR_HOOK_INGRESS)
 			pr_count(reason);
-		return TC_ACT_OK;
+		return rc == PR_V_DROP ? TC_ACT_SHOT : TC_ACT_OK;
 	}
 	if (p.frag == PR_FRAG_FIRST)
 		pr_frag_record(&p, &x);

@@ -59,8 +59,11 @@ int pr_xdp(struct xdp_md *ctx)
 		pr_count(PR_R_PASS_CSUM_PUNT);
 		return XDP_PASS; /* meta stays 0: TC ingress handles it */
 	}
-	if (!pr_decide(&p, PR_HOOK_INGRESS, &x, &reason)) {
+	rc = pr_decide(ctx, &p, PR_HOOK_INGRESS, &x, &reason);
+	if (rc != PR_V_XLATE) {
 		pr_count(reason);
+		if (rc == PR_V_DROP)
+			return XDP_DROP;
 		goto done;
 	}
 	if (p.frag == PR_FRAG_FIRST)

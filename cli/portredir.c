@@ -27,14 +27,14 @@ static void usage(FILE *f)
 		"  attach IFACE [--mode auto|native|generic|tc]\n"
 		"  detach IFACE\n"
 		"  status                         interfaces, modes, program ids, map fill levels\n"
-		"  add PROTO LISTEN TARGET [--name NAME] [--replace]\n"
+		"  add PROTO LISTEN TARGET [--name NAME] [--replace] [--allow CIDR]... [--deny-action pass|drop]\n"
 		"  del PROTO LISTEN [--keep-flows] | del --name NAME [--keep-flows]\n"
 		"  list                           rules, one a line\n"
 		"  stats                          per-rule packets/bytes/flows, global counters\n"
 		"  conntrack list | conntrack flush\n"
-		"PROTO:  tcp | udp\n"
-		"LISTEN: [ADDR]:PORT   (\":8080\" = any local address)\n"
-		"TARGET: ADDR:PORT\n"
+		"PROTO:  tcp | udp | any\n"
+		"LISTEN: [ADDR]:PORT | [ADDR]:LO-HI | [ADDR]:*   (\":8080\" = any address; IPv6 as [ADDR6]:PORT)\n"
+		"TARGET: ADDR:PORT | ADDR:LO-HI | ADDR (keep the port)\n"
 		"The pin dir defaults to $PORTREDIR_PIN_DIR, else %s.\n"
 		"Exit status: 0 success, 1 failure, 2 bad usage or input.\n",
 		PR_DEFAULT_PIN_DIR);
@@ -72,14 +72,16 @@ static int parse_proto(const char *tok, __u8 *proto)
 		*proto = IPPROTO_TCP;
 	else if (strcmp(tok, "udp") == 0)
 		*proto = IPPROTO_UDP;
+	else if (strcmp(tok, "any") == 0)
+		*proto = 0;
 	else
-		return fail(EXIT_USAGE, "unknown protocol '%s' (expected tcp or udp)", tok);
+		return fail(EXIT_USAGE, "unknown protocol '%s' (expected tcp, udp or any)", tok);
 	return 0;
 }
 
 static const char *proto_name(__u8 p)
 {
-	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "?";
+	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : p == 0 ? "any" : "?";
 }
 
 static int parse_port(const char *tok, const char *whole, __be16 *port)
@@ -100,56 +102,132 @@ static int parse_port(const char *tok, const char *whole, __be16 *port)
 	return 0;
 }
 
-/* "ADDR:PORT", "[ADDR6]:PORT" or ":PORT" into addr, port and *family (0 for
- * ":PORT", whose family comes from the other side of the rule). need_addr
- * refuses an empty or unspecified (0.0.0.0, ::) address. */
-static int parse_endpoint(const char *tok, bool need_addr, const char *what, union pr_addr *addr,
-			  __be16 *port, __u8 *family)
+/* One side of a rule as written. */
+struct ep {
+	union pr_addr addr;
+	__u8 family;    /* 0 for ":PORTS": it comes from the other side */
+	__u16 lo, hi;   /* host order */
+	bool star;      /* PORTS was "*" */
+	bool noport;    /* no ":PORTS" at all (a DMZ target) */
+};
+
+/* "N", "N-M" or (star_ok) "*". */
+static int parse_ports(const char *tok, const char *whole, struct ep *e)
+{
+	char lo[8];
+	const char *dash = strchr(tok, '-');
+	__be16 a, b;
+
+	if (strcmp(tok, "*") == 0) {
+		e->star = true;
+		return 0;
+	}
+	if (!dash) {
+		if (parse_port(tok, whole, &a))
+			return EXIT_USAGE;
+		e->lo = e->hi = ntohs(a);
+		return 0;
+	}
+	if ((size_t)(dash - tok) >= sizeof(lo))
+		return fail(EXIT_USAGE, "bad port '%s' in '%s' (expected 1-65535)", tok, whole);
+	memcpy(lo, tok, dash - tok);
+	lo[dash - tok] = 0;
+	if (parse_port(lo, whole, &a) || parse_port(dash + 1, whole, &b))
+		return EXIT_USAGE;
+	if (ntohs(a) > ntohs(b))
+		return fail(EXIT_USAGE, "bad port range '%s' in '%s' (first port above last)", tok, whole);
+	e->lo = ntohs(a);
+	e->hi = ntohs(b);
+	return 0;
+}
+
+/* "ADDR:PORTS", "[ADDR6]:PORTS" or ":PORTS"; a target may also be a bare
+ * "ADDR" or "[ADDR6]" (checked by the caller). need_addr refuses an empty or
+ * unspecified (0.0.0.0, ::) address. */
+static int parse_endpoint(const char *tok, bool need_addr, const char *what, struct ep *e)
 {
 	const char *colon, *host = tok;
 	char buf[64];
 	size_t hl;
 
-	memset(addr, 0, sizeof(*addr));
-	*family = 0;
+	memset(e, 0, sizeof(*e));
 	if (tok[0] == '[') {
 		const char *close = strchr(tok, ']');
 
 		if (!close)
 			return fail(EXIT_USAGE, "bad %s '%s' (missing ']')", what, tok);
-		if (close[1] != ':')
+		if (close[1] != ':' && !(close[1] == 0 && need_addr))
 			return fail(EXIT_USAGE, "missing %s port in '%s' (expected [ADDR]:PORT)", what, tok);
 		host = tok + 1;
 		hl = close - host;
-		colon = close + 1;
+		colon = close[1] ? close + 1 : NULL;
 		if (hl >= sizeof(buf))
 			return fail(EXIT_USAGE, "bad %s address in '%s'", what, tok);
 		memcpy(buf, host, hl);
 		buf[hl] = 0;
-		if (inet_pton(AF_INET6, buf, addr->b) != 1)
+		if (inet_pton(AF_INET6, buf, e->addr.b) != 1)
 			return fail(EXIT_USAGE, "bad %s IPv6 address '%s' in '%s'", what, buf, tok);
-		*family = PR_AF_INET6;
+		e->family = PR_AF_INET6;
 	} else {
 		colon = strrchr(tok, ':');
 		if (colon && strchr(tok, ':') != colon)
 			return fail(EXIT_USAGE, "bad %s '%s' (write IPv6 as [ADDR]:PORT)", what, tok);
-		if (!colon)
-			return fail(EXIT_USAGE, "missing %s port in '%s' (expected %s)", what, tok,
-				    need_addr ? "ADDR:PORT" : "[ADDR]:PORT");
-		hl = colon - tok;
+		if (!colon && !need_addr)
+			return fail(EXIT_USAGE, "missing %s port in '%s' (expected [ADDR]:PORT)", what, tok);
+		hl = colon ? (size_t)(colon - tok) : strlen(tok);
 		if (hl >= sizeof(buf))
 			return fail(EXIT_USAGE, "bad %s address in '%s'", what, tok);
 		memcpy(buf, tok, hl);
 		buf[hl] = 0;
 		if (hl) {
-			if (inet_pton(AF_INET, buf, &addr->v4) != 1)
+			if (inet_pton(AF_INET, buf, &e->addr.v4) != 1)
 				return fail(EXIT_USAGE, "bad %s address '%s' in '%s'", what, buf, tok);
-			*family = PR_AF_INET;
+			e->family = PR_AF_INET;
 		}
 	}
-	if (need_addr && (!*family || (addr->v6[0] | addr->v6[1] | addr->v6[2] | addr->v6[3]) == 0))
+	if (need_addr && (!e->family || (e->addr.v6[0] | e->addr.v6[1] | e->addr.v6[2] | e->addr.v6[3]) == 0))
 		return fail(EXIT_USAGE, "%s '%s' needs an address (ADDR:PORT)", what, tok);
-	return parse_port(colon + 1, tok, port);
+	if (!colon) {
+		e->noport = true;
+		return 0;
+	}
+	return parse_ports(colon + 1, tok, e);
+}
+
+/* "ADDR/LEN" or "ADDR" (a host) as an allowlist entry. */
+static int parse_cidr(const char *tok, struct pr_cidr *c)
+{
+	char buf[64];
+	const char *slash = strchr(tok, '/');
+	size_t hl = slash ? (size_t)(slash - tok) : strlen(tok);
+	unsigned long len;
+	char *end;
+	int max;
+
+	memset(c, 0, sizeof(*c));
+	if (hl >= sizeof(buf))
+		return fail(EXIT_USAGE, "bad --allow '%s'", tok);
+	memcpy(buf, tok, hl);
+	buf[hl] = 0;
+	if (inet_pton(AF_INET, buf, &c->addr.v4) == 1)
+		c->family = PR_AF_INET;
+	else if (inet_pton(AF_INET6, buf, c->addr.b) == 1)
+		c->family = PR_AF_INET6;
+	else
+		return fail(EXIT_USAGE, "bad --allow address '%s' in '%s'", buf, tok);
+	max = c->family == PR_AF_INET ? 32 : 128;
+	len = max;
+	if (slash) {
+		errno = 0;
+		len = strtoul(slash + 1, &end, 10);
+		if (!slash[1] || *end || errno || len > (unsigned long)max)
+			return fail(EXIT_USAGE, "bad --allow prefix length in '%s' (0-%d)", tok, max);
+	}
+	c->len = len;
+	/* keep the network part only, as it will be shown */
+	for (int bit = len; bit < 128; bit++)
+		c->addr.b[bit / 8] &= ~(0x80 >> (bit % 8));
+	return 0;
 }
 
 /* The rule key's family: the listen's own, else the target's. Mixed families
@@ -178,41 +256,113 @@ static int parse_name(const char *tok)
 
 /* ---- formatting ---- */
 
-/* "ADDR:PORT" or "[ADDR6]:PORT"; an unspecified address prints as ":PORT"
- * (IPv4) or "[::]:PORT" (IPv6) when any_blank. */
-static void fmt_ep(char *buf, size_t len, __u8 family, const union pr_addr *a, __be16 port, bool any_blank)
+static void fmt_addr(char *buf, size_t len, __u8 family, const union pr_addr *a, bool any_blank)
 {
-	char ip[INET6_ADDRSTRLEN] = "";
 	bool any = (a->v6[0] | a->v6[1] | a->v6[2] | a->v6[3]) == 0;
+	char ip[INET6_ADDRSTRLEN] = "";
 
 	if (family == PR_AF_INET6) {
 		inet_ntop(AF_INET6, a->b, ip, sizeof(ip));
-		snprintf(buf, len, "[%s]:%u", ip, ntohs(port));
+		snprintf(buf, len, "[%s]", ip);
 		return;
 	}
 	if (!any || !any_blank)
 		inet_ntop(AF_INET, &a->v4, ip, sizeof(ip));
+	snprintf(buf, len, "%s", ip);
+}
+
+/* "ADDR:PORT" or "[ADDR6]:PORT"; an unspecified address prints as ":PORT"
+ * (IPv4) or "[::]:PORT" (IPv6) when any_blank. */
+static void fmt_ep(char *buf, size_t len, __u8 family, const union pr_addr *a, __be16 port, bool any_blank)
+{
+	char ip[INET6_ADDRSTRLEN + 2];
+
+	fmt_addr(ip, sizeof(ip), family, a, any_blank);
 	snprintf(buf, len, "%s:%u", ip, ntohs(port));
+}
+
+static void fmt_listen(char *buf, size_t len, const struct pr_rule_meta *m)
+{
+	char ip[INET6_ADDRSTRLEN + 2];
+	__u16 lo = ntohs(m->key.port);
+
+	fmt_addr(ip, sizeof(ip), m->key.family, &m->key.addr, true);
+	if (!lo)
+		snprintf(buf, len, "%s:*", ip);
+	else if (lo == m->port_last)
+		snprintf(buf, len, "%s:%u", ip, lo);
+	else
+		snprintf(buf, len, "%s:%u-%u", ip, lo, m->port_last);
+}
+
+static void fmt_target(char *buf, size_t len, const struct pr_rule_meta *m)
+{
+	char ip[INET6_ADDRSTRLEN + 2];
+	__u16 lo = ntohs(m->rule.target_port);
+
+	fmt_addr(ip, sizeof(ip), m->key.family, &m->rule.target, false);
+	if (!lo)
+		snprintf(buf, len, "%s:*", ip);
+	else if (!m->target_port_last)
+		snprintf(buf, len, "%s:%u", ip, lo);
+	else
+		snprintf(buf, len, "%s:%u-%u", ip, lo, m->target_port_last);
+}
+
+static void fmt_cidr(char *buf, size_t len, const struct pr_cidr *c)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	inet_ntop(c->family == PR_AF_INET ? AF_INET : AF_INET6, c->addr.b, ip, sizeof(ip));
+	snprintf(buf, len, "%s/%u", ip, c->len);
 }
 
 static json_t *rule_json(const struct pr_rule_meta *m)
 {
-	char l[64], t[64];
+	char l[80], t[80], cidr[64];
+	json_t *j, *allow;
 
-	fmt_ep(l, sizeof(l), m->key.family, &m->key.addr, m->key.port, true);
-	fmt_ep(t, sizeof(t), m->key.family, &m->rule.target, m->rule.target_port, false);
-	return json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)m->rule.id, "name", m->name,
-			 "proto", proto_name(m->key.proto), "listen", l, "target", t);
+	fmt_listen(l, sizeof(l), m);
+	fmt_target(t, sizeof(t), m);
+	j = json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)m->rule.id, "name", m->name,
+		      "proto", proto_name(m->key.proto), "listen", l, "target", t);
+	if (m->allow_count) {
+		allow = json_array();
+		for (int i = 0; i < m->allow_count; i++) {
+			fmt_cidr(cidr, sizeof(cidr), &m->allow[i]);
+			json_array_append_new(allow, json_string(cidr));
+		}
+		json_object_set_new(j, "allow", allow);
+		json_object_set_new(j, "deny_action",
+				    json_string(m->rule.flags & PR_RULE_F_DENY_DROP ? "drop" : "pass"));
+	}
+	return j;
+}
+
+/* " allow A,B deny drop" or "" */
+static void fmt_allow(char *buf, size_t len, const struct pr_rule_meta *m)
+{
+	size_t n = 0;
+	char cidr[64];
+
+	buf[0] = 0;
+	for (int i = 0; i < m->allow_count && n < len; i++) {
+		fmt_cidr(cidr, sizeof(cidr), &m->allow[i]);
+		n += snprintf(buf + n, len - n, "%s%s", i ? "," : " allow ", cidr);
+	}
+	if (m->allow_count && n < len)
+		snprintf(buf + n, len - n, " deny %s", m->rule.flags & PR_RULE_F_DENY_DROP ? "drop" : "pass");
 }
 
 static void rule_text(const struct pr_rule_meta *m, char *buf, size_t len)
 {
-	char l[64], t[64];
+	char l[80], t[80], a[PR_ALLOW_MAX * 48];
 
-	fmt_ep(l, sizeof(l), m->key.family, &m->key.addr, m->key.port, true);
-	fmt_ep(t, sizeof(t), m->key.family, &m->rule.target, m->rule.target_port, false);
-	snprintf(buf, len, "%s %s -> %s%s%s", proto_name(m->key.proto), l, t,
-		 m->name[0] ? " name " : "", m->name);
+	fmt_listen(l, sizeof(l), m);
+	fmt_target(t, sizeof(t), m);
+	fmt_allow(a, sizeof(a), m);
+	snprintf(buf, len, "%s %s -> %s%s%s%s", proto_name(m->key.proto), l, t,
+		 m->name[0] ? " name " : "", m->name, a);
 }
 
 /* ---- opening ---- */
@@ -410,21 +560,67 @@ static int cmd_status(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* Turn PROTO LISTEN TARGET into a rule spec; every check that needs no map. */
+static int spec_from_args(const char *proto, const char *listen, const char *target, struct pr_rule_spec *s)
+{
+	struct ep l, t;
+	__u8 fam = 0;
+
+	if (parse_proto(proto, &s->key.proto) || parse_endpoint(listen, false, "listen", &l) ||
+	    (target && parse_endpoint(target, true, "target", &t)))
+		return EXIT_USAGE;
+	s->key.addr = l.addr;
+	s->key.port = htons(l.star ? 0 : l.lo);
+	s->port_last = l.star ? 0 : l.hi;
+	s->key.family = l.family;
+	if (!target)
+		return 0;
+	if (t.noport && !l.star)
+		return fail(EXIT_USAGE, "missing target port in '%s' (expected ADDR:PORT)", target);
+	if (rule_family(listen, l.family, target, t.family, &fam))
+		return EXIT_USAGE;
+	s->key.family = fam;
+	s->target = t.addr;
+	if (t.noport || t.star) {
+		s->target_port = 0; /* each packet keeps its port */
+	} else if (l.star) {
+		s->target_port = htons(t.lo);
+		if (t.hi != t.lo)
+			return fail(EXIT_USAGE, "a ':*' listen takes one target port or none, not the range in '%s'", target);
+	} else {
+		s->target_port = htons(t.lo);
+		if (t.hi != t.lo) {
+			if (t.hi - t.lo != l.hi - l.lo)
+				return fail(EXIT_USAGE, "ranges of unequal length: listen '%s' has %u ports, target '%s' has %u",
+					    listen, l.hi - l.lo + 1, target, t.hi - t.lo + 1);
+			s->target_port_last = t.hi;
+		}
+	}
+	return 0;
+}
+
 static int cmd_add(int argc, char **argv)
 {
 	struct pr_rule_meta out, conflict;
 	struct pr_rule_spec s = {};
-	const char *pos[3];
+	const char *pos[3], *deny = NULL;
 	bool replace = false;
-	__u8 lfam, tfam;
 	int npos = 0, rc, err;
 	struct pr_ctx c;
-	char txt[256];
+	char txt[1024];
 
 	if (wants_help(argc, argv)) {
 		puts("Usage: portredir add PROTO LISTEN TARGET [--name NAME] [--replace]\n"
-		     "  PROTO tcp|udp, LISTEN [ADDR]:PORT (\":PORT\" = any address), TARGET ADDR:PORT\n"
-		     "  --replace swaps the target of an existing rule (or adds it); live flows keep the old target.");
+		     "                     [--allow CIDR]... [--deny-action pass|drop]\n"
+		     "  PROTO   tcp, udp or any (both)\n"
+		     "  LISTEN  [ADDR]:PORT, [ADDR]:LO-HI (a range), or [ADDR]:* (DMZ: every port no\n"
+		     "          other rule takes); \":...\" is any address, IPv6 as [ADDR6]:...\n"
+		     "  TARGET  ADDR:PORT (a range maps onto one port), ADDR:LO-HI (port for port,\n"
+		     "          same length), or ADDR / ADDR:* (keep each packet's port)\n"
+		     "  --allow CIDR          only these sources are redirected (repeatable, at most 16)\n"
+		     "  --deny-action ACTION  what happens to other sources: drop (default) or pass\n"
+		     "  --replace             swap the target of the rule with this exact listen (or add\n"
+		     "                        it); live flows keep the old target");
 		return EXIT_OK;
 	}
 	for (int i = 1; i < argc; i++) {
@@ -436,6 +632,20 @@ static int cmd_add(int argc, char **argv)
 			if (parse_name(argv[++i]))
 				return EXIT_USAGE;
 			snprintf(s.name, sizeof(s.name), "%s", argv[i]);
+		} else if (strcmp(argv[i], "--allow") == 0) {
+			if (i + 1 >= argc)
+				return fail(EXIT_USAGE, "--allow needs a CIDR");
+			if (s.allow_count == PR_ALLOW_MAX)
+				return fail(EXIT_USAGE, "too many --allow (at most %d): '%s'", PR_ALLOW_MAX, argv[i + 1]);
+			if (parse_cidr(argv[++i], &s.allow[s.allow_count]))
+				return EXIT_USAGE;
+			s.allow_count++;
+		} else if (strcmp(argv[i], "--deny-action") == 0) {
+			if (i + 1 >= argc)
+				return fail(EXIT_USAGE, "--deny-action needs pass or drop");
+			deny = argv[++i];
+			if (strcmp(deny, "pass") && strcmp(deny, "drop"))
+				return fail(EXIT_USAGE, "unknown --deny-action '%s' (expected pass or drop)", deny);
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return fail(EXIT_USAGE, "unknown option '%s'", argv[i]);
 		} else if (npos < 3) {
@@ -447,18 +657,27 @@ static int cmd_add(int argc, char **argv)
 	if (npos < 3)
 		return fail(EXIT_USAGE, "missing %s (usage: add PROTO LISTEN TARGET)",
 			    npos == 0 ? "PROTO" : npos == 1 ? "LISTEN" : "TARGET");
-	if (parse_proto(pos[0], &s.key.proto) ||
-	    parse_endpoint(pos[1], false, "listen", &s.key.addr, &s.key.port, &lfam) ||
-	    parse_endpoint(pos[2], true, "target", &s.target, &s.target_port, &tfam) ||
-	    rule_family(pos[1], lfam, pos[2], tfam, &s.key.family))
+	if (spec_from_args(pos[0], pos[1], pos[2], &s))
 		return EXIT_USAGE;
+	if (deny && !s.allow_count)
+		return fail(EXIT_USAGE, "--deny-action '%s' needs --allow", deny);
+	s.deny_drop = !deny || strcmp(deny, "drop") == 0;
+	for (int i = 0; i < s.allow_count; i++) {
+		char cidr[64];
+
+		fmt_cidr(cidr, sizeof(cidr), &s.allow[i]);
+		if (s.allow[i].family != s.key.family)
+			return fail(EXIT_USAGE, "--allow '%s' is IPv%u but the rule is IPv%u", cidr,
+				    s.allow[i].family, s.key.family);
+	}
 
 	OPEN_OR_RETURN(&c, true, (void)0);
 	err = pr_rule_add(&c, &s, replace, &out, &conflict);
 	if (err == -EEXIST) {
-		rule_text(&conflict, txt, sizeof(txt));
-		bool same_listen = memcmp(&conflict.key, &s.key, sizeof(s.key)) == 0;
+		bool same_listen = memcmp(&conflict.key, &s.key, sizeof(s.key)) == 0 &&
+				   conflict.port_last == s.port_last;
 
+		rule_text(&conflict, txt, sizeof(txt));
 		rc = fail(EXIT_FAIL, "%s: rule %u (%s)%s", c.err, conflict.rule.id, txt,
 			  same_listen && !replace ? "; use --replace to change its target" : "");
 	} else if (err) {
@@ -478,17 +697,18 @@ static int cmd_add(int argc, char **argv)
 
 static int cmd_del(int argc, char **argv)
 {
-	struct pr_rule_key k = {};
+	struct pr_rule_spec s = {};
 	struct pr_rule_meta m;
 	const char *name = NULL, *pos[2];
 	bool keep = false;
-	int npos = 0, rc;
+	int npos = 0, rc, err;
 	size_t flushed = 0;
 	struct pr_ctx c;
-	char txt[256];
+	char txt[1024];
 
 	if (wants_help(argc, argv)) {
 		puts("Usage: portredir del PROTO LISTEN [--keep-flows] | del --name NAME [--keep-flows]\n"
+		     "LISTEN is the rule's whole listen as listed (a range as LO-HI, a DMZ as :*).\n"
 		     "Live flows of the rule are dropped from conntrack (so they stop being redirected)\n"
 		     "unless --keep-flows is given.");
 		return EXIT_OK;
@@ -516,14 +736,13 @@ static int cmd_del(int argc, char **argv)
 		if (npos < 2)
 			return fail(EXIT_USAGE, "missing %s (usage: del PROTO LISTEN | del --name NAME)",
 				    npos ? "LISTEN" : "PROTO");
-		if (parse_proto(pos[0], &k.proto) ||
-		    parse_endpoint(pos[1], false, "listen", &k.addr, &k.port, &k.family))
+		if (spec_from_args(pos[0], pos[1], NULL, &s))
 			return EXIT_USAGE;
 	}
 	OPEN_OR_RETURN(&c, false,
 		       return name ? fail(EXIT_FAIL, "no rule named '%s'", name) :
 				     fail(EXIT_FAIL, "no rule for %s %s", pos[0], pos[1]));
-	if (!name && !k.family) {
+	if (!name && !s.key.family) {
 		/* ":PORT" names the any-address rule of whichever family has one */
 		struct pr_rule_meta *v = NULL;
 		size_t n = 0, hits = 0;
@@ -532,9 +751,9 @@ static int cmd_del(int argc, char **argv)
 			for (size_t i = 0; i < n; i++) {
 				struct pr_rule_key *rk = &v[i].key;
 
-				if (rk->proto == k.proto && rk->port == k.port &&
+				if (rk->proto == s.key.proto && rk->port == s.key.port &&
 				    !(rk->addr.v6[0] | rk->addr.v6[1] | rk->addr.v6[2] | rk->addr.v6[3])) {
-					k.family = rk->family;
+					s.key.family = rk->family;
 					hits++;
 				}
 			}
@@ -546,9 +765,14 @@ static int cmd_del(int argc, char **argv)
 				    pos[1], pos[1], pos[1]);
 		}
 		if (!hits)
-			k.family = PR_AF_INET; /* reported as not found below */
+			s.key.family = PR_AF_INET; /* reported as not found below */
 	}
-	if (pr_rule_del(&c, name ? NULL : &k, name, keep, &m, &flushed)) {
+	err = pr_rule_del(&c, name ? NULL : &s, name, keep, &m, &flushed);
+	if (err == -EINVAL) {
+		rule_text(&m, txt, sizeof(txt));
+		rc = fail(EXIT_FAIL, "%s %s is part of rule %u (%s): delete it by that listen or --name",
+			  pos[0], pos[1], m.rule.id, txt);
+	} else if (err) {
 		if (name)
 			rc = fail(EXIT_FAIL, "%s", c.err);
 		else
@@ -575,7 +799,7 @@ static int cmd_list(int argc, char **argv)
 	size_t n = 0;
 	struct pr_ctx c;
 	bool have = true;
-	char l[64], t[64];
+	char l[80], t[80];
 
 	if (wants_help(argc, argv)) {
 		puts("Usage: portredir list\nOne rule a line: ID NAME PROTO LISTEN TARGET (JSON array with -j).");
@@ -597,10 +821,13 @@ static int cmd_list(int argc, char **argv)
 		print_json(arr);
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			fmt_ep(l, sizeof(l), v[i].key.family, &v[i].key.addr, v[i].key.port, true);
-			fmt_ep(t, sizeof(t), v[i].key.family, &v[i].rule.target, v[i].rule.target_port, false);
-			printf("%-5u %-16s %-4s %-22s %s\n", v[i].rule.id, v[i].name[0] ? v[i].name : "-",
-			       proto_name(v[i].key.proto), l, t);
+			char a[PR_ALLOW_MAX * 48];
+
+			fmt_listen(l, sizeof(l), &v[i]);
+			fmt_target(t, sizeof(t), &v[i]);
+			fmt_allow(a, sizeof(a), &v[i]);
+			printf("%-5u %-16s %-4s %-24s %s%s\n", v[i].rule.id, v[i].name[0] ? v[i].name : "-",
+			       proto_name(v[i].key.proto), l, t, a);
 		}
 	}
 	free(v);
@@ -617,7 +844,7 @@ static int cmd_stats(int argc, char **argv)
 	size_t n = 0;
 	struct pr_ctx c;
 	bool have = true;
-	char l[64], t[64];
+	char l[80], t[80];
 	json_t *rules = NULL, *glob = NULL;
 
 	if (wants_help(argc, argv)) {
@@ -636,8 +863,8 @@ static int cmd_stats(int argc, char **argv)
 		rules = json_array();
 		glob = json_object();
 	} else {
-		printf("%-5s %-16s %-4s %-22s %-22s %8s %10s %12s %10s %12s\n", "ID", "NAME", "PROTO",
-		       "LISTEN", "TARGET", "FLOWS", "PKTS_IN", "BYTES_IN", "PKTS_OUT", "BYTES_OUT");
+		printf("%-5s %-16s %-4s %-24s %-24s %8s %10s %12s %10s %12s %8s\n", "ID", "NAME", "PROTO",
+		       "LISTEN", "TARGET", "FLOWS", "PKTS_IN", "BYTES_IN", "PKTS_OUT", "BYTES_OUT", "DENIED");
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (pr_rule_stats(&c, v[i].rule.id, &st))
@@ -650,16 +877,17 @@ static int cmd_stats(int argc, char **argv)
 			json_object_set_new(j, "bytes_in", json_integer(st.bytes_orig));
 			json_object_set_new(j, "packets_out", json_integer(st.pkts_reply));
 			json_object_set_new(j, "bytes_out", json_integer(st.bytes_reply));
+			json_object_set_new(j, "denied", json_integer(st.denied));
 			json_array_append_new(rules, j);
 			continue;
 		}
-		fmt_ep(l, sizeof(l), v[i].key.family, &v[i].key.addr, v[i].key.port, true);
-		fmt_ep(t, sizeof(t), v[i].key.family, &v[i].rule.target, v[i].rule.target_port, false);
-		printf("%-5u %-16s %-4s %-22s %-22s %8llu %10llu %12llu %10llu %12llu\n", v[i].rule.id,
+		fmt_listen(l, sizeof(l), &v[i]);
+		fmt_target(t, sizeof(t), &v[i]);
+		printf("%-5u %-16s %-4s %-24s %-24s %8llu %10llu %12llu %10llu %12llu %8llu\n", v[i].rule.id,
 		       v[i].name[0] ? v[i].name : "-", proto_name(v[i].key.proto), l, t,
 		       (unsigned long long)st.flows, (unsigned long long)st.pkts_orig,
 		       (unsigned long long)st.bytes_orig, (unsigned long long)st.pkts_reply,
-		       (unsigned long long)st.bytes_reply);
+		       (unsigned long long)st.bytes_reply, (unsigned long long)st.denied);
 	}
 	if (!json_out)
 		printf("global:\n");

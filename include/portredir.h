@@ -6,11 +6,13 @@
 #include <linux/types.h>
 
 /* Bump when any pinned map's key, value or size changes; the loader refuses a pin dir of another version. */
-#define PR_SCHEMA_VERSION 1
+#define PR_SCHEMA_VERSION 2
 #define PR_MAGIC 0x50524452 /* "PRDR" */
 
 #define PR_MAX_RULES 65536     /* rule ids are 1 .. PR_MAX_RULES-1; id 0 is never used */
-#define PR_RULE_ENTRIES 65536  /* lookup entries (one per listen address, proto and port) */
+#define PR_RULE_ENTRIES 262144 /* lookup entries: one per listen address, proto and port */
+#define PR_ALLOW_MAX 16        /* source CIDRs a rule may allow */
+#define PR_ALLOW_ENTRIES 65536
 #define PR_CT_ENTRIES 262144   /* conntrack entries; each flow takes two */
 #define PR_IFACES 256          /* attachments recorded for status */
 #define PR_NAME_LEN 32
@@ -25,7 +27,9 @@ union pr_addr {
 
 enum pr_family { PR_AF_INET = 4, PR_AF_INET6 = 6 };
 
-/* Rule lookup key: exact (addr, proto, port), or addr all-zero for "any address". */
+/* Rule lookup key: exact (addr, proto, port), or addr all-zero for "any
+ * address"; port 0 is the DMZ rule that takes every port with no rule. A
+ * port range has one key per port. */
 struct pr_rule_key {
 	union pr_addr addr;
 	__be16 port;
@@ -34,23 +38,49 @@ struct pr_rule_key {
 };
 _Static_assert(sizeof(struct pr_rule_key) == 20, "pr_rule_key layout");
 
-/* What a rule rewrites to. */
+/* What a rule rewrites to, for one listen port. */
 struct pr_rule {
 	union pr_addr target;
-	__be16 target_port;
-	__u16 flags;
-	__u32 id; /* index into pr_rstats and pr_rmeta */
+	__be16 target_port; /* already offset for this port of a range */
+	__u16 flags;        /* PR_RULE_F_* */
+	__u32 id;           /* index into pr_rstats and pr_rmeta */
 };
+
+#define PR_RULE_F_ALLOW (1u << 0)     /* new flows need a source in pr_allow */
+#define PR_RULE_F_DENY_DROP (1u << 1) /* denied packets are dropped, else passed */
+#define PR_RULE_F_KEEP_PORT (1u << 2) /* DMZ: keep the destination port */
 _Static_assert(sizeof(struct pr_rule) == 24, "pr_rule layout");
+
+struct pr_cidr {
+	union pr_addr addr;
+	__u8 family;
+	__u8 len;
+	__u8 pad[2];
+};
 
 /* Control-plane view of a rule, keyed by rule id; the datapath never reads it. */
 struct pr_rule_meta {
 	char name[PR_NAME_LEN];
-	struct pr_rule_key key;
-	struct pr_rule rule;
-	__u64 created_ns; /* CLOCK_REALTIME at add or replace */
+	struct pr_rule_key key;   /* first port (0 for DMZ); proto 0 means tcp and udp */
+	struct pr_rule rule;      /* target of the first port */
+	__u64 created_ns;         /* CLOCK_REALTIME at add or replace */
+	__u16 port_last;          /* host order; equals the first port for one port */
+	__u16 target_port_last;   /* host order; 0 when the range maps onto one port */
+	__u16 allow_count;
+	__u16 pad;
+	struct pr_cidr allow[PR_ALLOW_MAX];
 };
-_Static_assert(sizeof(struct pr_rule_meta) == 88, "pr_rule_meta layout");
+_Static_assert(sizeof(struct pr_rule_meta) == 416, "pr_rule_meta layout");
+
+/* Source allowlist, an LPM trie: (rule id, family) fixed, then the prefix. */
+struct pr_allow_key {
+	__u32 prefixlen; /* 64 + CIDR length */
+	__u32 rule_id;
+	__u8 family;
+	__u8 pad[3];
+	union pr_addr addr;
+};
+#define PR_ALLOW_FIXED_BITS 64
 
 /* Per-rule counters, per CPU. Forward (client to listen) and reply directions apart. */
 struct pr_rule_stats {
@@ -59,6 +89,7 @@ struct pr_rule_stats {
 	__u64 pkts_reply;
 	__u64 bytes_reply;
 	__u64 flows;
+	__u64 denied; /* new flows refused by the allowlist */
 };
 
 /* Conntrack key: the 5-tuple exactly as the packet carries it when it reaches us. */
@@ -159,6 +190,9 @@ enum pr_reason {
 	PR_R_XLATE_ICMP,      /* ICMP errors about a translated flow, translated */
 	PR_R_PASS_ICMP,       /* ICMP echo, other ICMP, or errors about no flow of ours */
 	PR_R_XLATE_FRAG,      /* fragments of translated datagrams, translated */
+	PR_R_PASS_DENIED,     /* source not in a rule's allowlist: passed */
+	PR_R_DROP_DENIED,     /* source not in a rule's allowlist: dropped */
+	PR_R_PASS_LOCAL_SOCKET, /* a DMZ rule matched, but a local socket owns the packet */
 	PR_R_MAX,
 };
 /* pr_gstats has fixed room, so new reasons do not change the pinned map. */

@@ -15,7 +15,7 @@ struct pr_ctx {
 	char err[PR_ERR_LEN]; /* last failure, one line, naming what failed */
 	int verbose;
 	int lock_fd;
-	int fd_rules, fd_rmeta, fd_rstats, fd_gstats, fd_ct, fd_tx, fd_ifaces, fd_info;
+	int fd_rules, fd_rmeta, fd_rstats, fd_gstats, fd_ct, fd_tx, fd_ifaces, fd_info, fd_allow, fd_frag;
 };
 
 #define PR_OPEN_CREATE (1u << 0) /* create and pin the maps when absent */
@@ -32,21 +32,31 @@ void pr_set_verbose(int verbose);
 
 /* Rules */
 struct pr_rule_spec {
-	struct pr_rule_key key;
+	struct pr_rule_key key;   /* first listen port (0: DMZ, every port); proto 0: tcp and udp */
+	__u16 port_last;          /* host order; the first port again for a single port */
 	union pr_addr target;
-	__be16 target_port;
+	__be16 target_port;       /* first target port; 0 keeps each packet's port (DMZ) */
+	__u16 target_port_last;   /* host order; 0 maps every listen port onto target_port */
 	char name[PR_NAME_LEN];
+	__u16 allow_count;        /* 0: every source */
+	struct pr_cidr allow[PR_ALLOW_MAX];
+	bool deny_drop;           /* sources outside allow are dropped, else passed */
 };
 
-/* Add a rule. On -EEXIST, *conflict holds the rule in the way (same listen, or
- * same name). With replace, an existing rule for the same listen gets the new
- * target and keeps its id and counters; live flows keep the old target. */
+/* Add a rule. On -EEXIST, *conflict holds the rule in the way (one that
+ * overlaps the listen ports, or has the name). With replace, an existing
+ * rule with exactly the same listen gets the new target and allowlist and
+ * keeps its id and counters; live flows keep the old target. */
 int pr_rule_add(struct pr_ctx *c, const struct pr_rule_spec *s, bool replace,
 		struct pr_rule_meta *out, struct pr_rule_meta *conflict);
-/* Delete by listen key (name NULL) or by name. Unless keep_flows, the rule's
- * conntrack entries go too, so its live flows stop being translated. */
-int pr_rule_del(struct pr_ctx *c, const struct pr_rule_key *k, const char *name,
+/* Delete by listen (s, name NULL: its key and port_last must be the rule's
+ * own listen, not a port inside a range) or by name. Unless keep_flows, the
+ * rule's conntrack entries go too, so its live flows stop being translated.
+ * On -EINVAL, *deleted holds the rule the given port belongs to. */
+int pr_rule_del(struct pr_ctx *c, const struct pr_rule_spec *s, const char *name,
 		bool keep_flows, struct pr_rule_meta *deleted, size_t *flows_flushed);
+/* Ports a rule covers, times its protocols: the number of pr_rules entries. */
+size_t pr_rule_span(const struct pr_rule_meta *m);
 /* All rules sorted by id; caller frees *out. */
 int pr_rule_list(struct pr_ctx *c, struct pr_rule_meta **out, size_t *n);
 int pr_rule_stats(struct pr_ctx *c, __u32 id, struct pr_rule_stats *sum);

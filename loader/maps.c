@@ -91,6 +91,8 @@ static const struct map_slot slots[] = {
 	{ "pr_tx", offsetof(struct pr_ctx, fd_tx) },
 	{ "pr_ifaces", offsetof(struct pr_ctx, fd_ifaces) },
 	{ "pr_info", offsetof(struct pr_ctx, fd_info) },
+	{ "pr_allow", offsetof(struct pr_ctx, fd_allow) },
+	{ "pr_frag", offsetof(struct pr_ctx, fd_frag) },
 };
 
 static int *slot_fd(struct pr_ctx *c, const struct map_slot *s)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Rule table edits, kept consistent across pr_rules (datapath), pr_rmeta (names) and pr_rstats. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +27,9 @@ static const char *const reason_names[PR_R_MAX] = {
 	[PR_R_XLATE_ICMP] = "xlate_icmp_error",
 	[PR_R_PASS_ICMP] = "pass_icmp",
 	[PR_R_XLATE_FRAG] = "xlate_fragment",
+	[PR_R_PASS_DENIED] = "pass_denied_source",
+	[PR_R_DROP_DENIED] = "drop_denied_source",
+	[PR_R_PASS_LOCAL_SOCKET] = "pass_dmz_local_socket",
 };
 
 const char *pr_reason_name(unsigned int r)
@@ -101,68 +105,219 @@ static int zero_stats(struct pr_ctx *c, __u32 id)
 	return err;
 }
 
+/* Protocols and port bounds a rule covers. */
+static int rule_protos(__u8 proto, __u8 out[2])
+{
+	if (proto) {
+		out[0] = proto;
+		return 1;
+	}
+	out[0] = IPPROTO_TCP;
+	out[1] = IPPROTO_UDP;
+	return 2;
+}
+
+size_t pr_rule_span(const struct pr_rule_meta *m)
+{
+	__u8 protos[2];
+
+	return (size_t)rule_protos(m->key.proto, protos) * (m->port_last - ntohs(m->key.port) + 1);
+}
+
+/* The datapath entry for listen port p of a rule. */
+static void port_entry(const struct pr_rule_meta *m, __u16 p, struct pr_rule *r)
+{
+	*r = m->rule;
+	if (m->target_port_last)
+		r->target_port = htons(ntohs(m->rule.target_port) + (p - ntohs(m->key.port)));
+}
+
+/* Same listen: the one thing --replace and del by listen may name. */
+static bool same_listen(const struct pr_rule_meta *m, const struct pr_rule_spec *s)
+{
+	return memcmp(&m->key, &s->key, sizeof(s->key)) == 0 && m->port_last == s->port_last;
+}
+
+static void allow_key(struct pr_allow_key *k, __u32 id, const struct pr_cidr *c)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = PR_ALLOW_FIXED_BITS + c->len;
+	k->rule_id = id;
+	k->family = c->family;
+	k->addr = c->addr;
+}
+
+/* Write (or delete) every pr_rules entry of m. On a write failure the
+ * entries written so far are removed again, unless they replaced others. */
+static int rule_entries(struct pr_ctx *c, const struct pr_rule_meta *m, bool write, bool replace)
+{
+	__u8 protos[2];
+	int np = rule_protos(m->key.proto, protos);
+	__u16 lo = ntohs(m->key.port), hi = m->port_last;
+	struct pr_rule_key k = m->key;
+	struct pr_rule r;
+
+	for (int i = 0; i < np; i++) {
+		k.proto = protos[i];
+		for (__u32 p = lo; p <= hi; p++) {
+			k.port = htons(p);
+			if (!write) {
+				bpf_map_delete_elem(c->fd_rules, &k);
+				continue;
+			}
+			port_entry(m, p, &r);
+			if (bpf_map_update_elem(c->fd_rules, &k, &r, replace ? BPF_ANY : BPF_NOEXIST)) {
+				int err = -errno;
+
+				if (!replace)
+					rule_entries(c, m, false, false);
+				return err;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The first rule (other than self) whose entries overlap s's listen ports. */
+static int find_overlap(struct pr_ctx *c, const struct pr_rule_spec *s, __u32 self, __u32 *id)
+{
+	__u8 protos[2];
+	int np = rule_protos(s->key.proto, protos);
+	struct pr_rule_key k = s->key;
+	struct pr_rule r;
+
+	for (int i = 0; i < np; i++) {
+		k.proto = protos[i];
+		for (__u32 p = ntohs(s->key.port); p <= s->port_last; p++) {
+			k.port = htons(p);
+			if (bpf_map_lookup_elem(c->fd_rules, &k, &r) == 0 && r.id != self) {
+				*id = r.id;
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The rule whose listen is exactly s's, if any. */
+static int find_same(struct pr_ctx *c, const struct pr_rule_spec *s, __u32 *id, struct pr_rule_meta *m)
+{
+	__u8 protos[2];
+	struct pr_rule_key k = s->key;
+	struct pr_rule r;
+
+	rule_protos(s->key.proto, protos);
+	k.proto = protos[0];
+	if (bpf_map_lookup_elem(c->fd_rules, &k, &r) || bpf_map_lookup_elem(c->fd_rmeta, &r.id, m) ||
+	    !same_listen(m, s))
+		return 0;
+	*id = r.id;
+	return 1;
+}
+
 int pr_rule_add(struct pr_ctx *c, const struct pr_rule_spec *s, bool replace,
 		struct pr_rule_meta *out, struct pr_rule_meta *conflict)
 {
-	struct pr_rule cur, r = {};
-	struct pr_rule_meta m = {};
-	__u32 id, other;
+	struct pr_rule_meta m = {}, old = {};
+	__u32 id = 0, other;
 	bool exists;
 	int err;
 
+	if (s->allow_count > PR_ALLOW_MAX)
+		return pr_errf(c, -E2BIG, "at most %d allowed sources per rule", PR_ALLOW_MAX);
 	err = pr_lock(c);
 	if (err)
 		return err;
-	exists = bpf_map_lookup_elem(c->fd_rules, &s->key, &cur) == 0;
-	if (exists) {
-		if (bpf_map_lookup_elem(c->fd_rmeta, &cur.id, conflict))
-			memset(conflict, 0, sizeof(*conflict));
-		if (!replace)
-			return pr_errf(c, -EEXIST, "listen port already has a rule");
+	exists = find_same(c, s, &id, &old);
+	if (exists && !replace) {
+		*conflict = old;
+		return pr_errf(c, -EEXIST, "listen port already has a rule");
 	}
-	if (s->name[0] && find_by_name(c, s->name, &other, conflict) == 0 &&
-	    (!exists || other != cur.id))
+	if (find_overlap(c, s, exists ? id : 0, &other)) {
+		if (bpf_map_lookup_elem(c->fd_rmeta, &other, conflict))
+			memset(conflict, 0, sizeof(*conflict));
+		return pr_errf(c, -EEXIST, "listen ports overlap a rule");
+	}
+	if (s->name[0] && find_by_name(c, s->name, &other, conflict) == 0 && (!exists || other != id))
 		return pr_errf(c, -EEXIST, "name '%s' is taken", s->name);
-
-	if (exists) {
-		id = cur.id;
-		if (bpf_map_lookup_elem(c->fd_rmeta, &id, &m))
-			memset(&m, 0, sizeof(m));
-	} else {
+	if (!exists) {
 		err = alloc_id(c, &id);
 		if (err)
 			return pr_errf(c, err, "rule table is full (%d rules)", PR_MAX_RULES - 1);
 	}
-	r.target = s->target;
-	r.target_port = s->target_port;
-	r.id = id;
-	if (s->name[0] || !exists)
-		memcpy(m.name, s->name, sizeof(m.name));
+
+	memcpy(m.name, s->name[0] || !exists ? s->name : old.name, sizeof(m.name));
 	m.key = s->key;
-	m.rule = r;
+	m.port_last = s->port_last;
+	m.target_port_last = s->target_port_last;
+	m.rule.target = s->target;
+	m.rule.target_port = s->target_port;
+	m.rule.id = id;
+	m.rule.flags = (s->allow_count ? PR_RULE_F_ALLOW : 0) | (s->deny_drop ? PR_RULE_F_DENY_DROP : 0) |
+		       (s->target_port ? 0 : PR_RULE_F_KEEP_PORT);
+	m.allow_count = s->allow_count;
+	memcpy(m.allow, s->allow, sizeof(m.allow));
 	m.created_ns = now_realtime_ns();
 
-	/* Names and counters first, the datapath entry last: a packet never
-	 * sees a rule whose id has no counters. */
+	/* Counters, names and allowlist first, the datapath entries last: a
+	 * packet never sees a rule whose id has no counters or sources. */
 	if (!exists) {
 		err = zero_stats(c, id);
 		if (err)
 			return pr_errf(c, err, "cannot reset counters of rule %u: %s", id, strerror(-err));
 	}
-	if (bpf_map_update_elem(c->fd_rmeta, &id, &m, BPF_ANY))
-		return pr_errf(c, -errno, "cannot write rule %u: %s", id, strerror(errno));
-	if (bpf_map_update_elem(c->fd_rules, &s->key, &r, exists ? BPF_EXIST : BPF_NOEXIST)) {
+	for (int i = 0; i < m.allow_count; i++) {
+		struct pr_allow_key ak;
+		__u8 one = 1;
+
+		allow_key(&ak, id, &m.allow[i]);
+		if (bpf_map_update_elem(c->fd_allow, &ak, &one, BPF_ANY)) {
+			err = -errno;
+			goto undo_allow;
+		}
+	}
+	if (bpf_map_update_elem(c->fd_rmeta, &id, &m, BPF_ANY)) {
 		err = -errno;
-		if (!exists)
+		goto undo_allow;
+	}
+	err = rule_entries(c, &m, true, exists);
+	if (err) {
+		if (exists)
+			bpf_map_update_elem(c->fd_rmeta, &id, &old, BPF_ANY);
+		else
 			bpf_map_delete_elem(c->fd_rmeta, &id);
-		return pr_errf(c, err, "cannot insert rule: %s", strerror(-err));
+		goto undo_allow;
+	}
+	/* a replaced rule's sources that the new list drops */
+	for (int i = 0; exists && i < old.allow_count; i++) {
+		struct pr_allow_key ak;
+		bool kept = false;
+
+		for (int j = 0; j < m.allow_count; j++)
+			kept |= memcmp(&old.allow[i], &m.allow[j], sizeof(old.allow[i])) == 0;
+		allow_key(&ak, id, &old.allow[i]);
+		if (!kept)
+			bpf_map_delete_elem(c->fd_allow, &ak);
 	}
 	if (out)
 		*out = m;
 	return 0;
+
+undo_allow:
+	for (int i = 0; i < m.allow_count; i++) {
+		struct pr_allow_key ak;
+		bool in_old = false;
+
+		for (int j = 0; exists && j < old.allow_count; j++)
+			in_old |= memcmp(&old.allow[j], &m.allow[i], sizeof(m.allow[i])) == 0;
+		allow_key(&ak, id, &m.allow[i]);
+		if (!in_old)
+			bpf_map_delete_elem(c->fd_allow, &ak);
+	}
+	return pr_errf(c, err, "cannot insert rule: %s", strerror(-err));
 }
 
-int pr_rule_del(struct pr_ctx *c, const struct pr_rule_key *k, const char *name,
+int pr_rule_del(struct pr_ctx *c, const struct pr_rule_spec *s, const char *name,
 		bool keep_flows, struct pr_rule_meta *deleted, size_t *flows_flushed)
 {
 	struct pr_rule_meta m;
@@ -176,19 +331,30 @@ int pr_rule_del(struct pr_ctx *c, const struct pr_rule_key *k, const char *name,
 	if (name) {
 		if (find_by_name(c, name, &id, &m))
 			return pr_errf(c, -ENOENT, "no rule named '%s'", name);
-		k = &m.key;
 	} else {
-		if (bpf_map_lookup_elem(c->fd_rules, k, &r))
+		struct pr_rule_key k = s->key;
+		__u8 protos[2];
+
+		rule_protos(s->key.proto, protos);
+		k.proto = protos[0];
+		if (bpf_map_lookup_elem(c->fd_rules, &k, &r))
 			return pr_errf(c, -ENOENT, "no such rule");
 		id = r.id;
-		if (bpf_map_lookup_elem(c->fd_rmeta, &id, &m)) {
-			memset(&m, 0, sizeof(m));
-			m.key = *k;
-			m.rule = r;
+		if (bpf_map_lookup_elem(c->fd_rmeta, &id, &m))
+			return pr_errf(c, -ENOENT, "rule %u has no record", id);
+		if (!same_listen(&m, s)) {
+			if (deleted)
+				*deleted = m;
+			return pr_errf(c, -EINVAL, "that listen is part of another rule");
 		}
 	}
-	if (bpf_map_delete_elem(c->fd_rules, k) && errno != ENOENT)
-		return pr_errf(c, -errno, "cannot delete rule %u: %s", id, strerror(errno));
+	rule_entries(c, &m, false, false);
+	for (int i = 0; i < m.allow_count; i++) {
+		struct pr_allow_key ak;
+
+		allow_key(&ak, id, &m.allow[i]);
+		bpf_map_delete_elem(c->fd_allow, &ak);
+	}
 	bpf_map_delete_elem(c->fd_rmeta, &id);
 	if (deleted)
 		*deleted = m;
@@ -252,6 +418,7 @@ int pr_rule_stats(struct pr_ctx *c, __u32 id, struct pr_rule_stats *sum)
 		sum->pkts_reply += v[i].pkts_reply;
 		sum->bytes_reply += v[i].bytes_reply;
 		sum->flows += v[i].flows;
+		sum->denied += v[i].denied;
 	}
 	free(v);
 	return 0;

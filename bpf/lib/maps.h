@@ -13,8 +13,19 @@ struct {
 	__uint(max_entries, PR_RULE_ENTRIES);
 	__type(key, struct pr_rule_key);
 	__type(value, struct pr_rule);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pr_rules SEC(".maps");
+
+/* Per-rule source allowlists; read only when a new flow is created. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, PR_ALLOW_ENTRIES);
+	__type(key, struct pr_allow_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_allow SEC(".maps");
 
 /* rule id -> name and spec; written and read by userspace only. */
 struct {

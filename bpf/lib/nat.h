@@ -5,6 +5,7 @@
 
 #include "ct.h"
 #include "stats.h"
+#include <stdbool.h>
 
 /* One address and port rewrite. dir ORIG rewrites the destination, REPLY the source. */
 struct pr_xlate {
@@ -19,7 +20,14 @@ struct pr_xlate {
 
 enum pr_hook { PR_HOOK_INGRESS, PR_HOOK_EGRESS };
 
-static __always_inline struct pr_rule *pr_rule_lookup(const struct pr_pkt *p)
+/* pr_decide() verdicts */
+enum pr_verdict { PR_V_PASS = 0, PR_V_XLATE = 1, PR_V_DROP = 2 };
+
+/* The rule for a packet: the exact listen address and port, any address and
+ * the port, then the DMZ (port 0) for the address, then for any address.
+ * Four hash lookups at most, whatever the number of rules or range sizes.
+ * *dmz tells the caller the match was a DMZ rule. */
+static __always_inline struct pr_rule *pr_rule_lookup(const struct pr_pkt *p, bool *dmz)
 {
 	struct pr_rule_key rk;
 	struct pr_rule *r;
@@ -29,11 +37,70 @@ static __always_inline struct pr_rule *pr_rule_lookup(const struct pr_pkt *p)
 	rk.port = p->ports[1];
 	rk.proto = p->proto;
 	rk.family = p->family;
+	*dmz = false;
+	r = bpf_map_lookup_elem(&pr_rules, &rk);
+	if (r)
+		return r;
+	__builtin_memset(&rk.addr, 0, sizeof(rk.addr));
+	r = bpf_map_lookup_elem(&pr_rules, &rk);
+	if (r)
+		return r;
+	*dmz = true;
+	rk.port = 0;
+	rk.addr = p->daddr;
 	r = bpf_map_lookup_elem(&pr_rules, &rk);
 	if (r)
 		return r;
 	__builtin_memset(&rk.addr, 0, sizeof(rk.addr));
 	return bpf_map_lookup_elem(&pr_rules, &rk);
+}
+
+/* True when a socket of this host (listening or connected) owns the packet.
+ * A DMZ rule yields to those, so replies to the host's own connections and
+ * its own services keep working, as on a home router. */
+static __always_inline bool pr_local_socket(void *ctx, const struct pr_pkt *p)
+{
+	struct bpf_sock_tuple t;
+	struct bpf_sock *sk;
+	__u32 sz;
+
+	__builtin_memset(&t, 0, sizeof(t));
+	if (p->family == PR_AF_INET) {
+		t.ipv4.saddr = p->saddr.v4;
+		t.ipv4.daddr = p->daddr.v4;
+		t.ipv4.sport = p->ports[0];
+		t.ipv4.dport = p->ports[1];
+		sz = sizeof(t.ipv4);
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, &p->saddr, 16);
+		__builtin_memcpy(t.ipv6.daddr, &p->daddr, 16);
+		t.ipv6.sport = p->ports[0];
+		t.ipv6.dport = p->ports[1];
+		sz = sizeof(t.ipv6);
+	}
+	if (p->proto == IPPROTO_TCP)
+		sk = (struct bpf_sock *)bpf_skc_lookup_tcp(ctx, &t, sz, BPF_F_CURRENT_NETNS, 0);
+	else
+		sk = bpf_sk_lookup_udp(ctx, &t, sz, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return false;
+	bpf_sk_release(sk);
+	return true;
+}
+
+/* Whether the rule's allowlist (if any) admits the packet's source. */
+static __always_inline bool pr_allowed(const struct pr_pkt *p, const struct pr_rule *r)
+{
+	struct pr_allow_key ak;
+
+	if (!(r->flags & PR_RULE_F_ALLOW))
+		return true;
+	__builtin_memset(&ak, 0, sizeof(ak));
+	ak.prefixlen = PR_ALLOW_FIXED_BITS + 128;
+	ak.rule_id = r->id;
+	ak.family = p->family;
+	ak.addr = p->saddr;
+	return bpf_map_lookup_elem(&pr_allow, &ak) != NULL;
 }
 
 static __always_inline void pr_xlate_from_ct(const struct pr_pkt *p, const struct pr_ct_val *v,
@@ -52,16 +119,19 @@ static __always_inline void pr_xlate_from_ct(const struct pr_pkt *p, const struc
 	}
 }
 
-/* Decide what to do with a parsed packet. Returns 1 and fills x when the
- * packet must be rewritten (conntrack already updated), or 0 with *reason set
- * when it passes untouched. Egress only ever applies reply translations. */
-static __always_inline int pr_decide(const struct pr_pkt *p, enum pr_hook hook,
+/* Decide what to do with a parsed packet. Returns PR_V_XLATE and fills x
+ * when the packet must be rewritten (conntrack already updated); PR_V_PASS
+ * or PR_V_DROP with *reason set otherwise. Egress only ever applies reply
+ * translations. */
+static __always_inline int pr_decide(void *ctx, const struct pr_pkt *p, enum pr_hook hook,
 				     struct pr_xlate *x, __u32 *reason)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct pr_ct_key k;
 	struct pr_ct_val *v;
 	struct pr_rule *r;
+	__be16 tport;
+	bool dmz;
 
 	pr_ct_key_from_pkt(&k, p);
 	v = bpf_map_lookup_elem(&pr_ct, &k);
@@ -74,35 +144,49 @@ static __always_inline int pr_decide(const struct pr_pkt *p, enum pr_hook hook,
 			pr_ct_track(&k, v, p, now);
 			pr_xlate_from_ct(p, v, x);
 			x->new_flow = 0;
-			return 1;
+			return PR_V_XLATE;
 		}
 	}
 	if (hook == PR_HOOK_EGRESS)
 		goto nomatch;
 
-	r = pr_rule_lookup(p);
+	r = pr_rule_lookup(p, &dmz);
 	if (!r)
 		goto nomatch;
 	if (p->proto == IPPROTO_TCP && (p->tcp_flags & PR_TCP_RST)) {
 		*reason = PR_R_PASS_TCP_RST;
-		return 0;
+		return PR_V_PASS;
 	}
-	if (pr_ct_create(&k, p, &r->target, r->target_port, r->id, now)) {
+	if (dmz && pr_local_socket(ctx, p)) {
+		*reason = PR_R_PASS_LOCAL_SOCKET;
+		return PR_V_PASS;
+	}
+	if (!pr_allowed(p, r)) {
+		pr_rule_deny(r->id);
+		if (r->flags & PR_RULE_F_DENY_DROP) {
+			*reason = PR_R_DROP_DENIED;
+			return PR_V_DROP;
+		}
+		*reason = PR_R_PASS_DENIED;
+		return PR_V_PASS;
+	}
+	tport = (r->flags & PR_RULE_F_KEEP_PORT) ? p->ports[1] : r->target_port;
+	if (pr_ct_create(&k, p, &r->target, tport, r->id, now)) {
 		*reason = PR_R_PASS_CT_FAIL;
-		return 0;
+		return PR_V_PASS;
 	}
 	x->dir = PR_DIR_ORIG;
 	x->rule_id = r->id;
 	x->old_addr = p->daddr;
 	x->old_port = p->ports[1];
 	x->new_addr = r->target;
-	x->new_port = r->target_port;
+	x->new_port = tport;
 	x->new_flow = 1;
-	return 1;
+	return PR_V_XLATE;
 
 nomatch:
 	*reason = PR_R_PASS_NOMATCH;
-	return 0;
+	return PR_V_PASS;
 }
 
 static __always_inline void pr_account(const struct pr_xlate *x, __u32 bytes)

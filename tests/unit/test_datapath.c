@@ -257,6 +257,7 @@ static __u32 rule_add(const char *proto, const char *listen, __u16 lport, const 
 	s.key.proto = strcmp(proto, "tcp") ? IPPROTO_UDP : IPPROTO_TCP;
 	s.key.family = PR_AF_INET;
 	s.key.port = htons(lport);
+	s.port_last = lport;
 	if (listen)
 		inet_pton(AF_INET, listen, &s.key.addr.v4);
 	inet_pton(AF_INET, target, &s.target.v4);
@@ -928,6 +929,7 @@ static __u32 rule_add6(const char *proto, const char *listen, __u16 lport, const
 	s.key.proto = strcmp(proto, "tcp") ? IPPROTO_UDP : IPPROTO_TCP;
 	s.key.family = PR_AF_INET6;
 	s.key.port = htons(lport);
+	s.port_last = lport;
 	if (listen)
 		inet_pton(AF_INET6, listen, s.key.addr.b);
 	inet_pton(AF_INET6, target, s.target.b);
