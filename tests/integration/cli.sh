@@ -52,6 +52,15 @@ bad_input "a bad IPv6 address" "'2001:db8::zz'" add tcp :8081 '[2001:db8::zz]:80
 bad_input "an IPv6 target without a port" "'[2001:db8::1]'" add tcp :8081 '[2001:db8::1]'
 bad_input "an unbracketed IPv6 endpoint" "'2001:db8::1:80'" add tcp :8081 2001:db8::1:80
 bad_input "an unspecified IPv6 target" "'[::]:80'" add tcp :8081 '[::]:80'
+bad_input "ranges of unequal length" "unequal length" add tcp :8100-8199 192.0.2.10:9000-9049
+bad_input "a reversed port range" "'8199-8100'" add tcp :8199-8100 192.0.2.10:80
+bad_input "a range with a bad port" "'0'" add tcp :0-10 192.0.2.10:80
+bad_input "a bad --allow CIDR" "'10.0.0.0/33'" add tcp :8100 192.0.2.10:80 --allow 10.0.0.0/33
+bad_input "a bad --allow address" "'10.0.0.300'" add tcp :8100 192.0.2.10:80 --allow 10.0.0.300/8
+bad_input "an IPv6 --allow on an IPv4 rule" "'2001:db8::/32'" add tcp :8100 192.0.2.10:80 --allow 2001:db8::/32
+bad_input "--deny-action without --allow" "'pass'" add tcp :8100 192.0.2.10:80 --deny-action pass
+bad_input "an unknown --deny-action" "'reject'" add tcp :8100 192.0.2.10:80 --allow 10.0.0.0/8 --deny-action reject
+bad_input "a target range for a DMZ listen" "'192.0.2.10:1-5'" add tcp :* 192.0.2.10:1-5
 bad_input "an unknown interface on attach" "'nosuch0'" attach nosuch0
 bad_input "an unknown mode" "'turbo'" attach rc --mode turbo
 bad_input "an unknown interface on detach" "'nosuch0'" detach nosuch0
@@ -72,6 +81,26 @@ check "deleting a rule that does not exist fails (exit 1) naming it" \
 err=$(pr del --name nope 2>&1); rc=$?
 check "deleting an unknown name fails naming it" sh -c '[ "$1" -eq 1 ] && printf %s "$2" | grep -qF "'"'nope'"'"' _ "$rc" "$err"
 check "detach of an interface portredir is not on fails (exit 1)" sh -c "! '$PR_BIN' --pin-dir '$PIN' detach rc 2>/dev/null"
+
+# Ranges, allowlists and DMZ
+check "add a port range with an allowlist" pr add tcp :9000-9099 192.0.2.20:7000-7099 --name rng --allow 198.51.100.0/24 --allow 203.0.113.7 --deny-action pass
+err=$(pr add udp :9050 192.0.2.20:1 2>&1); rc=$?
+check "a UDP rule on a TCP range's port is not an overlap" test $rc -eq 0
+err=$(pr add any :9050 192.0.2.21:1 2>&1); rc=$?
+check "an 'any' rule overlapping the range fails naming it (exit 1)" \
+	sh -c '[ "$1" -eq 1 ] && printf %s "$2" | grep -q "overlap.*tcp :9000-9099 -> 192.0.2.20:7000-7099 name rng"' _ "$rc" "$err"
+err=$(pr del tcp :9050 2>&1); rc=$?
+check "deleting one port inside a range names the range (exit 1)" \
+	sh -c '[ "$1" -eq 1 ] && printf %s "$2" | grep -q "part of rule .* name rng"' _ "$rc" "$err"
+check "list -j shows the range, allowlist and deny action" python3 -c "
+import json,sys; r={x['name']:x for x in json.loads(sys.argv[1])}['rng']
+assert r['listen']==':9000-9099' and r['target']=='192.0.2.20:7000-7099', r
+assert r['allow']==['198.51.100.0/24','203.0.113.7/32'] and r['deny_action']=='pass', r" "$(pr -j list)"
+check "add a DMZ for tcp and udp keeping ports" pr add any :* 192.0.2.50 --name dmz
+check "list shows the DMZ as any :* -> ADDR:*" sh -c "'$PR_BIN' --pin-dir '$PIN' list | grep -q 'dmz *any *:\* *192.0.2.50:\*'"
+check "del the range by its listen" pr del tcp :9000-9099
+check "del the DMZ by name" pr del --name dmz
+check "del the udp rule" pr del udp :9050
 
 # Output formats
 check "list prints one rule a line" sh -c "[ \$('$PR_BIN' --pin-dir '$PIN' list | wc -l) -eq 2 ]"

@@ -23,10 +23,14 @@ bg_ns "$NS_S" socat -u UDP-RECVFROM:54,bind=$S_IP,fork OPEN:"$TMP/raw.log",creat
 bg_ns "$NS_R" socat TCP-LISTEN:80,bind=$R_CIP,fork,reuseaddr SYSTEM:"read l; echo LOCAL \$SOCAT_PEERADDR"
 bg_ns "$NS_S" socat TCP-LISTEN:81,bind=$S_IP,fork,reuseaddr SYSTEM:"wc -c"
 bg_ns "$NS_S" socat -T5 UDP-RECVFROM:55,bind=$S_IP,fork SYSTEM:cat
+for port in 9000 9050 9099 8181; do
+	bg_ns "$NS_S" socat TCP-LISTEN:$port,bind=$S_IP,fork,reuseaddr SYSTEM:"read l; echo P$port \$SOCAT_PEERADDR"
+done
 bg_ns "$NS_S" socat TCP6-LISTEN:80,bind=[$S_IP6],fork,reuseaddr SYSTEM:"while read l; do echo A6 \$SOCAT_PEERADDR \$l; done"
 bg_ns "$NS_S" socat -T5 UDP6-RECVFROM:53,bind=[$S_IP6],fork SYSTEM:"read l; echo U6 \$SOCAT_PEERADDR \$l"
 wait_until 5 listening "$NS_S" tcp 80 && wait_until 5 listening "$NS_S" udp 53 && wait_until 5 listening "$NS_S" tcp 81 && wait_until 5 listening "$NS_S" udp 55 &&
 	wait_until 5 listening "$NS_S" tcp 80 && wait_until 5 listening "$NS_S" udp 53 &&
+	wait_until 5 listening "$NS_S" tcp 9099 && wait_until 5 listening "$NS_S" tcp 8181 &&
 	wait_until 5 listening "$NS_S" udp 54 && wait_until 5 listening "$NS_R" tcp 80 ||
 	{ echo "Bail out! servers did not start"; exit 1; }
 
@@ -107,6 +111,29 @@ check "the live TCP flow keeps its old backend across --replace" \
 	test "$(cat "$TMP/session.out")" = "$(printf 'A %s first\nA %s second' $C_IP $C_IP)"
 out=$(tcp_get $R_CIP 8080)
 check "a new TCP flow after --replace reaches backend B" test "$out" = "B $C_IP hello"
+
+# A port range, port for port: first, middle and last
+pr add tcp :7000-7099 $S_IP:9000-9099 --name range >/dev/null
+check "range: first port 7000 reaches 9000" test "$(tcp_get $R_CIP 7000)" = "P9000 $C_IP"
+check "range: middle port 7050 reaches 9050" test "$(tcp_get $R_CIP 7050)" = "P9050 $C_IP"
+check "range: last port 7099 reaches 9099" test "$(tcp_get $R_CIP 7099)" = "P9099 $C_IP"
+
+# A source allowlist, seen from two client addresses
+pr add tcp :8500 $S_IP:8181 --allow $C_IP/32 --name allow >/dev/null
+check "allowlist: the allowed client address is redirected" test "$(tcp_get $R_CIP 8500)" = "P8181 $C_IP"
+out=$(in_ns "$NS_C" timeout $((3 * SLOW)) socat -T2 - TCP:$R_CIP:8500,bind=$C_IP2,connect-timeout=2 <<<"hello" 2>&1)
+check "allowlist: another client address is dropped (no answer)" sh -c "! printf %s '$out' | grep -q P8181"
+check "allowlist: the denial is counted for the rule" python3 -c "
+import json,sys; r={x['name']:x for x in json.loads(sys.argv[1])['rules']}
+assert r['allow']['denied']>=1 and r['allow']['flows']>=1, r['allow']" "$(pr -j stats)"
+
+# DMZ: unmapped ports go to one host, specific rules still win, local services stay local
+pr add tcp :* $S_IP --name dmz >/dev/null
+check "DMZ: an unmapped port (8181) reaches the DMZ host on the same port" \
+	test "$(tcp_get $R_CIP 8181)" = "P8181 $C_IP"
+check "DMZ: a specific rule (8080) still wins" test "$(tcp_get $R_CIP 8080)" = "B $C_IP hello"
+check "DMZ: the router's own service on port 80 is not taken" test "$(tcp_get $R_CIP 80)" = "LOCAL $C_IP"
+pr del --name dmz >/dev/null
 
 st=$(pr -j stats)
 check "stats count flows, packets and bytes for the rules" python3 -c "

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1023,6 +1024,147 @@ static void test_ipv6(void)
 	tap(ok, "xdp: ICMPv6 packet-too-big quotes the client's own packet byte for byte, from the listen address");
 }
 
+/* ---- ranges, allowlists, DMZ ---- */
+
+static int add_spec(struct pr_rule_spec *s, struct pr_rule_meta *out)
+{
+	struct pr_rule_meta conflict, tmp;
+
+	return pr_rule_add(&ctx, s, false, out ? out : &tmp, &conflict);
+}
+
+static bool tcp_to(const char *dst, __u16 dport, __u16 sport, const char *want, __u16 want_port)
+{
+	struct pkt in, out;
+	struct pkt_spec s = SYN;
+
+	s.dst = dst;
+	s.dport = dport;
+	s.sport = sport;
+	build(&in, &s);
+	return run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && only_changed(&in, &out, NULL, 0, want, want_port);
+}
+
+static void test_ranges(void)
+{
+	struct pr_rule_spec s = {};
+	struct pr_rule_meta m, conflict;
+	bool ok;
+
+	/* every port of one listen address, port for port */
+	s.key.proto = IPPROTO_TCP;
+	s.key.family = PR_AF_INET;
+	inet_pton(AF_INET, "198.51.100.77", &s.key.addr.v4);
+	s.key.port = htons(1);
+	s.port_last = 65535;
+	inet_pton(AF_INET, "203.0.113.9", &s.target.v4);
+	s.target_port = htons(1);
+	s.target_port_last = 65535;
+	ok = add_spec(&s, &m) == 0 && pr_rule_span(&m) == 65535;
+	ok = ok && tcp_to("198.51.100.77", 1, 42000, "203.0.113.9", 1) &&
+	     tcp_to("198.51.100.77", 32768, 42001, "203.0.113.9", 32768) &&
+	     tcp_to("198.51.100.77", 65535, 42002, "203.0.113.9", 65535);
+	tap(ok, "a 65,535-port range maps first, middle and last port for port (one hash entry a port)");
+
+	/* an address rule inside it would overlap */
+	struct pr_rule_spec o = s;
+	o.key.port = htons(443);
+	o.port_last = 443;
+	o.target_port_last = 0;
+	tap(pr_rule_add(&ctx, &o, false, &m, &conflict) == -EEXIST && conflict.port_last == 65535,
+	    "a rule overlapping a range is refused, naming the range");
+	pr_rule_del(&ctx, &s, NULL, false, NULL, NULL);
+	tap(!tcp_to("198.51.100.77", 2000, 42003, "203.0.113.9", 2000),
+	    "deleting the range removes all its ports");
+
+	/* a range onto one port */
+	s.key.port = htons(7100);
+	s.port_last = 7199;
+	s.target_port = htons(7000);
+	s.target_port_last = 0;
+	ok = add_spec(&s, NULL) == 0 && tcp_to("198.51.100.77", 7100, 42004, "203.0.113.9", 7000) &&
+	     tcp_to("198.51.100.77", 7199, 42005, "203.0.113.9", 7000);
+	tap(ok, "a range whose target is one port maps every port onto it");
+	pr_rule_del(&ctx, &s, NULL, false, NULL, NULL);
+}
+
+static void test_allowlist(void)
+{
+	struct pr_rule_spec s = {};
+	struct pr_rule_meta m;
+	struct pr_rule_stats st;
+	struct pkt in, out;
+	struct pkt_spec p = { .src = CLIENT, .dst = LISTEN, .sport = 43000, .dport = 7000,
+			      .proto = IPPROTO_UDP, .payload = 10 };
+	bool ok;
+
+	s.key.proto = IPPROTO_UDP;
+	s.key.family = PR_AF_INET;
+	s.key.port = htons(7000);
+	s.port_last = 7000;
+	inet_pton(AF_INET, TARGET, &s.target.v4);
+	s.target_port = htons(7000);
+	s.allow_count = 1;
+	s.allow[0].family = PR_AF_INET;
+	s.allow[0].len = 30;
+	inet_pton(AF_INET, "198.51.100.0", &s.allow[0].addr.v4);
+	s.deny_drop = true;
+	add_spec(&s, &m);
+
+	build(&in, &p);
+	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && only_changed(&in, &out, NULL, 0, TARGET, 7000);
+	tap(ok, "allowlist: a source inside the CIDR is redirected");
+	p.src = "198.51.100.9";
+	build(&in, &p);
+	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_DROP && run_prog(TC_IN, &in, &out, 0) == TC_ACT_SHOT;
+	pr_rule_stats(&ctx, m.rule.id, &st);
+	tap(ok && st.denied == 2, "allowlist: a source outside is dropped by XDP and TC and counted (denied %llu)",
+	    (unsigned long long)st.denied);
+
+	s.deny_drop = false;
+	pr_rule_add(&ctx, &s, true, &m, &m);
+	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && unchanged(&in, &out);
+	tap(ok, "allowlist with --deny-action pass: an outside source reaches the stack untouched");
+	pr_rule_del(&ctx, &s, NULL, false, NULL, NULL);
+}
+
+static void test_dmz(void)
+{
+	struct pr_rule_spec s = {};
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(9998) };
+	struct pkt in, out;
+	struct pkt_spec p = SYN;
+	int fd;
+	bool ok;
+
+	s.key.proto = IPPROTO_TCP;
+	s.key.family = PR_AF_INET;
+	inet_pton(AF_INET, TARGET2, &s.target.v4); /* port 0: keep each packet's port */
+	ok = add_spec(&s, NULL) == 0;
+	ok = ok && tcp_to(LISTEN, 9999, 44000, TARGET2, 9999) && tcp_to(LISTEN, 8080, 44001, TARGET, 80);
+	tap(ok, "DMZ ':*' takes an unmapped port (keeping it) while a specific rule still wins");
+
+	/* a local listener on 9998 in this namespace: the DMZ leaves its traffic alone */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || bind(fd, (void *)&sa, sizeof(sa)) || listen(fd, 1)) {
+		tap(0, "DMZ: local listener setup: %s", strerror(errno));
+	} else {
+		__u64 before = gstat(PR_R_PASS_LOCAL_SOCKET);
+
+		p.dport = 9998;
+		p.sport = 44002;
+		build(&in, &p);
+		ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && unchanged(&in, &out) &&
+		     run_prog(TC_IN, &in, &out, 0) == TC_ACT_OK && unchanged(&in, &out) &&
+		     gstat(PR_R_PASS_LOCAL_SOCKET) == before + 2;
+		tap(ok, "DMZ yields to a local listening socket (the host's own services stay reachable)");
+	}
+	if (fd >= 0)
+		close(fd);
+	pr_rule_del(&ctx, &s, NULL, false, NULL, NULL);
+	tap(!tcp_to(LISTEN, 9999, 44003, TARGET2, 9999), "deleting the DMZ rule stops it");
+}
+
 static int sh(const char *cmd)
 {
 	int rc = system(cmd);
@@ -1157,7 +1299,10 @@ int main(void)
 	test_icmp();
 	test_fragments();
 	test_ipv6();
+	test_ranges();
+	test_allowlist();
 	test_fib_redirect();
+	test_dmz();
 out:
 	xdp_bpf__destroy(xskel);
 	tc_bpf__destroy(tskel);
