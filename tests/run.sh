@@ -26,6 +26,9 @@ if [ "$WHAT" != unit ]; then
 fi
 
 N=0 PASS=0 FAIL=0 SKIP=0
+# a suite's time limit, stretched on slow machines (VMs under TCG)
+LIMIT=300; [ "${KSFT_MACHINE_SLOW:-}" = yes ] && LIMIT=1200
+echo "# kernel $(uname -r)${KSFT_MACHINE_SLOW:+, KSFT_MACHINE_SLOW=$KSFT_MACHINE_SLOW}"
 echo "TAP version 13"
 for s in "${suites[@]}"; do
 	name=${s%%:*} cmd=${s#*:}
@@ -40,7 +43,7 @@ for s in "${suites[@]}"; do
 		"# suite-exit "*) rc=${line#\# suite-exit } ;;
 		*) echo "$line" ;;
 		esac
-	done < <(timeout 600 $cmd 2>&1; echo "# suite-exit $?")
+	done < <(timeout $LIMIT $cmd 2>&1; echo "# suite-exit $?")
 	# a suite that died (or timed out) without reporting a failure still fails
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 4 ] && [ "$FAIL" -eq "${fails_at_start:-0}" ]; then
 		N=$((N + 1)); FAIL=$((FAIL + 1)); echo "not ok $N - $name: suite exited with status $rc"
