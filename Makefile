@@ -22,7 +22,7 @@ CC ?= cc
 
 CFLAGS ?= -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror
 BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC) -MMD -MP
-USER_CFLAGS := $(CFLAGS) -Iinclude -Iloader -I$(O) -MMD -MP
+USER_CFLAGS := $(CFLAGS) -Iinclude -Iloader -Itests -I$(O) -MMD -MP
 LIBS := -lxdp -lbpf -lelf -lz -ljansson
 
 ifeq ($(V),1)
@@ -46,13 +46,15 @@ DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1
 
 # What `make vmtest` needs besides DEPS_PKGS: qemu, a static busybox for the
 # initramfs, and Debian's 6.1 kernel as the second kernel to test on.
+# What `make bench` needs besides DEPS_PKGS.
+BENCH_PKGS := iperf3 nftables gnuplot-nox
 VM_PKGS := qemu-system-x86 busybox-static linux-image-amd64 cpio xz-utils zstd
 KERNEL ?=
 
 # Keep objects and skeletons make considers intermediate.
 .SECONDARY:
 
-.PHONY: all clean check demo deps vmdeps vmtest unit integration
+.PHONY: all clean check demo deps vmdeps vmtest unit integration bench
 all: $(CLI) $(UNIT)
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c | $(O)/bpf
@@ -89,12 +91,20 @@ $(UNIT): $(O)/tests/unit/test_datapath.o $(O)/libportredir.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-$(O)/bpf $(O)/loader $(O)/cli $(O)/tests/unit:
+$(O)/bench_datapath: $(O)/tests/bench/bench_datapath.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(O)/tests/bench/%.o: tests/bench/%.c $(SKELS) | $(O)/tests/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(O)/bpf $(O)/loader $(O)/cli $(O)/tests/unit $(O)/tests/bench:
 	$(Q)mkdir -p $@
 
 # Install whatever of DEPS_PKGS (and VM_PKGS with VM=1) is missing (Debian, as root).
 deps:
-	@missing=$$(for p in $(DEPS_PKGS) $(if $(VM),$(VM_PKGS)); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	@missing=$$(for p in $(DEPS_PKGS) $(if $(VM),$(VM_PKGS)) $(if $(BENCH),$(BENCH_PKGS)); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		[ "$$(id -u)" = 0 ] || { echo "deps: run as root (sudo make ...) to install:" $$missing >&2; exit 1; }; \
@@ -116,6 +126,12 @@ demo: deps
 	$(MAKE) O=$(O) all
 	O=$(O) tests/demo.sh
 
+# Benchmarks against nftables (tests/bench/); QUICK=1 for a short smoke run.
+bench:
+	$(MAKE) deps BENCH=1
+	$(MAKE) O=$(O) all $(O)/bench_datapath
+	O=$(O) QUICK=$(QUICK) tests/bench/run.sh
+
 vmdeps:
 	$(MAKE) deps VM=1
 
@@ -127,4 +143,4 @@ vmtest: vmdeps
 clean:
 	rm -rf $(O)
 
--include $(wildcard $(O)/bpf/*.d $(O)/loader/*.d $(O)/cli/*.d $(O)/tests/unit/*.d)
+-include $(wildcard $(O)/bpf/*.d $(O)/loader/*.d $(O)/cli/*.d $(O)/tests/unit/*.d $(O)/tests/bench/*.d)

@@ -231,6 +231,15 @@ static int xdp_attach(struct pr_ctx *c, __u32 ifindex, enum xdp_attach_mode mode
 	return err;
 }
 
+/* ifindex of ifname with the pin dir locked, or -errno naming what failed. */
+static int iface_begin(struct pr_ctx *c, const char *ifname, __u32 *ifindex)
+{
+	*ifindex = if_nametoindex(ifname);
+	if (!*ifindex)
+		return pr_errf(c, -ENODEV, "unknown interface '%s'", ifname);
+	return pr_lock(c);
+}
+
 int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req,
 	      struct pr_attach_result *res)
 {
@@ -243,10 +252,7 @@ int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req,
 	int err;
 
 	memset(res, 0, sizeof(*res));
-	ifindex = if_nametoindex(ifname);
-	if (!ifindex)
-		return pr_errf(c, -ENODEV, "unknown interface '%s'", ifname);
-	err = pr_lock(c);
+	err = iface_begin(c, ifname, &ifindex);
 	if (err)
 		return err;
 	err = pr_ensure_bpffs(c); /* libxdp pins its dispatcher under /sys/fs/bpf/xdp */
@@ -343,10 +349,7 @@ int pr_detach(struct pr_ctx *c, const char *ifname)
 	__u32 ifindex;
 	int err;
 
-	ifindex = if_nametoindex(ifname);
-	if (!ifindex)
-		return pr_errf(c, -ENODEV, "unknown interface '%s'", ifname);
-	err = pr_lock(c);
+	err = iface_begin(c, ifname, &ifindex);
 	if (err)
 		return err;
 	iface_key(&key, ifindex);

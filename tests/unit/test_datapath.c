@@ -26,6 +26,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "libportredir.h"
+#include "csum_ref.h"
 #include "tc.skel.h"
 #include "xdp.skel.h"
 
@@ -84,24 +85,6 @@ struct pkt {
 	unsigned char b[4096];
 	__u32 len;
 };
-
-static __u32 sum16(const void *data, size_t len, __u32 s)
-{
-	const unsigned char *p = data;
-
-	for (; len > 1; len -= 2, p += 2)
-		s += (p[0] << 8) | p[1];
-	if (len)
-		s += p[0] << 8;
-	return s;
-}
-
-static __u16 fold(__u32 s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return s;
-}
 
 /* From scratch, in host order: the one's complement of the sum. */
 static __u16 ip_csum(const struct iphdr *ip)
@@ -255,13 +238,16 @@ static __u32 rule_add(const char *proto, const char *listen, __u16 lport, const 
 	struct pr_rule_spec s = {};
 	struct pr_rule_meta out, conflict;
 
+	/* the target's family decides the rule's */
+	int af = strchr(target, ':') ? AF_INET6 : AF_INET;
+
 	s.key.proto = strcmp(proto, "tcp") ? IPPROTO_UDP : IPPROTO_TCP;
-	s.key.family = PR_AF_INET;
+	s.key.family = af == AF_INET ? PR_AF_INET : PR_AF_INET6;
 	s.key.port = htons(lport);
 	s.port_last = lport;
 	if (listen)
-		inet_pton(AF_INET, listen, &s.key.addr.v4);
-	inet_pton(AF_INET, target, &s.target.v4);
+		inet_pton(af, listen, s.key.addr.b);
+	inet_pton(af, target, s.target.b);
 	s.target_port = htons(tport);
 	if (pr_rule_add(&ctx, &s, replace, &out, &conflict)) {
 		diag("rule add failed: %s", ctx.err);
@@ -922,34 +908,14 @@ static bool addr6_is(const struct in6_addr *a, const char *s)
 	return memcmp(a, &b, 16) == 0;
 }
 
-static __u32 rule_add6(const char *proto, const char *listen, __u16 lport, const char *target, __u16 tport)
-{
-	struct pr_rule_spec s = {};
-	struct pr_rule_meta out, conflict;
-
-	s.key.proto = strcmp(proto, "tcp") ? IPPROTO_UDP : IPPROTO_TCP;
-	s.key.family = PR_AF_INET6;
-	s.key.port = htons(lport);
-	s.port_last = lport;
-	if (listen)
-		inet_pton(AF_INET6, listen, s.key.addr.b);
-	inet_pton(AF_INET6, target, s.target.b);
-	s.target_port = htons(tport);
-	if (pr_rule_add(&ctx, &s, false, &out, &conflict)) {
-		diag("rule add failed: %s", ctx.err);
-		return 0;
-	}
-	return out.rule.id;
-}
-
 static void test_ipv6(void)
 {
 	struct pkt in, out;
 	int rc;
 	bool ok;
 
-	rule_add6("tcp", NULL, 8080, TARGET6, 80);
-	rule_add6("udp", LISTEN6, 5353, TARGET6, 53);
+	rule_add("tcp", NULL, 8080, TARGET6, 80, false);
+	rule_add("udp", LISTEN6, 5353, TARGET6, 53, false);
 	struct bpf_program *fwd[2] = { XDP_PROG, TC_IN };
 	const char *name[2] = { "xdp", "tc" };
 

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# `make bench`: portredir against nftables DNAT and plain routing on one client/router/server topology, contenders alternated in every round.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+O=${O:-build}
+case "$O" in /*) BUILD=$O ;; *) BUILD=$TOP/$O ;; esac
+QUICK=${QUICK:-}
+ROUNDS=5
+SECS=$([ -n "$QUICK" ] && [ "$QUICK" != 0 ] && echo 2 || echo 8)
+RES=$HERE/results
+mkdir -p "$RES"
+TAG=prb$$
+source "$TOP/tests/lib.sh"
+TMP=$(mktemp -d /tmp/portredir-bench.XXXXXX)
+trap 'in_ns "$NS_R" nft delete table ip prbench 2>/dev/null; cleanup; rm -rf "$TMP"' EXIT
+
+[ "$(id -u)" -eq 0 ] || { echo "bench: run as root (sudo make bench)" >&2; exit 1; }
+for t in iperf3 nft; do command -v $t >/dev/null || { echo "bench: $t missing (make bench installs it)" >&2; exit 1; }; done
+
+host="$(nproc) cores, kernel $(uname -r), $(date -u +%Y-%m-%d)"
+{
+	echo "# portredir benchmark"
+	echo
+	echo "Run: \`sudo make bench${QUICK:+ QUICK=$QUICK}\` on $host."
+	echo "Every figure is the median (min-max) of $ROUNDS rounds; contenders alternate within each round."
+	echo
+} >"$TMP/latest.md"
+
+echo "# case 4: datapath cost (BPF_PROG_TEST_RUN)"
+QUICK=$QUICK "$BUILD/bench_datapath" "$TMP/datapath.dat" | tee "$TMP/datapath.txt"
+{
+	echo "## Datapath cost (case 4)"
+	echo
+	echo '```'
+	cat "$TMP/datapath.txt"
+	echo '```'
+	echo
+} >>"$TMP/latest.md"
+
+echo "# case 2: TCP bulk, iperf3 ${SECS}s, 1 and 4 streams"
+topo_up || exit 1
+bg_ns "$NS_S" iperf3 -s -B $S_IP -p 5201
+wait_until 5 listening "$NS_S" tcp 5201 || { echo "bench: iperf3 server did not start" >&2; exit 1; }
+
+# contender setup/teardown: each leaves the router as it found it
+setup() {
+	case "$1" in
+	routed) ;;
+	nftables)
+		in_ns "$NS_R" nft -f - <<-NFT
+		table ip prbench {
+			chain pre { type nat hook prerouting priority -100; iifname "rc" tcp dport 5201 dnat to $S_IP:5201; }
+		}
+		NFT
+		;;
+	portredir-*)
+		pr attach rc --mode "${1#portredir-}" >/dev/null && pr add tcp :5201 $S_IP:5201 >/dev/null ;;
+	esac
+}
+teardown() {
+	case "$1" in
+	nftables) in_ns "$NS_R" nft delete table ip prbench ;;
+	portredir-*) pr del tcp :5201 >/dev/null; pr detach rc >/dev/null ;;
+	esac
+}
+target() { [ "$1" = routed ] && echo $S_IP || echo $R_CIP; }
+
+CONTENDERS="routed nftables portredir-tc portredir-native portredir-auto"
+for streams in 1 4; do
+	for round in $(seq $ROUNDS); do
+		for c in $CONTENDERS; do
+			setup $c
+			gbps=$(in_ns "$NS_C" timeout $((SECS + 15)) iperf3 -c "$(target $c)" -p 5201 -t $SECS -P $streams -J 2>/dev/null |
+				python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))' 2>/dev/null)
+			teardown $c
+			echo "$streams $c ${gbps:-0}" >>"$TMP/bulk.raw"
+			echo "#   streams $streams round $round $c: ${gbps:-FAILED} Gbit/s"
+		done
+	done
+done
+
+python3 - "$TMP/bulk.raw" "$TMP/bulk.dat" >"$TMP/bulk.md" <<'PY'
+import sys, statistics
+rows = [l.split() for l in open(sys.argv[1])]
+order = []
+for s, c, v in rows:
+    if c not in order: order.append(c)
+out = open(sys.argv[2], "w")
+print("| contender | 1 stream Gbit/s | ratio to nftables | 4 streams Gbit/s | ratio to nftables |")
+print("|---|---|---|---|---|")
+med = {}
+for s in ("1", "4"):
+    for c in order:
+        v = [float(x[2]) for x in rows if x[0] == s and x[1] == c]
+        med[s, c] = (statistics.median(v), min(v), max(v))
+for c in order:
+    cells = []
+    for s in ("1", "4"):
+        m, lo, hi = med[s, c]
+        n = med[s, "nftables"][0]
+        cells += ["%.2f (%.2f-%.2f)" % (m, lo, hi), "%.2fx" % (m / n if n else 0)]
+    print("| %s | %s |" % (c, " | ".join(cells)))
+    out.write("%s %.3f %.3f\n" % (c, med["1", c][0], med["4", c][0]))
+a, n = med["1", "portredir-auto"][0], med["1", "nftables"][0]
+print()
+print("Target: auto mode at least 1.0x nftables for bulk TCP: %.2fx, %s." % (a / n if n else 0, "met" if n and a >= n else "MISSED by %.0f%%" % (100 * (1 - a / n)) if n else "no data"))
+PY
+cat "$TMP/bulk.md"
+{
+	echo "## TCP bulk (case 2): iperf3, ${SECS}s a run, client -> router (rc) -> server over veth"
+	echo
+	cat "$TMP/bulk.md"
+	echo
+	echo "Not measured yet: case 1 (64-byte pps with trafgen), case 3 (connections/s), case 5 (100k rules load);"
+	echo "see tests/bench/NOTES.md."
+} >>"$TMP/latest.md"
+
+if command -v gnuplot >/dev/null; then
+	gnuplot <<-GP
+	set terminal pngcairo size 900,420
+	set output "$RES/latest.png"
+	set multiplot layout 1,2
+	set title "TCP bulk through the router (Gbit/s, median)"
+	set style data histograms; set style fill solid 0.8; set boxwidth 0.8
+	set xtics rotate by -30; set key top left
+	plot "$TMP/bulk.dat" using 2:xtic(1) title "1 stream", "" using 3 title "4 streams"
+	set title "XDP datapath cost vs rules (ns/packet)"
+	set style data linespoints; set logscale x; set xtics norotate; set key top left
+	plot "$TMP/datapath.dat" using 1:3 title "established", "" using 1:4 title "reply", "" using 1:5 title "non-matching", "" using 1:6 title "tc established"
+	unset multiplot
+	GP
+	echo "![results](latest.png)" >>"$TMP/latest.md"
+fi
+cp "$TMP/latest.md" "$RES/latest.md"
+echo "# results in tests/bench/results/latest.md"
