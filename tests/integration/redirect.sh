@@ -26,6 +26,7 @@ bg_ns "$NS_S" socat -T5 UDP-RECVFROM:55,bind=$S_IP,fork SYSTEM:cat
 for port in 9000 9050 9099 8181; do
 	bg_ns "$NS_S" socat TCP-LISTEN:$port,bind=$S_IP,fork,reuseaddr SYSTEM:"read l; echo P$port \$SOCAT_PEERADDR"
 done
+bg_ns "$NS_S" socat TCP6-LISTEN:81,bind=[$S_IP6],fork,reuseaddr SYSTEM:"wc -c"
 bg_ns "$NS_S" socat TCP6-LISTEN:80,bind=[$S_IP6],fork,reuseaddr SYSTEM:"while read l; do echo A6 \$SOCAT_PEERADDR \$l; done"
 bg_ns "$NS_S" socat -T5 UDP6-RECVFROM:53,bind=[$S_IP6],fork SYSTEM:"read l; echo U6 \$SOCAT_PEERADDR \$l"
 wait_until 5 listening "$NS_S" tcp 80 && wait_until 5 listening "$NS_S" udp 53 && wait_until 5 listening "$NS_S" tcp 81 && wait_until 5 listening "$NS_S" udp 55 &&
@@ -155,6 +156,13 @@ icmp_after=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdi
 check "PMTU: a 300 kB upload with DF over a 1280-byte link completes through the redirect" \
 	test "$(tr -d ' ' <<<"$out")" = 300000
 check "PMTU: the router's frag-needed was translated for the client" test "$icmp_after" -gt "$icmp_before"
+# the same over IPv6, where only packet-too-big can shrink the path
+pr add tcp '[::]:8091' "[$S_IP6]:81" --name upload6 >/dev/null
+icmp_before=$icmp_after
+out=$(head -c 300000 /dev/urandom | in_ns "$NS_C" timeout $((20 * SLOW)) socat -t5 -T$((15 * SLOW)) - "TCP6:[$R_CIP6]:8091" 2>&1)
+icmp_after=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["xlate_icmp_error"])')
+check "PMTU over IPv6: the upload completes and packet-too-big was translated" \
+	sh -c '[ "$1" = 300000 ] && [ "$2" -gt "$3" ]' _ "$(tr -d ' ' <<<"$out")" "$icmp_after" "$icmp_before"
 in_ns "$NS_R" ip link set rs mtu 1500
 
 # Delete stops redirecting, for new and live flows.
