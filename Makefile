@@ -47,7 +47,7 @@ DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1
 # What `make vmtest` needs besides DEPS_PKGS: qemu, a static busybox for the
 # initramfs, and Debian's 6.1 kernel as the second kernel to test on.
 # What `make bench` needs besides DEPS_PKGS.
-BENCH_PKGS := iperf3 nftables gnuplot-nox
+BENCH_PKGS := iperf3 nftables gnuplot-nox wrk nginx-light
 VM_PKGS := qemu-system-x86 busybox-static linux-image-amd64 cpio xz-utils zstd
 KERNEL ?=
 

@@ -8,7 +8,7 @@ O=${O:-build}
 case "$O" in /*) BUILD=$O ;; *) BUILD=$TOP/$O ;; esac
 QUICK=${QUICK:-}
 ROUNDS=5
-SECS=$([ -n "$QUICK" ] && [ "$QUICK" != 0 ] && echo 2 || echo 8)
+SECS=$([ -n "$QUICK" ] && [ "$QUICK" != 0 ] && echo 1 || echo 8)
 RES=$HERE/results
 mkdir -p "$RES"
 TAG=prb$$
@@ -44,7 +44,8 @@ topo_up || exit 1
 bg_ns "$NS_S" iperf3 -s -B $S_IP -p 5201
 wait_until 5 listening "$NS_S" tcp 5201 || { echo "bench: iperf3 server did not start" >&2; exit 1; }
 
-# contender setup/teardown: each leaves the router as it found it
+# contender setup/teardown: each leaves the router as it found it (portredir
+# detaches between contenders, so native and tc never overlap)
 setup() {
 	case "$1" in
 	routed) ;;
@@ -108,24 +109,98 @@ print()
 print("Target: auto mode at least 1.0x nftables for bulk TCP: %.2fx, %s." % (a / n if n else 0, "met" if n and a >= n else "MISSED by %.0f%%" % (100 * (1 - a / n)) if n else "no data"))
 PY
 cat "$TMP/bulk.md"
+
+echo "# case 3: new TCP connections per second (wrk, Connection: close, against nginx)"
+mkdir -p "$TMP/www"
+echo ok >"$TMP/www/index.html"
+cat >"$TMP/nginx.conf" <<NGX
+worker_processes 1;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx.err;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $TMP/ngx-body; proxy_temp_path $TMP/ngx-proxy;
+	fastcgi_temp_path $TMP/ngx-fcgi; uwsgi_temp_path $TMP/ngx-uwsgi; scgi_temp_path $TMP/ngx-scgi;
+	server { listen $S_IP:80; root $TMP/www; keepalive_timeout 0; }
+}
+NGX
+bg_ns "$NS_S" nginx -c "$TMP/nginx.conf" -g 'daemon off;'
+wait_until 5 listening "$NS_S" tcp 80 || { echo "bench: nginx did not start" >&2; exit 1; }
+setup_http() {
+	case "$1" in
+	routed) ;;
+	nftables)
+		in_ns "$NS_R" nft -f - <<-NFT
+		table ip prbench {
+			chain pre { type nat hook prerouting priority -100; iifname "rc" tcp dport 8080 dnat to $S_IP:80; }
+		}
+		NFT
+		;;
+	portredir-*) pr attach rc --mode "${1#portredir-}" >/dev/null && pr add tcp :8080 $S_IP:80 >/dev/null ;;
+	esac
+}
+teardown_http() {
+	case "$1" in
+	nftables) in_ns "$NS_R" nft delete table ip prbench ;;
+	portredir-*) pr del tcp :8080 >/dev/null; pr detach rc >/dev/null ;;
+	esac
+}
+url() { [ "$1" = routed ] && echo "http://$S_IP:80/" || echo "http://$R_CIP:8080/"; }
+for round in $(seq $ROUNDS); do
+	for c in $CONTENDERS; do
+		setup_http $c
+		rps=$(in_ns "$NS_C" timeout $((SECS + 15)) wrk -t1 -c16 -d${SECS}s -H "Connection: close" "$(url $c)" 2>/dev/null |
+			awk '/^Requests\/sec:/ { print $2 }')
+		teardown_http $c
+		echo "$c ${rps:-0}" >>"$TMP/conn.raw"
+		echo "#   round $round $c: ${rps:-FAILED} connections/s"
+	done
+done
+python3 - "$TMP/conn.raw" "$TMP/conn.dat" >"$TMP/conn.md" <<'PY'
+import sys, statistics
+rows = [l.split() for l in open(sys.argv[1])]
+order = []
+for c, v in rows:
+    if c not in order: order.append(c)
+med = {c: [float(v) for x, v in rows if x == c] for c in order}
+n = statistics.median(med["nftables"])
+out = open(sys.argv[2], "w")
+print("| contender | connections/s | ratio to nftables |")
+print("|---|---|---|")
+for c in order:
+    v = med[c]; m = statistics.median(v)
+    print("| %s | %.0f (%.0f-%.0f) | %.2fx |" % (c, m, min(v), max(v), m / n if n else 0))
+    out.write("%s %.1f\n" % (c, m))
+a = statistics.median(med["portredir-auto"])
+print()
+print("Target: new connections/s at least 1.5x nftables: %.2fx, %s." % (a / n if n else 0, "met" if n and a >= 1.5 * n else "MISSED by %.0f%%" % (100 * (1 - a / (1.5 * n))) if n else "no data"))
+PY
+cat "$TMP/conn.md"
 {
 	echo "## TCP bulk (case 2): iperf3, ${SECS}s a run, client -> router (rc) -> server over veth"
 	echo
 	cat "$TMP/bulk.md"
 	echo
-	echo "Not measured yet: case 1 (64-byte pps with trafgen), case 3 (connections/s), case 5 (100k rules load);"
+	echo "## New connections (case 3): wrk -c16 with Connection: close against nginx, ${SECS}s a run"
+	echo
+	cat "$TMP/conn.md"
+	echo
+	echo "Not measured yet: case 1 (64-byte pps with trafgen) and case 5 (100k rules load);"
 	echo "see tests/bench/NOTES.md."
 } >>"$TMP/latest.md"
 
 if command -v gnuplot >/dev/null; then
 	gnuplot <<-GP
-	set terminal pngcairo size 900,420
+	set terminal pngcairo size 1300,420
 	set output "$RES/latest.png"
-	set multiplot layout 1,2
+	set multiplot layout 1,3
 	set title "TCP bulk through the router (Gbit/s, median)"
 	set style data histograms; set style fill solid 0.8; set boxwidth 0.8
 	set xtics rotate by -30; set key top left
 	plot "$TMP/bulk.dat" using 2:xtic(1) title "1 stream", "" using 3 title "4 streams"
+	set title "New TCP connections/s (median)"
+	plot "$TMP/conn.dat" using 2:xtic(1) title "connections/s"
 	set title "XDP datapath cost vs rules (ns/packet)"
 	set style data linespoints; set logscale x; set xtics norotate; set key top left
 	plot "$TMP/datapath.dat" using 1:3 title "established", "" using 1:4 title "reply", "" using 1:5 title "non-matching", "" using 1:6 title "tc established"
