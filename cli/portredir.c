@@ -281,32 +281,31 @@ static void fmt_ep(char *buf, size_t len, __u8 family, const union pr_addr *a, _
 	snprintf(buf, len, "%s:%u", ip, ntohs(port));
 }
 
+/* "ADDR:*" for port 0, "ADDR:LO" when hi is 0 or lo, else "ADDR:LO-HI". */
+static void fmt_ports(char *buf, size_t len, const char *ip, __u16 lo, __u16 hi)
+{
+	if (!lo)
+		snprintf(buf, len, "%s:*", ip);
+	else if (!hi || hi == lo)
+		snprintf(buf, len, "%s:%u", ip, lo);
+	else
+		snprintf(buf, len, "%s:%u-%u", ip, lo, hi);
+}
+
 static void fmt_listen(char *buf, size_t len, const struct pr_rule_meta *m)
 {
 	char ip[INET6_ADDRSTRLEN + 2];
-	__u16 lo = ntohs(m->key.port);
 
 	fmt_addr(ip, sizeof(ip), m->key.family, &m->key.addr, true);
-	if (!lo)
-		snprintf(buf, len, "%s:*", ip);
-	else if (lo == m->port_last)
-		snprintf(buf, len, "%s:%u", ip, lo);
-	else
-		snprintf(buf, len, "%s:%u-%u", ip, lo, m->port_last);
+	fmt_ports(buf, len, ip, ntohs(m->key.port), m->port_last);
 }
 
 static void fmt_target(char *buf, size_t len, const struct pr_rule_meta *m)
 {
 	char ip[INET6_ADDRSTRLEN + 2];
-	__u16 lo = ntohs(m->rule.target_port);
 
 	fmt_addr(ip, sizeof(ip), m->key.family, &m->rule.target, false);
-	if (!lo)
-		snprintf(buf, len, "%s:*", ip);
-	else if (!m->target_port_last)
-		snprintf(buf, len, "%s:%u", ip, lo);
-	else
-		snprintf(buf, len, "%s:%u-%u", ip, lo, m->target_port_last);
+	fmt_ports(buf, len, ip, ntohs(m->rule.target_port), m->target_port_last);
 }
 
 static void fmt_cidr(char *buf, size_t len, const struct pr_cidr *c)

@@ -35,6 +35,7 @@ bg_ns() {
 # group takes socat's per-connection children with it.
 cleanup() {
 	local p
+	set +e # an EXIT trap under set -e would stop at the first killed server's status
 	for p in "${PIDS[@]}"; do kill -TERM -- -"$p" 2>/dev/null || kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	for ns in "$NS_C" "$NS_R" "$NS_S"; do ip netns del "$ns" 2>/dev/null; done

@@ -44,26 +44,27 @@ topo_up || exit 1
 bg_ns "$NS_S" iperf3 -s -B $S_IP -p 5201
 wait_until 5 listening "$NS_S" tcp 5201 || { echo "bench: iperf3 server did not start" >&2; exit 1; }
 
-# contender setup/teardown: each leaves the router as it found it (portredir
-# detaches between contenders, so native and tc never overlap)
+# setup CONTENDER LPORT TPORT: forward router port LPORT to the server's TPORT
+# the contender's way; teardown undoes it. Each leaves the router as it found
+# it (portredir detaches between contenders, so native and tc never overlap).
 setup() {
 	case "$1" in
 	routed) ;;
 	nftables)
 		in_ns "$NS_R" nft -f - <<-NFT
 		table ip prbench {
-			chain pre { type nat hook prerouting priority -100; iifname "rc" tcp dport 5201 dnat to $S_IP:5201; }
+			chain pre { type nat hook prerouting priority -100; iifname "rc" tcp dport $2 dnat to $S_IP:$3; }
 		}
 		NFT
 		;;
 	portredir-*)
-		pr attach rc --mode "${1#portredir-}" >/dev/null && pr add tcp :5201 $S_IP:5201 >/dev/null ;;
+		pr attach rc --mode "${1#portredir-}" >/dev/null && pr add tcp :$2 $S_IP:$3 >/dev/null ;;
 	esac
 }
 teardown() {
 	case "$1" in
 	nftables) in_ns "$NS_R" nft delete table ip prbench ;;
-	portredir-*) pr del tcp :5201 >/dev/null; pr detach rc >/dev/null ;;
+	portredir-*) pr del tcp :$2 >/dev/null; pr detach rc >/dev/null ;;
 	esac
 }
 target() { [ "$1" = routed ] && echo $S_IP || echo $R_CIP; }
@@ -72,10 +73,10 @@ CONTENDERS="routed nftables portredir-tc portredir-native portredir-auto"
 for streams in 1 4; do
 	for round in $(seq $ROUNDS); do
 		for c in $CONTENDERS; do
-			setup $c
+			setup $c 5201 5201
 			gbps=$(in_ns "$NS_C" timeout $((SECS + 15)) iperf3 -c "$(target $c)" -p 5201 -t $SECS -P $streams -J 2>/dev/null |
 				python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))' 2>/dev/null)
-			teardown $c
+			teardown $c 5201
 			echo "$streams $c ${gbps:-0}" >>"$TMP/bulk.raw"
 			echo "#   streams $streams round $round $c: ${gbps:-FAILED} Gbit/s"
 		done
@@ -127,32 +128,13 @@ http {
 NGX
 bg_ns "$NS_S" nginx -c "$TMP/nginx.conf" -g 'daemon off;'
 wait_until 5 listening "$NS_S" tcp 80 || { echo "bench: nginx did not start" >&2; exit 1; }
-setup_http() {
-	case "$1" in
-	routed) ;;
-	nftables)
-		in_ns "$NS_R" nft -f - <<-NFT
-		table ip prbench {
-			chain pre { type nat hook prerouting priority -100; iifname "rc" tcp dport 8080 dnat to $S_IP:80; }
-		}
-		NFT
-		;;
-	portredir-*) pr attach rc --mode "${1#portredir-}" >/dev/null && pr add tcp :8080 $S_IP:80 >/dev/null ;;
-	esac
-}
-teardown_http() {
-	case "$1" in
-	nftables) in_ns "$NS_R" nft delete table ip prbench ;;
-	portredir-*) pr del tcp :8080 >/dev/null; pr detach rc >/dev/null ;;
-	esac
-}
 url() { [ "$1" = routed ] && echo "http://$S_IP:80/" || echo "http://$R_CIP:8080/"; }
 for round in $(seq $ROUNDS); do
 	for c in $CONTENDERS; do
-		setup_http $c
+		setup $c 8080 80
 		rps=$(in_ns "$NS_C" timeout $((SECS + 15)) wrk -t1 -c16 -d${SECS}s -H "Connection: close" "$(url $c)" 2>/dev/null |
 			awk '/^Requests\/sec:/ { print $2 }')
-		teardown_http $c
+		teardown $c 8080
 		echo "$c ${rps:-0}" >>"$TMP/conn.raw"
 		echo "#   round $round $c: ${rps:-FAILED} connections/s"
 	done

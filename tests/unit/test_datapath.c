@@ -1245,6 +1245,16 @@ int main(void)
 		printf("Bail out! cannot load the BPF programs (V=1 shows the verifier log)\n");
 		goto out;
 	}
+	/* Everything from here works on fds: take the lock the library wants and
+	 * drop the pins, so not even a crash leaves them behind. */
+	pr_lock(&ctx);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pin);
+		if (system(cmd))
+			diag("could not remove %s", pin);
+	}
 	id = rule_add("tcp", NULL, 8080, TARGET, 80, false);
 	rule_add("tcp", "198.51.100.1", 8443, TARGET, 443, false);
 	rule_add("udp", NULL, 5353, TARGET, 53, false);
