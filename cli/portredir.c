@@ -741,33 +741,11 @@ static int cmd_del(int argc, char **argv)
 	OPEN_OR_RETURN(&c, false,
 		       return name ? fail(EXIT_FAIL, "no rule named '%s'", name) :
 				     fail(EXIT_FAIL, "no rule for %s %s", pos[0], pos[1]));
-	if (!name && !s.key.family) {
-		/* ":PORT" names the any-address rule of whichever family has one */
-		struct pr_rule_meta *v = NULL;
-		size_t n = 0, hits = 0;
-
-		if (pr_rule_list(&c, &v, &n) == 0) {
-			for (size_t i = 0; i < n; i++) {
-				struct pr_rule_key *rk = &v[i].key;
-
-				if (rk->proto == s.key.proto && rk->port == s.key.port &&
-				    !(rk->addr.v6[0] | rk->addr.v6[1] | rk->addr.v6[2] | rk->addr.v6[3])) {
-					s.key.family = rk->family;
-					hits++;
-				}
-			}
-		}
-		free(v);
-		if (hits > 1) {
-			pr_close(&c);
-			return fail(EXIT_USAGE, "'%s' is ambiguous: IPv4 and IPv6 rules both listen there; write 0.0.0.0%s or [::]%s",
-				    pos[1], pos[1], pos[1]);
-		}
-		if (!hits)
-			s.key.family = PR_AF_INET; /* reported as not found below */
-	}
 	err = pr_rule_del(&c, name ? NULL : &s, name, keep, &m, &flushed);
-	if (err == -EINVAL) {
+	if (err == -ENOTUNIQ) {
+		rc = fail(EXIT_USAGE, "'%s' is ambiguous: %s; write 0.0.0.0%s or [::]%s", pos[1], c.err, pos[1],
+			  pos[1]);
+	} else if (err == -EINVAL) {
 		rule_text(&m, txt, sizeof(txt));
 		rc = fail(EXIT_FAIL, "%s %s is part of rule %u (%s): delete it by that listen or --name",
 			  pos[0], pos[1], m.rule.id, txt);

@@ -63,13 +63,12 @@ static void driver_name(const char *ifname, char *drv, size_t len)
 	close(fd);
 }
 
-static int tc_hook(__u32 ifindex, enum bpf_tc_attach_point point, struct bpf_tc_hook *h)
+static void tc_hook(__u32 ifindex, enum bpf_tc_attach_point point, struct bpf_tc_hook *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->sz = sizeof(*h);
 	h->ifindex = ifindex;
 	h->attach_point = point;
-	return 0;
 }
 
 static __u32 tc_live_id(__u32 ifindex, enum bpf_tc_attach_point point)

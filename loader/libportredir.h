@@ -50,9 +50,10 @@ struct pr_rule_spec {
 int pr_rule_add(struct pr_ctx *c, const struct pr_rule_spec *s, bool replace,
 		struct pr_rule_meta *out, struct pr_rule_meta *conflict);
 /* Delete by listen (s, name NULL: its key and port_last must be the rule's
- * own listen, not a port inside a range) or by name. Unless keep_flows, the
- * rule's conntrack entries go too, so its live flows stop being translated.
- * On -EINVAL, *deleted holds the rule the given port belongs to. */
+ * own listen, not a port inside a range; family 0 means whichever family has
+ * it) or by name. Unless keep_flows, the rule's conntrack entries go too, so
+ * its live flows stop being translated. On -EINVAL, *deleted holds the rule
+ * the given port belongs to; -ENOTUNIQ when family 0 matches both families. */
 int pr_rule_del(struct pr_ctx *c, const struct pr_rule_spec *s, const char *name,
 		bool keep_flows, struct pr_rule_meta *deleted, size_t *flows_flushed);
 /* Ports a rule covers, times its protocols: the number of pr_rules entries. */

@@ -337,12 +337,31 @@ int pr_rule_del(struct pr_ctx *c, const struct pr_rule_spec *s, const char *name
 
 		rule_protos(s->key.proto, protos);
 		k.proto = protos[0];
-		if (bpf_map_lookup_elem(c->fd_rules, &k, &r))
+		if (!k.family) {
+			/* "either family": the one rule of whichever family has it */
+			struct pr_rule r6;
+			bool v4, v6;
+
+			k.family = PR_AF_INET6;
+			v6 = bpf_map_lookup_elem(c->fd_rules, &k, &r6) == 0;
+			k.family = PR_AF_INET;
+			v4 = bpf_map_lookup_elem(c->fd_rules, &k, &r) == 0;
+			if (v4 && v6)
+				return pr_errf(c, -ENOTUNIQ, "IPv4 and IPv6 rules both listen there");
+			if (v6) {
+				k.family = PR_AF_INET6;
+				r = r6;
+			} else if (!v4) {
+				return pr_errf(c, -ENOENT, "no such rule");
+			}
+		} else if (bpf_map_lookup_elem(c->fd_rules, &k, &r)) {
 			return pr_errf(c, -ENOENT, "no such rule");
+		}
 		id = r.id;
 		if (bpf_map_lookup_elem(c->fd_rmeta, &id, &m))
 			return pr_errf(c, -ENOENT, "rule %u has no record", id);
-		if (!same_listen(&m, s)) {
+		if (memcmp(&m.key.addr, &k.addr, sizeof(k.addr)) || m.key.port != k.port ||
+		    m.key.proto != s->key.proto || m.key.family != k.family || m.port_last != s->port_last) {
 			if (deleted)
 				*deleted = m;
 			return pr_errf(c, -EINVAL, "that listen is part of another rule");

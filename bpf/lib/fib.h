@@ -22,9 +22,7 @@ static __always_inline int pr_xdp_forward(struct xdp_md *ctx, const struct pr_pk
 	struct iphdr *ip = data + sizeof(*eth);
 	struct ipv6hdr *ip6 = data + sizeof(*eth);
 
-	if ((void *)(ip6 + 1) > data_end && p->family == PR_AF_INET6)
-		return XDP_PASS;
-	if ((void *)(ip + 1) > data_end)
+	if ((void *)(ip + 1) > data_end) /* the shorter header; IPv6 checks its own below */
 		return XDP_PASS;
 
 	fib.l4_protocol = p->proto;
@@ -60,7 +58,7 @@ static __always_inline int pr_xdp_forward(struct xdp_md *ctx, const struct pr_pk
 		ip->ttl--;
 		pr_csum_replace2(&ip->check, old, *ttl_word);
 	} else {
-		if ((void *)(ip6 + 1) > data_end)
+		if ((void *)(ip6 + 1) > data_end) /* re-proven for the verifier after the helper */
 			return XDP_PASS;
 		ip6->hop_limit--;
 	}

@@ -114,12 +114,11 @@ static __always_inline struct pr_ct_val *pr_icmp_lookup(const struct pr_pkt *p, 
 	return v;
 }
 
-static __always_inline bool pr_addr_eq(const void *pkt, const union pr_addr *a, __u8 family)
+/* The 16 bytes at pkt (bounded by the caller) equal a. */
+static __always_inline bool pr_addr6_eq(const void *pkt, const union pr_addr *a)
 {
 	const __be32 *w = pkt;
 
-	if (family == PR_AF_INET)
-		return w[0] == a->v4;
 	return w[0] == a->v6[0] && w[1] == a->v6[1] && w[2] == a->v6[2] && w[3] == a->v6[3];
 }
 
@@ -196,7 +195,7 @@ static __always_inline void pr_icmp_rewrite(const struct pr_pkt *p, struct pr_ic
 
 		if ((void *)(ip6 + 1) > data_end)
 			return;
-		if (!pr_addr_eq(reply ? (void *)&ip6->saddr : (void *)&ip6->daddr, &old_a, PR_AF_INET6))
+		if (!pr_addr6_eq(reply ? (void *)&ip6->saddr : (void *)&ip6->daddr, &old_a))
 			return;
 		pr_csum_replace_addr(icsum, &old_a, &new_a, 16); /* ICMPv6 pseudo header */
 		if (reply)

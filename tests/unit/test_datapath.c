@@ -108,21 +108,28 @@ static __u16 l4_verify_sum(const struct iphdr *ip)
 	return fold(sum16((const char *)ip + ip->ihl * 4, l4len, pseudo_sum(ip, l4len)));
 }
 
+/* Zero p and write the test's Ethernet header for ethertype proto. */
+static void eth_init(struct pkt *p, __u16 proto)
+{
+	struct ethhdr *eth = (void *)p->b;
+
+	memset(p, 0, sizeof(*p));
+	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x01", 6);
+	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x02", 6);
+	eth->h_proto = htons(proto);
+}
+
 static struct iphdr *iph(struct pkt *p) { return (void *)(p->b + ETH_HLEN); }
 static void *l4h(struct pkt *p) { return (char *)iph(p) + iph(p)->ihl * 4; }
 
 static void build(struct pkt *p, const struct pkt_spec *s)
 {
-	struct ethhdr *eth = (void *)p->b;
 	struct iphdr *ip = iph(p);
 	int l4hdr = s->proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr);
 	__u16 l4len = l4hdr + s->payload;
 	unsigned char *l4;
 
-	memset(p, 0, sizeof(*p));
-	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x01", 6);
-	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x02", 6);
-	eth->h_proto = htons(ETH_P_IP);
+	eth_init(p, ETH_P_IP);
 	ip->version = 4;
 	ip->ihl = 5 + s->ip_opt_words;
 	ip->tos = s->tos;
@@ -609,14 +616,10 @@ static void test_counters(__u32 id)
 static void build_icmp(struct pkt *p, const char *osrc, const char *odst, __u8 type, __u8 code,
 		       __u32 rest, const struct pkt *q, int qlen)
 {
-	struct ethhdr *eth = (void *)p->b;
 	struct iphdr *ip = iph(p);
 	struct icmphdr *ic;
 
-	memset(p, 0, sizeof(*p));
-	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x01", 6);
-	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x02", 6);
-	eth->h_proto = htons(ETH_P_IP);
+	eth_init(p, ETH_P_IP);
 	ip->version = 4;
 	ip->ihl = 5;
 	ip->ttl = 64;
@@ -851,17 +854,13 @@ static bool csum6_ok(struct pkt *p, __u8 proto)
 static void build6(struct pkt *p, const char *src, const char *dst, __u16 sport, __u16 dport,
 		   __u8 proto, __u8 flags, int payload, int ext)
 {
-	struct ethhdr *eth = (void *)p->b;
 	struct ipv6hdr *ip6 = ip6h(p);
 	__u8 *h = (__u8 *)(ip6 + 1), *l4;
 	int l4hdr = proto == IPPROTO_TCP ? 20 : 8, elen = 0;
 	__u32 l4len = l4hdr + payload;
 	__u16 *csum;
 
-	memset(p, 0, sizeof(*p));
-	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x01", 6);
-	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x02", 6);
-	eth->h_proto = htons(ETH_P_IPV6);
+	eth_init(p, ETH_P_IPV6);
 	ip6->version = 6;
 	ip6->hop_limit = 64;
 	inet_pton(AF_INET6, src, &ip6->saddr);
