@@ -3,6 +3,7 @@
 #include "lib/rewrite.h"
 #include "lib/icmp.h"
 #include "lib/frag.h"
+#include "lib/fib.h"
 
 /* Enough linear data for Ethernet, an IP header with options or extension
  * headers and a TCP header, or an ICMP error quoting the same. */
@@ -13,6 +14,8 @@ static __always_inline int pr_tc(struct __sk_buff *skb, enum pr_hook hook)
 	struct pr_xlate x = {};
 	struct pr_pkt p = {};
 	__u32 reason, bytes = skb->len, want = PR_TC_PULL;
+	struct bpf_fib_lookup fib;
+	bool fwd = false;
 	void *data, *data_end;
 	int rc;
 
@@ -45,6 +48,18 @@ static __always_inline int pr_tc(struct __sk_buff *skb, enum pr_hook hook)
 	if (p.frag == PR_FRAG_FIRST)
 		pr_frag_record(&p, &x);
 xlate:
+	/* Ingress routes the packet as translated before touching it: it goes
+	 * straight to the egress device when it can. A reply that cannot is
+	 * left untranslated, since the stack would drop it as martian once its
+	 * source is one of this host's addresses; the egress hook of the
+	 * interface the stack picks translates it there. */
+	if (hook == PR_HOOK_INGRESS) {
+		fwd = pr_fib_lookup(skb, &fib, data, data_end, skb->ingress_ifindex, &p, &x) == 0;
+		if (!fwd && x.dir == PR_DIR_REPLY) {
+			pr_count(PR_R_PASS_REPLY_EGRESS);
+			return TC_ACT_OK;
+		}
+	}
 	if (pr_tc_rewrite(skb, &p, &x)) {
 		pr_count(PR_R_DROP_REWRITE);
 		return TC_ACT_SHOT;
@@ -52,7 +67,14 @@ xlate:
 	pr_account(&x, bytes);
 	if (p.frag != PR_FRAG_NONE)
 		pr_count(PR_R_XLATE_FRAG);
-	return TC_ACT_OK;
+	if (!fwd)
+		return TC_ACT_OK;
+	data = (void *)(long)skb->data; /* the helpers invalidated the old pointers */
+	data_end = (void *)(long)skb->data_end;
+	if (!pr_fib_apply(&fib, data, data_end, p.family))
+		return TC_ACT_OK;
+	pr_count(PR_R_REDIRECT);
+	return bpf_redirect(fib.ifindex, 0);
 }
 
 SEC("tc")

@@ -22,9 +22,11 @@ static __always_inline __u32 *pr_meta_reserve(struct xdp_md *ctx)
 SEC("xdp")
 int pr_xdp(struct xdp_md *ctx)
 {
+	struct bpf_fib_lookup fib;
 	struct pr_xlate x = {};
 	struct pr_pkt p = {};
 	void *data, *data_end;
+	bool fwd;
 	__u32 *meta, reason;
 	int rc;
 
@@ -69,14 +71,24 @@ int pr_xdp(struct xdp_md *ctx)
 	if (p.frag == PR_FRAG_FIRST)
 		pr_frag_record(&p, &x);
 xlate:
+	/* Route first, as in TC (see pr_tc()): out through the devmap when the
+	 * egress device takes XDP frames, else to the stack, except a reply,
+	 * which is left untranslated for the egress hook. */
+	fwd = pr_fib_lookup(ctx, &fib, data, data_end, ctx->ingress_ifindex, &p, &x) == 0 &&
+	      bpf_map_lookup_elem(&pr_tx, &fib.ifindex);
+	if (!fwd && x.dir == PR_DIR_REPLY) {
+		pr_count(PR_R_PASS_REPLY_EGRESS);
+		goto done;
+	}
 	pr_xdp_rewrite(&p, &x, data_end);
 	pr_account(&x, data_end - data);
 	*meta = PR_META_DONE;
-	if (p.frag != PR_FRAG_NONE) {
+	if (p.frag != PR_FRAG_NONE)
 		pr_count(PR_R_XLATE_FRAG);
-		return XDP_PASS; /* keep a datagram's fragments on one path, in order */
-	}
-	return pr_xdp_forward(ctx, &p);
+	if (!fwd || !pr_fib_apply(&fib, data, data_end, p.family))
+		return XDP_PASS;
+	pr_count(PR_R_REDIRECT);
+	return bpf_redirect_map(&pr_tx, fib.ifindex, XDP_PASS);
 done:
 	*meta = PR_META_DONE;
 	return XDP_PASS;

@@ -24,7 +24,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: portredir [--pin-dir DIR] [-j|--json] [-v] COMMAND ...\n"
-		"  attach IFACE [--mode auto|native|generic|tc]\n"
+		"  attach IFACE [--mode auto|native|generic|tc] [--via-stack]\n"
 		"  detach IFACE\n"
 		"  status                         interfaces, modes, program ids, map fill levels\n"
 		"  add PROTO LISTEN TARGET [--name NAME] [--replace] [--allow CIDR]... [--deny-action pass|drop]\n"
@@ -411,14 +411,19 @@ static int cmd_attach(int argc, char **argv)
 {
 	enum pr_mode_req req = PR_REQ_AUTO;
 	struct pr_attach_result res;
+	__u32 flags = 0;
 	const char *ifname = NULL;
 	struct pr_ctx c;
 	int err;
 
 	if (wants_help(argc, argv)) {
-		puts("Usage: portredir attach IFACE [--mode auto|native|generic|tc]\n"
+		puts("Usage: portredir attach IFACE [--mode auto|native|generic|tc] [--via-stack]\n"
 		     "auto picks TC on veth (XDP there costs GSO) and native XDP elsewhere,\n"
-		     "falling back to generic XDP when the driver has no native support.");
+		     "falling back to generic XDP when the driver has no native support.\n"
+		     "Translated packets arriving on IFACE go straight to their egress device when\n"
+		     "the route and neighbour are known, past the stack's forward path (netfilter\n"
+		     "forward and postrouting hooks, rp_filter); --via-stack hands them to the\n"
+		     "stack instead, so the host's firewall sees them, at the stack's cost.");
 		return EXIT_OK;
 	}
 	for (int i = 1; i < argc; i++) {
@@ -432,6 +437,8 @@ static int cmd_attach(int argc, char **argv)
 			else if (strcmp(m, "generic") == 0) req = PR_REQ_GENERIC;
 			else if (strcmp(m, "tc") == 0) req = PR_REQ_TC;
 			else return fail(EXIT_USAGE, "unknown mode '%s' (expected auto, native, generic or tc)", m);
+		} else if (strcmp(argv[i], "--via-stack") == 0) {
+			flags |= PR_ATTACH_VIA_STACK;
 		} else if (argv[i][0] == '-') {
 			return fail(EXIT_USAGE, "unknown option '%s'", argv[i]);
 		} else if (!ifname) {
@@ -445,7 +452,7 @@ static int cmd_attach(int argc, char **argv)
 	if (!if_nametoindex(ifname))
 		return fail(EXIT_USAGE, "unknown interface '%s'", ifname);
 	OPEN_OR_RETURN(&c, true, (void)0);
-	err = pr_attach(&c, ifname, req, &res);
+	err = pr_attach(&c, ifname, req, flags, &res);
 	if (err) {
 		fail(EXIT_FAIL, "%s", c.err);
 		pr_close(&c);
@@ -522,11 +529,12 @@ static int cmd_status(int argc, char **argv)
 			bool ok = s->present && s->live_tc_in_id && s->live_tc_eg_id &&
 				  (s->rec.mode == PR_MODE_TC || s->live_xdp_id);
 
-			json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:b, s:b}",
+			json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:s, s:b, s:b}",
 				"interface", s->rec.name, "ifindex", (json_int_t)s->ifindex,
 				"mode", pr_mode_name(s->rec.mode), "xdp_prog_id", (json_int_t)s->live_xdp_id,
 				"tc_ingress_prog_id", (json_int_t)s->live_tc_in_id,
 				"tc_egress_prog_id", (json_int_t)s->live_tc_eg_id,
+				"forward", (s->rec.flags & PR_IF_VIA_STACK) ? "stack" : "direct",
 				"xdp_redirect", (s->rec.flags & PR_IF_XDP_TX) != 0, "ok", ok));
 		}
 		j = json_pack("{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:I}}", "pin_dir",
@@ -544,10 +552,11 @@ static int cmd_status(int argc, char **argv)
 			bool ok = s->present && s->live_tc_in_id && s->live_tc_eg_id &&
 				  (s->rec.mode == PR_MODE_TC || s->live_xdp_id);
 
-			printf("  %-15s ifindex %-4u mode %-7s xdp %-5u tc-ingress %-5u tc-egress %-5u%s %s\n",
+			printf("  %-15s ifindex %-4u mode %-7s xdp %-5u tc-ingress %-5u tc-egress %-5u forward %s%s %s\n",
 			       s->rec.name, s->ifindex, pr_mode_name(s->rec.mode), s->live_xdp_id,
 			       s->live_tc_in_id, s->live_tc_eg_id,
-			       (s->rec.flags & PR_IF_XDP_TX) ? " redirect" : "",
+			       (s->rec.flags & PR_IF_VIA_STACK) ? "stack" : "direct",
+			       (s->rec.flags & PR_IF_XDP_TX) ? " xdp-tx" : "",
 			       ok ? "ok" : !s->present ? "GONE (interface removed)" : "BROKEN (programs missing; attach again)");
 		}
 		printf("maps: rules %zu/%zu, flows %zu, conntrack entries %zu/%zu\n", fill.rules, fill.rules_max,

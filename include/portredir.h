@@ -176,7 +176,7 @@ _Static_assert(sizeof(struct pr_frag_val) == 32, "pr_frag_val layout");
 enum pr_reason {
 	PR_R_XLATE_FWD = 0,   /* forward packets translated */
 	PR_R_XLATE_REPLY,     /* reply packets translated */
-	PR_R_REDIRECT,        /* translated and sent by XDP_REDIRECT */
+	PR_R_REDIRECT,        /* translated and sent straight to the egress device (XDP_REDIRECT or bpf_redirect) */
 	PR_R_PASS_NOMATCH,    /* TCP/UDP with no flow and no rule */
 	PR_R_PASS_NOT_IP,     /* neither IPv4 nor IPv6 (ARP, VLAN-tagged, ...) */
 	PR_R_PASS_NOT_L4,     /* IP but not TCP, UDP or ICMP */
@@ -193,6 +193,7 @@ enum pr_reason {
 	PR_R_PASS_DENIED,     /* source not in a rule's allowlist: passed */
 	PR_R_DROP_DENIED,     /* source not in a rule's allowlist: dropped */
 	PR_R_PASS_LOCAL_SOCKET, /* a DMZ rule matched, but a local socket owns the packet */
+	PR_R_PASS_REPLY_EGRESS, /* a reply that cannot go straight out: left for the egress hook to translate */
 	PR_R_MAX,
 };
 /* pr_gstats has fixed room, so new reasons do not change the pinned map. */
@@ -221,6 +222,7 @@ struct pr_iface {
 
 #define PR_IF_OWN_CLSACT (1u << 0) /* we created the clsact qdisc, so detach may remove it */
 #define PR_IF_XDP_TX (1u << 1)     /* egress added to the redirect devmap */
+#define PR_IF_VIA_STACK (1u << 2)  /* translated packets take the stack's forward path (attach --via-stack) */
 
 /* Schema record in pr_info[0]. */
 struct pr_info {

@@ -126,7 +126,7 @@ static int xdp_detach_ours(__u32 ifindex)
 }
 
 static int tc_attach_both(struct pr_ctx *c, __u32 ifindex, const char *ifname,
-			  struct pr_iface *rec)
+			  struct pr_iface *rec, bool via_stack)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = c->pin_dir);
 	struct bpf_tc_hook h;
@@ -136,6 +136,7 @@ static int tc_attach_both(struct pr_ctx *c, __u32 ifindex, const char *ifname,
 	skel = tc_bpf__open_opts(&oo);
 	if (!skel)
 		return pr_errf(c, -errno, "cannot open the TC object: %s", strerror(errno));
+	skel->rodata->pr_via_stack = via_stack;
 	err = pr_reuse_tx(c, skel->maps.pr_tx);
 	if (err)
 		goto out;
@@ -196,7 +197,8 @@ static bool tc_detach_both(__u32 ifindex, bool own_clsact)
 	return found;
 }
 
-static int xdp_attach(struct pr_ctx *c, __u32 ifindex, enum xdp_attach_mode mode, __u32 *id)
+static int xdp_attach(struct pr_ctx *c, __u32 ifindex, enum xdp_attach_mode mode, bool via_stack,
+		      __u32 *id)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = c->pin_dir);
 	struct xdp_program *xp;
@@ -207,6 +209,7 @@ static int xdp_attach(struct pr_ctx *c, __u32 ifindex, enum xdp_attach_mode mode
 	skel = xdp_bpf__open_opts(&oo);
 	if (!skel)
 		return pr_errf(c, -errno, "cannot open the XDP object: %s", strerror(errno));
+	skel->rodata->pr_via_stack = via_stack;
 	err = pr_reuse_tx(c, skel->maps.pr_tx);
 	if (err) {
 		xdp_bpf__destroy(skel);
@@ -239,11 +242,12 @@ static int iface_begin(struct pr_ctx *c, const char *ifname, __u32 *ifindex)
 	return pr_lock(c);
 }
 
-int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req,
+int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 flags,
 	      struct pr_attach_result *res)
 {
 	struct pr_iface_key key;
 	struct pr_iface rec = {};
+	bool via_stack = flags & PR_ATTACH_VIA_STACK;
 	enum pr_mode mode;
 	char drv[32];
 	__u32 ifindex;
@@ -267,14 +271,15 @@ int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req,
 				    req == PR_REQ_GENERIC ? PR_MODE_GENERIC :
 				    req == PR_REQ_TC ? PR_MODE_TC : rec.mode;
 
-		if (live && want == rec.mode) {
+		if (live && want == rec.mode && via_stack == !!(rec.flags & PR_IF_VIA_STACK)) {
 			res->already = true;
 			res->mode = rec.mode;
 			return 0;
 		}
 		if (live)
-			return pr_errf(c, -EBUSY, "'%s' is attached in %s mode; detach it first", ifname,
-				       pr_mode_name(rec.mode));
+			return pr_errf(c, -EBUSY, "'%s' is attached in %s mode%s; detach it first", ifname,
+				       pr_mode_name(rec.mode),
+				       (rec.flags & PR_IF_VIA_STACK) ? " with --via-stack" : "");
 		/* stale record (the interface was recreated, or someone removed our programs) */
 		bpf_map_delete_elem(c->fd_ifaces, &key);
 	}
@@ -298,17 +303,19 @@ int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req,
 	}
 
 	/* TC first: XDP hands it every packet whose checksum it cannot trust. */
-	err = tc_attach_both(c, ifindex, ifname, &rec);
+	if (via_stack)
+		rec.flags |= PR_IF_VIA_STACK;
+	err = tc_attach_both(c, ifindex, ifname, &rec, via_stack);
 	if (err)
 		goto undo;
 	if (mode != PR_MODE_TC) {
 		err = xdp_attach(c, ifindex, mode == PR_MODE_NATIVE ? XDP_MODE_NATIVE : XDP_MODE_SKB,
-				 &rec.xdp_prog_id);
+				 via_stack, &rec.xdp_prog_id);
 		if (err && req == PR_REQ_AUTO && mode == PR_MODE_NATIVE) {
 			snprintf(res->why, sizeof(res->why), "native XDP failed on %s (%.100s), using generic", ifname, c->err);
 			res->fell_back = true;
 			mode = PR_MODE_GENERIC;
-			err = xdp_attach(c, ifindex, XDP_MODE_SKB, &rec.xdp_prog_id);
+			err = xdp_attach(c, ifindex, XDP_MODE_SKB, via_stack, &rec.xdp_prog_id);
 		}
 		if (err) {
 			char why[PR_ERR_LEN];

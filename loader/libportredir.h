@@ -89,7 +89,10 @@ struct pr_attach_result {
 	char why[160];     /* why auto chose this mode, or why native failed */
 };
 
-int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req,
+/* pr_attach() flags */
+#define PR_ATTACH_VIA_STACK (1u << 0) /* never send translated packets straight to the egress device */
+
+int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 flags,
 	      struct pr_attach_result *res);
 int pr_detach(struct pr_ctx *c, const char *ifname);
 

@@ -13,7 +13,8 @@
 static const char *const reason_names[PR_R_MAX] = {
 	[PR_R_XLATE_FWD] = "xlate_forward",
 	[PR_R_XLATE_REPLY] = "xlate_reply",
-	[PR_R_REDIRECT] = "xdp_redirect",
+	[PR_R_REDIRECT] = "redirect",
+	[PR_R_PASS_REPLY_EGRESS] = "pass_reply_to_egress",
 	[PR_R_PASS_NOMATCH] = "pass_nomatch",
 	[PR_R_PASS_NOT_IP] = "pass_not_ip",
 	[PR_R_PASS_NOT_L4] = "pass_not_tcp_udp",

@@ -11,6 +11,21 @@
  * established path free of map writes on most packets. */
 #define PR_CT_REFRESH_NS PR_NSEC
 
+/* Conntrack time: CLOCK_MONOTONIC at jiffy resolution, which is all
+ * second-granular timeouts need. The coarse clock costs a fraction of
+ * bpf_ktime_get_ns(), which reads the TSC (tests/bench/NOTES.md). */
+static __always_inline __u64 pr_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
+/* now - then as signed: a stamp a little ahead of a coarse now (written by
+ * userspace with the fine clock) counts as fresh, not as 584 years old. */
+static __always_inline __s64 pr_age(__u64 now, __u64 then)
+{
+	return (__s64)(now - then);
+}
+
 /* Timeouts in seconds by enum pr_ct_state; the loader may set them before load. */
 const volatile __u32 pr_timeout[PR_CT_STATE_MAX] = PR_CT_TIMEOUTS_INIT;
 
@@ -31,7 +46,7 @@ static __always_inline int pr_ct_expired(const struct pr_ct_val *v, __u64 now)
 
 	if (st >= PR_CT_STATE_MAX)
 		return 1;
-	return now - v->last_seen > (__u64)pr_timeout[st] * PR_NSEC;
+	return pr_age(now, v->last_seen) > (__s64)pr_timeout[st] * (__s64)PR_NSEC;
 }
 
 /* The key and value of the other direction's entry of the same flow. */
@@ -101,7 +116,7 @@ static __always_inline void pr_ct_track(const struct pr_ct_key *k, struct pr_ct_
 
 	st = pr_ct_next_state(v, p->tcp_flags, p->proto);
 	if (st == old && fo == v->fin_orig && fr == v->fin_reply &&
-	    now - v->last_seen < PR_CT_REFRESH_NS)
+	    pr_age(now, v->last_seen) < (__s64)PR_CT_REFRESH_NS)
 		return;
 	v->state = st;
 	v->last_seen = now;

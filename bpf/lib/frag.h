@@ -25,7 +25,7 @@ static __always_inline void pr_frag_record(const struct pr_pkt *p, const struct 
 
 	pr_frag_key(&k, p);
 	v.new_addr = x->new_addr;
-	v.last_seen = bpf_ktime_get_ns();
+	v.last_seen = pr_now();
 	v.rule_id = x->rule_id;
 	v.dir = x->dir;
 	bpf_map_update_elem(&pr_frag, &k, &v, BPF_ANY);
@@ -42,7 +42,7 @@ static __always_inline int pr_frag_lookup(const struct pr_pkt *p, enum pr_hook h
 
 	pr_frag_key(&k, p);
 	v = bpf_map_lookup_elem(&pr_frag, &k);
-	if (!v || bpf_ktime_get_ns() - v->last_seen > PR_FRAG_TIMEOUT_S * PR_NSEC)
+	if (!v || pr_age(pr_now(), v->last_seen) > (__s64)PR_FRAG_TIMEOUT_S * (__s64)PR_NSEC)
 		return 0;
 	if (hook == PR_HOOK_EGRESS && v->dir != PR_DIR_REPLY)
 		return 0;

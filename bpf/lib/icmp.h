@@ -109,7 +109,7 @@ static __always_inline struct pr_ct_val *pr_icmp_lookup(const struct pr_pkt *p, 
 	k.proto = e->iproto;
 	k.family = p->family;
 	v = bpf_map_lookup_elem(&pr_ct, &k);
-	if (!v || pr_ct_expired(v, bpf_ktime_get_ns()))
+	if (!v || pr_ct_expired(v, pr_now()))
 		return NULL;
 	return v;
 }

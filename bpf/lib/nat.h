@@ -126,16 +126,17 @@ static __always_inline void pr_xlate_from_ct(const struct pr_pkt *p, const struc
 static __always_inline int pr_decide(void *ctx, const struct pr_pkt *p, enum pr_hook hook,
 				     struct pr_xlate *x, __u32 *reason)
 {
-	__u64 now = bpf_ktime_get_ns();
 	struct pr_ct_key k;
 	struct pr_ct_val *v;
 	struct pr_rule *r;
 	__be16 tport;
+	__u64 now;
 	bool dmz;
 
 	pr_ct_key_from_pkt(&k, p);
+	/* the clock is read only once a packet needs it: never on a miss */
 	v = bpf_map_lookup_elem(&pr_ct, &k);
-	if (v && !pr_ct_expired(v, now)) {
+	if (v && !pr_ct_expired(v, (now = pr_now()))) {
 		if (hook == PR_HOOK_EGRESS && v->dir != PR_DIR_REPLY)
 			goto nomatch;
 		/* A fresh SYN on a closed flow is a new connection: rules decide again. */
@@ -171,7 +172,7 @@ static __always_inline int pr_decide(void *ctx, const struct pr_pkt *p, enum pr_
 		return PR_V_PASS;
 	}
 	tport = (r->flags & PR_RULE_F_KEEP_PORT) ? p->ports[1] : r->target_port;
-	if (pr_ct_create(&k, p, &r->target, tport, r->id, now)) {
+	if (pr_ct_create(&k, p, &r->target, tport, r->id, pr_now())) {
 		*reason = PR_R_PASS_CT_FAIL;
 		return PR_V_PASS;
 	}

@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,10 @@
 #include "tc.skel.h"
 
 #define ROUNDS 5
+/* XDP test runs stay single: a repeated one swaps the XDP dispatcher in
+ * and out (milliseconds a call) and reserves metadata again each time.
+ * TC repeats, TTL 255 less one a run leaving room. */
+#define TC_REPEAT 200
 #define LISTEN "198.51.100.1"
 #define CLIENT "198.51.100.2"
 
@@ -43,7 +49,7 @@ static void build(struct pkt *p, const char *src, const char *dst, __u16 sport, 
 	eth->h_proto = htons(ETH_P_IP);
 	ip->version = 4;
 	ip->ihl = 5;
-	ip->ttl = 64;
+	ip->ttl = 255; /* repeat loops decrement it once a run (route lookup path) */
 	ip->protocol = IPPROTO_TCP;
 	ip->tot_len = htons(20 + 20 + 10);
 	inet_pton(AF_INET, src, &ip->saddr);
@@ -58,41 +64,45 @@ static void build(struct pkt *p, const char *src, const char *dst, __u16 sport, 
 	p->len = 14 + 50;
 }
 
-static int bare_fd; /* XDP_PASS and nothing else: the harness's own cost */
+static int bare_fd;    /* XDP_PASS and nothing else: the harness's own cost */
+static int bare_tc_fd; /* TC_ACT_OK and nothing else */
+static __u32 bo_if;    /* the private namespace's veth every packet "arrives" on */
 
-/* One run on a fresh copy of p, in ns as the kernel times it. Runs are
- * single because a repeated test run reuses one buffer: the metadata the
- * program reserves would pile up and later repetitions would measure a
- * different path. */
-static double run_fd(int fd, struct pkt *p)
+/* Mean ns a run of one XDP test run repeating p `repeat` times, as the kernel times it. */
+static double run_xdp(int fd, struct pkt *p, __u32 repeat)
 {
 	unsigned char out[512];
+	struct xdp_md xctx = { .data_end = p->len, .ingress_ifindex = bo_if };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b, .data_size_in = p->len, .data_out = out,
-		    .data_size_out = sizeof(out), .repeat = 1);
+		    .data_size_out = sizeof(out), .repeat = repeat, .ctx_in = &xctx, .ctx_size_in = sizeof(xctx));
 	int err = bpf_prog_test_run_opts(fd, &o);
 
 	if (err) {
-		fprintf(stderr, "bench: test run: %s\n", strerror(-err));
+		fprintf(stderr, "bench: xdp test run: %s\n", strerror(-err));
 		exit(1);
 	}
 	return o.duration;
 }
 
-/* Mean ns per run of TC ingress over repeat runs on one skb. TC reserves
- * no metadata and the identity rule rewrites the packet to itself, so every
- * repetition takes the same path. */
-static double run_tc(struct pkt *p, __u32 repeat)
+/* The same for TC ingress, the skb arriving on bo0. */
+static double run_tc(int fd, struct pkt *p, __u32 repeat)
 {
 	unsigned char out[512];
+	struct __sk_buff sctx = { .ifindex = bo_if, .ingress_ifindex = bo_if };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b, .data_size_in = p->len, .data_out = out,
-		    .data_size_out = sizeof(out), .repeat = repeat);
-	int err = bpf_prog_test_run_opts(bpf_program__fd(tskel->progs.pr_tc_ingress), &o);
+		    .data_size_out = sizeof(out), .repeat = repeat, .ctx_in = &sctx, .ctx_size_in = sizeof(sctx));
+	int err = bpf_prog_test_run_opts(fd, &o);
 
 	if (err) {
 		fprintf(stderr, "bench: tc test run: %s\n", strerror(-err));
 		exit(1);
 	}
 	return o.duration;
+}
+
+static double run_fd(int fd, struct pkt *p)
+{
+	return run_xdp(fd, p, 1);
 }
 
 static double run(struct pkt *p)
@@ -151,28 +161,54 @@ static struct res stats(double *v, int n)
 	return (struct res){ v[n / 2], v[0], v[n - 1] };
 }
 
-static int load_bare(void)
+static int load_bare(enum bpf_prog_type type, int ret)
 {
 	struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = ret },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
 
-	return bpf_prog_load(BPF_PROG_TYPE_XDP, "pr_bench_bare", "GPL", insns, 2, NULL);
+	return bpf_prog_load(type, "pr_bench_bare", "GPL", insns, 2, NULL);
 }
 
-static int cmp_d(const void *a, const void *b);
-
-/* Median of n single runs, less the bare program's median. */
-static double median_runs(struct pkt *p, __u32 n, double bare)
+/* A private network namespace where the measured flow has a route and a
+ * neighbour both ways, so every packet takes the whole fast path: route
+ * lookup, MACs, TTL and the redirect verdict (test runs send nothing). */
+static int private_netns(void)
 {
-	double *v = calloc(n, sizeof(double)), med;
+	if (unshare(CLONE_NEWNET))
+		return -errno;
+	if (system("ip link add bo0 type veth peer name bo1 && ip link set bo0 up && ip link set bo1 up &&"
+		   " ip route add 198.51.100.0/24 dev bo0 &&"
+		   " ip neigh replace " LISTEN " lladdr 02:00:00:00:00:01 dev bo0 nud permanent &&"
+		   " ip neigh replace " CLIENT " lladdr 02:00:00:00:00:02 dev bo0 nud permanent &&"
+		   " sysctl -qw net.ipv4.conf.all.forwarding=1"))
+		return -EIO;
+	bo_if = if_nametoindex("bo0");
+	return bo_if ? 0 : -ENODEV;
+}
 
-	for (__u32 i = 0; i < n; i++)
-		v[i] = run(p);
-	qsort(v, n, sizeof(double), cmp_d);
-	med = v[n / 2] - bare;
+/* Mean ns a run over one test run of `repeat` runs on one buffer. The
+ * identity rule keeps the packet valid run after run; only the TTL moves. */
+static double run_loop(int fd, bool xdp, struct pkt *p, __u32 repeat)
+{
+	return xdp ? run_xdp(fd, p, repeat) : run_tc(fd, p, repeat);
+}
+
+/* Median of `calls` loops, less the bare program's median timed the same way. */
+static double measure(int fd, int bare, bool xdp, struct pkt *p, __u32 repeat, __u32 calls)
+{
+	double *v = calloc(calls, sizeof(double)), *b = calloc(calls, sizeof(double)), med;
+
+	for (__u32 i = 0; i < calls; i++) {
+		v[i] = run_loop(fd, xdp, p, repeat);
+		b[i] = run_loop(bare, xdp, p, repeat);
+	}
+	qsort(v, calls, sizeof(double), cmp_d);
+	qsort(b, calls, sizeof(double), cmp_d);
+	med = v[calls / 2] - b[calls / 2];
 	free(v);
+	free(b);
 	return med;
 }
 
@@ -180,17 +216,20 @@ int main(int argc, char **argv)
 {
 	static const __u32 counts[] = { 1, 10000, 1000000 };
 	const char *out_path = argc > 1 ? argv[1] : NULL;
-	__u32 repeat, nnew, ct_n;
+	__u32 calls, xcalls, nnew, ct_n;
 	struct bpf_map *m;
 	FILE *out = NULL;
 	__u32 have = 0;
 	int fd_rules, fd_ct;
 
 	quick = getenv("QUICK") && atoi(getenv("QUICK"));
-	repeat = quick ? 2000 : 20000; /* single runs per round for each figure */
+	calls = quick ? 300 : 2000;    /* TC test runs a round for each figure */
+	xcalls = quick ? 2000 : 20000; /* XDP single runs a round */
 	nnew = quick ? 500 : 3000;
 	ct_n = quick ? 200000 : 1000000;
 	libbpf_set_print(NULL);
+	if (private_netns())
+		return fprintf(stderr, "bench: cannot set up a private network namespace (root? iproute2?)\n"), 1;
 	skel = xdp_bpf__open();
 	if (!skel)
 		return fprintf(stderr, "bench: cannot open the XDP object\n"), 1;
@@ -214,9 +253,12 @@ int main(int argc, char **argv)
 	}
 	if (tc_bpf__load(tskel))
 		return fprintf(stderr, "bench: cannot load the TC program\n"), 1;
-	bare_fd = load_bare();
-	if (bare_fd < 0)
-		return fprintf(stderr, "bench: cannot load the bare XDP program\n"), 1;
+	bare_fd = load_bare(BPF_PROG_TYPE_XDP, XDP_PASS);
+	bare_tc_fd = load_bare(BPF_PROG_TYPE_SCHED_CLS, 0);
+	if (bare_fd < 0 || bare_tc_fd < 0)
+		return fprintf(stderr, "bench: cannot load the bare programs\n"), 1;
+	/* XDP may redirect to bo0, so its figures include the redirect too */
+	bpf_map_update_elem(bpf_map__fd(skel->maps.pr_tx), &bo_if, &bo_if, BPF_ANY);
 	fd_rules = bpf_map__fd(skel->maps.pr_rules);
 	fd_ct = bpf_map__fd(skel->maps.pr_ct);
 
@@ -234,32 +276,42 @@ int main(int argc, char **argv)
 	/* the harness's own cost per run, subtracted from every figure */
 	struct pkt probe;
 	build(&probe, CLIENT, LISTEN, 1, 9, 0x10);
-	double *bv = calloc(repeat, sizeof(double));
-	for (__u32 i = 0; i < repeat; i++)
+	double *bv = calloc(nnew, sizeof(double));
+	for (__u32 i = 0; i < nnew; i++)
 		bv[i] = run_fd(bare_fd, &probe);
-	qsort(bv, repeat, sizeof(double), cmp_d);
-	double bare = bv[repeat / 2];
+	qsort(bv, nnew, sizeof(double), cmp_d);
+	double bare = bv[nnew / 2];
 	free(bv);
-	printf("# datapath cost of pr_xdp in ns/packet, BPF_PROG_TEST_RUN single runs: median of %u runs a round,\n"
-	       "# median (min-max) of %d rounds, less the bare XDP_PASS program's %.0f ns; conntrack holds %u other entries\n",
-	       repeat, ROUNDS, bare, ct_n);
-	printf("%-10s %-22s %-22s %-22s %-22s %-16s %-16s\n", "rules", "new flow", "established", "reply",
-	       "non-matching", "tc established", "tc non-matching");
+	printf("# datapath cost in ns/packet (BPF_PROG_TEST_RUN in a private netns), median (min-max) of %d rounds;\n"
+	       "# conntrack holds %u other entries. Each figure is a median of test runs less a bare program's\n"
+	       "# median timed the same way: %u single runs for XDP (whose bare run alone takes %.0f ns, so its\n"
+	       "# figures carry timer noise), %u loops of %u for TC, the precise ones.\n"
+	       "# Every translated packet takes the whole fast path: route lookup, MACs, TTL, redirect verdict.\n",
+	       ROUNDS, ct_n, xcalls, bare, calls, TC_REPEAT);
+	printf("%-10s %-20s %-20s %-20s %-20s %-20s %-20s %-20s\n", "rules", "xdp new flow", "xdp established",
+	       "xdp reply", "xdp non-matching", "tc established", "tc reply", "tc non-matching");
 	if (out_path)
 		out = fopen(out_path, "w");
 	if (out)
-		fprintf(out, "# rules new_med established_med reply_med nomatch_med (ns/packet)\n");
+		fprintf(out, "# rules xdp_new xdp_est xdp_reply xdp_nomatch tc_est tc_nomatch tc_reply (ns/packet, medians)\n");
 
 	__u16 sport = 1024;
 	double base_est = 0;
+	int xfd = bpf_program__fd(skel->progs.pr_xdp), tfd = bpf_program__fd(tskel->progs.pr_tc_ingress);
 	for (size_t ci = 0; ci < sizeof(counts) / sizeof(counts[0]); ci++) {
-		double r_new[ROUNDS], r_est[ROUNDS], r_rep[ROUNDS], r_nom[ROUNDS], t_est[ROUNDS], t_nom[ROUNDS];
+		double r[7][ROUNDS];
+		struct res st[7];
 		struct pkt syn, est, rep, nom;
+		char cell[7][40];
 
 		if (quick && counts[ci] > 10000)
 			break;
 		fill_rules(fd_rules, have - 1, counts[ci] - 1);
 		have = counts[ci];
+		build(&est, CLIENT, LISTEN, 999, 8080, 0x10);
+		build(&rep, LISTEN, CLIENT, 8080, 999, 0x10);
+		build(&nom, CLIENT, LISTEN, 999, 9, 0x10);
+		run(&est); /* opens the flow */
 		for (int round = 0; round < ROUNDS; round++) {
 			double *each = calloc(nnew, sizeof(double));
 
@@ -269,42 +321,34 @@ int main(int argc, char **argv)
 					sport = 1024;
 				each[i] = run(&syn);
 			}
-			r_new[round] = stats(each, nnew).med - bare;
+			r[0][round] = stats(each, nnew).med - bare;
 			free(each);
-			build(&est, CLIENT, LISTEN, 999, 8080, 0x10);
-			run(&est); /* opens the flow */
-			r_est[round] = median_runs(&est, repeat, bare);
-			build(&rep, LISTEN, CLIENT, 8080, 999, 0x10);
-			r_rep[round] = median_runs(&rep, repeat, bare);
-			build(&nom, CLIENT, LISTEN, 999, 9, 0x10);
-			r_nom[round] = median_runs(&nom, repeat, bare);
-			t_est[round] = run_tc(&est, repeat * 50);
-			t_nom[round] = run_tc(&nom, repeat * 50);
+			r[1][round] = measure(xfd, bare_fd, true, &est, 1, xcalls);
+			r[2][round] = measure(xfd, bare_fd, true, &rep, 1, xcalls);
+			r[3][round] = measure(xfd, bare_fd, true, &nom, 1, xcalls);
+			r[4][round] = measure(tfd, bare_tc_fd, false, &est, TC_REPEAT, calls);
+			r[5][round] = measure(tfd, bare_tc_fd, false, &rep, TC_REPEAT, calls);
+			r[6][round] = measure(tfd, bare_tc_fd, false, &nom, TC_REPEAT, calls);
 		}
-		struct res a = stats(r_new, ROUNDS), b = stats(r_est, ROUNDS), c = stats(r_rep, ROUNDS),
-			   d = stats(r_nom, ROUNDS);
-		struct res e = stats(t_est, ROUNDS), f = stats(t_nom, ROUNDS);
-		char s[6][40];
-		snprintf(s[4], 40, "%.0f (%.0f-%.0f)", e.med, e.min, e.max);
-		snprintf(s[5], 40, "%.0f (%.0f-%.0f)", f.med, f.min, f.max);
-		snprintf(s[0], 40, "%.0f (%.0f-%.0f)", a.med, a.min, a.max);
-		snprintf(s[1], 40, "%.0f (%.0f-%.0f)", b.med, b.min, b.max);
-		snprintf(s[2], 40, "%.0f (%.0f-%.0f)", c.med, c.min, c.max);
-		snprintf(s[3], 40, "%.0f (%.0f-%.0f)", d.med, d.min, d.max);
-		printf("%-10u %-22s %-22s %-22s %-22s %-16s %-16s\n", counts[ci], s[0], s[1], s[2], s[3], s[4], s[5]);
+		for (int i = 0; i < 7; i++) {
+			st[i] = stats(r[i], ROUNDS);
+			snprintf(cell[i], sizeof(cell[i]), "%.0f (%.0f-%.0f)", st[i].med, st[i].min, st[i].max);
+		}
+		printf("%-10u %-20s %-20s %-20s %-20s %-20s %-20s %-20s\n", counts[ci], cell[0], cell[1], cell[2],
+		       cell[3], cell[4], cell[5], cell[6]);
 		if (out)
-			fprintf(out, "%u %.1f %.1f %.1f %.1f %.1f %.1f\n", counts[ci], a.med, b.med, c.med, d.med, e.med,
-				f.med);
-		/* the precise figure (repeat loop, no timer per run) decides the targets */
+			fprintf(out, "%u %.1f %.1f %.1f %.1f %.1f %.1f %.1f\n", counts[ci], st[0].med, st[1].med,
+				st[2].med, st[3].med, st[4].med, st[6].med, st[5].med);
+		/* judged on TC: auto mode's hook on veth, and the precise figure */
 		if (ci == 0)
-			base_est = e.med;
+			base_est = st[4].med;
 		else
 			printf("#   tc established at %u rules: %+.1f%% against 1 rule (target: at most +10%%: %s)\n",
-			       counts[ci], 100.0 * (e.med - base_est) / base_est,
-			       e.med <= base_est * 1.10 ? "met" : "MISSED");
+			       counts[ci], 100.0 * (st[4].med - base_est) / base_est,
+			       st[4].med <= base_est * 1.10 ? "met" : "MISSED");
 		if (counts[ci] == 1000000 || (quick && counts[ci] == 10000))
-			printf("#   tc established with %u conntrack entries: %.0f ns (target: at most 60 ns: %s)\n",
-			       ct_n, e.med, e.med <= 60 ? "met" : "MISSED");
+			printf("#   tc established with %u conntrack entries: %.0f ns (xdp %.0f ns); target at most 60 ns: %s %.1fx\n",
+			       ct_n, st[4].med, st[1].med, st[4].med <= 60 ? "met," : "MISSED,", st[4].med / 60);
 	}
 	if (out)
 		fclose(out);

@@ -165,6 +165,46 @@ check "PMTU over IPv6: the upload completes and packet-too-big was translated" \
 	sh -c '[ "$1" = 300000 ] && [ "$2" -gt "$3" ]' _ "$(tr -d ' ' <<<"$out")" "$icmp_after" "$icmp_before"
 in_ns "$NS_R" ip link set rs mtu 1500
 
+# Translated packets go straight to the egress device (bpf_redirect from TC,
+# or XDP_REDIRECT where the devmap allows), past the router's forward path;
+# --via-stack keeps them on it, so the host's firewall sees them.
+in_ns "$NS_R" nft -f - <<'NFT'
+table inet prfwd {
+	chain fw {
+		type filter hook forward priority 0
+		tcp dport 80 counter
+		tcp sport 80 counter
+	}
+}
+NFT
+gstat() { pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"][sys.argv[1]])' "$1"; }
+fwd_pkts() { in_ns "$NS_R" nft -j list chain inet prfwd fw | python3 -c '
+import json,sys; print(sum(e["counter"]["packets"] for r in json.load(sys.stdin)["nftables"] if "rule" in r for e in r["rule"]["expr"] if "counter" in e))'; }
+in_ns "$NS_R" ping -c1 -W2 $S_IP >/dev/null 2>&1; in_ns "$NS_R" ping -c1 -W2 $C_IP >/dev/null 2>&1 # neighbours known
+pr attach rs --mode "$MODE" >/dev/null # replies arrive there: both directions go straight
+r0=$(gstat redirect) f0=$(fwd_pkts)
+out=$(tcp_get $R_CIP 8080)
+r1=$(gstat redirect) f1=$(fwd_pkts)
+echo "# direct: redirect counter +$((r1 - r0)), router forward chain +$((f1 - f0)), reply '$out'"
+check "a translated flow goes straight to the egress device: redirect counter up, router forward chain untouched" \
+	test "${out#? }" = "$C_IP hello" -a $((r1 - r0)) -ge 6 -a $((f1 - f0)) -eq 0
+pr detach rc >/dev/null; pr detach rs >/dev/null
+pr attach rs --mode "$MODE" --via-stack >/dev/null
+out=$(pr attach rc --mode "$MODE" --via-stack 2>&1)
+check "attach --via-stack" grep -q "in $MODE mode" <<<"$out"
+out=$(pr status)
+check "status shows forward stack" grep -qE '^  rc .* forward stack' <<<"$out"
+out=$(tcp_get $R_CIP 8080)
+r2=$(gstat redirect) f2=$(fwd_pkts)
+echo "# via stack: redirect counter +$((r2 - r1)), router forward chain +$((f2 - f1)), reply '$out'"
+check "with --via-stack the flow takes the router's forward path and still works" \
+	test "${out#? }" = "$C_IP hello" -a $((r2 - r1)) -eq 0 -a $((f2 - f1)) -ge 6
+out=$(pr attach rc --mode "$MODE" 2>&1); rc=$?
+check "attach without --via-stack over a --via-stack attachment asks for a detach first" \
+	test $rc -ne 0 -a -n "$(grep -- 'with --via-stack; detach it first' <<<"$out")"
+pr detach rc >/dev/null; pr detach rs >/dev/null; pr attach rc --mode "$MODE" >/dev/null
+in_ns "$NS_R" nft delete table inet prfwd
+
 # Delete stops redirecting, for new and live flows.
 rm -f "$TMP/go"
 in_ns "$NS_C" timeout $((30 * SLOW)) python3 "$HELP/tcp_session.py" $R_CIP 8080 "$TMP/go" $((20 * SLOW)) >"$TMP/session2.out" 2>&1 </dev/null &
