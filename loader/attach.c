@@ -136,7 +136,7 @@ static int tc_attach_both(struct pr_ctx *c, __u32 ifindex, const char *ifname,
 	skel = tc_bpf__open_opts(&oo);
 	if (!skel)
 		return pr_errf(c, -errno, "cannot open the TC object: %s", strerror(errno));
-	err = pr_reuse_tx(c, skel->maps.pr_tx);
+	err = pr_obj_reuse_maps(c, skel->obj);
 	if (err)
 		goto out;
 	err = tc_bpf__load(skel);
@@ -207,7 +207,7 @@ static int xdp_attach(struct pr_ctx *c, __u32 ifindex, enum xdp_attach_mode mode
 	skel = xdp_bpf__open_opts(&oo);
 	if (!skel)
 		return pr_errf(c, -errno, "cannot open the XDP object: %s", strerror(errno));
-	err = pr_reuse_tx(c, skel->maps.pr_tx);
+	err = pr_obj_reuse_maps(c, skel->obj);
 	if (err) {
 		xdp_bpf__destroy(skel);
 		return err;
