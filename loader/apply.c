@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "libportredir.h"
 #include "internal.h"
 
@@ -147,7 +146,6 @@ int pr_apply(struct pr_ctx *c, struct pr_ruleset *rs, const struct pr_apply_opts
 	struct pr_ids ids = {};
 	size_t nlive = 0, nput = 0, ndel = 0, live_entries = 0, live_sources = 0, add_entries = 0, new_sources = 0;
 	__u8 *kept = NULL;
-	struct timespec ts;
 	__u64 now;
 	int err;
 
@@ -193,8 +191,7 @@ int pr_apply(struct pr_ctx *c, struct pr_ruleset *rs, const struct pr_apply_opts
 	}
 	qsort(byk, nlive, sizeof(*byk), cmp_key);
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	now = pr_realtime_ns();
 	for (size_t i = 0; i < rs->n; i++) {
 		struct pr_rule_meta *m = &rs->rules[i];
 		const struct pr_rule_meta *key = m, **hit = bsearch(&key, byk, nlive, sizeof(*byk), cmp_key);

@@ -26,6 +26,8 @@ int pr_map_count(int fd, size_t ksz, size_t vsz, size_t *n);
 int pr_map_delete_many(int fd, const void *keys, size_t ksz, size_t n, size_t *deleted);
 
 /* Rules (rules.c). */
+/* CLOCK_REALTIME in ns, as rules record their creation. */
+__u64 pr_realtime_ns(void);
 /* The stored form of a spec: id 0, created 0. */
 void pr_meta_from_spec(const struct pr_rule_spec *s, struct pr_rule_meta *m);
 /* Same stored rule apart from id and creation time. */

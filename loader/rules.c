@@ -47,7 +47,7 @@ int pr_ncpus(void)
 	return n;
 }
 
-static __u64 now_realtime_ns(void)
+__u64 pr_realtime_ns(void)
 {
 	struct timespec ts;
 
@@ -693,7 +693,7 @@ int pr_rule_add(struct pr_ctx *c, const struct pr_rule_spec *s, bool replace,
 		goto out;
 	}
 	m.rule.id = id;
-	m.created_ns = now_realtime_ns();
+	m.created_ns = pr_realtime_ns();
 	put[0] = &m;
 	put_old[0] = old;
 	err = pr_commit(c, &p);
