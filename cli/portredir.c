@@ -24,11 +24,12 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: portredir [--pin-dir DIR] [-j|--json] [-v] COMMAND ...\n"
-		"  attach IFACE [--mode auto|native|generic|tc] [--via-stack]\n"
+		"  attach IFACE [--mode auto|native|generic|tc] [--via-stack] [--max-rules N]\n"
 		"  detach IFACE\n"
 		"  status                         interfaces, modes, program ids, map fill levels\n"
 		"  add PROTO LISTEN TARGET [--name NAME] [--replace] [--allow CIDR]... [--deny-action pass|drop]\n"
 		"  del PROTO LISTEN [--keep-flows] | del --name NAME [--keep-flows]\n"
+		"  apply FILE|- [--dry-run] [--keep-flows]   make the rules equal FILE (add's syntax, a rule a line)\n"
 		"  list                           rules, one a line\n"
 		"  stats                          per-rule packets/bytes/flows, global counters\n"
 		"  conntrack list | conntrack flush\n"
@@ -64,194 +65,9 @@ static void print_json(json_t *j)
 	json_decref(j);
 }
 
-/* ---- parsing ---- */
-
-static int parse_proto(const char *tok, __u8 *proto)
-{
-	if (strcmp(tok, "tcp") == 0)
-		*proto = IPPROTO_TCP;
-	else if (strcmp(tok, "udp") == 0)
-		*proto = IPPROTO_UDP;
-	else if (strcmp(tok, "any") == 0)
-		*proto = 0;
-	else
-		return fail(EXIT_USAGE, "unknown protocol '%s' (expected tcp, udp or any)", tok);
-	return 0;
-}
-
 static const char *proto_name(__u8 p)
 {
 	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : p == 0 ? "any" : "?";
-}
-
-static int parse_port(const char *tok, const char *whole, __be16 *port)
-{
-	unsigned long v = 0;
-	const char *p;
-
-	if (!*tok)
-		return fail(EXIT_USAGE, "missing port in '%s'", whole);
-	for (p = tok; *p; p++) {
-		if (*p < '0' || *p > '9' || p - tok > 6)
-			return fail(EXIT_USAGE, "bad port '%s' in '%s' (expected 1-65535)", tok, whole);
-		v = v * 10 + (*p - '0');
-	}
-	if (v < 1 || v > 65535)
-		return fail(EXIT_USAGE, "bad port '%s' in '%s' (expected 1-65535)", tok, whole);
-	*port = htons(v);
-	return 0;
-}
-
-/* One side of a rule as written. */
-struct ep {
-	union pr_addr addr;
-	__u8 family;    /* 0 for ":PORTS": it comes from the other side */
-	__u16 lo, hi;   /* host order */
-	bool star;      /* PORTS was "*" */
-	bool noport;    /* no ":PORTS" at all (a DMZ target) */
-};
-
-/* "N", "N-M" or (star_ok) "*". */
-static int parse_ports(const char *tok, const char *whole, struct ep *e)
-{
-	char lo[8];
-	const char *dash = strchr(tok, '-');
-	__be16 a, b;
-
-	if (strcmp(tok, "*") == 0) {
-		e->star = true;
-		return 0;
-	}
-	if (!dash) {
-		if (parse_port(tok, whole, &a))
-			return EXIT_USAGE;
-		e->lo = e->hi = ntohs(a);
-		return 0;
-	}
-	if ((size_t)(dash - tok) >= sizeof(lo))
-		return fail(EXIT_USAGE, "bad port '%s' in '%s' (expected 1-65535)", tok, whole);
-	memcpy(lo, tok, dash - tok);
-	lo[dash - tok] = 0;
-	if (parse_port(lo, whole, &a) || parse_port(dash + 1, whole, &b))
-		return EXIT_USAGE;
-	if (ntohs(a) > ntohs(b))
-		return fail(EXIT_USAGE, "bad port range '%s' in '%s' (first port above last)", tok, whole);
-	e->lo = ntohs(a);
-	e->hi = ntohs(b);
-	return 0;
-}
-
-/* "ADDR:PORTS", "[ADDR6]:PORTS" or ":PORTS"; a target may also be a bare
- * "ADDR" or "[ADDR6]" (checked by the caller). need_addr refuses an empty or
- * unspecified (0.0.0.0, ::) address. */
-static int parse_endpoint(const char *tok, bool need_addr, const char *what, struct ep *e)
-{
-	const char *colon, *host = tok;
-	char buf[64];
-	size_t hl;
-
-	memset(e, 0, sizeof(*e));
-	if (tok[0] == '[') {
-		const char *close = strchr(tok, ']');
-
-		if (!close)
-			return fail(EXIT_USAGE, "bad %s '%s' (missing ']')", what, tok);
-		if (close[1] != ':' && !(close[1] == 0 && need_addr))
-			return fail(EXIT_USAGE, "missing %s port in '%s' (expected [ADDR]:PORT)", what, tok);
-		host = tok + 1;
-		hl = close - host;
-		colon = close[1] ? close + 1 : NULL;
-		if (hl >= sizeof(buf))
-			return fail(EXIT_USAGE, "bad %s address in '%s'", what, tok);
-		memcpy(buf, host, hl);
-		buf[hl] = 0;
-		if (inet_pton(AF_INET6, buf, e->addr.b) != 1)
-			return fail(EXIT_USAGE, "bad %s IPv6 address '%s' in '%s'", what, buf, tok);
-		e->family = PR_AF_INET6;
-	} else {
-		colon = strrchr(tok, ':');
-		if (colon && strchr(tok, ':') != colon)
-			return fail(EXIT_USAGE, "bad %s '%s' (write IPv6 as [ADDR]:PORT)", what, tok);
-		if (!colon && !need_addr)
-			return fail(EXIT_USAGE, "missing %s port in '%s' (expected [ADDR]:PORT)", what, tok);
-		hl = colon ? (size_t)(colon - tok) : strlen(tok);
-		if (hl >= sizeof(buf))
-			return fail(EXIT_USAGE, "bad %s address in '%s'", what, tok);
-		memcpy(buf, tok, hl);
-		buf[hl] = 0;
-		if (hl) {
-			if (inet_pton(AF_INET, buf, &e->addr.v4) != 1)
-				return fail(EXIT_USAGE, "bad %s address '%s' in '%s'", what, buf, tok);
-			e->family = PR_AF_INET;
-		}
-	}
-	if (need_addr && (!e->family || (e->addr.v6[0] | e->addr.v6[1] | e->addr.v6[2] | e->addr.v6[3]) == 0))
-		return fail(EXIT_USAGE, "%s '%s' needs an address (ADDR:PORT)", what, tok);
-	if (!colon) {
-		e->noport = true;
-		return 0;
-	}
-	return parse_ports(colon + 1, tok, e);
-}
-
-/* "ADDR/LEN" or "ADDR" (a host) as an allowlist entry. */
-static int parse_cidr(const char *tok, struct pr_cidr *c)
-{
-	char buf[64];
-	const char *slash = strchr(tok, '/');
-	size_t hl = slash ? (size_t)(slash - tok) : strlen(tok);
-	unsigned long len;
-	char *end;
-	int max;
-
-	memset(c, 0, sizeof(*c));
-	if (hl >= sizeof(buf))
-		return fail(EXIT_USAGE, "bad --allow '%s'", tok);
-	memcpy(buf, tok, hl);
-	buf[hl] = 0;
-	if (inet_pton(AF_INET, buf, &c->addr.v4) == 1)
-		c->family = PR_AF_INET;
-	else if (inet_pton(AF_INET6, buf, c->addr.b) == 1)
-		c->family = PR_AF_INET6;
-	else
-		return fail(EXIT_USAGE, "bad --allow address '%s' in '%s'", buf, tok);
-	max = c->family == PR_AF_INET ? 32 : 128;
-	len = max;
-	if (slash) {
-		errno = 0;
-		len = strtoul(slash + 1, &end, 10);
-		if (!slash[1] || *end || errno || len > (unsigned long)max)
-			return fail(EXIT_USAGE, "bad --allow prefix length in '%s' (0-%d)", tok, max);
-	}
-	c->len = len;
-	/* keep the network part only, as it will be shown */
-	for (int bit = len; bit < 128; bit++)
-		c->addr.b[bit / 8] &= ~(0x80 >> (bit % 8));
-	return 0;
-}
-
-/* The rule key's family: the listen's own, else the target's. Mixed families
- * would be NAT64, which portredir does not do. */
-static int rule_family(const char *listen, __u8 lfam, const char *target, __u8 tfam, __u8 *fam)
-{
-	if (lfam && lfam != tfam)
-		return fail(EXIT_USAGE, "mixed address families: listen '%s' is IPv%u, target '%s' is IPv%u (no NAT64)",
-			    listen, lfam, target, tfam);
-	*fam = tfam;
-	return 0;
-}
-
-static int parse_name(const char *tok)
-{
-	const char *p;
-
-	if (!*tok || strlen(tok) >= PR_NAME_LEN)
-		return fail(EXIT_USAGE, "bad name '%s' (1-%d characters)", tok, PR_NAME_LEN - 1);
-	for (p = tok; *p; p++)
-		if (!(*p == '-' || *p == '_' || *p == '.' || (*p >= '0' && *p <= '9') ||
-		      (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
-			return fail(EXIT_USAGE, "bad name '%s' (letters, digits, '-', '_', '.')", tok);
-	return 0;
 }
 
 /* ---- formatting ---- */
@@ -368,15 +184,20 @@ static void rule_text(const struct pr_rule_meta *m, char *buf, size_t len)
 
 /* Open the pinned maps. Returns 0, 1 when there are none yet (read-only
  * commands then show an empty state), or an exit code > 1 on failure. */
-static int open_maps(struct pr_ctx *c, bool create)
+static int open_maps_sized(struct pr_ctx *c, bool create, __u32 max_rules)
 {
-	int err = pr_open(c, pin_dir, create ? PR_OPEN_CREATE : 0);
+	int err = pr_open(c, pin_dir, create ? PR_OPEN_CREATE : 0, max_rules);
 
 	if (err == -ENOENT && !create)
 		return 1;
 	if (err)
 		return fail(EXIT_FAIL, "%s", c->err) + 1; /* never 1 */
 	return 0;
+}
+
+static int open_maps(struct pr_ctx *c, bool create)
+{
+	return open_maps_sized(c, create, 0);
 }
 
 #define OPEN_OR_RETURN(c, create, empty_action)            \
@@ -413,21 +234,37 @@ static int cmd_attach(int argc, char **argv)
 	struct pr_attach_result res;
 	__u32 flags = 0;
 	const char *ifname = NULL;
+	__u32 max_rules = 0;
 	struct pr_ctx c;
 	int err;
 
 	if (wants_help(argc, argv)) {
-		puts("Usage: portredir attach IFACE [--mode auto|native|generic|tc] [--via-stack]\n"
-		     "auto picks TC on veth (XDP there costs GSO) and native XDP elsewhere,\n"
-		     "falling back to generic XDP when the driver has no native support.\n"
-		     "Translated packets arriving on IFACE go straight to their egress device when\n"
-		     "the route and neighbour are known, past the stack's forward path (netfilter\n"
-		     "forward and postrouting hooks, rp_filter); --via-stack hands them to the\n"
-		     "stack instead, so the host's firewall sees them, at the stack's cost.");
+		printf("Usage: portredir attach IFACE [--mode auto|native|generic|tc] [--via-stack] [--max-rules N]\n"
+		       "auto picks TC on veth (XDP there costs GSO) and native XDP elsewhere,\n"
+		       "falling back to generic XDP when the driver has no native support.\n"
+		       "Translated packets arriving on IFACE go straight to their egress device when\n"
+		       "the route and neighbour are known, past the stack's forward path (netfilter\n"
+		       "forward and postrouting hooks, rp_filter); --via-stack hands them to the\n"
+		       "stack instead, so the host's firewall sees them, at the stack's cost.\n"
+		       "--max-rules N sizes the rule maps when this attach creates them (default %u,\n"
+		       "at most %u); per-rule counters take (N + 1) x %zu bytes x possible CPUs.\n",
+		       PR_DEFAULT_MAX_RULES, PR_MAX_RULES_LIMIT, sizeof(struct pr_rule_stats));
 		return EXIT_OK;
 	}
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--mode") == 0 || strncmp(argv[i], "--mode=", 7) == 0) {
+		if (strcmp(argv[i], "--max-rules") == 0 || strncmp(argv[i], "--max-rules=", 12) == 0) {
+			const char *v = argv[i][11] == '=' ? argv[i] + 12 : (i + 1 < argc ? argv[++i] : NULL);
+			unsigned long n = 0;
+			const char *p;
+
+			if (!v)
+				return fail(EXIT_USAGE, "--max-rules needs a number (1-%u)", PR_MAX_RULES_LIMIT);
+			for (p = v; *p >= '0' && *p <= '9' && n <= PR_MAX_RULES_LIMIT; p++)
+				n = n * 10 + (*p - '0');
+			if (!*v || *p || n < 1 || n > PR_MAX_RULES_LIMIT)
+				return fail(EXIT_USAGE, "bad --max-rules '%s' (expected 1-%u)", v, PR_MAX_RULES_LIMIT);
+			max_rules = n;
+		} else if (strcmp(argv[i], "--mode") == 0 || strncmp(argv[i], "--mode=", 7) == 0) {
 			const char *m = argv[i][6] == '=' ? argv[i] + 7 : (i + 1 < argc ? argv[++i] : NULL);
 
 			if (!m)
@@ -451,7 +288,8 @@ static int cmd_attach(int argc, char **argv)
 		return fail(EXIT_USAGE, "missing IFACE");
 	if (!if_nametoindex(ifname))
 		return fail(EXIT_USAGE, "unknown interface '%s'", ifname);
-	OPEN_OR_RETURN(&c, true, (void)0);
+	if (open_maps_sized(&c, true, max_rules))
+		return EXIT_FAIL;
 	err = pr_attach(&c, ifname, req, flags, &res);
 	if (err) {
 		fail(EXIT_FAIL, "%s", c.err);
@@ -537,9 +375,13 @@ static int cmd_status(int argc, char **argv)
 				"forward", (s->rec.flags & PR_IF_VIA_STACK) ? "stack" : "direct",
 				"xdp_redirect", (s->rec.flags & PR_IF_XDP_TX) != 0, "ok", ok));
 		}
-		j = json_pack("{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:I}}", "pin_dir",
+		j = json_pack("{s:s, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "pin_dir",
 			      have ? c.pin_dir : (pin_dir ? pin_dir : PR_DEFAULT_PIN_DIR), "interfaces", arr,
 			      "maps", "rules", (json_int_t)fill.rules, "rules_max", (json_int_t)fill.rules_max,
+			      "rule_entries", (json_int_t)fill.rule_entries,
+			      "rule_entries_max", (json_int_t)fill.rule_entries_max,
+			      "allow_entries_max", (json_int_t)fill.allow_entries_max,
+			      "rule_counters_bytes", (json_int_t)fill.rstats_bytes, "possible_cpus", (json_int_t)fill.ncpus,
 			      "flows", (json_int_t)fill.flows, "conntrack_entries", (json_int_t)fill.ct_entries,
 			      "conntrack_max", (json_int_t)fill.ct_max);
 		print_json(j);
@@ -559,8 +401,14 @@ static int cmd_status(int argc, char **argv)
 			       (s->rec.flags & PR_IF_XDP_TX) ? " xdp-tx" : "",
 			       ok ? "ok" : !s->present ? "GONE (interface removed)" : "BROKEN (programs missing; attach again)");
 		}
-		printf("maps: rules %zu/%zu, flows %zu, conntrack entries %zu/%zu\n", fill.rules, fill.rules_max,
-		       fill.flows, fill.ct_entries, fill.ct_max);
+		printf("maps: rules %zu/%zu, lookup entries %zu/%zu, flows %zu, conntrack entries %zu/%zu\n",
+		       fill.rules, fill.rules_max, fill.rule_entries, fill.rule_entries_max, fill.flows,
+		       fill.ct_entries, fill.ct_max);
+		if (have)
+			printf("capacity: %zu rules, set when the maps were created (attach --max-rules); "
+			       "per-rule counters take %.1f MiB (%zu x %zu B x %d possible CPUs)\n",
+			       fill.rules_max, fill.rstats_bytes / 1048576.0, fill.rules_max + 1,
+			       sizeof(struct pr_rule_stats), fill.ncpus);
 	}
 	free(ifs);
 	if (have)
@@ -568,54 +416,14 @@ static int cmd_status(int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* Turn PROTO LISTEN TARGET into a rule spec; every check that needs no map. */
-static int spec_from_args(const char *proto, const char *listen, const char *target, struct pr_rule_spec *s)
-{
-	struct ep l, t;
-	__u8 fam = 0;
-
-	if (parse_proto(proto, &s->key.proto) || parse_endpoint(listen, false, "listen", &l) ||
-	    (target && parse_endpoint(target, true, "target", &t)))
-		return EXIT_USAGE;
-	s->key.addr = l.addr;
-	s->key.port = htons(l.star ? 0 : l.lo);
-	s->port_last = l.star ? 0 : l.hi;
-	s->key.family = l.family;
-	if (!target)
-		return 0;
-	if (t.noport && !l.star)
-		return fail(EXIT_USAGE, "missing target port in '%s' (expected ADDR:PORT)", target);
-	if (rule_family(listen, l.family, target, t.family, &fam))
-		return EXIT_USAGE;
-	s->key.family = fam;
-	s->target = t.addr;
-	if (t.noport || t.star) {
-		s->target_port = 0; /* each packet keeps its port */
-	} else if (l.star) {
-		s->target_port = htons(t.lo);
-		if (t.hi != t.lo)
-			return fail(EXIT_USAGE, "a ':*' listen takes one target port or none, not the range in '%s'", target);
-	} else {
-		s->target_port = htons(t.lo);
-		if (t.hi != t.lo) {
-			if (t.hi - t.lo != l.hi - l.lo)
-				return fail(EXIT_USAGE, "ranges of unequal length: listen '%s' has %u ports, target '%s' has %u",
-					    listen, l.hi - l.lo + 1, target, t.hi - t.lo + 1);
-			s->target_port_last = t.hi;
-		}
-	}
-	return 0;
-}
-
 static int cmd_add(int argc, char **argv)
 {
 	struct pr_rule_meta out, conflict;
-	struct pr_rule_spec s = {};
-	const char *pos[3], *deny = NULL;
+	char txt[1024], perr[PR_PARSE_ERR_LEN];
+	struct pr_rule_spec s;
 	bool replace = false;
-	int npos = 0, rc, err;
 	struct pr_ctx c;
-	char txt[1024];
+	int rc, err;
 
 	if (wants_help(argc, argv)) {
 		puts("Usage: portredir add PROTO LISTEN TARGET [--name NAME] [--replace]\n"
@@ -631,53 +439,8 @@ static int cmd_add(int argc, char **argv)
 		     "                        it); live flows keep the old target");
 		return EXIT_OK;
 	}
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--replace") == 0) {
-			replace = true;
-		} else if (strcmp(argv[i], "--name") == 0) {
-			if (i + 1 >= argc)
-				return fail(EXIT_USAGE, "--name needs a value");
-			if (parse_name(argv[++i]))
-				return EXIT_USAGE;
-			snprintf(s.name, sizeof(s.name), "%s", argv[i]);
-		} else if (strcmp(argv[i], "--allow") == 0) {
-			if (i + 1 >= argc)
-				return fail(EXIT_USAGE, "--allow needs a CIDR");
-			if (s.allow_count == PR_ALLOW_MAX)
-				return fail(EXIT_USAGE, "too many --allow (at most %d): '%s'", PR_ALLOW_MAX, argv[i + 1]);
-			if (parse_cidr(argv[++i], &s.allow[s.allow_count]))
-				return EXIT_USAGE;
-			s.allow_count++;
-		} else if (strcmp(argv[i], "--deny-action") == 0) {
-			if (i + 1 >= argc)
-				return fail(EXIT_USAGE, "--deny-action needs pass or drop");
-			deny = argv[++i];
-			if (strcmp(deny, "pass") && strcmp(deny, "drop"))
-				return fail(EXIT_USAGE, "unknown --deny-action '%s' (expected pass or drop)", deny);
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return fail(EXIT_USAGE, "unknown option '%s'", argv[i]);
-		} else if (npos < 3) {
-			pos[npos++] = argv[i];
-		} else {
-			return fail(EXIT_USAGE, "unexpected argument '%s'", argv[i]);
-		}
-	}
-	if (npos < 3)
-		return fail(EXIT_USAGE, "missing %s (usage: add PROTO LISTEN TARGET)",
-			    npos == 0 ? "PROTO" : npos == 1 ? "LISTEN" : "TARGET");
-	if (spec_from_args(pos[0], pos[1], pos[2], &s))
-		return EXIT_USAGE;
-	if (deny && !s.allow_count)
-		return fail(EXIT_USAGE, "--deny-action '%s' needs --allow", deny);
-	s.deny_drop = !deny || strcmp(deny, "drop") == 0;
-	for (int i = 0; i < s.allow_count; i++) {
-		char cidr[64];
-
-		fmt_cidr(cidr, sizeof(cidr), &s.allow[i]);
-		if (s.allow[i].family != s.key.family)
-			return fail(EXIT_USAGE, "--allow '%s' is IPv%u but the rule is IPv%u", cidr,
-				    s.allow[i].family, s.key.family);
-	}
+	if (pr_spec_parse(argc - 1, argv + 1, &s, &replace, perr, sizeof(perr)))
+		return fail(EXIT_USAGE, "%s", perr);
 
 	OPEN_OR_RETURN(&c, true, (void)0);
 	err = pr_rule_add(&c, &s, replace, &out, &conflict);
@@ -712,7 +475,7 @@ static int cmd_del(int argc, char **argv)
 	int npos = 0, rc, err;
 	size_t flushed = 0;
 	struct pr_ctx c;
-	char txt[1024];
+	char txt[1024], perr[PR_PARSE_ERR_LEN];
 
 	if (wants_help(argc, argv)) {
 		puts("Usage: portredir del PROTO LISTEN [--keep-flows] | del --name NAME [--keep-flows]\n"
@@ -728,8 +491,8 @@ static int cmd_del(int argc, char **argv)
 			if (i + 1 >= argc)
 				return fail(EXIT_USAGE, "--name needs a value");
 			name = argv[++i];
-			if (parse_name(name))
-				return EXIT_USAGE;
+			if (pr_name_check(name, perr, sizeof(perr)))
+				return fail(EXIT_USAGE, "%s", perr);
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return fail(EXIT_USAGE, "unknown option '%s'", argv[i]);
 		} else if (npos < 2) {
@@ -744,8 +507,8 @@ static int cmd_del(int argc, char **argv)
 		if (npos < 2)
 			return fail(EXIT_USAGE, "missing %s (usage: del PROTO LISTEN | del --name NAME)",
 				    npos ? "LISTEN" : "PROTO");
-		if (spec_from_args(pos[0], pos[1], NULL, &s))
-			return EXIT_USAGE;
+		if (pr_spec_parse_listen(pos[0], pos[1], &s, perr, sizeof(perr)))
+			return fail(EXIT_USAGE, "%s", perr);
 	}
 	OPEN_OR_RETURN(&c, false,
 		       return name ? fail(EXIT_FAIL, "no rule named '%s'", name) :
@@ -776,6 +539,153 @@ static int cmd_del(int argc, char **argv)
 		}
 	}
 	pr_close(&c);
+	return rc;
+}
+
+static const char *const change_verb[] = {
+	[PR_CHANGE_ADD] = "add", [PR_CHANGE_REPLACE] = "replace", [PR_CHANGE_DELETE] = "delete",
+};
+
+static void print_change(const struct pr_change *ch)
+{
+	char a[1024], b[1024];
+
+	rule_text(ch->rule, a, sizeof(a));
+	switch (ch->kind) {
+	case PR_CHANGE_ADD:
+		printf("add     rule %u (line %u): %s\n", ch->rule->rule.id, ch->line, a);
+		break;
+	case PR_CHANGE_REPLACE:
+		rule_text(ch->old, b, sizeof(b));
+		printf("replace rule %u (line %u): %s\n          was: %s\n", ch->rule->rule.id, ch->line, a, b);
+		break;
+	case PR_CHANGE_DELETE:
+		printf("delete  rule %u: %s\n", ch->rule->rule.id, a);
+		break;
+	}
+}
+
+static json_t *change_json(const struct pr_change *ch)
+{
+	json_t *j = json_pack("{s:s, s:o}", "action", change_verb[ch->kind], "rule", rule_json(ch->rule));
+
+	if (ch->line)
+		json_object_set_new(j, "line", json_integer(ch->line));
+	if (ch->old)
+		json_object_set_new(j, "old", rule_json(ch->old));
+	return j;
+}
+
+static int cmd_apply(int argc, char **argv)
+{
+	struct pr_apply_opts o = {};
+	struct pr_apply_result r = {};
+	struct pr_ruleset rs;
+	char perr[PR_PARSE_ERR_LEN];
+	const char *file = NULL, *shown;
+	unsigned int line = 0;
+	bool have = true;
+	struct pr_ctx c;
+	FILE *f;
+	int err, rc;
+
+	if (wants_help(argc, argv)) {
+		puts("Usage: portredir apply FILE|- [--dry-run] [--keep-flows]\n"
+		     "Makes the rule table equal FILE (- reads stdin): one rule a line, written as\n"
+		     "add's arguments (PROTO LISTEN TARGET [--name NAME] [--allow CIDR]...\n"
+		     "[--deny-action pass|drop]); blank lines and # comments are skipped.\n"
+		     "  a rule identical to a live one is left alone (same id, counters and flows);\n"
+		     "  a rule with a live rule's exact listen replaces it as add --replace does\n"
+		     "  (live flows keep the old target); live rules not in FILE are deleted as del\n"
+		     "  does (their flows are flushed unless --keep-flows).\n"
+		     "The whole file is checked first: a bad line prints FILE:LINE and changes nothing.\n"
+		     "  --dry-run     print what would be added, replaced and deleted; change nothing\n"
+		     "  --keep-flows  let the flows of deleted rules drain");
+		return EXIT_OK;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--dry-run") == 0)
+			o.dry_run = true;
+		else if (strcmp(argv[i], "--keep-flows") == 0)
+			o.keep_flows = true;
+		else if (argv[i][0] == '-' && argv[i][1])
+			return fail(EXIT_USAGE, "unknown option '%s'", argv[i]);
+		else if (!file)
+			file = argv[i];
+		else
+			return fail(EXIT_USAGE, "unexpected argument '%s'", argv[i]);
+	}
+	if (!file)
+		return fail(EXIT_USAGE, "missing FILE (a rule file, or - for stdin)");
+	shown = strcmp(file, "-") ? file : "<stdin>";
+	f = strcmp(file, "-") ? fopen(file, "r") : stdin;
+	if (!f)
+		return fail(EXIT_USAGE, "cannot open '%s': %s", file, strerror(errno));
+	err = pr_ruleset_read(f, &rs, &line, perr, sizeof(perr));
+	if (f != stdin)
+		fclose(f);
+	if (!err)
+		err = pr_ruleset_check(&rs, &line, perr, sizeof(perr));
+	if (err) {
+		rc = err == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+		if (line)
+			fail(rc, "%s:%u: %s", shown, line, perr);
+		else
+			fail(rc, "%s: %s", shown, perr);
+		pr_ruleset_free(&rs);
+		return rc;
+	}
+
+	/* a dry run creates nothing: against no maps it plans from an empty table */
+	rc = open_maps(&c, !o.dry_run);
+	if (rc == 1) {
+		have = false;
+	} else if (rc) {
+		pr_ruleset_free(&rs);
+		return EXIT_FAIL;
+	}
+	err = pr_apply(&c, &rs, &o, &r);
+	if (err) {
+		rc = err == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+		if (r.bad_line)
+			fail(rc, "%s:%u: %s", shown, r.bad_line, c.err);
+		else
+			fail(rc, "%s: %s", shown, c.err);
+		goto out;
+	}
+	rc = EXIT_OK;
+	if (r.deleted_first && !json_out)
+		fprintf(stderr, "portredir: apply: the maps cannot hold the old and the new rules at once, so the %s deleted rules %s first\n",
+			o.dry_run ? "would be" : "were", o.dry_run ? "go" : "went");
+	if (json_out) {
+		json_t *j = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:b}", "dry_run", o.dry_run,
+				      "added", (json_int_t)r.added, "replaced", (json_int_t)r.replaced,
+				      "deleted", (json_int_t)r.deleted, "unchanged", (json_int_t)r.unchanged,
+				      "flows_flushed", (json_int_t)r.flows_flushed, "deleted_first", r.deleted_first);
+
+		if (o.dry_run || verbose) {
+			json_t *arr = json_array();
+
+			for (size_t i = 0; i < r.nchanges; i++)
+				json_array_append_new(arr, change_json(&r.changes[i]));
+			json_object_set_new(j, "changes", arr);
+		}
+		print_json(j);
+	} else {
+		for (size_t i = 0; (o.dry_run || verbose) && i < r.nchanges; i++)
+			print_change(&r.changes[i]);
+		if (o.dry_run)
+			printf("dry run, nothing changed: would add %zu, replace %zu, delete %zu; unchanged %zu\n",
+			       r.added, r.replaced, r.deleted, r.unchanged);
+		else
+			printf("added %zu, replaced %zu, deleted %zu, unchanged %zu (%zu conntrack entries removed)\n",
+			       r.added, r.replaced, r.deleted, r.unchanged, r.flows_flushed);
+	}
+out:
+	pr_apply_free(&r);
+	pr_ruleset_free(&rs);
+	if (have)
+		pr_close(&c);
 	return rc;
 }
 
@@ -969,7 +879,7 @@ static const struct {
 } cmds[] = {
 	{ "attach", cmd_attach }, { "detach", cmd_detach }, { "status", cmd_status },
 	{ "add", cmd_add },	  { "del", cmd_del },	    { "list", cmd_list },
-	{ "stats", cmd_stats },	  { "conntrack", cmd_conntrack },
+	{ "stats", cmd_stats },	  { "conntrack", cmd_conntrack }, { "apply", cmd_apply },
 };
 
 int main(int argc, char **argv)

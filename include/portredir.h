@@ -6,10 +6,16 @@
 #include <linux/types.h>
 
 /* Bump when any pinned map's key, value or size changes; the loader refuses a pin dir of another version. */
-#define PR_SCHEMA_VERSION 2
+#define PR_SCHEMA_VERSION 3
 #define PR_MAGIC 0x50524452 /* "PRDR" */
 
-#define PR_MAX_RULES 65536     /* rule ids are 1 .. PR_MAX_RULES-1; id 0 is never used */
+/* Rule ids are 1..max_rules; id 0 is never used. max_rules is chosen when the
+ * maps are created (attach --max-rules), which sizes pr_rmeta, pr_rstats
+ * (max_rules + 1 slots), pr_rules (2 x max_rules, at least PR_RULE_ENTRIES)
+ * and pr_allow (max_rules, at least PR_ALLOW_ENTRIES). The map definitions
+ * carry the defaults. */
+#define PR_DEFAULT_MAX_RULES 131072
+#define PR_MAX_RULES_LIMIT 4194304
 #define PR_RULE_ENTRIES 262144 /* lookup entries: one per listen address, proto and port */
 #define PR_ALLOW_MAX 16        /* source CIDRs a rule may allow */
 #define PR_ALLOW_ENTRIES 65536

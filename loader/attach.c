@@ -137,7 +137,7 @@ static int tc_attach_both(struct pr_ctx *c, __u32 ifindex, const char *ifname,
 	if (!skel)
 		return pr_errf(c, -errno, "cannot open the TC object: %s", strerror(errno));
 	skel->rodata->pr_via_stack = via_stack;
-	err = pr_reuse_tx(c, skel->maps.pr_tx);
+	err = pr_obj_reuse_maps(c, skel->obj);
 	if (err)
 		goto out;
 	err = tc_bpf__load(skel);
@@ -210,7 +210,7 @@ static int xdp_attach(struct pr_ctx *c, __u32 ifindex, enum xdp_attach_mode mode
 	if (!skel)
 		return pr_errf(c, -errno, "cannot open the XDP object: %s", strerror(errno));
 	skel->rodata->pr_via_stack = via_stack;
-	err = pr_reuse_tx(c, skel->maps.pr_tx);
+	err = pr_obj_reuse_maps(c, skel->obj);
 	if (err) {
 		xdp_bpf__destroy(skel);
 		return err;

@@ -39,55 +39,77 @@ static __u64 now_mono_ns(void)
 
 int pr_ct_list(struct pr_ctx *c, struct pr_ct_entry **out, size_t *n)
 {
-	struct pr_ct_key key, next, *prev = NULL;
-	struct pr_ct_entry *v = NULL, *nv;
+	struct pr_ct_key *keys;
+	struct pr_ct_val *vals;
+	struct pr_ct_entry *v;
 	__u64 now = now_mono_ns();
-	size_t cap = 0;
+	size_t got;
+	int err;
 
+	*out = NULL;
 	*n = 0;
-	while (bpf_map_get_next_key(c->fd_ct, prev, &next) == 0) {
-		struct pr_ct_entry *e;
+	err = pr_map_read_all(c->fd_ct, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals, &got);
+	if (err)
+		return pr_errf(c, err, "cannot read conntrack: %s", strerror(-err));
+	v = calloc(got + 1, sizeof(*v));
+	if (!v) {
+		free(keys);
+		free(vals);
+		return pr_errf(c, -ENOMEM, "out of memory listing conntrack");
+	}
+	for (size_t i = 0; i < got; i++) {
+		struct pr_ct_entry *e = &v[i];
 
-		key = next;
-		prev = &key;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 256;
-			nv = realloc(v, cap * sizeof(*v));
-			if (!nv) {
-				free(v);
-				return pr_errf(c, -ENOMEM, "out of memory listing conntrack");
-			}
-			v = nv;
-		}
-		e = &v[*n];
-		if (bpf_map_lookup_elem(c->fd_ct, &key, &e->val))
-			continue; /* deleted or evicted meanwhile */
-		e->key = key;
+		e->key = keys[i];
+		e->val = vals[i];
 		e->age_ns = now > e->val.last_seen ? now - e->val.last_seen : 0;
 		e->expired = e->age_ns > (__u64)pr_ct_timeout(e->val.state) * 1000000000ULL;
-		(*n)++;
 	}
+	free(keys);
+	free(vals);
 	*out = v;
+	*n = got;
+	return 0;
+}
+
+/* Delete the entries of the rule ids marked in mark (else of rule_id, or of
+ * every rule when that is 0): one read, one batch delete. Entries evicted
+ * meanwhile are skipped. */
+static int flush_where(struct pr_ctx *c, const __u8 *mark, size_t nmark, __u32 rule_id, size_t *flushed)
+{
+	struct pr_ct_key *keys;
+	struct pr_ct_val *vals;
+	size_t got, k = 0, done = 0;
+	int err;
+
+	if (flushed)
+		*flushed = 0;
+	err = pr_map_read_all(c->fd_ct, sizeof(*keys), sizeof(*vals), (void **)&keys, (void **)&vals, &got);
+	if (err)
+		return pr_errf(c, err, "cannot read conntrack: %s", strerror(-err));
+	for (size_t i = 0; i < got; i++) {
+		__u32 id = vals[i].rule_id;
+		bool hit = mark ? id < nmark && mark[id] : !rule_id || id == rule_id;
+
+		if (hit)
+			keys[k++] = keys[i];
+	}
+	err = pr_map_delete_many(c->fd_ct, keys, sizeof(*keys), k, &done);
+	free(keys);
+	free(vals);
+	if (err)
+		return pr_errf(c, err, "cannot delete conntrack entries: %s", strerror(-err));
+	if (flushed)
+		*flushed = done;
 	return 0;
 }
 
 int pr_ct_flush(struct pr_ctx *c, __u32 rule_id, size_t *flushed)
 {
-	struct pr_ct_entry *v;
-	size_t n, i, done = 0;
-	int err;
+	return flush_where(c, NULL, 0, rule_id, flushed);
+}
 
-	err = pr_ct_list(c, &v, &n);
-	if (err)
-		return err;
-	for (i = 0; i < n; i++) {
-		if (rule_id && v[i].val.rule_id != rule_id)
-			continue;
-		if (bpf_map_delete_elem(c->fd_ct, &v[i].key) == 0)
-			done++;
-	}
-	free(v);
-	if (flushed)
-		*flushed = done;
-	return 0;
+int pr_ct_flush_marked(struct pr_ctx *c, const __u8 *mark, size_t nmark, size_t *flushed)
+{
+	return flush_where(c, mark, nmark, 0, flushed);
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include "portredir.h"
 
 #define PR_DEFAULT_PIN_DIR "/sys/fs/bpf/portredir"
@@ -16,15 +17,26 @@ struct pr_ctx {
 	int verbose;
 	int lock_fd;
 	int fd_rules, fd_rmeta, fd_rstats, fd_gstats, fd_ct, fd_tx, fd_ifaces, fd_info, fd_allow, fd_frag;
+	/* Capacities of the open map set, fixed when the maps were created. */
+	__u32 max_rules;         /* rule ids are 1..max_rules (pr_rstats has one more slot) */
+	__u32 rule_entries_max;  /* pr_rules: lookup entries, one per listen port and protocol */
+	__u32 allow_entries_max; /* pr_allow: source prefixes of all rules together */
 };
 
 #define PR_OPEN_CREATE (1u << 0) /* create and pin the maps when absent */
 
 /* Open the map set under pin_dir (NULL: $PORTREDIR_PIN_DIR, else the default).
  * Mounts bpffs at /sys/fs/bpf when needed. Without PR_OPEN_CREATE an absent
- * pin dir gives -ENOENT. Returns 0 or -errno. */
-int pr_open(struct pr_ctx *c, const char *pin_dir, unsigned int flags);
+ * pin dir gives -ENOENT. Maps created here get room for max_rules rules (0:
+ * PR_DEFAULT_MAX_RULES); a nonzero max_rules that differs from the capacity
+ * of existing maps gives -EEXIST, since a pinned map cannot be resized in
+ * place. Returns 0 or -errno. */
+int pr_open(struct pr_ctx *c, const char *pin_dir, unsigned int flags, __u32 max_rules);
 void pr_close(struct pr_ctx *c);
+/* Point every map of obj that the map set has at the context's map; call
+ * between opening and loading an object that uses the pinned maps. */
+struct bpf_object;
+int pr_obj_reuse_maps(struct pr_ctx *c, struct bpf_object *obj);
 /* Exclusive lock for changes, held until pr_close(). */
 int pr_lock(struct pr_ctx *c);
 /* Route libbpf/libxdp logging to stderr when verbose, else silence it. */
@@ -56,6 +68,68 @@ int pr_rule_add(struct pr_ctx *c, const struct pr_rule_spec *s, bool replace,
  * the given port belongs to; -ENOTUNIQ when family 0 matches both families. */
 int pr_rule_del(struct pr_ctx *c, const struct pr_rule_spec *s, const char *name,
 		bool keep_flows, struct pr_rule_meta *deleted, size_t *flows_flushed);
+/* The rule syntax, shared by add, del and apply. Each returns 0, or -EINVAL
+ * with err set to one line naming the bad token. */
+#define PR_PARSE_ERR_LEN 256
+/* add's arguments: PROTO LISTEN TARGET [--name NAME] [--replace]
+ * [--allow CIDR]... [--deny-action pass|drop], argv[0] being PROTO. replace
+ * may be NULL (--replace is then accepted and ignored). */
+int pr_spec_parse(int argc, char *const *argv, struct pr_rule_spec *s, bool *replace, char *err, size_t len);
+/* del's PROTO LISTEN; a bare ":PORT" leaves the family 0 (either). */
+int pr_spec_parse_listen(const char *proto, const char *listen, struct pr_rule_spec *s, char *err, size_t len);
+/* A rule name: 1-31 letters, digits, '-', '_' or '.'. */
+int pr_name_check(const char *name, char *err, size_t len);
+
+/* A rule file for apply: one rule a line in add's syntax. */
+struct pr_rule_src {
+	unsigned int line;
+	char listen[64]; /* "PROTO LISTEN" as written, for messages */
+};
+struct pr_ruleset {
+	struct pr_rule_meta *rules; /* as they would be stored, id 0 */
+	struct pr_rule_src *src;
+	size_t n;
+	bool checked; /* pr_ruleset_check passed */
+};
+/* Read f: blank lines and '#' comments are skipped, words may be quoted as
+ * in a shell. On bad input returns -EINVAL with *bad_line and err set. */
+int pr_ruleset_read(FILE *f, struct pr_ruleset *rs, unsigned int *bad_line, char *err, size_t len);
+/* Checks that need no map: no two rules share a name or a listen port.
+ * On -EINVAL, *bad_line is the later of the two lines. */
+int pr_ruleset_check(struct pr_ruleset *rs, unsigned int *bad_line, char *err, size_t len);
+void pr_ruleset_free(struct pr_ruleset *rs);
+
+/* Make the live rule set equal rs. Rules identical to a live one are left
+ * alone; a rule with a live rule's exact listen but another target, name or
+ * options replaces it as add --replace does (same id and counters, live
+ * flows keep the old target); live rules not in rs are deleted as del does.
+ * New and replaced entries are written before entries are deleted, so a
+ * port that changes rules always has one (see docs/design.md). Everything is
+ * validated first: on -EINVAL (a bad rule, *bad_line set) or -ENOSPC (over
+ * capacity, c->err states it) nothing has changed. With dry_run, only
+ * reports. c may be unopened (fds -1) for a dry run against no maps. */
+struct pr_apply_opts {
+	bool dry_run;
+	bool keep_flows; /* deleted rules' flows drain instead of being flushed */
+};
+enum pr_change_kind { PR_CHANGE_ADD, PR_CHANGE_REPLACE, PR_CHANGE_DELETE };
+struct pr_change {
+	enum pr_change_kind kind;
+	unsigned int line;               /* in the file; 0 for a delete */
+	const struct pr_rule_meta *rule; /* as it will be (as it was, for a delete) */
+	const struct pr_rule_meta *old;  /* a replace: as it was */
+};
+struct pr_apply_result {
+	size_t added, replaced, deleted, unchanged, flows_flushed;
+	bool deleted_first;        /* the maps could not hold old and new rules at once */
+	unsigned int bad_line;     /* on failure, the line it concerns (0: none) */
+	struct pr_change *changes; /* file order, then deletes by id; valid until pr_apply_free() */
+	size_t nchanges;
+	void *priv;
+};
+int pr_apply(struct pr_ctx *c, struct pr_ruleset *rs, const struct pr_apply_opts *o, struct pr_apply_result *r);
+void pr_apply_free(struct pr_apply_result *r);
+
 /* Ports a rule covers, times its protocols: the number of pr_rules entries. */
 size_t pr_rule_span(const struct pr_rule_meta *m);
 /* All rules sorted by id; caller frees *out. */
@@ -108,7 +182,10 @@ struct pr_iface_status {
 int pr_iface_list(struct pr_ctx *c, struct pr_iface_status **out, size_t *n);
 
 struct pr_fill {
-	size_t rules, rules_max, flows, ct_entries, ct_max;
+	size_t rules, rules_max, rule_entries, rule_entries_max, allow_entries_max;
+	size_t flows, ct_entries, ct_max;
+	size_t rstats_bytes; /* what pr_rstats preallocates: (rules_max + 1) x counters x possible CPUs */
+	int ncpus;
 };
 int pr_map_fill(struct pr_ctx *c, struct pr_fill *f);
 

@@ -125,15 +125,44 @@ static int check_schema(struct pr_ctx *c)
 	return 0;
 }
 
-int pr_reuse_tx(struct pr_ctx *c, struct bpf_map *map)
+int pr_obj_reuse_maps(struct pr_ctx *c, struct bpf_object *obj)
 {
-	int err = bpf_map__reuse_fd(map, c->fd_tx);
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
+		struct bpf_map *map = bpf_object__find_map_by_name(obj, slots[i].name);
+		int fd = *slot_fd(c, &slots[i]), err;
 
-	return err ? pr_errf(c, err, "cannot reuse pr_tx: %s", strerror(-err)) : 0;
+		if (!map || fd < 0)
+			continue;
+		err = bpf_map__reuse_fd(map, fd);
+		if (err)
+			return pr_errf(c, err, "cannot reuse %s/%s: %s", c->pin_dir, slots[i].name, strerror(-err));
+	}
+	return 0;
+}
+
+/* Room the maps get for max_rules rules: one id each (pr_rmeta, and
+ * pr_rstats with the unused id 0), two lookup entries each (a rule for tcp
+ * and udp), and one source each; never less than the object's defaults. */
+static void size_maps(struct maps_bpf *skel, __u32 max_rules)
+{
+	__u64 entries = 2ULL * max_rules, allow = max_rules;
+
+	bpf_map__set_max_entries(skel->maps.pr_rmeta, max_rules);
+	bpf_map__set_max_entries(skel->maps.pr_rstats, max_rules + 1);
+	bpf_map__set_max_entries(skel->maps.pr_rules, entries > PR_RULE_ENTRIES ? entries : PR_RULE_ENTRIES);
+	bpf_map__set_max_entries(skel->maps.pr_allow, allow > PR_ALLOW_ENTRIES ? allow : PR_ALLOW_ENTRIES);
+}
+
+static __u32 max_entries(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
 }
 
 /* Create and pin any missing map by loading the map-only object. */
-static int create_maps(struct pr_ctx *c)
+static int create_maps(struct pr_ctx *c, __u32 max_rules)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = c->pin_dir);
 	struct pr_info info = { .magic = PR_MAGIC, .schema = PR_SCHEMA_VERSION };
@@ -153,6 +182,7 @@ static int create_maps(struct pr_ctx *c)
 		bpf_map__reuse_fd(skel->maps.pr_tx, tx_fd);
 		close(tx_fd);
 	}
+	size_maps(skel, max_rules);
 	err = maps_bpf__load(skel);
 	if (!err && tx_fd < 0)
 		err = bpf_map__pin(skel->maps.pr_tx, tx_path);
@@ -168,7 +198,7 @@ static int create_maps(struct pr_ctx *c)
 	return 0;
 }
 
-int pr_open(struct pr_ctx *c, const char *pin_dir, unsigned int flags)
+int pr_open(struct pr_ctx *c, const char *pin_dir, unsigned int flags, __u32 max_rules)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -212,7 +242,9 @@ int pr_open(struct pr_ctx *c, const char *pin_dir, unsigned int flags)
 	if (i < sizeof(slots) / sizeof(slots[0])) {
 		if (!(flags & PR_OPEN_CREATE))
 			return pr_errf(c, -ENOENT, "no portredir maps in %s", c->pin_dir);
-		err = create_maps(c);
+		if (max_rules > PR_MAX_RULES_LIMIT)
+			return pr_errf(c, -EINVAL, "at most %u rules", PR_MAX_RULES_LIMIT);
+		err = create_maps(c, max_rules ? max_rules : PR_DEFAULT_MAX_RULES);
 		if (err)
 			return err;
 	}
@@ -224,6 +256,17 @@ int pr_open(struct pr_ctx *c, const char *pin_dir, unsigned int flags)
 			pr_close(c);
 			return err;
 		}
+	}
+	c->max_rules = max_entries(c->fd_rstats);
+	c->max_rules = c->max_rules ? c->max_rules - 1 : 0;
+	c->rule_entries_max = max_entries(c->fd_rules);
+	c->allow_entries_max = max_entries(c->fd_allow);
+	if (max_rules && max_rules != c->max_rules) {
+		err = pr_errf(c, -EEXIST,
+			      "the maps in %s hold %u rules; for %u, detach every interface, remove %s and attach again",
+			      c->pin_dir, c->max_rules, max_rules, c->pin_dir);
+		pr_close(c);
+		return err;
 	}
 	return 0;
 }
@@ -256,22 +299,6 @@ void pr_close(struct pr_ctx *c)
 	c->lock_fd = -1;
 }
 
-static size_t count_keys(int fd, size_t key_size)
-{
-	char key[64], next[64];
-	void *prev = NULL;
-	size_t n = 0;
-
-	if (key_size > sizeof(key))
-		return 0;
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, key_size);
-		prev = key;
-		n++;
-	}
-	return n;
-}
-
 int pr_map_fill(struct pr_ctx *c, struct pr_fill *f)
 {
 	struct pr_ct_entry *ents = NULL;
@@ -279,9 +306,17 @@ int pr_map_fill(struct pr_ctx *c, struct pr_fill *f)
 	int err;
 
 	memset(f, 0, sizeof(*f));
-	f->rules = count_keys(c->fd_rmeta, sizeof(__u32));
-	f->rules_max = PR_MAX_RULES - 1;
-	f->ct_max = PR_CT_ENTRIES;
+	err = pr_map_count(c->fd_rmeta, sizeof(__u32), sizeof(struct pr_rule_meta), &f->rules);
+	if (!err)
+		err = pr_map_count(c->fd_rules, sizeof(struct pr_rule_key), sizeof(struct pr_rule), &f->rule_entries);
+	if (err)
+		return pr_errf(c, err, "cannot count the rules: %s", strerror(-err));
+	f->rules_max = c->max_rules;
+	f->rule_entries_max = c->rule_entries_max;
+	f->allow_entries_max = c->allow_entries_max;
+	f->ncpus = pr_ncpus();
+	f->rstats_bytes = ((size_t)c->max_rules + 1) * sizeof(struct pr_rule_stats) * f->ncpus;
+	f->ct_max = max_entries(c->fd_ct);
 	err = pr_ct_list(c, &ents, &n);
 	if (err)
 		return err;

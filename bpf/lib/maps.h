@@ -7,7 +7,8 @@
 #include <bpf/bpf_helpers.h>
 #include "portredir.h"
 
-/* (listen addr | any, proto, port) -> target. Read on every new flow. */
+/* (listen addr | any, proto, port) -> target. Read on every new flow. The
+ * loader sizes this and the id-indexed maps when it creates them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PR_RULE_ENTRIES);
@@ -20,7 +21,7 @@ struct {
 /* Per-rule source allowlists; read only when a new flow is created. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, PR_ALLOW_ENTRIES);
+	__uint(max_entries, PR_DEFAULT_MAX_RULES);
 	__type(key, struct pr_allow_key);
 	__type(value, __u8);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -30,16 +31,18 @@ struct {
 /* rule id -> name and spec; written and read by userspace only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, PR_MAX_RULES);
+	__uint(max_entries, PR_DEFAULT_MAX_RULES);
 	__type(key, __u32);
 	__type(value, struct pr_rule_meta);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pr_rmeta SEC(".maps");
 
+/* Per-rule counters by rule id, per CPU: preallocated, so it costs
+ * (max_rules + 1) x 48 bytes x possible CPUs whatever the rule count. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PR_MAX_RULES);
+	__uint(max_entries, PR_DEFAULT_MAX_RULES + 1);
 	__type(key, __u32);
 	__type(value, struct pr_rule_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -5,17 +5,20 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TAG=prcli$$
 source "$HERE/../lib.sh"
+HELP=$HERE/../helpers
+TMP=$(mktemp -d /tmp/portredir-cli.XXXXXX)
+PIN_SMALL=${PIN}_small
 tap_plan
-trap cleanup EXIT
-mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
-ip netns add "$NS_R" || { echo "Bail out! cannot create namespace"; exit 1; }
-in_ns "$NS_R" ip link add rc type veth peer name rc_p
+# client, router and server: apply's live-flow checks need real connections
+topo_up || { echo "Bail out! cannot build namespaces"; exit 1; }
+trap 'cleanup; rm -rf "$PIN_SMALL" "$TMP"' EXIT
 
 check "add a rule" pr add tcp :8080 192.0.2.10:80 --name web
 check "add a UDP rule with a listen address" pr add udp 198.51.100.1:53 192.0.2.10:5353
 
-# state = rules, conntrack and attachments, as JSON
-state() { pr -j list; pr -j status | grep -v conntrack; }
+# state = rules and attachments, as JSON; not conntrack or live flows, which
+# expire on their own (later tests keep flows open)
+state() { pr -j list; pr -j status | grep -v 'conntrack\|"flows"'; }
 before=$(state)
 
 # bad_input DESC TOKEN ARGS...: exit 2, a single line on stderr naming TOKEN, nothing on stdout, no state change.
@@ -111,7 +114,7 @@ assert r[1]['listen']=='198.51.100.1:53' and r[1]['proto']=='udp', r[1]" "$(pr -
 check "PORTREDIR_PIN_DIR selects the pin dir" \
 	sh -c "PORTREDIR_PIN_DIR='$PIN' nsenter --net=/run/netns/$NS_R '$PR_BIN' list | grep -q web"
 check "--version prints the version" sh -c "'$PR_BIN' --version | grep -q '^portredir '"
-for c in attach detach status add del list stats conntrack; do
+for c in attach detach status add del list stats conntrack apply; do
 	check "'$c -h' prints usage and exits 0" sh -c "'$PR_BIN' $c -h | grep -q Usage"
 done
 check "pin dir is mode 0700" sh -c "[ \$(stat -c %a '$PIN') = 700 ]"
@@ -124,4 +127,189 @@ check "del of ':8080' with both families present is refused as ambiguous (exit 2
 check "del [::]:8080 removes the IPv6 rule only" sh -c "'$PR_BIN' --pin-dir '$PIN' del tcp '[::]:8080' >/dev/null && '$PR_BIN' --pin-dir '$PIN' list | grep -q ' :8080 '"
 check "read-only commands on an empty pin dir show an empty state" \
 	sh -c "'$PR_BIN' --pin-dir /sys/fs/bpf/${TAG}_none list && [ ! -e /sys/fs/bpf/${TAG}_none ]"
+# ---- apply: the rule table becomes the file ----
+F=$TMP/rules.txt
+# rules as sorted JSON, to compare states
+rules_of() { pr -j list | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))'; }
+# stat_of NAME FIELD: one counter of the rule named NAME
+stat_of() { pr -j stats | python3 -c 'import json,sys; print({r["name"]:r for r in json.load(sys.stdin)["rules"]}[sys.argv[1]][sys.argv[2]])' "$1" "$2"; }
+id_of() { pr -j list | python3 -c 'import json,sys; print({r["name"]:r for r in json.load(sys.stdin)}[sys.argv[1]]["id"])' "$1"; }
+session() { # session OUT: one TCP connection to the router's 8080 that waits for $TMP/go
+	rm -f "$TMP/go"
+	in_ns "$NS_C" timeout $((30 * SLOW)) python3 "$HELP/tcp_session.py" $R_CIP 8080 "$TMP/go" $((20 * SLOW)) >"$1" 2>&1 </dev/null &
+	PIDS+=($!); sess=$!
+	wait_until 10 grep -q . "$1"
+}
+
+out=$(pr apply /dev/null 2>&1); rc=$?
+check "apply of an empty file deletes every rule" \
+	sh -c '[ "$1" -eq 0 ] && printf %s "$2" | grep -Eq "^added 0, replaced 0, deleted [1-9][0-9]*, unchanged 0" && [ "$3" = "[]" ]' _ "$rc" "$out" "$(pr -j list)"
+
+pr attach rc --mode tc >/dev/null
+for b in "$S_IP A" "$S_IP2 B"; do
+	set -- $b
+	bg_ns "$NS_S" socat TCP-LISTEN:80,bind="$1",fork,reuseaddr SYSTEM:"while read l; do echo $2 \$SOCAT_PEERADDR \$l; done"
+done
+wait_until 5 listening "$NS_S" tcp 80 || echo "# servers did not start"
+printf '%s\n' "# the router's forwards" \
+	"tcp :8080 $S_IP:80 --name web" \
+	"udp $R_CIP:53 $S_IP:53 --name dns   # with a listen address" \
+	"tcp :9000-9099 $S_IP:7000-7099 --name rng --allow 198.51.100.0/24 --deny-action pass" \
+	"" \
+	"any :* $S_IP2 --name dmz" \
+	"tcp '[::]:8080' '[2001:db8::10]:80' --name web6" >"$F"
+out=$(pr apply "$F" 2>&1); rc=$?
+check "apply into an empty table adds every rule of the file" \
+	sh -c '[ "$1" -eq 0 ] && [ "$2" = "added 5, replaced 0, deleted 0, unchanged 0 (0 conntrack entries removed)" ]' _ "$rc" "$out"
+check "list -j shows the file's rules: listen, target, allowlist, DMZ, IPv6" python3 -c "
+import json,sys; r={x['name']:x for x in json.loads(sys.argv[1])}
+assert sorted(r)==['dmz','dns','rng','web','web6'], r
+assert r['web']['listen']==':8080' and r['web']['target']=='$S_IP:80', r['web']
+assert r['dns']['proto']=='udp' and r['dns']['listen']=='$R_CIP:53', r['dns']
+assert r['rng']['target']=='$S_IP:7000-7099' and r['rng']['allow']==['198.51.100.0/24'] and r['rng']['deny_action']=='pass', r['rng']
+assert r['dmz']['proto']=='any' and r['dmz']['target']=='$S_IP2:*', r['dmz']
+assert r['web6']['listen']=='[::]:8080', r['web6']" "$(pr -j list)"
+
+# a live flow through web gives it counters and conntrack entries
+session "$TMP/s1.out"
+check "a live flow through an applied rule reaches backend A" test "$(head -1 "$TMP/s1.out")" = "A $C_IP first"
+
+before=$(rules_of); flows=$(stat_of web flows); pkts=$(stat_of web packets_in)
+out=$(pr apply "$F" 2>&1); rc=$?
+check "re-applying the same file changes nothing" \
+	sh -c '[ "$1" -eq 0 ] && [ "$2" = "added 0, replaced 0, deleted 0, unchanged 5 (0 conntrack entries removed)" ]' _ "$rc" "$out"
+check "re-apply keeps ids, names and targets" test "$(rules_of)" = "$before"
+check "re-apply keeps the counters ($flows flows, $pkts packets in)" \
+	sh -c '[ "$1" -ge 1 ] && [ "$1" = "$2" ] && [ "$3" -ge 1 ] && [ "$3" = "$4" ]' _ "$flows" "$(stat_of web flows)" "$pkts" "$(stat_of web packets_in)"
+
+# change web's target: a replace; the live flow keeps A, new flows go to B
+web_id=$(id_of web)
+sed -i "s|tcp :8080 $S_IP:80 --name web|tcp :8080 $S_IP2:80 --name web|" "$F"
+before=$(rules_of)
+out=$(pr apply --dry-run "$F" 2>&1); rc=$?
+check "apply --dry-run prints the replace and changes nothing" \
+	sh -c '[ "$1" -eq 0 ] && printf %s "$2" | grep -q "^replace rule $3 (line 2): tcp :8080 -> $4:80 name web" &&
+		printf %s "$2" | grep -q "would add 0, replace 1, delete 0; unchanged 4" && [ "$5" = "$6" ]' \
+	_ "$rc" "$out" "$web_id" "$S_IP2" "$before" "$(rules_of)"
+out=$(pr -j apply --dry-run "$F" 2>&1)
+check "apply -j --dry-run lists the change as JSON" python3 -c "
+import json,sys; j=json.loads(sys.argv[1]); assert j['dry_run'] and j['replaced']==1 and j['added']==0, j
+c=j['changes']; assert len(c)==1 and c[0]['action']=='replace' and c[0]['line']==2, c
+assert c[0]['old']['target']=='$S_IP:80' and c[0]['rule']['target']=='$S_IP2:80', c" "$out"
+out=$(pr apply "$F" 2>&1); rc=$?
+check "changing one target replaces that rule only" \
+	sh -c '[ "$1" -eq 0 ] && [ "$2" = "added 0, replaced 1, deleted 0, unchanged 4 (0 conntrack entries removed)" ]' _ "$rc" "$out"
+check "the replaced rule keeps its id and counters" \
+	sh -c '[ "$1" = "$2" ] && [ "$3" = "$4" ]' _ "$web_id" "$(id_of web)" "$flows" "$(stat_of web flows)"
+touch "$TMP/go"; wait "$sess" 2>/dev/null
+check "the established flow keeps its old backend across the replace" \
+	test "$(cat "$TMP/s1.out")" = "$(printf 'A %s first\nA %s second' $C_IP $C_IP)"
+out=$(in_ns "$NS_C" timeout $((5 * SLOW)) socat -T3 - TCP:$R_CIP:8080 <<<"hello" 2>&1)
+check "a new flow after the replace reaches backend B" test "$out" = "B $C_IP hello"
+
+# remove web from the file: deleted as del does, its live flow flushed
+session "$TMP/s2.out"
+web_id=$(id_of web)
+sed -i '/--name web$/d' "$F"
+out=$(pr apply "$F" 2>&1); rc=$?
+check "a rule no longer in the file is deleted and its flows flushed" \
+	sh -c '[ "$1" -eq 0 ] && printf %s "$2" | grep -Eq "^added 0, replaced 0, deleted 1, unchanged 4 \([1-9][0-9]* conntrack entries removed\)"' _ "$rc" "$out"
+check "no conntrack entry of the deleted rule is left" python3 -c "
+import json,sys; assert not [e for e in json.loads(sys.argv[1]) if e['rule']==$web_id], sys.argv[1]" "$(pr -j conntrack list)"
+touch "$TMP/go"; wait "$sess" 2>/dev/null
+check "the deleted rule's live flow is no longer redirected" sh -c "head -1 '$TMP/s2.out' | grep -q 'B $C_IP first' && ! grep -q 'second' '$TMP/s2.out'"
+check "list no longer has it" sh -c "! '$PR_BIN' --pin-dir '$PIN' list | grep -q ' web '"
+
+# Bad files: exit 2, one line "apply: FILE:LINE: ..." naming the token, nothing changed.
+# bad_apply DESC LINE TOKEN CONTENT
+bad_apply() {
+	local desc=$1 line=$2 token=$3 f=$TMP/bad.txt err
+	printf '%s\n' "$4" >"$f"
+	before=$(state)
+	bad_input "$desc" "$token" apply "$f"
+	err=$(pr apply "$f" 2>&1)
+	check "  ...naming the file and line $line" grep -qF "apply: $f:$line: " <<<"$err"
+}
+bad_apply "a file with a bad port on line 3" 3 "'65536'" "$(head -2 "$F"; echo "tcp :65536 $S_IP:80"; tail -n +3 "$F")"
+bad_apply "a file with an unknown option" 2 "'--nmae'" "$(printf '# x\ntcp :1 %s:1 --nmae x' $S_IP)"
+bad_apply "a file whose rules overlap" 7 "'tcp :9050'" "$(cat "$F"; echo "tcp :9050 $S_IP:1")"
+bad_apply "a file with a name twice" 3 "'dns'" "$(head -2 "$F"; echo "tcp :1 $S_IP:1 --name dns")"
+bad_apply "a file with the same listen twice" 3 "'udp $R_CIP:53'" "$(head -2 "$F"; echo "udp $R_CIP:53 $S_IP:54")"
+bad_apply "a file with an unterminated quote" 1 "quote" "tcp ':1 $S_IP:1"
+before=$(state)
+bad_input "a missing apply FILE" "FILE" apply
+bad_input "an apply FILE that does not exist" "'$TMP/nosuch'" apply "$TMP/nosuch"
+out=$(printf 'tcp :8081 %s:80 --name w2\n' $S_IP | pr apply --dry-run - 2>&1)
+check "apply - reads stdin (--dry-run: would delete the other 4)" \
+	sh -c 'printf %s "$1" | grep -q "would add 1, replace 0, delete 4; unchanged 0"' _ "$out"
+out=$(printf 'tcp :8081 %s:80 x\n' $S_IP | pr apply - 2>&1)
+check "a bad line from stdin is reported as <stdin>:1" grep -qF "<stdin>:1: unexpected argument 'x'" <<<"$out"
+
+# 100,000 rules in one apply (correctness only; tests/bench/ctl.sh times it)
+python3 -c "
+import sys
+with open(sys.argv[1], 'w') as f:
+    for i in range(100000):
+        f.write('tcp 198.51.100.%d:%d 203.0.113.%d:%d\n' % (10 + i // 50000, 1 + i % 50000, 1 + i % 254, 1 + i % 60000))" "$TMP/big.txt"
+out=$(pr apply "$TMP/big.txt" 2>&1); rc=$?
+check "apply of 100,000 rules adds them all and deletes the other 4" \
+	sh -c '[ "$1" -eq 0 ] && printf %s "$2" | grep -q "^added 100000, replaced 0, deleted 4, unchanged 0"' _ "$rc" "$out"
+pr list >"$TMP/list.txt"
+check "list shows 100,000 rules, the last one intact" \
+	sh -c '[ "$(wc -l <"$1")" -eq 100000 ] && grep -Eq "^[0-9]+ +- +tcp +198\.51\.100\.11:50000 +203\.0\.113\.178:40000$" "$1"' _ "$TMP/list.txt"
+check "status counts 100,000 rules and as many lookup entries" python3 -c "
+import json,sys; m=json.loads(sys.argv[1])['maps']; assert m['rules']==100000 and m['rule_entries']==100000 and m['rules_max']>=131072, m" "$(pr -j status)"
+out=$(pr apply "$TMP/big.txt" 2>&1)
+check "re-applying the 100,000 rules is a no-op" grep -q "unchanged 100000" <<<"$out"
+sed -i '1s/203.0.113.1:1$/192.0.2.1:1/' "$TMP/big.txt"
+out=$(pr apply "$TMP/big.txt" 2>&1)
+check "changing one of 100,000 rules replaces one" grep -q "replaced 1, deleted 0, unchanged 99999" <<<"$out"
+out=$(pr add tcp 198.51.100.10:5-9 192.0.2.1:1 2>&1); rc=$?
+check "add next to 100,000 rules still finds the overlap (exit 1)" sh -c '[ "$1" -eq 1 ] && printf %s "$2" | grep -q "overlap"' _ "$rc" "$out"
+out=$(pr apply /dev/null 2>&1)
+check "apply of an empty file removes the 100,000 rules" grep -q "deleted 100000" <<<"$out"
+
+# Kernels without batch ops take the one-by-one path; force it: same result
+python3 -c "
+import sys
+with open(sys.argv[1], 'w') as f:
+    for i in range(3000):
+        f.write('%s 198.51.100.20:%d 203.0.113.%d:%d%s\n' % ('any' if i % 7 == 0 else 'tcp', 1 + 2 * i, 1 + i % 254, 80,
+                ' --allow 192.0.2.0/24 --allow 198.51.100.%d' % (i % 250) if i % 10 == 0 else ''))" "$TMP/mixed.txt"
+out=$(export PORTREDIR_BATCH=0; pr apply "$TMP/mixed.txt" 2>&1)
+check "PORTREDIR_BATCH=0: apply element by element adds 3,000 rules" grep -q "^added 3000, replaced 0, deleted 0" <<<"$out"
+one_by_one=$(rules_of)
+check "PORTREDIR_BATCH=0: status counts them without batch reads" python3 -c "
+import json,sys; m=json.loads(sys.argv[1])['maps']; assert m['rules']==3000 and m['rule_entries']==3000+429, m" \
+	"$(export PORTREDIR_BATCH=0; pr -j status)"
+out=$(export PORTREDIR_BATCH=0; pr apply /dev/null 2>&1)
+check "PORTREDIR_BATCH=0: and deletes them" sh -c 'printf %s "$1" | grep -q "deleted 3000" && [ "$2" = "[]" ]' _ "$out" "$(pr -j list)"
+pr apply "$TMP/mixed.txt" >/dev/null
+check "the batch path gives the same rules, ids and allowlists" test "$(rules_of)" = "$one_by_one"
+pr apply /dev/null >/dev/null
+
+# Capacity: maps sized by attach --max-rules; a full table states its size
+prs() { in_ns "$NS_R" "$PR_BIN" --pin-dir "$PIN_SMALL" "$@"; }
+check "attach --max-rules 4 creates small maps" prs attach rs --mode tc --max-rules 4
+check "status shows the capacity and what the counters cost" python3 -c "
+import json,sys; m=json.loads(sys.argv[1])['maps']; assert m['rules_max']==4 and m['rule_counters_bytes']==5*48*m['possible_cpus'], m" "$(prs -j status)"
+err=$(prs attach rs --max-rules 8 2>&1); rc=$?
+check "attach --max-rules cannot resize existing maps (exit 1, states the capacity)" \
+	sh -c '[ "$1" -eq 1 ] && printf %s "$2" | grep -q "hold 4 rules"' _ "$rc" "$err"
+for i in 1 2 3 4 5; do echo "tcp :$i $S_IP:$i"; done >"$TMP/five.txt"
+err=$(prs apply "$TMP/five.txt" 2>&1); rc=$?
+check "applying 5 rules into room for 4 fails at line 5 stating the capacity (exit 1)" \
+	sh -c '[ "$1" -eq 1 ] && printf %s "$2" | grep -q ":5: rule table is full: the maps hold 4 rules" && [ "$3" = "[]" ]' _ "$rc" "$err" "$(prs -j list)"
+head -4 "$TMP/five.txt" >"$TMP/four.txt"
+check "4 rules fit" prs apply "$TMP/four.txt"
+err=$(prs add tcp :99 $S_IP:1 2>&1); rc=$?
+check "add into a full table fails stating the capacity (exit 1)" \
+	sh -c '[ "$1" -eq 1 ] && printf %s "$2" | grep -q "rule table is full (4 rules"' _ "$rc" "$err"
+for i in 11 12 13 14; do echo "tcp :$i $S_IP:$i"; done >"$TMP/four2.txt"
+out=$(prs apply "$TMP/four2.txt" 2>&1); rc=$?
+check "4 other rules replace them though both sets cannot fit at once (deletes go first)" \
+	sh -c '[ "$1" -eq 0 ] && printf %s "$2" | grep -q "deleted rules went first" &&
+		printf %s "$2" | grep -q "added 4, replaced 0, deleted 4" && [ "$(printf "%s\n" "$3" | wc -l)" -eq 4 ] &&
+		printf %s "$3" | grep -q " :14 "' _ "$rc" "$out" "$(prs list)"
+prs detach rs >/dev/null
 tap_done

@@ -1261,8 +1261,8 @@ static int load_progs(void)
 	tskel = tc_bpf__open_opts(&oo);
 	if (!xskel || !tskel)
 		return -1;
-	bpf_map__reuse_fd(xskel->maps.pr_tx, ctx.fd_tx);
-	bpf_map__reuse_fd(tskel->maps.pr_tx, ctx.fd_tx);
+	if (pr_obj_reuse_maps(&ctx, xskel->obj) || pr_obj_reuse_maps(&ctx, tskel->obj))
+		return -1;
 	err = xdp_bpf__load(xskel);
 	if (!err)
 		err = tc_bpf__load(tskel);
@@ -1287,7 +1287,7 @@ int main(void)
 	}
 	snprintf(pin, sizeof(pin), "/sys/fs/bpf/pr_unit_%d", getpid());
 	pr_set_verbose(getenv("V") && atoi(getenv("V")));
-	if (pr_open(&ctx, pin, PR_OPEN_CREATE)) {
+	if (pr_open(&ctx, pin, PR_OPEN_CREATE, 0)) {
 		printf("Bail out! %s\n", ctx.err);
 		return 1;
 	}
