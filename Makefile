@@ -47,7 +47,7 @@ DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1
 # What `make vmtest` needs besides DEPS_PKGS: qemu, a static busybox for the
 # initramfs, and Debian's 6.1 kernel as the second kernel to test on.
 # What `make bench` needs besides DEPS_PKGS.
-BENCH_PKGS := iperf3 nftables gnuplot-nox wrk nginx-light
+BENCH_PKGS := iperf3 nftables gnuplot-nox wrk nginx-light netsniff-ng ethtool tcpdump
 VM_PKGS := qemu-system-x86 busybox-static linux-image-amd64 cpio xz-utils zstd
 KERNEL ?=
 
@@ -95,6 +95,28 @@ $(O)/bench_datapath: $(O)/tests/bench/bench_datapath.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
+# Case 1 (tests/bench/pps.sh): the live-frames generator, and the bare
+# forwarder, drop and server counter programs that bpftool loads.
+$(O)/tests/bench/%.bpf.o: tests/bench/%.bpf.c | $(O)/tests/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -MT $@ -c $< -o $@.tmp.o
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o
+	$(Q)rm -f $@.tmp.o
+
+$(O)/tests/bench/%.skel.h: $(O)/tests/bench/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(O)/tests/bench/xdp_gen.o: tests/bench/xdp_gen.c $(O)/tests/bench/xdp_gen.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -I$(O)/tests/bench -c $< -o $@
+
+$(O)/xdp_gen: $(O)/tests/bench/xdp_gen.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+PPS_BINS := $(O)/xdp_gen $(O)/tests/bench/xdp_fwd.bpf.o
+
 $(O)/tests/bench/%.o: tests/bench/%.c $(SKELS) | $(O)/tests/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
@@ -129,7 +151,7 @@ demo: deps
 # Benchmarks against nftables (tests/bench/); QUICK=1 for a short smoke run.
 bench:
 	$(MAKE) deps BENCH=1
-	$(MAKE) O=$(O) all $(O)/bench_datapath
+	$(MAKE) O=$(O) all $(O)/bench_datapath $(PPS_BINS)
 	O=$(O) QUICK=$(QUICK) tests/bench/run.sh
 
 vmdeps:
