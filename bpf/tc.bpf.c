@@ -54,7 +54,7 @@ xlate:
 	 * source is one of this host's addresses; the egress hook of the
 	 * interface the stack picks translates it there. */
 	if (hook == PR_HOOK_INGRESS) {
-		fwd = pr_fib_lookup(skb, &fib, data, data_end, skb->ingress_ifindex, &p, &x) == 0;
+		fwd = pr_fib_lookup(skb, &fib, data, data_end, skb->ingress_ifindex, &p, &x, !skb->gso_size) == 0;
 		if (!fwd && x.dir == PR_DIR_REPLY) {
 			pr_count(PR_R_PASS_REPLY_EGRESS);
 			return TC_ACT_OK;

@@ -74,7 +74,7 @@ xlate:
 	/* Route first, as in TC (see pr_tc()): out through the devmap when the
 	 * egress device takes XDP frames, else to the stack, except a reply,
 	 * which is left untranslated for the egress hook. */
-	fwd = pr_fib_lookup(ctx, &fib, data, data_end, ctx->ingress_ifindex, &p, &x) == 0 &&
+	fwd = pr_fib_lookup(ctx, &fib, data, data_end, ctx->ingress_ifindex, &p, &x, true) == 0 &&
 	      bpf_map_lookup_elem(&pr_tx, &fib.ifindex);
 	if (!fwd && x.dir == PR_DIR_REPLY) {
 		pr_count(PR_R_PASS_REPLY_EGRESS);

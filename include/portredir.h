@@ -6,7 +6,7 @@
 #include <linux/types.h>
 
 /* Bump when any pinned map's key, value or size changes; the loader refuses a pin dir of another version. */
-#define PR_SCHEMA_VERSION 3
+#define PR_SCHEMA_VERSION 4
 #define PR_MAGIC 0x50524452 /* "PRDR" */
 
 /* Rule ids are 1..max_rules; id 0 is never used. max_rules is chosen when the
@@ -149,9 +149,16 @@ struct pr_ct_val {
 	__u32 rule_id;
 	__u8 fin_orig;
 	__u8 fin_reply;
-	__u8 pad[6];
+	/* Route cache for this direction's translated packets, so most skip
+	 * bpf_fib_lookup: written by the datapath, refreshed once a second. */
+	__u16 nh_len;     /* largest IP length the route was proven for (MTU) */
+	__u32 nh_ifindex; /* egress device; 0: nothing cached */
+	__u32 nh_iif;     /* the ingress device it was looked up from */
+	__u8 nh_dmac[6];
+	__u8 nh_smac[6];
+	__u64 nh_until;   /* coarse ns after which it is looked up again */
 };
-_Static_assert(sizeof(struct pr_ct_val) == 40, "pr_ct_val layout");
+_Static_assert(sizeof(struct pr_ct_val) == 64, "pr_ct_val layout");
 
 /* Fragment tracking: a datagram's later fragments carry no ports, so the
  * first fragment records what it was translated to, keyed by what all its

@@ -16,49 +16,92 @@ const volatile bool pr_via_stack = false;
 #define PR_AF_INET_KERNEL 2   /* AF_INET, which no uapi header gives BPF code */
 #define PR_AF_INET6_KERNEL 10 /* AF_INET6 */
 
-/* Route a packet as it will be once translated, with bpf_fib_lookup: 0
- * with fib filled when the route and the neighbour are known and the
- * packet may be forwarded as is; -1 when the stack must handle it (local
- * delivery, no neighbour yet, TTL expiring, MTU exceeded, forwarding
- * disabled, attach --via-stack). Runs before the rewrite, so a reply that
- * cannot go straight out can still be left untranslated (see pr_tc()). */
+#define PR_NH_REFRESH_NS 1000000000ULL /* a cached route is looked up again after a second */
+
+/* Route a packet as it will be once translated: 0 with fib's ifindex and
+ * MACs filled when the route and the neighbour are known and the packet may
+ * be forwarded as is; -1 when the stack must handle it (local delivery, no
+ * neighbour yet, TTL expiring, MTU exceeded, forwarding disabled, attach
+ * --via-stack). Runs before the rewrite, so a reply that cannot go straight
+ * out can still be left untranslated (see pr_tc()).
+ *
+ * bpf_fib_lookup costs several times the rest of the fast path, so an
+ * established flow keeps its answer in its conntrack entry for a second:
+ * the same egress device and MACs, for packets from the same ingress device
+ * no longer than one the lookup passed. cacheable is false for a GSO skb,
+ * whose length says nothing about its segments. A route or neighbour
+ * change reaches a flow within a second. */
 static __always_inline int pr_fib_lookup(void *ctx, struct bpf_fib_lookup *fib, void *data,
 					 void *data_end, __u32 ifindex, const struct pr_pkt *p,
-					 const struct pr_xlate *x)
+					 const struct pr_xlate *x, bool cacheable)
 {
 	const union pr_addr *src = x->dir == PR_DIR_ORIG ? &p->saddr : &x->new_addr;
 	const union pr_addr *dst = x->dir == PR_DIR_ORIG ? &x->new_addr : &p->daddr;
 	struct iphdr *ip = data + sizeof(struct ethhdr);
 	struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
+	struct pr_ct_val *v = cacheable ? x->ct : NULL;
 	__be16 *ports = p->ports;
+	__u16 len;
 
 	if (pr_via_stack || p->frag != PR_FRAG_NONE || !ports || (void *)(ports + 2) > data_end)
 		return -1; /* a datagram's fragments stay on one path, in order */
+	if (p->family == PR_AF_INET) {
+		if ((void *)(ip + 1) > data_end || ip->ttl <= 1)
+			return -1; /* the stack sends time-exceeded */
+		len = bpf_ntohs(ip->tot_len);
+	} else {
+		if ((void *)(ip6 + 1) > data_end || ip6->hop_limit <= 1)
+			return -1;
+		len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	}
+	if (v && v->nh_ifindex && v->nh_iif == ifindex && len <= v->nh_len &&
+	    pr_age(x->now, v->nh_until) < 0) {
+		fib->ifindex = v->nh_ifindex;
+		__builtin_memcpy(fib->dmac, v->nh_dmac, ETH_ALEN);
+		__builtin_memcpy(fib->smac, v->nh_smac, ETH_ALEN);
+		return 0;
+	}
+
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->l4_protocol = p->proto;
 	fib->sport = x->dir == PR_DIR_ORIG ? ports[0] : x->new_port;
 	fib->dport = x->dir == PR_DIR_ORIG ? x->new_port : ports[1];
 	fib->ifindex = ifindex;
+	fib->tot_len = len;
 	if (p->family == PR_AF_INET) {
-		if ((void *)(ip + 1) > data_end || ip->ttl <= 1)
-			return -1; /* the stack sends time-exceeded */
 		fib->family = PR_AF_INET_KERNEL;
 		fib->tos = ip->tos;
-		fib->tot_len = bpf_ntohs(ip->tot_len);
 		fib->ipv4_src = src->v4;
 		fib->ipv4_dst = dst->v4;
 	} else {
-		if ((void *)(ip6 + 1) > data_end || ip6->hop_limit <= 1)
+		if ((void *)(ip6 + 1) > data_end)
 			return -1;
 		fib->family = PR_AF_INET6_KERNEL;
 		fib->flowinfo = *(__be32 *)ip6 & bpf_htonl(0x0fffffff);
-		fib->tot_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 		__builtin_memcpy(fib->ipv6_src, src, 16);
 		__builtin_memcpy(fib->ipv6_dst, dst, 16);
 	}
 	/* An L3 egress device (tun, WireGuard, ipip) is fine too: bpf_redirect
 	 * strips the Ethernet header for it, and XDP only uses pr_tx devices. */
-	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0) == BPF_FIB_LKUP_RET_SUCCESS ? 0 : -1;
+	if (bpf_fib_lookup(ctx, fib, sizeof(*fib), 0) != BPF_FIB_LKUP_RET_SUCCESS) {
+		if (v)
+			v->nh_ifindex = 0;
+		return -1;
+	}
+	if (v) {
+		/* a longer packet than proven, on a fresh cache: the bound grows;
+		 * a refresh starts it over, so a lowered MTU is noticed */
+		bool grow = v->nh_ifindex == fib->ifindex && v->nh_iif == ifindex &&
+			    pr_age(x->now, v->nh_until) < 0;
+
+		v->nh_ifindex = fib->ifindex;
+		v->nh_iif = ifindex;
+		__builtin_memcpy(v->nh_dmac, fib->dmac, ETH_ALEN);
+		__builtin_memcpy(v->nh_smac, fib->smac, ETH_ALEN);
+		v->nh_len = grow && v->nh_len > len ? v->nh_len : len;
+		v->nh_until = x->now + PR_NH_REFRESH_NS;
+	}
+	return 0;
 }
 
 /* What the stack's forward path would do to the headers: TTL or hop limit

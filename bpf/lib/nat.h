@@ -16,6 +16,8 @@ struct pr_xlate {
 	__u8 dir;
 	__u32 rule_id;
 	int new_flow;
+	struct pr_ct_val *ct; /* the flow's entry for this direction, when it existed */
+	__u64 now;            /* pr_now() when ct is set */
 };
 
 enum pr_hook { PR_HOOK_INGRESS, PR_HOOK_EGRESS };
@@ -145,6 +147,8 @@ static __always_inline int pr_decide(void *ctx, const struct pr_pkt *p, enum pr_
 			pr_ct_track(&k, v, p, now);
 			pr_xlate_from_ct(p, v, x);
 			x->new_flow = 0;
+			x->ct = v;
+			x->now = now;
 			return PR_V_XLATE;
 		}
 	}

@@ -1250,6 +1250,16 @@ static void test_fib_redirect(void)
 	     iph(&out)->ttl == 63 && csums_ok(&out) && addr_is(iph(&out)->saddr, LISTEN) &&
 	     ntohs(((struct tcphdr *)l4h(&out))->source) == 8080;
 	tap(ok, "tc: with the neighbour known the reply is translated and goes straight back out");
+
+	/* the flow keeps that route for a second without a lookup, then looks again */
+	sh("ip neigh del " CLIENT " dev ut_in");
+	rc = run_prog(TC_IN, &in, &out, out_if);
+	tap(rc == TC_ACT_REDIRECT && memcmp(out.b, "\x02\x00\x00\x00\x00\x98", 6) == 0,
+	    "tc: the flow's cached route serves the next packet without a lookup");
+	usleep(1100 * 1000);
+	rc = run_prog(TC_IN, &in, &out, out_if);
+	tap(rc == TC_ACT_OK && unchanged(&in, &out),
+	    "tc: after a second the route is looked up again and the neighbour's removal is seen");
 }
 
 static int load_progs(void)
