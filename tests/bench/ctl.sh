@@ -141,9 +141,9 @@ for label, key in rows:
 print()
 p = stat("portredir-load")
 if p is None:
-    print("Target: 100k rules in at most 1 s: no data, MISSED.")
+    print("* Target: 100k rules in at most 1 s: no data, MISSED.")
 else:
     m = p[0]
-    print("Target: 100k rules in at most 1 s: %.3f s, %s by %.0f%%." % (m, "met" if m <= 1.0 else "MISSED", abs(1.0 - m) * 100))
+    print("* Target: 100k rules in at most 1 s: %.3f s, %s by %.0f%%." % (m, "met" if m <= 1.0 else "MISSED", abs(1.0 - m) * 100))
 PY
 cat "$OUT/ctl.md"

@@ -1,93 +1,132 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# `make bench`: portredir against nftables DNAT and plain routing on one client/router/server topology, contenders alternated in every round.
+# `make bench`: portredir against nftables DNAT, plain routing and a bare XDP forwarder on one client/router/server topology, contenders alternated in every round.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 O=${O:-build}
 case "$O" in /*) BUILD=$O ;; *) BUILD=$TOP/$O ;; esac
 QUICK=${QUICK:-}
+[ "$QUICK" = 0 ] && QUICK=
 CASES=${CASES:-1 2 3 4 5} # a subset, e.g. CASES="2 3", for work on one figure
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
-ROUNDS=5
-SECS=$([ -n "$QUICK" ] && [ "$QUICK" != 0 ] && echo 1 || echo 8)
+# QUICK is a smoke check under 3 minutes: 3 rounds (2 for cases 1 and 5) of
+# 1 s runs. A full run
+# has 5 rounds of longer runs everywhere.
+ROUNDS=$([ -n "$QUICK" ] && echo 3 || echo 5)
+SECS=$([ -n "$QUICK" ] && echo 1 || echo 8)
+PPS_SECS=$([ -n "$QUICK" ] && echo 1 || echo 5)
+OWN_ROUNDS=$([ -n "$QUICK" ] && echo 2 || echo $ROUNDS) # cases 1 and 5, which build their own namespaces
 RES=$HERE/results
 mkdir -p "$RES"
 TAG=prb$$
 source "$TOP/tests/lib.sh"
 TMP=$(mktemp -d /tmp/portredir-bench.XXXXXX)
-trap 'in_ns "$NS_R" nft delete table ip prbench 2>/dev/null; cleanup; rm -rf "$TMP"' EXIT
+finish() { in_ns "$NS_R" nft delete table ip prbench 2>/dev/null; cleanup; rm -rf "$TMP"; }
+trap finish EXIT
 
 [ "$(id -u)" -eq 0 ] || { echo "bench: run as root (sudo make bench)" >&2; exit 1; }
-for t in iperf3 nft; do command -v $t >/dev/null || { echo "bench: $t missing (make bench installs it)" >&2; exit 1; }; done
+for t in iperf3 nft wrk nginx; do command -v $t >/dev/null || { echo "bench: $t missing (make bench installs it)" >&2; exit 1; }; done
 
-host="$(nproc) cores, kernel $(uname -r), $(date -u +%Y-%m-%d)"
+host="$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), kernel $(uname -r), $(date -u +%Y-%m-%d)"
 {
 	echo "# portredir benchmark"
 	echo
 	echo "Run: \`sudo make bench${QUICK:+ QUICK=$QUICK}\` on $host."
-	echo "Every figure is the median (min-max) of $ROUNDS rounds; contenders alternate within each round."
+	echo "Every figure is the median (min-max) of its rounds; contenders alternate within each round."
+	echo "A run is void if anything else shared the machine."
 	echo
 } >"$TMP/latest.md"
 
+# ---- case 4: datapath cost ----
 if want 4; then
-echo "# case 4: datapath cost (BPF_PROG_TEST_RUN)"
-QUICK=$QUICK "$BUILD/bench_datapath" "$TMP/datapath.dat" | tee "$TMP/datapath.txt"
-{
-	echo "## Datapath cost (case 4)"
-	echo
-	echo '```'
-	cat "$TMP/datapath.txt"
-	echo '```'
-	echo
-} >>"$TMP/latest.md"
+	echo "# case 4: datapath cost (BPF_PROG_TEST_RUN)"
+	QUICK=$QUICK "$BUILD/bench_datapath" "$TMP/datapath.dat" | tee "$TMP/datapath.txt"
+	{
+		echo "## Datapath cost (case 4)"
+		echo
+		echo '```'
+		cat "$TMP/datapath.txt"
+		echo '```'
+		echo
+	} >>"$TMP/latest.md"
 fi
 
-echo "# case 2: TCP bulk, iperf3 ${SECS}s, 1 and 4 streams"
-topo_up || exit 1
-bg_ns "$NS_S" iperf3 -s -B $S_IP -p 5201
-wait_until 5 listening "$NS_S" tcp 5201 || { echo "bench: iperf3 server did not start" >&2; exit 1; }
+# ---- case 5: control plane ----
+if want 5; then
+	echo "# case 5: loading 100,000 rules, portredir apply against nft -f, $OWN_ROUNDS rounds"
+	if O=$O "$HERE/ctl.sh" "$TMP" $OWN_ROUNDS >"$TMP/ctl.log" 2>&1; then
+		cat "$TMP/ctl.md"
+		{ cat "$TMP/ctl.md"; echo; } >>"$TMP/latest.md"
+	else
+		echo "bench: case 5 failed:" >&2; tail -5 "$TMP/ctl.log" >&2
+	fi
+fi
 
-# setup CONTENDER LPORT TPORT: forward router port LPORT to the server's TPORT
-# the contender's way; teardown undoes it. Each leaves the router as it found
-# it (portredir detaches between contenders, so native and tc never overlap).
+# ---- case 1: 64-byte packets per second ----
+if want 1; then
+	echo "# case 1: 64-byte UDP pps, $OWN_ROUNDS rounds of ${PPS_SECS}s"
+	if O=$O "$HERE/pps.sh" "$TMP" $OWN_ROUNDS $PPS_SECS >"$TMP/pps.log" 2>&1; then
+		cat "$TMP/pps.md"
+		{ cat "$TMP/pps.md"; echo; } >>"$TMP/latest.md"
+	else
+		echo "bench: case 1 failed:" >&2; tail -5 "$TMP/pps.log" >&2
+	fi
+fi
+
+# ---- cases 2 and 3 share one topology ----
+# setup CONTENDER PROTO LPORT TPORT: forward router port LPORT to the
+# server's TPORT the contender's way; teardown undoes it. portredir attaches
+# both router interfaces, as an operator would (replies then go straight
+# back too), and detaches between contenders, so modes never overlap.
 setup() {
 	case "$1" in
 	routed) ;;
 	nftables)
 		in_ns "$NS_R" nft -f - <<-NFT
 		table ip prbench {
-			chain pre { type nat hook prerouting priority -100; iifname "rc" tcp dport $2 dnat to $S_IP:$3; }
+			chain pre { type nat hook prerouting priority -100; iifname "rc" $2 dport $3 dnat to $S_IP:$4; }
 		}
 		NFT
 		;;
 	portredir-*)
-		pr attach rc --mode "${1#portredir-}" >/dev/null && pr add tcp :$2 $S_IP:$3 >/dev/null ;;
+		pr attach rc --mode "${1#portredir-}" >/dev/null && pr attach rs --mode "${1#portredir-}" >/dev/null &&
+			pr add $2 :$3 $S_IP:$4 >/dev/null ;;
 	esac
 }
 teardown() {
 	case "$1" in
 	nftables) in_ns "$NS_R" nft delete table ip prbench ;;
-	portredir-*) pr del tcp :$2 >/dev/null; pr detach rc >/dev/null ;;
+	portredir-*) pr del $2 :$3 >/dev/null; pr detach rc >/dev/null; pr detach rs >/dev/null ;;
 	esac
 }
 target() { [ "$1" = routed ] && echo $S_IP || echo $R_CIP; }
-
 CONTENDERS="routed nftables portredir-tc portredir-native portredir-auto"
-want 2 && for streams in 1 4; do
-	for round in $(seq $ROUNDS); do
-		for c in $CONTENDERS; do
-			setup $c 5201 5201
-			gbps=$(in_ns "$NS_C" timeout $((SECS + 15)) iperf3 -c "$(target $c)" -p 5201 -t $SECS -P $streams -J 2>/dev/null |
-				python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))' 2>/dev/null)
-			teardown $c 5201
-			echo "$streams $c ${gbps:-0}" >>"$TMP/bulk.raw"
-			echo "#   streams $streams round $round $c: ${gbps:-FAILED} Gbit/s"
+
+if want 2 || want 3; then
+	topo_up || exit 1
+	trap finish EXIT # topo_up sets its own
+	# neighbours known from the start, as on a router that has seen traffic
+	in_ns "$NS_R" ping -c1 -W2 $S_IP >/dev/null; in_ns "$NS_R" ping -c1 -W2 $C_IP >/dev/null
+fi
+
+if want 2; then
+	echo "# case 2: TCP bulk, iperf3 ${SECS}s, 1 and 4 streams"
+	bg_ns "$NS_S" iperf3 -s -B $S_IP -p 5201
+	wait_until 5 listening "$NS_S" tcp 5201 || { echo "bench: iperf3 server did not start" >&2; exit 1; }
+	for streams in 1 4; do
+		for round in $(seq $ROUNDS); do
+			for c in $CONTENDERS; do
+				setup $c tcp 5201 5201
+				gbps=$(in_ns "$NS_C" timeout $((SECS + 15)) iperf3 -c "$(target $c)" -p 5201 -t $SECS -P $streams -J 2>/dev/null |
+					python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))' 2>/dev/null)
+				teardown $c tcp 5201
+				echo "$streams $c ${gbps:-0}" >>"$TMP/bulk.raw"
+				echo "#   streams $streams round $round $c: ${gbps:-FAILED} Gbit/s"
+			done
 		done
 	done
-done
-
-want 2 && python3 - "$TMP/bulk.raw" "$TMP/bulk.dat" >"$TMP/bulk.md" <<'PY'
+	python3 - "$TMP/bulk.raw" "$TMP/bulk.dat" >"$TMP/bulk.md" <<'PY'
 import sys, statistics
 rows = [l.split() for l in open(sys.argv[1])]
 order = []
@@ -109,47 +148,58 @@ for c in order:
         cells += ["%.2f (%.2f-%.2f)" % (m, lo, hi), "%.2fx" % (m / n if n else 0)]
     print("| %s | %s |" % (c, " | ".join(cells)))
     out.write("%s %.3f %.3f\n" % (c, med["1", c][0], med["4", c][0]))
-a, n = med["1", "portredir-auto"][0], med["1", "nftables"][0]
 print()
-print("Target: auto mode at least 1.0x nftables for bulk TCP: %.2fx, %s." % (a / n if n else 0, "met" if n and a >= n else "MISSED by %.0f%%" % (100 * (1 - a / n)) if n else "no data"))
+for s in ("1", "4"):
+    a, n = med[s, "portredir-auto"][0], med[s, "nftables"][0]
+    r = a / n if n else 0
+    print("* Target: TCP bulk in auto mode at least 1.0x nftables, %s stream%s: %.2fx, %s." %
+          (s, "" if s == "1" else "s", r, "met" if r >= 1 else "MISSED by %.0f%%" % (100 * (1 - r))))
 PY
-cat "$TMP/bulk.md"
+	cat "$TMP/bulk.md"
+	{
+		echo "## TCP bulk (case 2): iperf3, ${SECS}s a run, client -> router -> server over veth"
+		echo
+		cat "$TMP/bulk.md"
+		echo
+	} >>"$TMP/latest.md"
+fi
 
-echo "# case 3: new TCP connections per second (wrk, Connection: close, against nginx)"
-mkdir -p "$TMP/www"
-echo ok >"$TMP/www/index.html"
-cat >"$TMP/nginx.conf" <<NGX
-worker_processes 1;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx.err;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path $TMP/ngx-body; proxy_temp_path $TMP/ngx-proxy;
-	fastcgi_temp_path $TMP/ngx-fcgi; uwsgi_temp_path $TMP/ngx-uwsgi; scgi_temp_path $TMP/ngx-scgi;
-	server { listen $S_IP:80; root $TMP/www; keepalive_timeout 0; }
-}
-NGX
-# No TIME_WAIT on the server: contenders share its (client, port) tuple
-# space, and a SYN meeting a TIME_WAIT left by another contender whose
-# timestamps ran on another offset (the client's TS offset depends on the
-# address it dials: the server for routed, the router for the rest) is
-# dropped by PAWS and retried a second later. That made routed look slowest.
-in_ns "$NS_S" sysctl -qw net.ipv4.tcp_max_tw_buckets=0
-bg_ns "$NS_S" nginx -c "$TMP/nginx.conf" -g 'daemon off;'
-wait_until 5 listening "$NS_S" tcp 80 || { echo "bench: nginx did not start" >&2; exit 1; }
-url() { [ "$1" = routed ] && echo "http://$S_IP:80/" || echo "http://$R_CIP:8080/"; }
-want 3 && for round in $(seq $ROUNDS); do
-	for c in $CONTENDERS; do
-		setup $c 8080 80
-		rps=$(in_ns "$NS_C" timeout $((SECS + 15)) wrk -t1 -c16 -d${SECS}s -H "Connection: close" "$(url $c)" 2>/dev/null |
-			awk '/^Requests\/sec:/ { print $2 }')
-		teardown $c 8080
-		echo "$c ${rps:-0}" >>"$TMP/conn.raw"
-		echo "#   round $round $c: ${rps:-FAILED} connections/s"
+if want 3; then
+	echo "# case 3: new TCP connections per second (wrk, Connection: close, against nginx)"
+	mkdir -p "$TMP/www"
+	echo ok >"$TMP/www/index.html"
+	cat >"$TMP/nginx.conf" <<-NGX
+	worker_processes 1;
+	pid $TMP/nginx.pid;
+	error_log $TMP/nginx.err;
+	events { worker_connections 4096; }
+	http {
+		access_log off;
+		client_body_temp_path $TMP/ngx-body; proxy_temp_path $TMP/ngx-proxy;
+		fastcgi_temp_path $TMP/ngx-fcgi; uwsgi_temp_path $TMP/ngx-uwsgi; scgi_temp_path $TMP/ngx-scgi;
+		server { listen $S_IP:80; root $TMP/www; keepalive_timeout 0; }
+	}
+	NGX
+	# No TIME_WAIT on the server: contenders share its (client, port) tuple
+	# space, and a SYN meeting a TIME_WAIT left by another contender whose
+	# timestamps ran on another offset (the client's TS offset depends on the
+	# address it dials: the server for routed, the router for the rest) is
+	# dropped by PAWS and retried a second later. That made routed look slowest.
+	in_ns "$NS_S" sysctl -qw net.ipv4.tcp_max_tw_buckets=0
+	bg_ns "$NS_S" nginx -c "$TMP/nginx.conf" -g 'daemon off;'
+	wait_until 5 listening "$NS_S" tcp 80 || { echo "bench: nginx did not start" >&2; exit 1; }
+	url() { [ "$1" = routed ] && echo "http://$S_IP:80/" || echo "http://$R_CIP:8080/"; }
+	for round in $(seq $ROUNDS); do
+		for c in $CONTENDERS; do
+			setup $c tcp 8080 80
+			rps=$(in_ns "$NS_C" timeout $((SECS + 15)) wrk -t1 -c16 -d${SECS}s -H "Connection: close" "$(url $c)" 2>/dev/null |
+				awk '/^Requests\/sec:/ { print $2 }')
+			teardown $c tcp 8080
+			echo "$c ${rps:-0}" >>"$TMP/conn.raw"
+			echo "#   round $round $c: ${rps:-FAILED} connections/s"
+		done
 	done
-done
-want 3 && python3 - "$TMP/conn.raw" "$TMP/conn.dat" >"$TMP/conn.md" <<'PY'
+	python3 - "$TMP/conn.raw" "$TMP/conn.dat" >"$TMP/conn.md" <<'PY'
 import sys, statistics
 rows = [l.split() for l in open(sys.argv[1])]
 order = []
@@ -165,43 +215,55 @@ for c in order:
     print("| %s | %.0f (%.0f-%.0f) | %.2fx |" % (c, m, min(v), max(v), m / n if n else 0))
     out.write("%s %.1f\n" % (c, m))
 a = statistics.median(med["portredir-auto"])
+r = statistics.median(med["routed"])
 print()
-print("Target: new connections/s at least 1.5x nftables: %.2fx, %s." % (a / n if n else 0, "met" if n and a >= 1.5 * n else "MISSED by %.0f%%" % (100 * (1 - a / (1.5 * n))) if n else "no data"))
+print("* Target: new connections/s at least 1.5x nftables: %.2fx, %s." % (a / n if n else 0, "met" if n and a >= 1.5 * n else "MISSED by %.0f%%" % (100 * (1 - a / (1.5 * n))) if n else "no data"))
+print("* For scale: plain routing, no NAT at all, reaches %.2fx nftables here. Client, server and router" % (r / n if n else 0))
+print("  share this machine's cores, so the router's own cost is only part of what each connection costs.")
 PY
-cat "$TMP/conn.md"
-{
-	echo "## TCP bulk (case 2): iperf3, ${SECS}s a run, client -> router (rc) -> server over veth"
-	echo
-	cat "$TMP/bulk.md"
-	echo
-	echo "## New connections (case 3): wrk -c16 with Connection: close against nginx, ${SECS}s a run"
-	echo
 	cat "$TMP/conn.md"
+	{
+		echo "## New connections (case 3): wrk -c16 with Connection: close against nginx, ${SECS}s a run"
+		echo
+		cat "$TMP/conn.md"
+		echo
+	} >>"$TMP/latest.md"
+fi
+
+# ---- summary: every target line, then the plots ----
+{
+	echo "## Targets"
 	echo
-	echo "Not measured yet: case 1 (64-byte pps with trafgen) and case 5 (100k rules load);"
-	echo "see tests/bench/NOTES.md."
-} >>"$TMP/latest.md"
+	grep -h '^#   tc established' "$TMP/datapath.txt" 2>/dev/null | sed 's/^#   /* Datapath: /'
+	grep -h '^\* Target' "$TMP/pps.md" "$TMP/bulk.md" "$TMP/conn.md" "$TMP/ctl.md" 2>/dev/null
+	echo
+} >"$TMP/targets.md"
+echo
+cat "$TMP/targets.md"
+cat "$TMP/targets.md" >>"$TMP/latest.md"
 
 if command -v gnuplot >/dev/null; then
-	gnuplot <<-GP
-	set terminal pngcairo size 1300,420
-	set output "$RES/latest.png"
-	set multiplot layout 1,3
-	set title "TCP bulk through the router (Gbit/s, median)"
-	set style data histograms; set style fill solid 0.8; set boxwidth 0.8
-	set xtics rotate by -30; set key top left
-	plot "$TMP/bulk.dat" using 2:xtic(1) title "1 stream", "" using 3 title "4 streams"
-	set title "New TCP connections/s (median)"
-	plot "$TMP/conn.dat" using 2:xtic(1) title "connections/s"
-	set title "XDP datapath cost vs rules (ns/packet)"
-	set style data linespoints; set logscale x; set xtics norotate; set key top left
-	plot "$TMP/datapath.dat" using 1:3 title "established", "" using 1:4 title "reply", "" using 1:5 title "non-matching", "" using 1:6 title "tc established"
-	unset multiplot
-	GP
-	echo "![results](latest.png)" >>"$TMP/latest.md"
+	plots=()
+	[ -s "$TMP/pps.dat" ] && plots+=("set title 'Case 1: 64-byte UDP delivered (Mpps, median)'; set style data histograms; set style fill solid 0.8; set xtics rotate by -30; unset logscale x; plot '$TMP/pps.dat' using 2:xtic(1) notitle")
+	[ -s "$TMP/bulk.dat" ] && plots+=("set title 'Case 2: TCP bulk (Gbit/s, median)'; set style data histograms; set style fill solid 0.8; set xtics rotate by -30; unset logscale x; plot '$TMP/bulk.dat' using 2:xtic(1) title '1 stream', '' using 3 title '4 streams'")
+	[ -s "$TMP/conn.dat" ] && plots+=("set title 'Case 3: new TCP connections/s (median)'; set style data histograms; set style fill solid 0.8; set xtics rotate by -30; unset logscale x; plot '$TMP/conn.dat' using 2:xtic(1) notitle")
+	[ -s "$TMP/datapath.dat" ] && plots+=("set title 'Case 4: datapath ns/packet vs rules'; set style data linespoints; set logscale x; set xtics norotate; plot '$TMP/datapath.dat' using 1:3 title 'xdp established', '' using 1:5 title 'xdp non-matching', '' using 1:6 title 'tc established', '' using 1:8 title 'tc reply', '' using 1:7 title 'tc non-matching'")
+	[ -s "$TMP/ctl.dat" ] && plots+=("set title 'Case 5: seconds to load 100,000 rules (median)'; set style data histograms; set style fill solid 0.8; set xtics rotate by -30; unset logscale x; plot '$TMP/ctl.dat' using 2:xtic(1) notitle")
+	if [ ${#plots[@]} -gt 0 ]; then
+		{
+			echo "set terminal pngcairo size $((440 * (${#plots[@]} < 3 ? ${#plots[@]} : 3))),$((${#plots[@]} > 3 ? 840 : 420))"
+			echo "set output '$TMP/latest.png'"
+			echo "set key top left; set boxwidth 0.8"
+			echo "set multiplot layout $((${#plots[@]} > 3 ? 2 : 1)),$((${#plots[@]} < 3 ? ${#plots[@]} : 3))"
+			printf '%s\n' "${plots[@]}"
+			echo "unset multiplot"
+		} | gnuplot 2>"$TMP/gnuplot.err" && echo "![results](latest.png)" >>"$TMP/latest.md"
+	fi
 fi
+
 if [ "$CASES" = "1 2 3 4 5" ]; then
 	cp "$TMP/latest.md" "$RES/latest.md"
+	[ -f "$TMP/latest.png" ] && cp "$TMP/latest.png" "$RES/latest.png"
 	echo "# results in tests/bench/results/latest.md"
 else
 	echo "# CASES=\"$CASES\" is a partial run: tests/bench/results/ left as it was"
