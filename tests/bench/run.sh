@@ -242,27 +242,12 @@ echo
 cat "$TMP/targets.md"
 cat "$TMP/targets.md" >>"$TMP/latest.md"
 
-if command -v gnuplot >/dev/null; then
-	plots=()
-	[ -s "$TMP/pps.dat" ] && plots+=("set title 'Case 1: 64-byte UDP delivered (Mpps, median)'; set style data histograms; set style fill solid 0.8; set xtics rotate by -30; unset logscale x; plot '$TMP/pps.dat' using 2:xtic(1) notitle")
-	[ -s "$TMP/bulk.dat" ] && plots+=("set title 'Case 2: TCP bulk (Gbit/s, median)'; set style data histograms; set style fill solid 0.8; set xtics rotate by -30; unset logscale x; plot '$TMP/bulk.dat' using 2:xtic(1) title '1 stream', '' using 3 title '4 streams'")
-	[ -s "$TMP/conn.dat" ] && plots+=("set title 'Case 3: new TCP connections/s (median)'; set style data histograms; set style fill solid 0.8; set xtics rotate by -30; unset logscale x; plot '$TMP/conn.dat' using 2:xtic(1) notitle")
-	[ -s "$TMP/datapath.dat" ] && plots+=("set title 'Case 4: datapath ns/packet vs rules'; set style data linespoints; set logscale x; set xtics norotate; plot '$TMP/datapath.dat' using 1:3 title 'xdp established', '' using 1:5 title 'xdp non-matching', '' using 1:6 title 'tc established', '' using 1:8 title 'tc reply', '' using 1:7 title 'tc non-matching'")
-	[ -s "$TMP/ctl.dat" ] && plots+=("set title 'Case 5: seconds to load 100,000 rules (median)'; set style data histograms; set style fill solid 0.8; set xtics rotate by -30; unset logscale x; plot '$TMP/ctl.dat' using 2:xtic(1) notitle")
-	if [ ${#plots[@]} -gt 0 ]; then
-		{
-			echo "set terminal pngcairo size $((440 * (${#plots[@]} < 3 ? ${#plots[@]} : 3))),$((${#plots[@]} > 3 ? 840 : 420))"
-			echo "set output '$TMP/latest.png'"
-			echo "set key top left; set boxwidth 0.8"
-			echo "set multiplot layout $((${#plots[@]} > 3 ? 2 : 1)),$((${#plots[@]} < 3 ? ${#plots[@]} : 3))"
-			printf '%s\n' "${plots[@]}"
-			echo "unset multiplot"
-		} | gnuplot 2>"$TMP/gnuplot.err" && echo "![results](latest.png)" >>"$TMP/latest.md"
-	fi
-fi
+"$HERE/plot.sh" "$TMP" && echo "![results](latest.png)" >>"$TMP/latest.md"
 
 if [ "$CASES" = "1 2 3 4 5" ]; then
 	cp "$TMP/latest.md" "$RES/latest.md"
+	rm -f "$RES"/*.dat
+	cp "$TMP"/*.dat "$RES/" 2>/dev/null # the plot's data: tests/bench/plot.sh redraws it
 	[ -f "$TMP/latest.png" ] && cp "$TMP/latest.png" "$RES/latest.png"
 	echo "# results in tests/bench/results/latest.md"
 else
