@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Shared shell helpers: a client <-> router <-> server topology in fresh namespaces, TAP output, cleanup.
-# Source it; it sets a trap that removes everything it created on any exit.
+# Source it. topo_up sets an EXIT trap running cleanup unless the caller has
+# set one already (which must call cleanup), so a caller's own cleanup of its
+# temporary files is never replaced.
 
 O=${O:-build}
 case "$O" in
@@ -44,7 +46,7 @@ cleanup() {
 
 # Build the three namespaces. Router forwards; client and server route via it.
 topo_up() {
-	trap cleanup EXIT
+	[ -n "$(trap -p EXIT)" ] || trap cleanup EXIT
 	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 	ip netns add "$NS_C" && ip netns add "$NS_R" && ip netns add "$NS_S" || return 1
 	ip link add rc netns "$NS_R" type veth peer name c0 netns "$NS_C"

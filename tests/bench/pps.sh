@@ -61,7 +61,6 @@ LPORT=10000 TPORT=20000 NPORTS=1000 SPORT=40000 NSPORTS=13
 SIZE=60 # bytes without the FCS: 64 on an Ethernet wire
 
 topo_up || { echo "pps: cannot build namespaces" >&2; exit 1; }
-trap finish EXIT # topo_up replaced it with lib.sh's cleanup alone
 
 mac() { in_ns "$1" ip -j link show "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])'; }
 ifidx() { in_ns "$1" ip -j link show "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["ifindex"])'; }

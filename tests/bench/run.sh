@@ -105,7 +105,6 @@ CONTENDERS="routed nftables portredir-tc portredir-native portredir-auto"
 
 if want 2 || want 3; then
 	topo_up || exit 1
-	trap finish EXIT # topo_up sets its own
 	# neighbours known from the start, as on a router that has seen traffic
 	in_ns "$NS_R" ping -c1 -W2 $S_IP >/dev/null; in_ns "$NS_R" ping -c1 -W2 $C_IP >/dev/null
 fi
