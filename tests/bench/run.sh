@@ -9,6 +9,7 @@ case "$O" in /*) BUILD=$O ;; *) BUILD=$TOP/$O ;; esac
 QUICK=${QUICK:-}
 [ "$QUICK" = 0 ] && QUICK=
 CASES=${CASES:-1 2 3 4 5} # a subset, e.g. CASES="2 3", for work on one figure
+# BENCH_CONTENDERS reorders the five contenders of cases 2 and 3 (to test order effects)
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 # QUICK is a smoke check under 3 minutes: 3 rounds (2 for cases 1 and 5) of
 # 1 s runs. A full run
@@ -101,7 +102,7 @@ teardown() {
 	esac
 }
 target() { [ "$1" = routed ] && echo $S_IP || echo $R_CIP; }
-CONTENDERS="routed nftables portredir-tc portredir-native portredir-auto"
+CONTENDERS=${BENCH_CONTENDERS:-routed nftables portredir-tc portredir-native portredir-auto}
 
 if want 2 || want 3; then
 	topo_up || exit 1
