@@ -220,6 +220,12 @@ static __always_inline int pr_icmp_handle(const struct pr_pkt *p, void *data, vo
 	v = pr_icmp_lookup(p, &e);
 	if (!v || (hook == PR_HOOK_EGRESS && v->dir != PR_DIR_REPLY))
 		return PR_R_PASS_ICMP;
+	/* An error on its way to the client may leave with the listen address,
+	 * one of this host's, as its source, which the stack drops as martian
+	 * when it arrives from outside: the egress hook translates it instead,
+	 * as it does replies that cannot go straight out. */
+	if (hook == PR_HOOK_INGRESS && v->dir == PR_DIR_REPLY)
+		return PR_R_PASS_REPLY_EGRESS;
 	pr_icmp_rewrite(p, &e, v, data_end);
 	return PR_R_XLATE_ICMP;
 }

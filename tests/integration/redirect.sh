@@ -188,12 +188,26 @@ r1=$(gstat redirect) f1=$(fwd_pkts)
 echo "# direct: redirect counter +$((r1 - r0)), router forward chain +$((f1 - f0)), reply '$out'"
 check "a translated flow goes straight to the egress device: redirect counter up, router forward chain untouched" \
 	test "${out#? }" = "$C_IP hello" -a $((r1 - r0)) -ge 6 -a $((f1 - f0)) -eq 0
+# The server's port-unreachable travels back through rs, where ingress must
+# not translate it: from the listen address the stack would drop it as
+# martian. rc's egress translates it, and the client sees the refusal.
+pr add udp :5999 $S_IP:5999 --name closed >/dev/null
+out=$(in_ns "$NS_C" timeout $((5 * SLOW)) python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
+s.connect((sys.argv[1], 5999)); s.send(b"x")
+try: s.recv(10); print("answered")
+except ConnectionRefusedError: print("refused")
+except socket.timeout: print("timeout")' $R_CIP 2>&1)
+check "with both sides attached, the server's port-unreachable reaches the client translated" test "$out" = refused
+pr del --name closed >/dev/null
 pr detach rc >/dev/null; pr detach rs >/dev/null
 pr attach rs --mode "$MODE" --via-stack >/dev/null
 out=$(pr attach rc --mode "$MODE" --via-stack 2>&1)
 check "attach --via-stack" grep -q "in $MODE mode" <<<"$out"
 out=$(pr status)
 check "status shows forward stack" grep -qE '^  rc .* forward stack' <<<"$out"
+r1=$(gstat redirect) f1=$(fwd_pkts)
 out=$(tcp_get $R_CIP 8080)
 r2=$(gstat redirect) f2=$(fwd_pkts)
 echo "# via stack: redirect counter +$((r2 - r1)), router forward chain +$((f2 - f1)), reply '$out'"

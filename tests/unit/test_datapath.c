@@ -684,14 +684,17 @@ static void test_icmp(void)
 
 	/* 1: the target says c1 was too big; the client must see c0 quoted, from the listen address */
 	build_icmp(&in, TARGET, CLIENT, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, 1280, &c1, qlen);
+	/* ingress leaves it: from the listen address it would be martian to the stack */
+	before = gstat(PR_R_PASS_REPLY_EGRESS);
+	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && unchanged(&in, &out) && last_meta == PR_META_DONE &&
+	     run_prog(TC_IN, &in, &out, 0) == TC_ACT_OK && unchanged(&in, &out) &&
+	     gstat(PR_R_PASS_REPLY_EGRESS) == before + 2;
+	tap(ok, "xdp and tc ingress leave an error on its way to the client untouched, for the egress hook");
 	before = gstat(PR_R_XLATE_ICMP);
-	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && icmp_csums_ok(&out) &&
+	ok = run_prog(TC_EG, &in, &out, 0) == TC_ACT_OK && icmp_csums_ok(&out) &&
 	     memcmp(quoted(&out), c0.b + ETH_HLEN, qlen) == 0 && addr_is(iph(&out)->saddr, LISTEN) &&
 	     addr_is(iph(&out)->daddr, CLIENT) && gstat(PR_R_XLATE_ICMP) == before + 1;
-	tap(ok, "xdp: frag-needed from the target quotes the client's own packet byte for byte, from the listen address");
-	ok = run_prog(TC_IN, &in, &out, 0) == TC_ACT_OK && icmp_csums_ok(&out) &&
-	     memcmp(quoted(&out), c0.b + ETH_HLEN, qlen) == 0 && addr_is(iph(&out)->saddr, LISTEN);
-	tap(ok, "tc ingress: the same frag-needed is translated the same way");
+	tap(ok, "tc egress: frag-needed from the target quotes the client's own packet byte for byte, from the listen address");
 
 	/* 3: the router itself (another source) sends frag-needed about c1 out of the client side */
 	build_icmp(&in, "203.0.113.1", CLIENT, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, 1280, &c1, qlen);
@@ -701,9 +704,9 @@ static void test_icmp(void)
 
 	/* only the 8 bytes RFC 792 promises: ports translated, no checksum to fix */
 	build_icmp(&in, TARGET, CLIENT, ICMP_TIME_EXCEEDED, 0, 0, &c1, 28);
-	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && icmp_csums_ok(&out) &&
+	ok = run_prog(TC_EG, &in, &out, 0) == TC_ACT_OK && icmp_csums_ok(&out) &&
 	     memcmp(quoted(&out), c0.b + ETH_HLEN, 28) == 0;
-	tap(ok, "xdp: time-exceeded quoting only 8 bytes of TCP is translated");
+	tap(ok, "tc egress: time-exceeded quoting only 8 bytes of TCP is translated");
 
 	/* 2: the client answers the reply r1 with port-unreachable; the target must see r0 */
 	build_icmp(&in, CLIENT, LISTEN, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, &r1, qlen);
@@ -720,9 +723,9 @@ static void test_icmp(void)
 	build(&u0, &us);
 	run_prog(XDP_PROG, &u0, &u1, 0);
 	build_icmp(&in, TARGET, CLIENT, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, &u1, 28);
-	ok = run_prog(XDP_PROG, &in, &out, 0) == XDP_PASS && icmp_csums_ok(&out) &&
+	ok = run_prog(TC_EG, &in, &out, 0) == TC_ACT_OK && icmp_csums_ok(&out) &&
 	     memcmp(quoted(&out), u0.b + ETH_HLEN, 28) == 0;
-	tap(ok, "xdp: port-unreachable quoting UDP without a checksum is translated, checksum stays 0");
+	tap(ok, "tc egress: port-unreachable quoting UDP without a checksum is translated, checksum stays 0");
 
 	/* not ours: echo, and errors about unknown flows */
 	memcpy(&want_q, &c1, sizeof(c1));
@@ -1000,12 +1003,15 @@ static void test_ipv6(void)
 	*(__u16 *)(ic + 2) = htons(~fold(sum16(ic, 8 + qlen, pseudo6(o6, 58, 8 + qlen))) & 0xffff);
 	in.len = ETH_HLEN + 40 + 8 + qlen;
 	rc = run_prog(XDP_PROG, &in, &out, 0);
+	tap(rc == XDP_PASS && unchanged(&in, &out),
+	    "xdp: an ICMPv6 error on its way to the client is left to the egress hook");
+	rc = run_prog(TC_EG, &in, &out, 0);
 	o6 = ip6h(&out);
 	ic = (__u8 *)(o6 + 1);
-	ok = rc == XDP_PASS && addr6_is(&o6->saddr, LISTEN6) &&
+	ok = rc == TC_ACT_OK && addr6_is(&o6->saddr, LISTEN6) &&
 	     fold(sum16(ic, 8 + qlen, pseudo6(o6, 58, 8 + qlen))) == 0xffff &&
 	     memcmp(ic + 8, (char *)ip6h(&c0), qlen) == 0;
-	tap(ok, "xdp: ICMPv6 packet-too-big quotes the client's own packet byte for byte, from the listen address");
+	tap(ok, "tc egress: ICMPv6 packet-too-big quotes the client's own packet byte for byte, from the listen address");
 }
 
 /* ---- ranges, allowlists, DMZ ---- */
