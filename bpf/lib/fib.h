@@ -74,8 +74,6 @@ static __always_inline int pr_fib_lookup(void *ctx, struct bpf_fib_lookup *fib, 
 		fib->ipv4_src = src->v4;
 		fib->ipv4_dst = dst->v4;
 	} else {
-		if ((void *)(ip6 + 1) > data_end)
-			return -1;
 		fib->family = PR_AF_INET6_KERNEL;
 		fib->flowinfo = *(__be32 *)ip6 & bpf_htonl(0x0fffffff);
 		__builtin_memcpy(fib->ipv6_src, src, 16);

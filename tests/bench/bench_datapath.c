@@ -29,7 +29,7 @@
 #define CLIENT "198.51.100.2"
 
 static struct xdp_bpf *skel;
-static struct tc_bpf *tskel;
+static struct tc_bpf *tskel, *stack_skel;
 static int quick;
 
 struct pkt {
@@ -68,46 +68,32 @@ static int bare_fd;    /* XDP_PASS and nothing else: the harness's own cost */
 static int bare_tc_fd; /* TC_ACT_OK and nothing else */
 static __u32 bo_if;    /* the private namespace's veth every packet "arrives" on */
 
-/* Mean ns a run of one XDP test run repeating p `repeat` times, as the kernel times it. */
-static double run_xdp(int fd, struct pkt *p, __u32 repeat)
+/* Mean ns a run of one test run repeating p `repeat` times on one buffer,
+ * as the kernel times it, the packet arriving on bo0. The identity rule
+ * keeps the packet valid run after run; only the TTL moves. */
+static double run_loop(int fd, bool xdp, struct pkt *p, __u32 repeat)
 {
 	unsigned char out[512];
 	struct xdp_md xctx = { .data_end = p->len, .ingress_ifindex = bo_if };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b, .data_size_in = p->len, .data_out = out,
-		    .data_size_out = sizeof(out), .repeat = repeat, .ctx_in = &xctx, .ctx_size_in = sizeof(xctx));
-	int err = bpf_prog_test_run_opts(fd, &o);
-
-	if (err) {
-		fprintf(stderr, "bench: xdp test run: %s\n", strerror(-err));
-		exit(1);
-	}
-	return o.duration;
-}
-
-/* The same for TC ingress, the skb arriving on bo0. */
-static double run_tc(int fd, struct pkt *p, __u32 repeat)
-{
-	unsigned char out[512];
 	struct __sk_buff sctx = { .ifindex = bo_if, .ingress_ifindex = bo_if };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b, .data_size_in = p->len, .data_out = out,
-		    .data_size_out = sizeof(out), .repeat = repeat, .ctx_in = &sctx, .ctx_size_in = sizeof(sctx));
-	int err = bpf_prog_test_run_opts(fd, &o);
+		    .data_size_out = sizeof(out), .repeat = repeat);
+	int err;
 
+	o.ctx_in = xdp ? (void *)&xctx : (void *)&sctx;
+	o.ctx_size_in = xdp ? sizeof(xctx) : sizeof(sctx);
+	err = bpf_prog_test_run_opts(fd, &o);
 	if (err) {
-		fprintf(stderr, "bench: tc test run: %s\n", strerror(-err));
+		fprintf(stderr, "bench: %s test run: %s\n", xdp ? "xdp" : "tc", strerror(-err));
 		exit(1);
 	}
 	return o.duration;
 }
 
-static double run_fd(int fd, struct pkt *p)
-{
-	return run_xdp(fd, p, 1);
-}
-
+/* One single XDP run of pr_xdp. */
 static double run(struct pkt *p)
 {
-	return run_fd(bpf_program__fd(skel->progs.pr_xdp), p);
+	return run_loop(bpf_program__fd(skel->progs.pr_xdp), true, p, 1);
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -161,6 +147,31 @@ static struct res stats(double *v, int n)
 	return (struct res){ v[n / 2], v[0], v[n - 1] };
 }
 
+/* TC ingress on the XDP object's maps; via_stack as attach --via-stack sets
+ * it, so a translated packet ends at the rewrite: the path without the
+ * forward step, to tell what that step costs. */
+static struct tc_bpf *open_tc(bool via_stack)
+{
+	struct tc_bpf *t = tc_bpf__open();
+	struct bpf_map *m;
+
+	if (!t)
+		return NULL;
+	t->rodata->pr_via_stack = via_stack;
+	bpf_object__for_each_map(m, t->obj) {
+		struct bpf_map *x = bpf_object__find_map_by_name(skel->obj, bpf_map__name(m));
+
+		bpf_map__set_pin_path(m, NULL);
+		if (x && !strstr(bpf_map__name(m), ".rodata") && !strstr(bpf_map__name(m), ".bss"))
+			bpf_map__reuse_fd(m, bpf_map__fd(x));
+	}
+	if (tc_bpf__load(t)) {
+		tc_bpf__destroy(t);
+		return NULL;
+	}
+	return t;
+}
+
 static int load_bare(enum bpf_prog_type type, int ret)
 {
 	struct bpf_insn insns[] = {
@@ -186,13 +197,6 @@ static int private_netns(void)
 		return -EIO;
 	bo_if = if_nametoindex("bo0");
 	return bo_if ? 0 : -ENODEV;
-}
-
-/* Mean ns a run over one test run of `repeat` runs on one buffer. The
- * identity rule keeps the packet valid run after run; only the TTL moves. */
-static double run_loop(int fd, bool xdp, struct pkt *p, __u32 repeat)
-{
-	return xdp ? run_xdp(fd, p, repeat) : run_tc(fd, p, repeat);
 }
 
 /* Median of `calls` loops, less the bare program's median timed the same way. */
@@ -241,18 +245,10 @@ int main(int argc, char **argv)
 	if (xdp_bpf__load(skel))
 		return fprintf(stderr, "bench: cannot load the XDP program (root? memlock?)\n"), 1;
 	/* TC ingress on the same maps */
-	tskel = tc_bpf__open();
-	if (!tskel)
-		return fprintf(stderr, "bench: cannot open the TC object\n"), 1;
-	bpf_object__for_each_map(m, tskel->obj) {
-		struct bpf_map *x = bpf_object__find_map_by_name(skel->obj, bpf_map__name(m));
-
-		bpf_map__set_pin_path(m, NULL);
-		if (x && !strstr(bpf_map__name(m), ".rodata") && !strstr(bpf_map__name(m), ".bss"))
-			bpf_map__reuse_fd(m, bpf_map__fd(x));
-	}
-	if (tc_bpf__load(tskel))
-		return fprintf(stderr, "bench: cannot load the TC program\n"), 1;
+	tskel = open_tc(false);
+	stack_skel = open_tc(true);
+	if (!tskel || !stack_skel)
+		return fprintf(stderr, "bench: cannot load the TC programs\n"), 1;
 	bare_fd = load_bare(BPF_PROG_TYPE_XDP, XDP_PASS);
 	bare_tc_fd = load_bare(BPF_PROG_TYPE_SCHED_CLS, 0);
 	if (bare_fd < 0 || bare_tc_fd < 0)
@@ -278,7 +274,7 @@ int main(int argc, char **argv)
 	build(&probe, CLIENT, LISTEN, 1, 9, 0x10);
 	double *bv = calloc(nnew, sizeof(double));
 	for (__u32 i = 0; i < nnew; i++)
-		bv[i] = run_fd(bare_fd, &probe);
+		bv[i] = run_loop(bare_fd, true, &probe, 1);
 	qsort(bv, nnew, sizeof(double), cmp_d);
 	double bare = bv[nnew / 2];
 	free(bv);
@@ -298,9 +294,10 @@ int main(int argc, char **argv)
 	__u16 sport = 1024;
 	double base_est = 0;
 	int xfd = bpf_program__fd(skel->progs.pr_xdp), tfd = bpf_program__fd(tskel->progs.pr_tc_ingress);
+	int sfd = bpf_program__fd(stack_skel->progs.pr_tc_ingress);
 	for (size_t ci = 0; ci < sizeof(counts) / sizeof(counts[0]); ci++) {
-		double r[7][ROUNDS];
-		struct res st[7];
+		double r[8][ROUNDS];
+		struct res st[8];
 		struct pkt syn, est, rep, nom;
 		char cell[7][40];
 
@@ -329,8 +326,9 @@ int main(int argc, char **argv)
 			r[4][round] = measure(tfd, bare_tc_fd, false, &est, TC_REPEAT, calls);
 			r[5][round] = measure(tfd, bare_tc_fd, false, &rep, TC_REPEAT, calls);
 			r[6][round] = measure(tfd, bare_tc_fd, false, &nom, TC_REPEAT, calls);
+			r[7][round] = measure(sfd, bare_tc_fd, false, &est, TC_REPEAT, calls);
 		}
-		for (int i = 0; i < 7; i++) {
+		for (int i = 0; i < 8; i++) {
 			st[i] = stats(r[i], ROUNDS);
 			snprintf(cell[i], sizeof(cell[i]), "%.0f (%.0f-%.0f)", st[i].med, st[i].min, st[i].max);
 		}
@@ -339,6 +337,8 @@ int main(int argc, char **argv)
 		if (out)
 			fprintf(out, "%u %.1f %.1f %.1f %.1f %.1f %.1f %.1f\n", counts[ci], st[0].med, st[1].med,
 				st[2].med, st[3].med, st[4].med, st[6].med, st[5].med);
+		printf("#   of tc established, the forward step (route cache or lookup, MACs, TTL, redirect) is %.0f ns:"
+		       " %.0f ns with --via-stack\n", st[4].med - st[7].med, st[7].med);
 		/* judged on TC: auto mode's hook on veth, and the precise figure */
 		if (ci == 0)
 			base_est = st[4].med;

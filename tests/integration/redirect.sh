@@ -181,13 +181,21 @@ gstat() { pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)[
 fwd_pkts() { in_ns "$NS_R" nft -j list chain inet prfwd fw | python3 -c '
 import json,sys; print(sum(e["counter"]["packets"] for r in json.load(sys.stdin)["nftables"] if "rule" in r for e in r["rule"]["expr"] if "counter" in e))'; }
 in_ns "$NS_R" ping -c1 -W2 $S_IP >/dev/null 2>&1; in_ns "$NS_R" ping -c1 -W2 $C_IP >/dev/null 2>&1 # neighbours known
+# one_flow LABEL: a TCP exchange through the web rule; sets out (the reply
+# without its backend letter) and dr, df (packets sent straight out, and
+# packets the router's forward chain saw)
+one_flow() {
+	local r0 f0
+	r0=$(gstat redirect) f0=$(fwd_pkts)
+	out=$(tcp_get $R_CIP 8080)
+	out=${out#? }
+	dr=$(($(gstat redirect) - r0)) df=$(($(fwd_pkts) - f0))
+	echo "# $1: redirect counter +$dr, router forward chain +$df, reply '$out'"
+}
 pr attach rs --mode "$MODE" >/dev/null # replies arrive there: both directions go straight
-r0=$(gstat redirect) f0=$(fwd_pkts)
-out=$(tcp_get $R_CIP 8080)
-r1=$(gstat redirect) f1=$(fwd_pkts)
-echo "# direct: redirect counter +$((r1 - r0)), router forward chain +$((f1 - f0)), reply '$out'"
+one_flow direct
 check "a translated flow goes straight to the egress device: redirect counter up, router forward chain untouched" \
-	test "${out#? }" = "$C_IP hello" -a $((r1 - r0)) -ge 6 -a $((f1 - f0)) -eq 0
+	test "$out" = "$C_IP hello" -a $dr -ge 6 -a $df -eq 0
 # The server's port-unreachable travels back through rs, where ingress must
 # not translate it: from the listen address the stack would drop it as
 # martian. rc's egress translates it, and the client sees the refusal.
@@ -207,12 +215,9 @@ out=$(pr attach rc --mode "$MODE" --via-stack 2>&1)
 check "attach --via-stack" grep -q "in $MODE mode" <<<"$out"
 out=$(pr status)
 check "status shows forward stack" grep -qE '^  rc .* forward stack' <<<"$out"
-r1=$(gstat redirect) f1=$(fwd_pkts)
-out=$(tcp_get $R_CIP 8080)
-r2=$(gstat redirect) f2=$(fwd_pkts)
-echo "# via stack: redirect counter +$((r2 - r1)), router forward chain +$((f2 - f1)), reply '$out'"
+one_flow "via stack"
 check "with --via-stack the flow takes the router's forward path and still works" \
-	test "${out#? }" = "$C_IP hello" -a $((r2 - r1)) -eq 0 -a $((f2 - f1)) -ge 6
+	test "$out" = "$C_IP hello" -a $dr -eq 0 -a $df -ge 6
 out=$(pr attach rc --mode "$MODE" 2>&1); rc=$?
 check "attach without --via-stack over a --via-stack attachment asks for a detach first" \
 	test $rc -ne 0 -a -n "$(grep -- 'with --via-stack; detach it first' <<<"$out")"
