@@ -20,9 +20,12 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 CC ?= cc
 
-CFLAGS ?= -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror
+# CFLAGS, CPPFLAGS and LDFLAGS are the builder's (dpkg-buildflags sets them for the
+# package); the warnings are ours and always on.
+CFLAGS ?= -O2 -g
+WARN_CFLAGS := -Wall -Wextra -Wno-unused-parameter -Werror
 BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC) -MMD -MP
-USER_CFLAGS := $(CFLAGS) -Iinclude -Iloader -Itests -I$(O) -MMD -MP
+USER_CFLAGS := $(CFLAGS) $(CPPFLAGS) $(WARN_CFLAGS) -Iinclude -Iloader -Itests -I$(O) -MMD -MP
 LIBS := -lxdp -lbpf -lelf -lz -ljansson
 
 ifeq ($(V),1)
@@ -42,7 +45,10 @@ UNIT := $(O)/test_datapath
 
 # Debian 12 packages the build, the tests and the demo need.
 DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
-	libjansson-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux
+	libjansson-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux \
+	nftables iputils-ping
+# What `make deb` needs besides DEPS_PKGS (the rest of debian/control's Build-Depends).
+DEB_PKGS := dpkg-dev debhelper fakeroot lintian
 
 # What `make vmtest` needs besides DEPS_PKGS: qemu, a static busybox for the
 # initramfs, and Debian's 6.1 kernel as the second kernel to test on.
@@ -54,7 +60,7 @@ KERNEL ?=
 # Keep objects and skeletons make considers intermediate.
 .SECONDARY:
 
-.PHONY: all clean check demo deps vmdeps vmtest unit integration bench
+.PHONY: all clean check demo deps vmdeps vmtest unit integration bench install uninstall deb
 all: $(CLI) $(UNIT)
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c | $(O)/bpf
@@ -85,15 +91,15 @@ $(O)/libportredir.a: $(LOADER_OBJS)
 
 $(CLI): $(O)/cli/portredir.o $(O)/libportredir.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(UNIT): $(O)/tests/unit/test_datapath.o $(O)/libportredir.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(O)/bench_datapath: $(O)/tests/bench/bench_datapath.o
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # Case 1 (tests/bench/pps.sh): the live-frames generator, and the bare
 # forwarder, drop and server counter programs that bpftool loads.
@@ -113,7 +119,7 @@ $(O)/tests/bench/xdp_gen.o: tests/bench/xdp_gen.c $(O)/tests/bench/xdp_gen.skel.
 
 $(O)/xdp_gen: $(O)/tests/bench/xdp_gen.o
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 PPS_BINS := $(O)/xdp_gen $(O)/tests/bench/xdp_fwd.bpf.o
 
@@ -124,9 +130,10 @@ $(O)/tests/bench/%.o: tests/bench/%.c $(SKELS) | $(O)/tests/bench
 $(O)/bpf $(O)/loader $(O)/cli $(O)/tests/unit $(O)/tests/bench:
 	$(Q)mkdir -p $@
 
-# Install whatever of DEPS_PKGS (and VM_PKGS with VM=1) is missing (Debian, as root).
+# Install whatever of DEPS_PKGS (and VM_PKGS with VM=1, BENCH_PKGS with BENCH=1,
+# DEB_PKGS with DEB=1) is missing (Debian, as root).
 deps:
-	@missing=$$(for p in $(DEPS_PKGS) $(if $(VM),$(VM_PKGS)) $(if $(BENCH),$(BENCH_PKGS)); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	@missing=$$(for p in $(DEPS_PKGS) $(if $(VM),$(VM_PKGS)) $(if $(BENCH),$(BENCH_PKGS)) $(if $(DEB),$(DEB_PKGS)); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		[ "$$(id -u)" = 0 ] || { echo "deps: run as root (sudo make ...) to install:" $$missing >&2; exit 1; }; \
@@ -161,6 +168,52 @@ vmdeps:
 vmtest: vmdeps
 	$(MAKE) all
 	tests/vm/vmtest.sh $(KERNEL)
+
+# Install layout. PREFIX=/usr for a distribution package; DESTDIR stages the tree.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR ?= $(PREFIX)/share/doc/portredir
+INSTALL ?= install
+# Everything install puts in place, and so everything uninstall removes.
+INSTALLED := $(SBINDIR)/portredir $(MANDIR)/man8/portredir.8 $(MANDIR)/man5/portredir.conf.5 \
+	$(BASHCOMPDIR)/portredir $(UNITDIR)/portredir.service $(DOCDIR)/examples/portredir.conf
+
+# The unit's ExecStart names @SBINDIR@/portredir: it is substituted here, so the
+# installed unit runs the installed binary whatever PREFIX is. Nothing is
+# written to $(O), which may be read-only (make check in a VM runs this).
+install: $(CLI)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples
+	$(Q)$(INSTALL) -m 0755 $(CLI) $(DESTDIR)$(SBINDIR)/portredir
+	$(Q)$(INSTALL) -m 0644 docs/man/portredir.8 $(DESTDIR)$(MANDIR)/man8/portredir.8
+	$(Q)$(INSTALL) -m 0644 docs/man/portredir.conf.5 $(DESTDIR)$(MANDIR)/man5/portredir.conf.5
+	$(Q)$(INSTALL) -m 0644 cli/completion/portredir $(DESTDIR)$(BASHCOMPDIR)/portredir
+	$(Q)$(INSTALL) -m 0644 cli/portredir.conf $(DESTDIR)$(DOCDIR)/examples/portredir.conf
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' cli/portredir.service > $(DESTDIR)$(UNITDIR)/portredir.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/portredir.service
+	$(Q)! grep -n '@[A-Z_]*@' $(DESTDIR)$(UNITDIR)/portredir.service || \
+		{ echo "install: cli/portredir.service has a placeholder install does not substitute" >&2; exit 1; }
+
+uninstall:
+	$(call msg,UNINST,$(DESTDIR)$(PREFIX))
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	$(Q)rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
+# The Debian package (debian/), built in debian/build so build/ is left alone;
+# the .deb, its -dbgsym, .buildinfo and .changes land in $(O)/deb/, lintian-checked.
+deb:
+	$(MAKE) deps DEB=1
+	dpkg-buildpackage -us -uc -b
+	@v=$$(dpkg-parsechangelog -S Version) a=$$(dpkg-architecture -qDEB_HOST_ARCH) && \
+	mkdir -p $(O)/deb && \
+	mv ../portredir_$${v}_$$a.deb ../portredir-dbgsym_$${v}_$$a.deb ../portredir_$${v}_$$a.buildinfo \
+		../portredir_$${v}_$$a.changes $(O)/deb/ && \
+	echo "deb: $(O)/deb/portredir_$${v}_$$a.deb" && \
+	lintian --fail-on error,warning $(O)/deb/portredir_$${v}_$$a.changes
 
 clean:
 	rm -rf $(O)
