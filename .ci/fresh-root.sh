@@ -189,6 +189,8 @@ if [ $from_cache = no ]; then
 	fi
 fi
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# what a Debian install writes, so sudo can resolve the host name
+printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' "$(hostname)" >"$ROOT/etc/hosts"
 
 step "mount /proc, /sys, /dev, /dev/pts, /run"
 mount -t proc proc "$ROOT/proc"
