@@ -30,7 +30,7 @@ BPF_ARCH := $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
 VMLINUX_DIR ?= bpf/include/$(BPF_ARCH)
 LIBBPF_INC ?= /usr/include/bpf
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror -nostdinc \
-	-isystem $(shell $(CLANG) -print-resource-dir)/include -isystem $(O)/bpf-inc \
+	-isystem $(shell $(CLANG) -print-resource-dir 2>/dev/null)/include -isystem $(O)/bpf-inc \
 	-Iinclude -I$(VMLINUX_DIR) -MMD -MP
 USER_CFLAGS := $(CFLAGS) $(CPPFLAGS) $(WARN_CFLAGS) -Iinclude -Iloader -Itests -I$(O) -MMD -MP
 LIBS := -lxdp -lbpf -lelf -lz -ljansson
