@@ -15,13 +15,20 @@ endif
 endif
 endif
 O ?= build
-ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
 CLANG ?= clang
 BPFTOOL ?= bpftool
 CC ?= cc
 
 CFLAGS ?= -O2 -g -Wall -Wextra -Wno-unused-parameter -Werror
-BPF_CFLAGS := -g -O2 -target bpf -Wall -Werror -Iinclude -I$(ARCH_INC) -MMD -MP
+# BPF objects see no libc and no UAPI header: -nostdinc, kernel types from the
+# checked-in vmlinux.h of the oldest kernel we support (docs/design.md), libbpf's
+# bpf/*.h through a one-link include dir, clang's own stddef.h and friends.
+BPF_ARCH := $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
+VMLINUX_DIR ?= bpf/include/$(BPF_ARCH)
+LIBBPF_INC ?= /usr/include/bpf
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror -nostdinc \
+	-isystem $(shell $(CLANG) -print-resource-dir)/include -isystem $(O)/bpf-inc \
+	-Iinclude -I$(VMLINUX_DIR) -MMD -MP
 USER_CFLAGS := $(CFLAGS) -Iinclude -Iloader -Itests -I$(O) -MMD -MP
 LIBS := -lxdp -lbpf -lelf -lz -ljansson
 
@@ -42,7 +49,8 @@ UNIT := $(O)/test_datapath
 
 # Debian 12 packages the build, the tests and the demo need.
 DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
-	libjansson-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux
+	libjansson-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux \
+	nftables
 
 # What `make vmtest` needs besides DEPS_PKGS: qemu, a static busybox for the
 # initramfs, and Debian's 6.1 kernel as the second kernel to test on.
@@ -57,11 +65,15 @@ KERNEL ?=
 .PHONY: all clean check demo deps vmdeps vmtest unit integration bench
 all: $(CLI) $(UNIT)
 
-$(O)/bpf/%.bpf.o: bpf/%.bpf.c | $(O)/bpf
+$(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/bpf-inc/bpf/bpf_helpers.h | $(O)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -MT $@ -c $< -o $@.tmp.o
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o
 	$(Q)rm -f $@.tmp.o
+
+# libbpf's BPF-side headers, alone in an include dir, so -nostdinc keeps glibc out.
+$(O)/bpf-inc/bpf/bpf_helpers.h: $(LIBBPF_INC)/bpf_helpers.h $(VMLINUX_DIR)/vmlinux.h
+	$(Q)mkdir -p $(O)/bpf-inc && ln -sfn $(LIBBPF_INC) $(O)/bpf-inc/bpf
 
 $(O)/%.skel.h: $(O)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
@@ -97,7 +109,7 @@ $(O)/bench_datapath: $(O)/tests/bench/bench_datapath.o
 
 # Case 1 (tests/bench/pps.sh): the live-frames generator, and the bare
 # forwarder, drop and server counter programs that bpftool loads.
-$(O)/tests/bench/%.bpf.o: tests/bench/%.bpf.c | $(O)/tests/bench
+$(O)/tests/bench/%.bpf.o: tests/bench/%.bpf.c $(O)/bpf-inc/bpf/bpf_helpers.h | $(O)/tests/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(@:.o=.d) -MT $@ -c $< -o $@.tmp.o
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp.o

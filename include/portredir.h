@@ -3,7 +3,11 @@
 #ifndef PORTREDIR_H
 #define PORTREDIR_H
 
+/* The BPF side gets __u32 and friends from vmlinux.h and includes no UAPI
+ * header (it builds with -nostdinc); userspace takes them from the UAPI. */
+#ifndef __VMLINUX_H__
 #include <linux/types.h>
+#endif
 
 /* Bump when any pinned map's key, value or size changes; the loader refuses a pin dir of another version. */
 #define PR_SCHEMA_VERSION 4

@@ -3,8 +3,7 @@
 #ifndef PR_CSUM_H
 #define PR_CSUM_H
 
-#include <linux/types.h>
-#include <bpf/bpf_endian.h>
+#include "kernel.h"
 #include "portredir.h"
 
 /* All values are 16-bit words exactly as they sit in the packet; one's-complement

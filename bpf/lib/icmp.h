@@ -3,9 +3,6 @@
 #ifndef PR_ICMP_H
 #define PR_ICMP_H
 
-#include <linux/icmp.h>
-#include <linux/icmpv6.h>
-#include <stdbool.h>
 #include "ct.h"
 #include "csum.h"
 #include "nat.h"

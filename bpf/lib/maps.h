@@ -3,8 +3,7 @@
 #ifndef PR_MAPS_H
 #define PR_MAPS_H
 
-#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
+#include "kernel.h"
 #include "portredir.h"
 
 /* (listen addr | any, proto, port) -> target. Read on every new flow. The

@@ -5,7 +5,6 @@
 
 #include "ct.h"
 #include "stats.h"
-#include <stdbool.h>
 
 /* One address and port rewrite. dir ORIG rewrites the destination, REPLY the source. */
 struct pr_xlate {

@@ -3,15 +3,7 @@
 #ifndef PR_PARSE_H
 #define PR_PARSE_H
 
-#include <linux/bpf.h>
-#include <linux/if_ether.h>
-#include <linux/in.h>
-#include <linux/in6.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
-#include <linux/tcp.h>
-#include <linux/udp.h>
-#include <bpf/bpf_endian.h>
+#include "kernel.h"
 #include "portredir.h"
 
 #define PR_IP_MF 0x2000

@@ -3,7 +3,6 @@
 #ifndef PR_REWRITE_H
 #define PR_REWRITE_H
 
-#include <linux/pkt_cls.h>
 #include "nat.h"
 #include "csum.h"
 

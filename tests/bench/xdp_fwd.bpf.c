@@ -7,14 +7,7 @@
  *              it, so no socket, ICMP or reply work ever loads the server or router.
  * Configuration sits in the one-entry array fwd_cfg (the verifier inlines that
  * lookup: no helper call), counters in the per-CPU array fwd_cnt. */
-#include <linux/bpf.h>
-#include <linux/if_ether.h>
-#include <linux/in.h>
-#include <linux/ip.h>
-#include <linux/pkt_cls.h>
-#include <linux/udp.h>
-#include <bpf/bpf_endian.h>
-#include <bpf/bpf_helpers.h>
+#include "../../bpf/lib/kernel.h"
 
 struct fwd_cfg {
 	__u8 dmac[ETH_ALEN]; /* fwd_xdp: the server's s0 */

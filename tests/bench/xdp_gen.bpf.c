@@ -4,12 +4,7 @@
  * pair and a complete UDP checksum into the template frame and redirects it out
  * of gen_ifindex. The two port counters wrap independently, so coprime range
  * sizes give sport_n * dport_n distinct flows. */
-#include <linux/bpf.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/udp.h>
-#include <bpf/bpf_endian.h>
-#include <bpf/bpf_helpers.h>
+#include "../../bpf/lib/kernel.h"
 
 const volatile __u32 gen_ifindex;
 const volatile __u16 sport_lo, sport_n = 1, dport_lo, dport_n = 1;
