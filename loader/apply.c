@@ -54,7 +54,7 @@ static int cmp_name(const void *x, const void *y)
 
 int pr_ruleset_check(struct pr_ruleset *rs, unsigned int *bad_line, char *err, size_t len)
 {
-	const struct pr_rule_meta **named = malloc((rs->n + 1) * sizeof(*named)), **all;
+	const struct pr_rule_meta **named = malloc((rs->n + 1) * sizeof(*named)), **all = NULL;
 	struct pr_span *v = NULL, *top = NULL;
 	size_t nn = 0, nv = 0;
 	int ret = 0;
