@@ -50,10 +50,13 @@ LOADER_OBJS := $(LOADER_SRCS:%.c=$(O)/%.o)
 CLI := $(O)/portredir
 UNIT := $(O)/test_datapath
 
-# Debian 12 packages the build, the tests and the demo need.
+# Debian 12 packages the build, the tests and the demo need: nftables for the
+# --via-stack tests, man-db, groff-base and bash-completion for tests/integration/docs.sh,
+# systemd for systemd-analyze verify in tests/integration/service.sh. A fresh
+# debootstrap root proves the list (.ci/fresh-root.sh).
 DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
 	libjansson-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux \
-	nftables iputils-ping
+	nftables iputils-ping man-db groff-base bash-completion systemd
 # What `make deb` needs besides DEPS_PKGS (the rest of debian/control's Build-Depends).
 DEB_PKGS := dpkg-dev debhelper fakeroot lintian
 
@@ -151,9 +154,6 @@ deps:
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
-
-# tests/integration/docs.sh: man --warnings, and the completion with bash-completion loaded
-DEPS_PKGS += man-db groff-base bash-completion
 
 check: deps
 	$(MAKE) O=$(O) all

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # CI stage: in a fresh Debian 12 root (debootstrap minbase plus only git, make and sudo) a clean clone of HEAD passes `sudo make demo` and `sudo make check` as a new user's would, and its .deb installs, runs and removes without a trace.
 #
-# Usage: .ci/fresh-root.sh [--no-cache]   (as root)
+# Usage: .ci/fresh-root.sh [--no-cache] [--root-only]   (as root)
+# --root-only makes the bare root (from the cache or debootstrap), checks it and stops.
 # FRESH_ROOT_CACHE=DIR keeps a tarball of the bare root between runs (default
 # /var/cache/portredir-ci; empty or --no-cache: none). A cache entry is used only
 # when its key (suite, mirror, packages, this script's cache format) matches, it is
@@ -17,7 +18,14 @@ CI_USER=prci              # the user who clones and runs sudo make ...
 CACHE_DIR=${FRESH_ROOT_CACHE-/var/cache/portredir-ci}
 CACHE_DAYS=7
 CACHE_FORMAT=1 # bump when what goes into the cached root changes
-[ "${1:-}" = --no-cache ] && CACHE_DIR=
+ROOT_ONLY=no
+for a in "$@"; do
+	case "$a" in
+	--no-cache) CACHE_DIR= ;;
+	--root-only) ROOT_ONLY=yes ;;
+	*) echo "fresh-root: unknown option '$a' (usage: $0 [--no-cache] [--root-only])" >&2; exit 2 ;;
+	esac
+done
 [ "$(id -u)" -eq 0 ] || { echo "fresh-root: run as root" >&2; exit 1; }
 
 T0=$SECONDS
@@ -191,6 +199,11 @@ fi
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 # what a Debian install writes, so sudo can resolve the host name
 printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' "$(hostname)" >"$ROOT/etc/hosts"
+root_ok || die "the root lacks $BASE_PKGS"
+if [ $ROOT_ONLY = yes ]; then
+	echo "fresh-root: bare root ready ($( [ $from_cache = yes ] && echo from the cache || echo made afresh))"
+	exit 0
+fi
 
 step "mount /proc, /sys, /dev, /dev/pts, /run"
 mount -t proc proc "$ROOT/proc"
