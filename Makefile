@@ -58,7 +58,7 @@ DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1
 	libjansson-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux \
 	nftables iputils-ping man-db groff-base bash-completion systemd
 # What `make deb` needs besides DEPS_PKGS (the rest of debian/control's Build-Depends).
-DEB_PKGS := dpkg-dev debhelper fakeroot lintian
+DEB_PKGS := build-essential dpkg-dev debhelper fakeroot lintian
 
 # What `make vmtest` needs besides DEPS_PKGS: qemu, a static busybox for the
 # initramfs, and Debian's 6.1 kernel as the second kernel to test on.
