@@ -31,9 +31,9 @@ done
 T0=$SECONDS
 STEP_T=$SECONDS
 STEP=""
-# step NAME: print the previous step's time and a header for this one
+# step NAME: print the time the previous step took and a header for this one
 step() {
-	[ -n "$STEP" ] && printf '=== fresh-root: %s done in %ds\n' "$STEP" $((SECONDS - STEP_T))
+	[ -n "$STEP" ] && printf '=== fresh-root: %s: %ds\n' "$STEP" $((SECONDS - STEP_T))
 	STEP=$1 STEP_T=$SECONDS
 	printf '\n=== fresh-root: %s (at %ds)\n' "$STEP" $((SECONDS - T0))
 }
@@ -249,6 +249,10 @@ snapshot() {
 	(cd "$ROOT" && find . -xdev \( -path ./proc -o -path ./sys -o -path ./dev -o -path ./run -o -path ".$SRC" \) -prune -o -print) |
 		grep -v -E '^\./var/(lib/dpkg|log)(/|$)' | LC_ALL=C sort
 }
+# man-db's trigger (any package with man pages) finishes setting up man-db's own
+# cache the first time it runs (CACHEDIR.TAG files): run it once first, so the
+# comparison sees the package's doing only
+if in_root sh -c 'command -v mandb' >/dev/null; then in_root mandb -q || true; fi
 snapshot >"$WORK/before"
 in_root dpkg -i "$DEB" || in_root apt-get install -f -y -qq
 in_root dpkg-query -W -f='${Status} ${Version}\n' portredir | grep -qx "install ok installed $VERSION" ||
