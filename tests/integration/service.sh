@@ -39,8 +39,9 @@ else
 	mkdir -p "$TMP/unit"
 	sed "s|@SBINDIR@|$PR_BUILD|g" "$UNIT" >"$TMP/unit/portredir.service"
 	# Documentation= names man pages: check them too when the tree has them
-	man_opt=--man=no man_note=" (man pages not in the tree: --man=no)"
-	if [ -f "$HERE/../../docs/man/portredir.8" ] && [ -f "$HERE/../../docs/man/portredir.conf.5" ]; then
+	man_opt=--man=no man_note=" (man pages not in the tree, or no man: --man=no)"
+	if [ -f "$HERE/../../docs/man/portredir.8" ] && [ -f "$HERE/../../docs/man/portredir.conf.5" ] &&
+		command -v man >/dev/null; then
 		mkdir -p "$TMP/man/man8" "$TMP/man/man5"
 		cp "$HERE/../../docs/man/portredir.8" "$TMP/man/man8/"
 		cp "$HERE/../../docs/man/portredir.conf.5" "$TMP/man/man5/"
