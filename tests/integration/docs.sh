@@ -217,7 +217,8 @@ expect_reply "nothing to guess for add's LISTEN" "" "$P add tcp "
 NS_IFS=$(in_ns "$NS" ip -o link show | sed -n 's/^[0-9]*: \([^:@]*\).*/\1/p' | tr '\n' ' ')
 expect_reply "attach offers this namespace's interfaces ($NS_IFS)" "$NS_IFS" "$P attach "
 expect_reply "attach by prefix" "prva prvb" "$P attach prv"
-expect_reply "apply offers files and -" "$(cd "$ROOT" && compgen -f -- "docs/man/" | tr '\n' ' ')" "$P apply docs/man/"
+expect_reply "apply offers files" "$(compgen -f -- "docs/man/" | tr '\n' ' ')" "$P apply docs/man/"
+expect_includes "apply offers - (stdin)" "-" "$P apply "
 
 # rules and attachments of our own pin dir, named on the command line
 add_rules() {
