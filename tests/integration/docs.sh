@@ -149,6 +149,14 @@ for r in 'portredir.conf(5)' 'bpftool(8)' 'xdp-loader(8)' 'tc(8)' 'nft(8)'; do
 done
 report "portredir.8 has SYNOPSIS, DESCRIPTION, EXAMPLES and SEE ALSO with the related pages" "${miss[@]}"
 
+# the pages carry the version the program prints
+VERSION=$("$PR_BIN" --version 2>&1 | awk '{ print $2; exit }')
+miss=()
+for page in "$MAN8" "$MAN5"; do
+	grep -qE "^\.TH .*\"portredir $VERSION\"" "$page" || miss+=("${page##*/}: $(grep -m1 '^\.TH' "$page")")
+done
+report "both pages' .TH say portredir $VERSION, as --version does" "${miss[@]}"
+
 # the config file takes attach's options on interface lines and add's on rule lines
 miss=()
 for o in $(cmd_opts attach; cmd_opts add); do has_token "$M5" "$o" || miss+=("$o"); done
