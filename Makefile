@@ -147,6 +147,9 @@ deps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# tests/integration/docs.sh: man --warnings, and the completion with bash-completion loaded
+DEPS_PKGS += man-db groff-base bash-completion
+
 check: deps
 	$(MAKE) O=$(O) all
 	O=$(O) tests/run.sh
