@@ -251,7 +251,6 @@ int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 
 	enum pr_mode mode;
 	char drv[32];
 	__u32 ifindex;
-	struct timespec ts;
 	int err;
 
 	memset(res, 0, sizeof(*res));
@@ -332,8 +331,7 @@ int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 
 		rec.flags |= PR_IF_XDP_TX;
 
 	rec.mode = mode;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rec.attached_ns = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	rec.attached_ns = pr_realtime_ns();
 	if (bpf_map_update_elem(c->fd_ifaces, &key, &rec, BPF_ANY)) {
 		err = pr_errf(c, -errno, "cannot record the attachment of %s: %s", ifname, strerror(errno));
 		goto undo;
