@@ -80,6 +80,8 @@ int pr_map_delete_many(int fd, const void *keys, size_t ksz, size_t n, size_t *d
 /* Rules (rules.c). */
 /* Every live rule, read once (pr_rmeta), in no particular order. */
 int pr_rules_read(struct pr_ctx *c, struct pr_rule_meta **out, size_t *n);
+/* The same under the pin dir's lock, which a change takes before it reads. */
+int pr_rules_lock_read(struct pr_ctx *c, struct pr_rule_meta **out, size_t *n);
 
 /* Spans (spans.c). */
 /* A rule's listen for one protocol as a port interval; sorted arrays of

@@ -22,6 +22,13 @@ int pr_rules_read(struct pr_ctx *c, struct pr_rule_meta **out, size_t *n)
 	return 0;
 }
 
+int pr_rules_lock_read(struct pr_ctx *c, struct pr_rule_meta **out, size_t *n)
+{
+	int err = pr_lock(c);
+
+	return err ? err : pr_rules_read(c, out, n);
+}
+
 /* Why m cannot go in beside the live rules (old: the one it replaces):
  * -EEXIST with *conflict the rule in the way, else 0. */
 static int check_conflicts(struct pr_ctx *c, const struct pr_rule_meta *live, size_t n,
@@ -79,10 +86,7 @@ int pr_rule_add(struct pr_ctx *c, const struct pr_rule_spec *s, bool replace,
 
 	if (s->allow_count > PR_ALLOW_MAX)
 		return pr_errf(c, -E2BIG, "at most %d allowed sources per rule", PR_ALLOW_MAX);
-	err = pr_lock(c);
-	if (err)
-		return err;
-	err = pr_rules_read(c, &live, &n);
+	err = pr_rules_lock_read(c, &live, &n);
 	if (err)
 		return err;
 	pr_meta_from_spec(s, &m);
@@ -167,10 +171,7 @@ int pr_rule_del(struct pr_ctx *c, const struct pr_rule_spec *s, const char *name
 
 	if (flows_flushed)
 		*flows_flushed = 0;
-	err = pr_lock(c);
-	if (err)
-		return err;
-	err = pr_rules_read(c, &live, &n);
+	err = pr_rules_lock_read(c, &live, &n);
 	if (err)
 		return err;
 	if (name) {
