@@ -68,71 +68,16 @@ static void print_json(json_t *j)
 	json_decref(j);
 }
 
-static const char *proto_name(__u8 p)
-{
-	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : p == 0 ? "any" : "?";
-}
-
 /* ---- formatting ---- */
-
-static void fmt_addr(char *buf, size_t len, __u8 family, const union pr_addr *a, bool any_blank)
-{
-	bool any = (a->v6[0] | a->v6[1] | a->v6[2] | a->v6[3]) == 0;
-	char ip[INET6_ADDRSTRLEN] = "";
-
-	if (family == PR_AF_INET6) {
-		inet_ntop(AF_INET6, a->b, ip, sizeof(ip));
-		snprintf(buf, len, "[%s]", ip);
-		return;
-	}
-	if (!any || !any_blank)
-		inet_ntop(AF_INET, &a->v4, ip, sizeof(ip));
-	snprintf(buf, len, "%s", ip);
-}
 
 /* "ADDR:PORT" or "[ADDR6]:PORT"; an unspecified address prints as ":PORT"
  * (IPv4) or "[::]:PORT" (IPv6) when any_blank. */
 static void fmt_ep(char *buf, size_t len, __u8 family, const union pr_addr *a, __be16 port, bool any_blank)
 {
-	char ip[INET6_ADDRSTRLEN + 2];
+	char ip[PR_ADDR_TEXT_LEN];
 
-	fmt_addr(ip, sizeof(ip), family, a, any_blank);
+	pr_fmt_addr(ip, sizeof(ip), family, a, any_blank);
 	snprintf(buf, len, "%s:%u", ip, ntohs(port));
-}
-
-/* "ADDR:*" for port 0, "ADDR:LO" when hi is 0 or lo, else "ADDR:LO-HI". */
-static void fmt_ports(char *buf, size_t len, const char *ip, __u16 lo, __u16 hi)
-{
-	if (!lo)
-		snprintf(buf, len, "%s:*", ip);
-	else if (!hi || hi == lo)
-		snprintf(buf, len, "%s:%u", ip, lo);
-	else
-		snprintf(buf, len, "%s:%u-%u", ip, lo, hi);
-}
-
-static void fmt_listen(char *buf, size_t len, const struct pr_rule_meta *m)
-{
-	char ip[INET6_ADDRSTRLEN + 2];
-
-	fmt_addr(ip, sizeof(ip), m->key.family, &m->key.addr, true);
-	fmt_ports(buf, len, ip, ntohs(m->key.port), m->port_last);
-}
-
-static void fmt_target(char *buf, size_t len, const struct pr_rule_meta *m)
-{
-	char ip[INET6_ADDRSTRLEN + 2];
-
-	fmt_addr(ip, sizeof(ip), m->key.family, &m->rule.target, false);
-	fmt_ports(buf, len, ip, ntohs(m->rule.target_port), m->target_port_last);
-}
-
-static void fmt_cidr(char *buf, size_t len, const struct pr_cidr *c)
-{
-	char ip[INET6_ADDRSTRLEN];
-
-	inet_ntop(c->family == PR_AF_INET ? AF_INET : AF_INET6, c->addr.b, ip, sizeof(ip));
-	snprintf(buf, len, "%s/%u", ip, c->len);
 }
 
 static json_t *rule_json(const struct pr_rule_meta *m)
@@ -140,14 +85,14 @@ static json_t *rule_json(const struct pr_rule_meta *m)
 	char l[80], t[80], cidr[64];
 	json_t *j, *allow;
 
-	fmt_listen(l, sizeof(l), m);
-	fmt_target(t, sizeof(t), m);
+	pr_fmt_listen(l, sizeof(l), m);
+	pr_fmt_target(t, sizeof(t), m);
 	j = json_pack("{s:I, s:s, s:s, s:s, s:s}", "id", (json_int_t)m->rule.id, "name", m->name,
-		      "proto", proto_name(m->key.proto), "listen", l, "target", t);
+		      "proto", pr_proto_name(m->key.proto), "listen", l, "target", t);
 	if (m->allow_count) {
 		allow = json_array();
 		for (int i = 0; i < m->allow_count; i++) {
-			fmt_cidr(cidr, sizeof(cidr), &m->allow[i]);
+			pr_fmt_cidr(cidr, sizeof(cidr), &m->allow[i]);
 			json_array_append_new(allow, json_string(cidr));
 		}
 		json_object_set_new(j, "allow", allow);
@@ -165,7 +110,7 @@ static void fmt_allow(char *buf, size_t len, const struct pr_rule_meta *m)
 
 	buf[0] = 0;
 	for (int i = 0; i < m->allow_count && n < len; i++) {
-		fmt_cidr(cidr, sizeof(cidr), &m->allow[i]);
+		pr_fmt_cidr(cidr, sizeof(cidr), &m->allow[i]);
 		n += snprintf(buf + n, len - n, "%s%s", i ? "," : " allow ", cidr);
 	}
 	if (m->allow_count && n < len)
@@ -176,10 +121,10 @@ static void rule_text(const struct pr_rule_meta *m, char *buf, size_t len)
 {
 	char l[80], t[80], a[PR_ALLOW_MAX * 48];
 
-	fmt_listen(l, sizeof(l), m);
-	fmt_target(t, sizeof(t), m);
+	pr_fmt_listen(l, sizeof(l), m);
+	pr_fmt_target(t, sizeof(t), m);
 	fmt_allow(a, sizeof(a), m);
-	snprintf(buf, len, "%s %s -> %s%s%s%s", proto_name(m->key.proto), l, t,
+	snprintf(buf, len, "%s %s -> %s%s%s%s", pr_proto_name(m->key.proto), l, t,
 		 m->name[0] ? " name " : "", m->name, a);
 }
 
@@ -916,11 +861,11 @@ static int cmd_list(int argc, char **argv)
 		for (size_t i = 0; i < n; i++) {
 			char a[PR_ALLOW_MAX * 48];
 
-			fmt_listen(l, sizeof(l), &v[i]);
-			fmt_target(t, sizeof(t), &v[i]);
+			pr_fmt_listen(l, sizeof(l), &v[i]);
+			pr_fmt_target(t, sizeof(t), &v[i]);
 			fmt_allow(a, sizeof(a), &v[i]);
 			printf("%-5u %-16s %-4s %-24s %s%s\n", v[i].rule.id, v[i].name[0] ? v[i].name : "-",
-			       proto_name(v[i].key.proto), l, t, a);
+			       pr_proto_name(v[i].key.proto), l, t, a);
 		}
 	}
 	free(v);
@@ -974,10 +919,10 @@ static int cmd_stats(int argc, char **argv)
 			json_array_append_new(rules, j);
 			continue;
 		}
-		fmt_listen(l, sizeof(l), &v[i]);
-		fmt_target(t, sizeof(t), &v[i]);
+		pr_fmt_listen(l, sizeof(l), &v[i]);
+		pr_fmt_target(t, sizeof(t), &v[i]);
 		printf("%-5u %-16s %-4s %-24s %-24s %8llu %10llu %12llu %10llu %12llu %8llu\n", v[i].rule.id,
-		       v[i].name[0] ? v[i].name : "-", proto_name(v[i].key.proto), l, t,
+		       v[i].name[0] ? v[i].name : "-", pr_proto_name(v[i].key.proto), l, t,
 		       (unsigned long long)st.flows, (unsigned long long)st.pkts_orig,
 		       (unsigned long long)st.bytes_orig, (unsigned long long)st.pkts_reply,
 		       (unsigned long long)st.bytes_reply, (unsigned long long)st.denied);
@@ -1055,11 +1000,11 @@ static int cmd_conntrack(int argc, char **argv)
 		fmt_ep(ta, sizeof(ta), e->key.family, &e->val.nat_addr, e->val.nat_port, false);
 		if (json_out)
 			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:I}",
-				"proto", proto_name(e->key.proto), "client", cl, "listen", li, "target", ta,
+				"proto", pr_proto_name(e->key.proto), "client", cl, "listen", li, "target", ta,
 				"state", pr_ct_state_name(e->val.state), "age_s", (json_int_t)age,
 				"left_s", (json_int_t)left, "expired", e->expired, "rule", (json_int_t)e->val.rule_id));
 		else
-			printf("%-4s %-22s %-22s %-22s %-12s %7lu %8ld %5u\n", proto_name(e->key.proto), cl, li, ta,
+			printf("%-4s %-22s %-22s %-22s %-12s %7lu %8ld %5u\n", pr_proto_name(e->key.proto), cl, li, ta,
 			       e->expired ? "EXPIRED" : pr_ct_state_name(e->val.state), age, left, e->val.rule_id);
 	}
 	if (json_out)

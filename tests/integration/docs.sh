@@ -149,6 +149,14 @@ for r in 'portredir.conf(5)' 'bpftool(8)' 'xdp-loader(8)' 'tc(8)' 'nft(8)'; do
 done
 report "portredir.8 has SYNOPSIS, DESCRIPTION, EXAMPLES and SEE ALSO with the related pages" "${miss[@]}"
 
+# the pages carry the version the program prints
+VERSION=$("$PR_BIN" --version 2>&1 | awk '{ print $2; exit }')
+miss=()
+for page in "$MAN8" "$MAN5"; do
+	grep -qE "^\.TH .*\"portredir $VERSION\"" "$page" || miss+=("${page##*/}: $(grep -m1 '^\.TH' "$page")")
+done
+report "both pages' .TH say portredir $VERSION, as --version does" "${miss[@]}"
+
 # the config file takes attach's options on interface lines and add's on rule lines
 miss=()
 for o in $(cmd_opts attach; cmd_opts add); do has_token "$M5" "$o" || miss+=("$o"); done
@@ -217,7 +225,8 @@ expect_reply "nothing to guess for add's LISTEN" "" "$P add tcp "
 NS_IFS=$(in_ns "$NS" ip -o link show | sed -n 's/^[0-9]*: \([^:@]*\).*/\1/p' | tr '\n' ' ')
 expect_reply "attach offers this namespace's interfaces ($NS_IFS)" "$NS_IFS" "$P attach "
 expect_reply "attach by prefix" "prva prvb" "$P attach prv"
-expect_reply "apply offers files and -" "$(cd "$ROOT" && compgen -f -- "docs/man/" | tr '\n' ' ')" "$P apply docs/man/"
+expect_reply "apply offers files" "$(compgen -f -- "docs/man/" | tr '\n' ' ')" "$P apply docs/man/"
+expect_includes "apply offers - (stdin)" "-" "$P apply "
 
 # rules and attachments of our own pin dir, named on the command line
 add_rules() {

@@ -39,8 +39,9 @@ else
 	mkdir -p "$TMP/unit"
 	sed "s|@SBINDIR@|$PR_BUILD|g" "$UNIT" >"$TMP/unit/portredir.service"
 	# Documentation= names man pages: check them too when the tree has them
-	man_opt=--man=no man_note=" (man pages not in the tree: --man=no)"
-	if [ -f "$HERE/../../docs/man/portredir.8" ] && [ -f "$HERE/../../docs/man/portredir.conf.5" ]; then
+	man_opt=--man=no man_note=" (man pages not in the tree, or no man: --man=no)"
+	if [ -f "$HERE/../../docs/man/portredir.8" ] && [ -f "$HERE/../../docs/man/portredir.conf.5" ] &&
+		command -v man >/dev/null; then
 		mkdir -p "$TMP/man/man8" "$TMP/man/man5"
 		cp "$HERE/../../docs/man/portredir.8" "$TMP/man/man8/"
 		cp "$HERE/../../docs/man/portredir.conf.5" "$TMP/man/man5/"
@@ -234,7 +235,7 @@ out=$(run_unit "$STOP" 2>&1); rc=$?
 expect "ExecStop detaches both interfaces" "0 detached from rc|detached from rs" "$rc $(printf '%s\n' "$out" | sort | paste -sd'|')"
 expect "after stop no interface is attached" "" "$(ifaces)"
 expect "after stop no portredir program is on rc" "" \
-	"$(in_ns "$NS_R" tc filter show dev rc ingress 2>/dev/null; in_ns "$NS_R" ip -d link show rc | grep -o 'prog/xdp.*')"
+	"$(in_ns "$NS_R" tc filter show dev rc ingress 2>/dev/null; in_ns "$NS_R" ip link show dev rc 2>/dev/null | grep -o 'prog/xdp.*')"
 expect "after stop the rules are still in the maps" "$rules_before" "$(pr -j list)"
 check "after stop the live flow's conntrack entry is still there" python3 -c "
 import json,sys; assert [e for e in json.loads(sys.argv[1]) if e['listen']=='$R_CIP:8080' and e['state']=='ESTABLISHED'], sys.argv[1]" "$(pr -j conntrack list)"
@@ -289,4 +290,20 @@ expect "ExecReload with a bad config exits 2 and changes nothing" "2 same" \
 
 # stop at the end too: the maps stay, cleanup removes them
 run_unit "$STOP" >/dev/null 2>&1
+
+# ---- --max-rules on an interface line sizes maps the apply creates ----
+PIN2=${PIN}_sized
+trap 'cleanup; rm -rf "$TMP" "$PIN2"' EXIT
+pr2() { in_ns "$NS_R" "$PR_BIN" --pin-dir "$PIN2" "$@"; }
+printf '%s
+' "interface rs --mode tc --max-rules 16" "tcp :8080 $S_IP:80 --name web" >"$TMP/sized.conf"
+out=$(pr2 apply "$TMP/sized.conf" 2>&1); rc=$?
+expect "a config with --max-rules 16 creates maps for 16 rules" "0 16" \
+	"$rc $(pr2 -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["maps"]["rules_max"])')"
+expect "save writes --max-rules back on the interface line" "$(cat "$TMP/sized.conf")" "$(pr2 save)"
+out=$(pr2 save | pr2 apply - 2>&1)
+expect "and applying that changes nothing" \
+	"added 0, replaced 0, deleted 0, unchanged 1 (0 conntrack entries removed)|interfaces: attached 0, changed 0, detached 0, unchanged 1" \
+	"$(printf '%s' "$out" | paste -sd'|')"
+pr2 detach --all >/dev/null
 tap_done
