@@ -99,7 +99,8 @@ $(CLI): $(O)/cli/portredir.o $(O)/libportredir.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-$(UNIT): $(O)/tests/unit/test_datapath.o $(O)/libportredir.a
+UNIT_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/unit/*.c))
+$(UNIT): $(UNIT_OBJS) $(O)/libportredir.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
