@@ -88,6 +88,27 @@ static void icmp_time_exceeded_8(struct fx *f, const void *arg)
 	TEST_LINE("tc egress: time-exceeded quoting only 8 bytes of TCP is translated");
 }
 
+/* Found by tests/fuzz: a quote cut short inside the IP length, in a frame
+ * with bytes after the IP packet (Ethernet padding, a trailer). Those bytes
+ * are not the quoted packet's: the error is translated as its IP length
+ * says, and the trailer and the ICMP checksum stay right. */
+static void icmp_quote_in_trailer(struct fx *f, const void *arg)
+{
+	struct flow fl;
+	struct pkt in, want;
+
+	open_flow(f, &fl);
+	pkt_icmp(&in, TARGET, CLIENT, ICMP_TIME_EXCEEDED, 0, 0, &fl.c1, 28);
+	pkt_icmp(&want, LISTEN, CLIENT, ICMP_TIME_EXCEEDED, 0, 0, &fl.c0, 28);
+	/* 10 trailer bytes would hold the quoted TCP checksum, were they quoted */
+	memset(in.b + in.len, 0xee, 10);
+	memset(want.b + want.len, 0xee, 10);
+	in.len += 10;
+	want.len += 10;
+	fx_expect(f, fx_tc_eg(f), &in, TC_ACT_OK, &want, NULL, "tc egress");
+	TEST_LINE("tc egress: an error quoting 8 bytes of TCP in a frame with a trailer leaves the trailer alone");
+}
+
 static void icmp_from_client(struct fx *f, const void *arg)
 {
 	struct flow fl;
@@ -150,6 +171,7 @@ const struct pr_case cases_icmp[] = {
 	CASE(icmp_frag_needed, "frag-needed from the target, translated at egress"),
 	CASE(icmp_local_frag_needed, "frag-needed from the router itself, translated at egress"),
 	CASE(icmp_time_exceeded_8, "time-exceeded quoting only 8 bytes of TCP"),
+	CASE(icmp_quote_in_trailer, "bytes after an error's IP packet are not quoted bytes (found by tests/fuzz)"),
 	CASE(icmp_from_client, "an error from the client about a reply"),
 	CASE(icmp_udp_zero_csum, "an error quoting UDP without a checksum"),
 	CASE(icmp_unknown_flow, "an error about a flow we do not track"),
