@@ -47,10 +47,12 @@ LOADER_OBJS := $(LOADER_SRCS:%.c=$(O)/%.o)
 CLI := $(O)/portredir
 UNIT := $(O)/test_datapath
 
+# libFuzzer (clang -fsanitize=fuzzer) for tests/fuzz/: compiler-rt of clang 14.
+FUZZ_PKGS := libclang-rt-14-dev
 # Debian 12 packages the build, the tests and the demo need.
 DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
 	libjansson-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux \
-	nftables
+	nftables $(FUZZ_PKGS)
 
 # What `make vmtest` needs besides DEPS_PKGS: qemu, a static busybox for the
 # initramfs, and Debian's 6.1 kernel as the second kernel to test on.
@@ -62,7 +64,7 @@ KERNEL ?=
 # Keep objects and skeletons make considers intermediate.
 .SECONDARY:
 
-.PHONY: all clean check demo deps vmdeps vmtest unit integration bench
+.PHONY: all clean check demo deps vmdeps vmtest unit integration bench fuzz
 all: $(CLI) $(UNIT)
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/bpf-inc/bpf/bpf_helpers.h | $(O)/bpf
@@ -99,10 +101,20 @@ $(CLI): $(O)/cli/portredir.o $(O)/libportredir.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
-UNIT_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/unit/*.c))
+UNIT_OBJS := $(addprefix $(O)/tests/unit/,test_datapath.o harness.o fixture.o pkt.o) \
+	$(patsubst %.c,$(O)/%.o,$(wildcard tests/unit/cases_*.c))
 $(UNIT): $(UNIT_OBJS) $(O)/libportredir.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+# The datapath fuzzer: libFuzzer and ASan on the harness; the library as built.
+FUZZER := $(O)/fuzz_datapath
+FUZZ_TIME ?= 60
+FUZZ_SRCS := $(wildcard tests/fuzz/*.c) tests/unit/pkt.c
+$(FUZZER): $(FUZZ_SRCS) $(wildcard tests/fuzz/*.h) tests/unit/pkt.h $(O)/libportredir.a $(SKELS)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address -Wall -Werror -Iinclude -Iloader -Itests -Itests/unit -I$(O) \
+		-o $@ $(FUZZ_SRCS) $(O)/libportredir.a $(LIBS)
 
 $(O)/bench_datapath: $(O)/tests/bench/bench_datapath.o
 	$(call msg,LINK,$@)
@@ -149,6 +161,7 @@ deps:
 
 check: deps
 	$(MAKE) O=$(O) all
+	$(MAKE) O=$(O) $(FUZZER) || echo "fuzz harness not built (tests/run.sh reports why)"
 	O=$(O) tests/run.sh
 
 unit: all
@@ -160,6 +173,11 @@ integration: all
 demo: deps
 	$(MAKE) O=$(O) all
 	O=$(O) tests/demo.sh
+
+# Fuzz the datapath for FUZZ_TIME seconds (tests/fuzz/); findings in $(O)/fuzz-findings.
+fuzz: deps
+	$(MAKE) O=$(O) all $(FUZZER)
+	O=$(O) tests/fuzz/run.sh $(FUZZ_TIME)
 
 # Benchmarks against nftables (tests/bench/); QUICK=1 for a short smoke run.
 bench:

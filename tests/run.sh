@@ -19,7 +19,7 @@ mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 ulimit -l unlimited 2>/dev/null || true
 
 suites=()
-[ "$WHAT" = integration ] || suites+=("unit:$O/test_datapath")
+[ "$WHAT" = integration ] || suites+=("unit:$O/test_datapath" "fuzz:tests/fuzz/run.sh check")
 if [ "$WHAT" != unit ]; then
 	suites+=("cli:tests/integration/cli.sh" "coexist:tests/integration/coexist.sh")
 	for m in tc native generic; do suites+=("redirect-$m:tests/integration/redirect.sh $m"); done
