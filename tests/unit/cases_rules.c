@@ -11,14 +11,11 @@
 /* A TCP SYN to dst:dport is translated by XDP to want:want_port. */
 static bool tcp_to(struct fx *f, const char *dst, __u16 dport, const char *want, __u16 want_port)
 {
-	struct pkt_spec s = SYN_SPEC, w;
+	struct pkt_spec s = SYN_SPEC;
 
 	s.dst = dst;
 	s.dport = dport;
-	w = s;
-	w.dst = want;
-	w.dport = want_port;
-	return fx_expect_spec(f, fx_xdp(f), &s, XDP_PASS, &w, "translated");
+	return fx_expect_dnat(f, fx_xdp(f), &s, XDP_PASS, want, want_port, "translated");
 }
 
 /* A TCP SYN to dst:dport is passed by XDP untouched. */

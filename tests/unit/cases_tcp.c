@@ -54,7 +54,7 @@ static void tcp_flow(struct fx *f, const void *arg)
 
 static void replace_keeps_flow(struct fx *f, const void *arg)
 {
-	struct pkt_spec s = SYN_SPEC, w;
+	struct pkt_spec s = SYN_SPEC;
 	struct pkt in, out;
 
 	fx_base_rules(f);
@@ -64,28 +64,22 @@ static void replace_keeps_flow(struct fx *f, const void *arg)
 
 	s.tcp_flags = TCP_ACK;
 	s.payload = 10;
-	w = s;
-	w.dst = TARGET;
-	w.dport = 80;
-	fx_expect_spec(f, fx_xdp(f), &s, XDP_PASS, &w, "established flow");
+	fx_expect_dnat(f, fx_xdp(f), &s, XDP_PASS, TARGET, 80, "established flow");
 	TEST_LINE("established flow keeps its old target after --replace");
 
 	s = (struct pkt_spec)SYN_SPEC;
 	s.sport = CPORT + 1;
-	w = s;
-	w.dst = TARGET2;
-	w.dport = 81;
-	fx_expect_spec(f, fx_xdp(f), &s, XDP_PASS, &w, "new flow");
+	fx_expect_dnat(f, fx_xdp(f), &s, XDP_PASS, TARGET2, 81, "new flow");
 	TEST_LINE("new flow after --replace takes the new target");
 
-	s.sport = w.sport = CPORT + 2;
-	fx_expect_spec(f, fx_tc_in(f), &s, TC_ACT_OK, &w, "new flow at tc");
+	s.sport = CPORT + 2;
+	fx_expect_dnat(f, fx_tc_in(f), &s, TC_ACT_OK, TARGET2, 81, "new flow at tc");
 	TEST_LINE("tc ingress: new flow after --replace takes the new target");
 }
 
 static void ip_options_ttl_tos(struct fx *f, const void *arg)
 {
-	struct pkt_spec s = SYN_SPEC, w;
+	struct pkt_spec s = SYN_SPEC;
 	struct pkt in, out;
 
 	fx_base_rules(f);
@@ -93,10 +87,7 @@ static void ip_options_ttl_tos(struct fx *f, const void *arg)
 	s.tos = 0xb8;
 	s.ip_opt_words = 3;
 	s.payload = 100;
-	w = s;
-	w.dst = TARGET;
-	w.dport = 80;
-	fx_expect_spec(f, fx_xdp(f), &s, XDP_PASS, &w, "xdp");
+	fx_expect_dnat(f, fx_xdp(f), &s, XDP_PASS, TARGET, 80, "xdp");
 	pkt_build(&in, &s);
 	fx_run(f, fx_xdp(f), &in, &out, 0);
 	ASSERT_EQ(pkt_ip4(&out)->ttl, 7, "ttl");
@@ -104,8 +95,8 @@ static void ip_options_ttl_tos(struct fx *f, const void *arg)
 	ASSERT_EQ(pkt_ip4(&out)->ihl, 8, "ihl");
 	TEST_LINE("xdp: IPv4 options, TTL and TOS kept while the L4 header behind options is rewritten");
 
-	s.sport = w.sport = CPORT + 1;
-	fx_expect_spec(f, fx_tc_in(f), &s, TC_ACT_OK, &w, "tc");
+	s.sport = CPORT + 1;
+	fx_expect_dnat(f, fx_tc_in(f), &s, TC_ACT_OK, TARGET, 80, "tc");
 	TEST_LINE("tc: IPv4 options, TTL and TOS kept while the L4 header behind options is rewritten");
 }
 
@@ -137,7 +128,7 @@ static void expired_entry(struct fx *f, const void *arg)
 	struct pr_ct_key k;
 	struct pr_ct_val v = { .nat_port = htons(99), .dir = PR_DIR_ORIG, .state = PR_CT_ESTABLISHED,
 			       .rule_id = 1 }, got = {};
-	struct pkt_spec s = SYN_SPEC, w;
+	struct pkt_spec s = SYN_SPEC;
 	struct timespec ts;
 
 	fx_base_rules(f);
@@ -150,10 +141,7 @@ static void expired_entry(struct fx *f, const void *arg)
 	ASSERT_OK(bpf_map_update_elem(f->ctx.fd_ct, &k, &v, BPF_ANY) ? -errno : 0, "plant the expired entry");
 	s.tcp_flags = TCP_ACK;
 	s.payload = 5;
-	w = s;
-	w.dst = TARGET;
-	w.dport = 80;
-	fx_expect_spec(f, fx_xdp(f), &s, XDP_PASS, &w, "rewritten to the rule's target");
+	fx_expect_dnat(f, fx_xdp(f), &s, XDP_PASS, TARGET, 80, "rewritten to the rule's target");
 	ASSERT_OK(bpf_map_lookup_elem(f->ctx.fd_ct, &k, &got) ? -errno : 0, "entry lookup");
 	ASSERT_NEQ(got.last_seen, v.last_seen, "entry renewed");
 	ASSERT_ADDR4_EQ(got.nat_addr.v4, TARGET, "new entry's nat address");
@@ -162,9 +150,7 @@ static void expired_entry(struct fx *f, const void *arg)
 	/* the same entry, fresh, wins over the rule */
 	v.last_seen = got.last_seen;
 	ASSERT_OK(bpf_map_update_elem(f->ctx.fd_ct, &k, &v, BPF_ANY) ? -errno : 0, "plant the live entry");
-	w.dst = "203.0.113.99";
-	w.dport = 99;
-	fx_expect_spec(f, fx_xdp(f), &s, XDP_PASS, &w, "rewritten to the entry's target");
+	fx_expect_dnat(f, fx_xdp(f), &s, XDP_PASS, "203.0.113.99", 99, "rewritten to the entry's target");
 	TEST_LINE("a live conntrack entry wins over the rule table");
 }
 
@@ -193,7 +179,7 @@ static void step_state(struct fx *f, struct bpf_program *prog, const struct pkt_
 
 static void tcp_states(struct fx *f, const void *arg)
 {
-	struct pkt_spec s = SYN_SPEC, w, r = { .src = TARGET, .dst = CLIENT, .sport = 80, .dport = CPORT,
+	struct pkt_spec s = SYN_SPEC, r = { .src = TARGET, .dst = CLIENT, .sport = 80, .dport = CPORT,
 					       .proto = IPPROTO_TCP };
 
 	fx_base_rules(f);
@@ -209,24 +195,18 @@ static void tcp_states(struct fx *f, const void *arg)
 	/* a new SYN on the closing flow is a new connection and takes the current rule */
 	fx_rule(f, "tcp", NULL, 8080, TARGET2, 81, true);
 	s.tcp_flags = TCP_SYN;
-	w = s;
-	w.dst = TARGET2;
-	w.dport = 81;
-	fx_expect_spec(f, fx_xdp(f), &s, XDP_PASS, &w, "new SYN");
+	fx_expect_dnat(f, fx_xdp(f), &s, XDP_PASS, TARGET2, 81, "new SYN");
 	TEST_LINE("a new SYN on a CLOSING flow opens a new connection with the current rule");
 }
 
 static void tcp_rst(struct fx *f, const void *arg)
 {
-	struct pkt_spec s = SYN_SPEC, w;
+	struct pkt_spec s = SYN_SPEC;
 
 	fx_base_rules(f);
 	step_state(f, fx_xdp(f), &s, PR_CT_SYN_SENT, "after SYN");
 	s.tcp_flags = TCP_RST;
-	w = s;
-	w.dst = TARGET;
-	w.dport = 80;
-	fx_expect_spec(f, fx_xdp(f), &s, XDP_PASS, &w, "RST translated");
+	fx_expect_dnat(f, fx_xdp(f), &s, XDP_PASS, TARGET, 80, "RST translated");
 	state_is(f, PR_CT_CLOSING, "after RST");
 	TEST_LINE("RST on a flow is translated and moves it to CLOSING");
 }

@@ -9,13 +9,11 @@
 
 static void udp_csum_xdp(struct fx *f, const void *arg)
 {
-	struct pkt_spec s = UDP_SPEC, w = UDP_SPEC;
+	struct pkt_spec s = UDP_SPEC;
 	struct pkt in, out;
 
 	fx_base_rules(f);
-	w.dst = TARGET;
-	w.dport = 53;
-	fx_expect_spec(f, fx_xdp(f), &s, XDP_PASS, &w, "xdp");
+	fx_expect_dnat(f, fx_xdp(f), &s, XDP_PASS, TARGET, 53, "xdp");
 	pkt_build(&in, &s);
 	fx_run(f, fx_xdp(f), &in, &out, 0);
 	ASSERT_NEQ_HEX(pkt_l4_csum_field(&out), 0, "a checksum is kept");
@@ -26,15 +24,12 @@ static void udp_csum_xdp(struct fx *f, const void *arg)
 static void udp_zero_csum(struct fx *f, const void *arg)
 {
 	bool xdp = !*(const int *)arg;
-	struct pkt_spec s = UDP_SPEC, w;
+	struct pkt_spec s = UDP_SPEC;
 	struct pkt in, out;
 
 	fx_base_rules(f);
 	s.udp_zero_csum = true;
-	w = s;
-	w.dst = TARGET;
-	w.dport = 53;
-	fx_expect_spec(f, xdp ? fx_xdp(f) : fx_tc_in(f), &s, xdp ? XDP_PASS : TC_ACT_OK, &w, "translated");
+	fx_expect_dnat(f, xdp ? fx_xdp(f) : fx_tc_in(f), &s, xdp ? XDP_PASS : TC_ACT_OK, TARGET, 53, "translated");
 	pkt_build(&in, &s);
 	fx_run(f, xdp ? fx_xdp(f) : fx_tc_in(f), &in, &out, 0);
 	ASSERT_EQ_HEX(pkt_l4_csum_field(&out), 0, "checksum stays 0");

@@ -146,6 +146,16 @@ bool fx_expect_spec_at(const char *file, int line, struct fx *f, struct bpf_prog
 	return fx_expect_at(file, line, f, prog, &in, verdict, want_spec ? &want : NULL, NULL, what);
 }
 
+bool fx_expect_dnat_at(const char *file, int line, struct fx *f, struct bpf_program *prog,
+		       const struct pkt_spec *in_spec, int verdict, const char *dst, __u16 dport, const char *what)
+{
+	struct pkt_spec w = *in_spec;
+
+	w.dst = dst;
+	w.dport = dport;
+	return fx_expect_spec_at(file, line, f, prog, in_spec, verdict, &w, what);
+}
+
 /* Delete every entry of a hash-like map. */
 static int map_clear(int fd, size_t key_size)
 {

@@ -59,6 +59,11 @@ bool fx_expect_at(const char *file, int line, struct fx *f, struct bpf_program *
 bool fx_expect_spec_at(const char *file, int line, struct fx *f, struct bpf_program *prog,
 		       const struct pkt_spec *in_spec, int verdict, const struct pkt_spec *want_spec, const char *what);
 #define fx_expect_spec(...) fx_expect_spec_at(__FILE__, __LINE__, __VA_ARGS__)
+/* fx_expect_spec with want_spec = in_spec but for the destination dst:dport
+ * (a forward translation). */
+bool fx_expect_dnat_at(const char *file, int line, struct fx *f, struct bpf_program *prog,
+		       const struct pkt_spec *in_spec, int verdict, const char *dst, __u16 dport, const char *what);
+#define fx_expect_dnat(...) fx_expect_dnat_at(__FILE__, __LINE__, __VA_ARGS__)
 /* Whole-buffer equality of two packets, with the first differing offset. */
 #define ASSERT_PKT_EQ(got, want, what) ASSERT_MEM_EQ((got)->b, (got)->len, (want)->b, (want)->len, what)
 /* IPv4 header (if IPv4) and L4 checksums verify from scratch. */
