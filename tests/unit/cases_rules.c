@@ -218,6 +218,7 @@ static void dmz_delete(struct fx *f, const void *arg)
 	dmz_rule(f, &s);
 	tcp_to(f, LISTEN, 9999, TARGET2, 9999);
 	ASSERT_OK(fx_del_spec(f, &s), "delete the DMZ rule");
+	tcp_untouched(f, LISTEN, 9999);
 	tcp_untouched(f, LISTEN, 9997);
 	TEST_LINE("deleting the DMZ rule stops it");
 }
