@@ -46,13 +46,17 @@ LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_OBJS := $(LOADER_SRCS:%.c=$(O)/%.o)
 CLI := $(O)/portredir
 UNIT := $(O)/test_datapath
+# The rule parser and model, without root or BPF.
+RULES_TEST := $(O)/test_rules
+RULES_TEST_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/unit/test_rules*.c tests/unit/rules_*.c))
 
 # libFuzzer (clang -fsanitize=fuzzer) for tests/fuzz/: compiler-rt of clang 14.
 FUZZ_PKGS := libclang-rt-14-dev
-# Debian 12 packages the build, the tests and the demo need.
+# Debian 12 packages the build, the tests and the demo need (systemd for
+# systemd-analyze verify on the unit; it is not started).
 DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
 	libjansson-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux \
-	nftables $(FUZZ_PKGS)
+	nftables systemd $(FUZZ_PKGS)
 
 # What `make vmtest` needs besides DEPS_PKGS: qemu, a static busybox for the
 # initramfs, and Debian's 6.1 kernel as the second kernel to test on.
@@ -65,7 +69,7 @@ KERNEL ?=
 .SECONDARY:
 
 .PHONY: all clean check demo deps vmdeps vmtest unit integration bench fuzz
-all: $(CLI) $(UNIT)
+all: $(CLI) $(UNIT) $(RULES_TEST)
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/bpf-inc/bpf/bpf_helpers.h | $(O)/bpf
 	$(call msg,BPF,$@)
@@ -104,6 +108,10 @@ $(CLI): $(O)/cli/portredir.o $(O)/libportredir.a
 UNIT_OBJS := $(addprefix $(O)/tests/unit/,test_datapath.o harness.o fixture.o pkt.o) \
 	$(patsubst %.c,$(O)/%.o,$(wildcard tests/unit/cases_*.c))
 $(UNIT): $(UNIT_OBJS) $(O)/libportredir.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(RULES_TEST): $(RULES_TEST_OBJS) $(O)/libportredir.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
@@ -158,6 +166,9 @@ deps:
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+# tests/integration/docs.sh: man --warnings, and the completion with bash-completion loaded
+DEPS_PKGS += man-db groff-base bash-completion
 
 check: deps
 	$(MAKE) O=$(O) all
