@@ -53,13 +53,16 @@ UNIT := $(O)/test_datapath
 RULES_TEST := $(O)/test_rules
 RULES_TEST_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/unit/test_rules*.c tests/unit/rules_*.c))
 
+# libFuzzer (clang -fsanitize=fuzzer) for tests/fuzz/: compiler-rt of clang 14.
+FUZZ_PKGS := libclang-rt-14-dev
 # Debian 12 packages the build, the tests and the demo need: nftables for the
 # --via-stack tests, man-db, groff-base and bash-completion for tests/integration/docs.sh,
-# systemd for systemd-analyze verify in tests/integration/service.sh. A fresh
-# debootstrap root proves the list (.ci/fresh-root.sh).
+# systemd for systemd-analyze verify in tests/integration/service.sh, libFuzzer
+# for the fuzz suite. A fresh debootstrap root proves the list (.ci/fresh-root.sh).
 DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
 	libjansson-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux \
-	nftables iputils-ping man-db groff-base bash-completion systemd
+	nftables iputils-ping man-db groff-base bash-completion systemd \
+	$(FUZZ_PKGS)
 # What `make deb` needs besides DEPS_PKGS (the rest of debian/control's Build-Depends).
 DEB_PKGS := build-essential dpkg-dev debhelper fakeroot lintian
 
@@ -73,7 +76,7 @@ KERNEL ?=
 # Keep objects and skeletons make considers intermediate.
 .SECONDARY:
 
-.PHONY: all clean check demo deps vmdeps vmtest unit integration bench install uninstall deb
+.PHONY: all clean check demo deps vmdeps vmtest unit integration bench install uninstall deb fuzz
 all: $(CLI) $(UNIT) $(RULES_TEST)
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/bpf-inc/bpf/bpf_helpers.h | $(O)/bpf
@@ -113,13 +116,24 @@ $(CLI): $(O)/cli/portredir.o $(O)/libportredir.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(UNIT): $(O)/tests/unit/test_datapath.o $(O)/libportredir.a
+UNIT_OBJS := $(addprefix $(O)/tests/unit/,test_datapath.o harness.o fixture.o pkt.o) \
+	$(patsubst %.c,$(O)/%.o,$(wildcard tests/unit/cases_*.c))
+$(UNIT): $(UNIT_OBJS) $(O)/libportredir.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(RULES_TEST): $(RULES_TEST_OBJS) $(O)/libportredir.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The datapath fuzzer: libFuzzer and ASan on the harness; the library as built.
+FUZZER := $(O)/fuzz_datapath
+FUZZ_TIME ?= 60
+FUZZ_SRCS := $(wildcard tests/fuzz/*.c) tests/unit/pkt.c
+$(FUZZER): $(FUZZ_SRCS) $(wildcard tests/fuzz/*.h) tests/unit/pkt.h $(O)/libportredir.a $(SKELS)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address -Wall -Werror -Iinclude -Iloader -Itests -Itests/unit -I$(O) \
+		-o $@ $(FUZZ_SRCS) $(O)/libportredir.a $(LIBS)
 
 $(O)/bench_datapath: $(O)/tests/bench/bench_datapath.o
 	$(call msg,LINK,$@)
@@ -167,6 +181,7 @@ deps:
 
 check: deps
 	$(MAKE) O=$(O) all
+	$(MAKE) O=$(O) $(FUZZER) || echo "fuzz harness not built (tests/run.sh reports why)"
 	O=$(O) tests/run.sh
 
 unit: all
@@ -178,6 +193,11 @@ integration: all
 demo: deps
 	$(MAKE) O=$(O) all
 	O=$(O) tests/demo.sh
+
+# Fuzz the datapath for FUZZ_TIME seconds (tests/fuzz/); findings in $(O)/fuzz-findings.
+fuzz: deps
+	$(MAKE) O=$(O) all $(FUZZER)
+	O=$(O) tests/fuzz/run.sh $(FUZZ_TIME)
 
 # Benchmarks against nftables (tests/bench/); QUICK=1 for a short smoke run.
 bench:

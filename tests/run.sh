@@ -21,7 +21,7 @@ fi
 
 suites=()
 [ "$WHAT" = integration ] || suites+=("rules:$O/test_rules")
-[ "$WHAT" = integration ] || [ -z "$ROOT" ] || suites+=("unit:$O/test_datapath")
+[ "$WHAT" = integration ] || [ -z "$ROOT" ] || suites+=("unit:$O/test_datapath" "fuzz:tests/fuzz/run.sh check")
 if [ "$WHAT" != unit ] && [ -n "$ROOT" ]; then
 	suites+=("cli:tests/integration/cli.sh" "install:tests/integration/install.sh" "coexist:tests/integration/coexist.sh" "service:tests/integration/service.sh")
 	for m in tc native generic; do suites+=("redirect-$m:tests/integration/redirect.sh $m"); done

@@ -34,6 +34,9 @@ static __always_inline bool pr_icmp_is_error(const struct pr_pkt *p, __u8 type)
 static __always_inline int pr_icmp_parse(const struct pr_pkt *p, void *data, void *data_end,
 					 struct pr_icmp *e)
 {
+	/* the message ends where the IP length says: bytes after it (padding,
+	 * a trailer) are not quoted bytes, and the ICMP checksum excludes them */
+	__u32 msg_end = p->l4_off + p->l4_len, il4_off;
 	struct icmphdr *ic;
 	void *il4, *in;
 
@@ -54,6 +57,7 @@ static __always_inline int pr_icmp_parse(const struct pr_pkt *p, void *data, voi
 			return PR_R_PASS_MALFORMED;
 		if (i4->version != 4 || i4->ihl < 5)
 			return PR_R_PASS_MALFORMED;
+		il4_off = p->l4_off + sizeof(*ic) + i4->ihl * 4;
 		if (i4->frag_off & bpf_htons(PR_IP_OFFSET))
 			return PR_R_PASS_ICMP; /* a later fragment quotes no ports */
 		e->inner4 = i4;
@@ -66,6 +70,7 @@ static __always_inline int pr_icmp_parse(const struct pr_pkt *p, void *data, voi
 
 		if ((void *)(i6 + 1) > data_end)
 			return PR_R_PASS_MALFORMED;
+		il4_off = p->l4_off + sizeof(*ic) + sizeof(*i6);
 		e->inner6 = i6;
 		e->iproto = i6->nexthdr; /* quoted extension headers: not ours to chase */
 		__builtin_memcpy(&e->isaddr, &i6->saddr, 16);
@@ -75,11 +80,12 @@ static __always_inline int pr_icmp_parse(const struct pr_pkt *p, void *data, voi
 	if (e->iproto != IPPROTO_TCP && e->iproto != IPPROTO_UDP)
 		return PR_R_PASS_ICMP;
 	/* RFC 792: at least 8 bytes of the original datagram, so the ports */
-	if (il4 + 8 > data_end)
+	if (il4 + 8 > data_end || il4_off + 8 > msg_end)
 		return PR_R_PASS_MALFORMED;
 	e->iports = il4;
 	if (e->iproto == IPPROTO_TCP) {
-		if (il4 + offsetof(struct tcphdr, check) + 2 <= data_end)
+		if (il4 + offsetof(struct tcphdr, check) + 2 <= data_end &&
+		    il4_off + offsetof(struct tcphdr, check) + 2 <= msg_end)
 			e->il4_csum = il4 + offsetof(struct tcphdr, check);
 	} else {
 		__u16 *c = il4 + offsetof(struct udphdr, check);

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The datapath unit cases, one table per file; test_datapath.c joins them into the suite. */
+#ifndef PR_CASES_H
+#define PR_CASES_H
+
+#include <linux/in.h>
+#include "fixture.h"
+
+/* A TCP SYN from the client to the listen address's port 8080. */
+#define SYN_SPEC \
+	{ .src = CLIENT, .dst = LISTEN, .sport = CPORT, .dport = 8080, .proto = IPPROTO_TCP, .tcp_flags = TCP_SYN }
+
+#define CASE(fn_, doc_) { .name = #fn_, .fn = fn_, .doc = doc_ }
+#define CASES_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+extern const struct pr_case cases_tcp[], cases_pass[], cases_udp[], cases_icmp[], cases_ipv6[], cases_rules[],
+	cases_fib[];
+extern const size_t cases_tcp_n, cases_pass_n, cases_udp_n, cases_icmp_n, cases_ipv6_n, cases_rules_n, cases_fib_n;
+
+#endif
