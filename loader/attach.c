@@ -21,16 +21,6 @@
 
 #define PR_XDP_PROG_NAME "pr_xdp"
 
-const char *pr_mode_name(enum pr_mode m)
-{
-	switch (m) {
-	case PR_MODE_NATIVE: return "native";
-	case PR_MODE_GENERIC: return "generic";
-	case PR_MODE_TC: return "tc";
-	default: return "none";
-	}
-}
-
 static __u64 netns_ino(void)
 {
 	struct stat st;

@@ -12,6 +12,8 @@
 /* Utilities (util.c). */
 /* Set c->err from fmt and return err as a negative errno. */
 int pr_errf(struct pr_ctx *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Set err (one line naming the bad token) and return -EINVAL: the parsers' error. */
+int pr_perr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Number of possible CPUs, for per-CPU map values. */
 int pr_ncpus(void);
 /* CLOCK_REALTIME in ns, as rules and attachments record their creation. */
@@ -37,6 +39,11 @@ int pr_addr_cmp(const union pr_addr *a, const union pr_addr *b);
 /* m's sources that not_in (NULL: no rule) does not have: their count, and
  * their indexes into m->allow in idx (NULL: count only). */
 size_t pr_allow_diff(const struct pr_rule_meta *m, const struct pr_rule_meta *not_in, __u8 *idx);
+
+/* The rule syntax (spec.c): pr_spec_parse, also telling where PROTO, LISTEN
+ * and TARGET were in argv (where[0..3)), for an apply file's messages. */
+int pr_spec_parse_at(int argc, char *const *argv, struct pr_rule_spec *s, bool *replace, int where[3], char *err,
+		     size_t len);
 
 /* Capacity (capacity.c). What a map set holds, and what rules use of it. */
 struct pr_caps {
