@@ -84,10 +84,33 @@ int pr_map_count(int fd, size_t ksz, size_t vsz, size_t *n);
 /* Absent keys are skipped; *deleted (may be NULL) counts the rest. */
 int pr_map_delete_many(int fd, const void *keys, size_t ksz, size_t n, size_t *deleted);
 
-/* Attachment (attach.c). */
+/* TC (attach_tc.c): our filters on clsact, handle PR_TC_HANDLE, priority PR_TC_PRIO. */
+/* The id of our program on ifindex's egress (else ingress) hook, 0 when there is none. */
+__u32 pr_tc_live_id(__u32 ifindex, bool egress);
+/* Load the TC programs and attach ingress and egress, creating clsact when
+ * absent (PR_IF_OWN_CLSACT in rec->flags) and noting the ids in rec. */
+int pr_tc_attach(struct pr_ctx *c, __u32 ifindex, const char *ifname, struct pr_iface *rec, bool via_stack);
+/* Remove our filters, then the clsact qdisc if we created it and nobody else
+ * has filters on it; whether a filter was there. */
+bool pr_tc_detach(__u32 ifindex, bool own_clsact);
+
+/* XDP (attach_xdp.c), through libxdp, which may chain ours behind a dispatcher. */
+/* The id of our XDP program on ifindex, 0 when there is none. */
+__u32 pr_xdp_live_id(__u32 ifindex);
+/* Detach our XDP program from ifindex: 0, or -ENOENT when there is none. */
+int pr_xdp_detach(__u32 ifindex);
+/* Load the XDP program and attach it in mode (PR_MODE_NATIVE, else generic:
+ * XDP_MODE_SKB); its id into *id. */
+int pr_xdp_attach(struct pr_ctx *c, __u32 ifindex, enum pr_mode mode, bool via_stack, __u32 *id);
+
+/* Interface records (iface.c). */
+/* The pr_ifaces key of ifindex in this network namespace. */
+void pr_iface_key_of(struct pr_iface_key *k, __u32 ifindex);
 /* Whether an attachment recorded as rec is what (req, flags) asks for, auto
  * meaning auto_mode, or the generic mode auto fell back to. */
 bool pr_iface_satisfies(const struct pr_iface *rec, enum pr_mode_req req, __u32 flags, enum pr_mode auto_mode);
+
+/* Attachment (attach.c). */
 /* Detach by ifindex, whatever the interface is called now or if it is gone:
  * our programs, its redirect entry and its record. */
 int pr_detach_index(struct pr_ctx *c, __u32 ifindex);
