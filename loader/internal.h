@@ -115,6 +115,13 @@ bool pr_iface_satisfies(const struct pr_iface *rec, enum pr_mode_req req, __u32 
  * our programs, its redirect entry and its record. */
 int pr_detach_index(struct pr_ctx *c, __u32 ifindex);
 
+/* apply's interface half (apply_iface.c). Plan: validate every interface
+ * line of rs against the system and the maps and fill r->if_changes, with
+ * *if_index (fresh, freed by the caller) the ifindex of each change; nothing
+ * changes. Commit: make the changes, attaches first. */
+int pr_apply_plan_ifaces(struct pr_ctx *c, struct pr_ruleset *rs, struct pr_apply_result *r, __u32 **if_index);
+int pr_apply_commit_ifaces(struct pr_ctx *c, struct pr_apply_result *r, const __u32 *if_index);
+
 /* Rules (rules.c). */
 /* Every live rule, read once (pr_rmeta), in no particular order. */
 int pr_rules_read(struct pr_ctx *c, struct pr_rule_meta **out, size_t *n);
