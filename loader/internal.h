@@ -6,8 +6,9 @@
 #include "libportredir.h"
 
 /* Layers, each using only those above it here: utilities; the rule model,
- * capacity, ids and spans (pure, no map); maps and batch access; conntrack
- * and the commit engine; add/del/list, apply, stats, status and attach. */
+ * its syntax, capacity, ids, spans and apply files (pure, no map); maps and
+ * batch access; conntrack, the commit engine and the TC and XDP hooks;
+ * add/del/list, stats, status, interface records, attach, and apply. */
 
 /* Utilities (util.c). */
 /* Set c->err from fmt and return err as a negative errno. */
