@@ -79,12 +79,41 @@ static int add_iface(struct pr_ruleset *rs, int argc, char *const *argv, unsigne
 	return 0;
 }
 
-int pr_ruleset_read(FILE *f, struct pr_ruleset *rs, unsigned int *bad_line, char *err, size_t len)
+/* A rule line's words, appended to rs->rules and rs->src, which have room
+ * for *cap rules (doubled when full). */
+static int add_rule(struct pr_ruleset *rs, size_t *cap, int argc, char *const *argv, unsigned int line, char *err,
+		    size_t len)
 {
 	struct pr_rule_spec s;
+	int pos[3];
+
+	if (pr_spec_parse_at(argc, argv, &s, NULL, pos, err, len))
+		return -EINVAL;
+	if (rs->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 1024;
+		void *nr = realloc(rs->rules, nc * sizeof(*rs->rules)), *ns;
+
+		if (nr)
+			rs->rules = nr;
+		ns = realloc(rs->src, nc * sizeof(*rs->src));
+		if (ns)
+			rs->src = ns;
+		if (!nr || !ns) {
+			pr_perr(err, len, "out of memory reading rules");
+			return -ENOMEM;
+		}
+		*cap = nc;
+	}
+	pr_meta_from_spec(&s, &rs->rules[rs->n]);
+	src_text(&rs->src[rs->n], line, argv[pos[0]], argv[pos[1]]);
+	rs->n++;
+	return 0;
+}
+
+int pr_ruleset_read(FILE *f, struct pr_ruleset *rs, unsigned int *bad_line, char *err, size_t len)
+{
 	char *line = NULL, *w[MAX_WORDS];
 	size_t cap = 0, lcap = 0;
-	int pos[3];
 	unsigned int lineno = 0;
 	ssize_t got;
 	int n, ret = 0;
@@ -112,29 +141,9 @@ int pr_ruleset_read(FILE *f, struct pr_ruleset *rs, unsigned int *bad_line, char
 				goto fail;
 			continue;
 		}
-		if (pr_spec_parse_at(n, w, &s, NULL, pos, err, len)) {
-			ret = -EINVAL;
+		ret = add_rule(rs, &cap, n, w, lineno, err, len);
+		if (ret)
 			goto fail;
-		}
-		if (rs->n == cap) {
-			size_t nc = cap ? cap * 2 : 1024;
-			void *nr = realloc(rs->rules, nc * sizeof(*rs->rules)), *ns;
-
-			if (nr)
-				rs->rules = nr;
-			ns = realloc(rs->src, nc * sizeof(*rs->src));
-			if (ns)
-				rs->src = ns;
-			if (!nr || !ns) {
-				pr_perr(err, len, "out of memory reading rules");
-				ret = -ENOMEM;
-				goto fail;
-			}
-			cap = nc;
-		}
-		pr_meta_from_spec(&s, &rs->rules[rs->n]);
-		src_text(&rs->src[rs->n], lineno, w[pos[0]], w[pos[1]]);
-		rs->n++;
 	}
 	if (ferror(f)) {
 		ret = pr_perr(err, len, "read error after line %u", lineno);
