@@ -6,12 +6,15 @@
 #include "libportredir.h"
 
 /* Layers, each using only those above it here: utilities; the rule model,
- * capacity, ids and spans (pure, no map); maps and batch access; conntrack
- * and the commit engine; add/del/list, apply, stats, status and attach. */
+ * its syntax, capacity, ids, spans and apply files (pure, no map); maps and
+ * batch access; conntrack, the commit engine and the TC and XDP hooks;
+ * add/del/list, stats, status, interface records, attach, and apply. */
 
 /* Utilities (util.c). */
 /* Set c->err from fmt and return err as a negative errno. */
 int pr_errf(struct pr_ctx *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Set err (one line naming the bad token) and return -EINVAL: the parsers' error. */
+int pr_perr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Number of possible CPUs, for per-CPU map values. */
 int pr_ncpus(void);
 /* CLOCK_REALTIME in ns, as rules and attachments record their creation. */
@@ -37,6 +40,11 @@ int pr_addr_cmp(const union pr_addr *a, const union pr_addr *b);
 /* m's sources that not_in (NULL: no rule) does not have: their count, and
  * their indexes into m->allow in idx (NULL: count only). */
 size_t pr_allow_diff(const struct pr_rule_meta *m, const struct pr_rule_meta *not_in, __u8 *idx);
+
+/* The rule syntax (spec.c): pr_spec_parse, also telling where PROTO, LISTEN
+ * and TARGET were in argv (where[0..3)), for an apply file's messages. */
+int pr_spec_parse_at(int argc, char *const *argv, struct pr_rule_spec *s, bool *replace, int where[3], char *err,
+		     size_t len);
 
 /* Capacity (capacity.c). What a map set holds, and what rules use of it. */
 struct pr_caps {
@@ -77,13 +85,43 @@ int pr_map_count(int fd, size_t ksz, size_t vsz, size_t *n);
 /* Absent keys are skipped; *deleted (may be NULL) counts the rest. */
 int pr_map_delete_many(int fd, const void *keys, size_t ksz, size_t n, size_t *deleted);
 
-/* Attachment (attach.c). */
+/* TC (attach_tc.c): our filters on clsact, handle PR_TC_HANDLE, priority PR_TC_PRIO. */
+/* The id of our program on ifindex's egress (else ingress) hook, 0 when there is none. */
+__u32 pr_tc_live_id(__u32 ifindex, bool egress);
+/* Load the TC programs and attach ingress and egress, creating clsact when
+ * absent (PR_IF_OWN_CLSACT in rec->flags) and noting the ids in rec. */
+int pr_tc_attach(struct pr_ctx *c, __u32 ifindex, const char *ifname, struct pr_iface *rec, bool via_stack);
+/* Remove our filters, then the clsact qdisc if we created it and nobody else
+ * has filters on it; whether a filter was there. */
+bool pr_tc_detach(__u32 ifindex, bool own_clsact);
+
+/* XDP (attach_xdp.c), through libxdp, which may chain ours behind a dispatcher. */
+/* The id of our XDP program on ifindex, 0 when there is none. */
+__u32 pr_xdp_live_id(__u32 ifindex);
+/* Detach our XDP program from ifindex: 0, or -ENOENT when there is none. */
+int pr_xdp_detach(__u32 ifindex);
+/* Load the XDP program and attach it in mode (PR_MODE_NATIVE, else generic:
+ * XDP_MODE_SKB); its id into *id. */
+int pr_xdp_attach(struct pr_ctx *c, __u32 ifindex, enum pr_mode mode, bool via_stack, __u32 *id);
+
+/* Interface records (iface.c). */
+/* The pr_ifaces key of ifindex in this network namespace. */
+void pr_iface_key_of(struct pr_iface_key *k, __u32 ifindex);
 /* Whether an attachment recorded as rec is what (req, flags) asks for, auto
  * meaning auto_mode, or the generic mode auto fell back to. */
 bool pr_iface_satisfies(const struct pr_iface *rec, enum pr_mode_req req, __u32 flags, enum pr_mode auto_mode);
+
+/* Attachment (attach.c). */
 /* Detach by ifindex, whatever the interface is called now or if it is gone:
  * our programs, its redirect entry and its record. */
 int pr_detach_index(struct pr_ctx *c, __u32 ifindex);
+
+/* apply's interface half (apply_iface.c). Plan: validate every interface
+ * line of rs against the system and the maps and fill r->if_changes, with
+ * *if_index (fresh, freed by the caller) the ifindex of each change; nothing
+ * changes. Commit: make the changes, attaches first. */
+int pr_apply_plan_ifaces(struct pr_ctx *c, struct pr_ruleset *rs, struct pr_apply_result *r, __u32 **if_index);
+int pr_apply_commit_ifaces(struct pr_ctx *c, struct pr_apply_result *r, const __u32 *if_index);
 
 /* Rules (rules.c). */
 /* Every live rule, read once (pr_rmeta), in no particular order. */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Small utilities every loader file may use: error text, clocks, the CPU count. */
+/* Small utilities every loader file may use: error text, parse errors, clocks, the CPU count. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
@@ -15,6 +16,16 @@ int pr_errf(struct pr_ctx *c, int err, const char *fmt, ...)
 	vsnprintf(c->err, sizeof(c->err), fmt, ap);
 	va_end(ap);
 	return err < 0 ? err : -err;
+}
+
+int pr_perr(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
 }
 
 static __u64 clock_ns(clockid_t id)

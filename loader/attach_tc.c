@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The TC half of an attachment: portredir's ingress and egress filters on a clsact qdisc. */
+#include <errno.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include "libportredir.h"
+#include "internal.h"
+#include "tc.skel.h"
+
+static void tc_hook(__u32 ifindex, enum bpf_tc_attach_point point, struct bpf_tc_hook *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->sz = sizeof(*h);
+	h->ifindex = ifindex;
+	h->attach_point = point;
+}
+
+__u32 pr_tc_live_id(__u32 ifindex, bool egress)
+{
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = PR_TC_HANDLE, .priority = PR_TC_PRIO);
+	struct bpf_tc_hook h;
+
+	tc_hook(ifindex, egress ? BPF_TC_EGRESS : BPF_TC_INGRESS, &h);
+	return bpf_tc_query(&h, &o) ? 0 : o.prog_id;
+}
+
+int pr_tc_attach(struct pr_ctx *c, __u32 ifindex, const char *ifname, struct pr_iface *rec, bool via_stack)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = c->pin_dir);
+	struct bpf_tc_hook h;
+	struct tc_bpf *skel;
+	int err;
+
+	skel = tc_bpf__open_opts(&oo);
+	if (!skel)
+		return pr_errf(c, -errno, "cannot open the TC object: %s", strerror(errno));
+	skel->rodata->pr_via_stack = via_stack;
+	err = pr_obj_reuse_maps(c, skel->obj);
+	if (err)
+		goto out;
+	err = tc_bpf__load(skel);
+	if (err) {
+		err = pr_errf(c, err, "cannot load the TC programs: %s (run with -v for the verifier log)",
+			      strerror(-err));
+		goto out;
+	}
+	tc_hook(ifindex, BPF_TC_INGRESS, &h);
+	err = bpf_tc_hook_create(&h);
+	if (err == 0)
+		rec->flags |= PR_IF_OWN_CLSACT;
+	else if (err != -EEXIST) {
+		err = pr_errf(c, err, "cannot create clsact qdisc on %s: %s", ifname, strerror(-err));
+		goto out;
+	}
+	for (int i = 0; i < 2; i++) {
+		enum bpf_tc_attach_point pt = i ? BPF_TC_EGRESS : BPF_TC_INGRESS;
+		struct bpf_program *prog = i ? skel->progs.pr_tc_egress : skel->progs.pr_tc_ingress;
+		LIBBPF_OPTS(bpf_tc_opts, o, .handle = PR_TC_HANDLE, .priority = PR_TC_PRIO,
+			    .flags = BPF_TC_F_REPLACE, .prog_fd = bpf_program__fd(prog));
+
+		tc_hook(ifindex, pt, &h);
+		err = bpf_tc_attach(&h, &o);
+		if (err) {
+			err = pr_errf(c, err, "cannot attach TC %s on %s: %s", i ? "egress" : "ingress",
+				      ifname, strerror(-err));
+			goto out;
+		}
+		if (i)
+			rec->tc_eg_prog_id = o.prog_id;
+		else
+			rec->tc_in_prog_id = o.prog_id;
+	}
+out:
+	tc_bpf__destroy(skel);
+	return err;
+}
+
+/* Remove our filters, then the clsact qdisc if we created it and nobody else
+ * has filters on it. */
+bool pr_tc_detach(__u32 ifindex, bool own_clsact)
+{
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = PR_TC_HANDLE, .priority = PR_TC_PRIO);
+	struct bpf_tc_hook h;
+	bool found = false;
+
+	tc_hook(ifindex, BPF_TC_INGRESS, &h);
+	found |= bpf_tc_detach(&h, &o) == 0;
+	tc_hook(ifindex, BPF_TC_EGRESS, &h);
+	found |= bpf_tc_detach(&h, &o) == 0;
+	if (own_clsact && pr_tc_foreign_filters(ifindex, false) == 0 &&
+	    pr_tc_foreign_filters(ifindex, true) == 0) {
+		tc_hook(ifindex, BPF_TC_INGRESS | BPF_TC_EGRESS, &h);
+		bpf_tc_hook_destroy(&h);
+	}
+	return found;
+}
