@@ -3,11 +3,12 @@
 #ifndef PR_FIB_H
 #define PR_FIB_H
 
-#include "ct.h"
 #include "csum.h"
+#include "ct.h"
 #include "kernel.h"
 #include "nat.h"
 #include "parse.h"
+#include "portredir.h"
 
 /* Set by the loader per attachment (attach --via-stack): translated packets
  * then always take the stack's forward path, with its firewall and routing

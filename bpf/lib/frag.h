@@ -5,9 +5,11 @@
 
 #include "ct.h"
 #include "hook.h"
+#include "kernel.h"
 #include "maps.h"
 #include "nat.h"
 #include "parse.h"
+#include "portredir.h"
 
 static __always_inline void pr_frag_key(struct pr_frag_key *k, const struct pr_pkt *p)
 {

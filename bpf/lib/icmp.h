@@ -3,12 +3,14 @@
 #ifndef PR_ICMP_H
 #define PR_ICMP_H
 
-#include "ct.h"
 #include "csum.h"
+#include "ct.h"
 #include "hook.h"
+#include "kernel.h"
 #include "maps.h"
 #include "nat.h"
 #include "parse.h"
+#include "portredir.h"
 
 /* An ICMP(v6) error quoting a TCP or UDP packet, all pointers inside the buffer. */
 struct pr_icmp {

@@ -5,8 +5,10 @@
 
 #include "ct.h"
 #include "hook.h"
+#include "kernel.h"
 #include "maps.h"
 #include "parse.h"
+#include "portredir.h"
 #include "stats.h"
 
 /* One address and port rewrite. dir ORIG rewrites the destination, REPLY the source. */

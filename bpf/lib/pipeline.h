@@ -8,8 +8,10 @@
 #include "frag.h"
 #include "hook.h"
 #include "icmp.h"
+#include "kernel.h"
 #include "nat.h"
 #include "parse.h"
+#include "portredir.h"
 #include "rewrite.h"
 #include "stats.h"
 

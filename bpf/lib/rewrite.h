@@ -5,8 +5,10 @@
 
 #include "ctx.h"
 #include "csum.h"
+#include "kernel.h"
 #include "nat.h"
 #include "parse.h"
+#include "portredir.h"
 
 /* Address and port in place, and the IPv4 header checksum, by direct
  * packet access (both hooks). Returns false if the headers moved out of

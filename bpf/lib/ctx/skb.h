@@ -12,6 +12,7 @@
 #include "../kernel.h"
 #include "../nat.h"
 #include "../parse.h"
+#include "portredir.h"
 
 #define CTX_ACT_OK TC_ACT_OK
 #define CTX_ACT_DROP TC_ACT_SHOT

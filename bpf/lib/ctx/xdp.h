@@ -9,11 +9,12 @@
 #define pr_ctx xdp_md
 
 #include "../ctx.h"
+#include "../csum.h"
 #include "../kernel.h"
 #include "../maps.h"
-#include "../csum.h"
 #include "../nat.h"
 #include "../parse.h"
+#include "portredir.h"
 
 #define CTX_ACT_OK XDP_PASS
 #define CTX_ACT_DROP XDP_DROP
