@@ -125,7 +125,8 @@ static __always_inline void pr_xlate_from_ct(const struct pr_pkt *p, const struc
 
 /* Decide what to do with a parsed packet. Returns PR_V_XLATE and fills x
  * when the packet must be rewritten (conntrack already updated); PR_V_PASS
- * or PR_V_DROP with *reason set otherwise. */
+ * or PR_V_DROP with *reason set otherwise. ctx is the program's context,
+ * XDP or skb: the socket lookup helpers take either. */
 static __always_inline int pr_decide(void *ctx, const struct pr_pkt *p, enum pr_hook hook,
 				     struct pr_xlate *x, __u32 *reason)
 {
