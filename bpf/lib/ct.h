@@ -3,8 +3,10 @@
 #ifndef PR_CT_H
 #define PR_CT_H
 
+#include "kernel.h"
 #include "maps.h"
 #include "parse.h"
+#include "portredir.h"
 
 #define PR_NSEC 1000000000ULL
 /* Refresh last_seen (and the peer entry) at most this often, to keep the

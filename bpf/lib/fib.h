@@ -1,20 +1,19 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* XDP forwarding: route with bpf_fib_lookup and redirect, or leave it to the stack. */
+/* Forwarding: route a translated packet with bpf_fib_lookup (and a per-flow route cache) and do what the stack's forward path would do to its headers, or leave it to the stack. */
 #ifndef PR_FIB_H
 #define PR_FIB_H
 
-#include "maps.h"
 #include "csum.h"
+#include "ct.h"
+#include "kernel.h"
+#include "nat.h"
 #include "parse.h"
-#include "stats.h"
+#include "portredir.h"
 
 /* Set by the loader per attachment (attach --via-stack): translated packets
  * then always take the stack's forward path, with its firewall and routing
  * policy, instead of going straight to the egress device. */
 const volatile bool pr_via_stack = false;
-
-#define PR_AF_INET_KERNEL 2   /* AF_INET, which no uapi header gives BPF code */
-#define PR_AF_INET6_KERNEL 10 /* AF_INET6 */
 
 #define PR_NH_REFRESH_NS 1000000000ULL /* a cached route is looked up again after a second */
 
@@ -23,14 +22,14 @@ const volatile bool pr_via_stack = false;
  * be forwarded as is; -1 when the stack must handle it (local delivery, no
  * neighbour yet, TTL expiring, MTU exceeded, forwarding disabled, attach
  * --via-stack). Runs before the rewrite, so a reply that cannot go straight
- * out can still be left untranslated (see pr_tc()).
+ * out can still be left untranslated (see pr_pipeline_out()).
  *
  * bpf_fib_lookup costs several times the rest of the fast path, so an
  * established flow keeps its answer in its conntrack entry for a second:
  * the same egress device and MACs, for packets from the same ingress device
  * no longer than one the lookup passed. cacheable is false for a GSO skb,
- * whose length says nothing about its segments. A route or neighbour
- * change reaches a flow within a second. */
+ * whose length says nothing about its segments (ctx_route_cacheable()).
+ * A route or neighbour change reaches a flow within a second. */
 static __always_inline int pr_fib_lookup(void *ctx, struct bpf_fib_lookup *fib, void *data,
 					 void *data_end, __u32 ifindex, const struct pr_pkt *p,
 					 const struct pr_xlate *x, bool cacheable)
@@ -69,12 +68,12 @@ static __always_inline int pr_fib_lookup(void *ctx, struct bpf_fib_lookup *fib, 
 	fib->ifindex = ifindex;
 	fib->tot_len = len;
 	if (p->family == PR_AF_INET) {
-		fib->family = PR_AF_INET_KERNEL;
+		fib->family = AF_INET; /* the kernel's, not enum pr_family */
 		fib->tos = ip->tos;
 		fib->ipv4_src = src->v4;
 		fib->ipv4_dst = dst->v4;
 	} else {
-		fib->family = PR_AF_INET6_KERNEL;
+		fib->family = AF_INET6;
 		fib->flowinfo = *(__be32 *)ip6 & bpf_htonl(0x0fffffff);
 		__builtin_memcpy(fib->ipv6_src, src, 16);
 		__builtin_memcpy(fib->ipv6_dst, dst, 16);

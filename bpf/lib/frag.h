@@ -3,8 +3,13 @@
 #ifndef PR_FRAG_H
 #define PR_FRAG_H
 
+#include "ct.h"
+#include "hook.h"
+#include "kernel.h"
 #include "maps.h"
 #include "nat.h"
+#include "parse.h"
+#include "portredir.h"
 
 static __always_inline void pr_frag_key(struct pr_frag_key *k, const struct pr_pkt *p)
 {
@@ -44,7 +49,7 @@ static __always_inline int pr_frag_lookup(const struct pr_pkt *p, enum pr_hook h
 	v = bpf_map_lookup_elem(&pr_frag, &k);
 	if (!v || pr_age(pr_now(), v->last_seen) > (__s64)PR_FRAG_TIMEOUT_S * (__s64)PR_NSEC)
 		return 0;
-	if (hook == PR_HOOK_EGRESS && v->dir != PR_DIR_REPLY)
+	if (pr_hook_reply_only(hook) && v->dir != PR_DIR_REPLY)
 		return 0;
 	x->dir = v->dir;
 	x->rule_id = v->rule_id;

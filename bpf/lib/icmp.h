@@ -3,9 +3,14 @@
 #ifndef PR_ICMP_H
 #define PR_ICMP_H
 
-#include "ct.h"
 #include "csum.h"
+#include "ct.h"
+#include "hook.h"
+#include "kernel.h"
+#include "maps.h"
 #include "nat.h"
+#include "parse.h"
+#include "portredir.h"
 
 /* An ICMP(v6) error quoting a TCP or UDP packet, all pointers inside the buffer. */
 struct pr_icmp {
@@ -221,7 +226,7 @@ static __always_inline int pr_icmp_handle(const struct pr_pkt *p, void *data, vo
 	if (rc >= 0)
 		return rc;
 	v = pr_icmp_lookup(p, &e);
-	if (!v || (hook == PR_HOOK_EGRESS && v->dir != PR_DIR_REPLY))
+	if (!v || (pr_hook_reply_only(hook) && v->dir != PR_DIR_REPLY))
 		return PR_R_PASS_ICMP;
 	/* An error on its way to the client may leave with the listen address,
 	 * one of this host's, as its source, which the stack drops as martian

@@ -4,6 +4,11 @@
 #define PR_NAT_H
 
 #include "ct.h"
+#include "hook.h"
+#include "kernel.h"
+#include "maps.h"
+#include "parse.h"
+#include "portredir.h"
 #include "stats.h"
 
 /* One address and port rewrite. dir ORIG rewrites the destination, REPLY the source. */
@@ -18,8 +23,6 @@ struct pr_xlate {
 	struct pr_ct_val *ct; /* the flow's entry for this direction, when it existed */
 	__u64 now;            /* pr_now() when ct is set */
 };
-
-enum pr_hook { PR_HOOK_INGRESS, PR_HOOK_EGRESS };
 
 /* pr_decide() verdicts */
 enum pr_verdict { PR_V_PASS = 0, PR_V_XLATE = 1, PR_V_DROP = 2 };
@@ -122,8 +125,8 @@ static __always_inline void pr_xlate_from_ct(const struct pr_pkt *p, const struc
 
 /* Decide what to do with a parsed packet. Returns PR_V_XLATE and fills x
  * when the packet must be rewritten (conntrack already updated); PR_V_PASS
- * or PR_V_DROP with *reason set otherwise. Egress only ever applies reply
- * translations. */
+ * or PR_V_DROP with *reason set otherwise. ctx is the program's context,
+ * XDP or skb: the socket lookup helpers take either. */
 static __always_inline int pr_decide(void *ctx, const struct pr_pkt *p, enum pr_hook hook,
 				     struct pr_xlate *x, __u32 *reason)
 {
@@ -138,7 +141,7 @@ static __always_inline int pr_decide(void *ctx, const struct pr_pkt *p, enum pr_
 	/* the clock is read only once a packet needs it: never on a miss */
 	v = bpf_map_lookup_elem(&pr_ct, &k);
 	if (v && !pr_ct_expired(v, (now = pr_now()))) {
-		if (hook == PR_HOOK_EGRESS && v->dir != PR_DIR_REPLY)
+		if (pr_hook_reply_only(hook) && v->dir != PR_DIR_REPLY)
 			goto nomatch;
 		/* A fresh SYN on a closed flow is a new connection: rules decide again. */
 		if (!(v->dir == PR_DIR_ORIG && v->state == PR_CT_CLOSING &&
@@ -151,7 +154,7 @@ static __always_inline int pr_decide(void *ctx, const struct pr_pkt *p, enum pr_
 			return PR_V_XLATE;
 		}
 	}
-	if (hook == PR_HOOK_EGRESS)
+	if (pr_hook_reply_only(hook))
 		goto nomatch;
 
 	r = pr_rule_lookup(p, &dmz);

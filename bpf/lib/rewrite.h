@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Applying a translation to the packet: by hand in XDP, with skb helpers in TC. */
+/* Applying a translation to the packet, written once for both program types over the context layer. */
 #ifndef PR_REWRITE_H
 #define PR_REWRITE_H
 
-#include "nat.h"
+#include "ctx.h"
 #include "csum.h"
+#include "kernel.h"
+#include "nat.h"
+#include "parse.h"
+#include "portredir.h"
 
 /* Address and port in place, and the IPv4 header checksum, by direct
  * packet access (both hooks). Returns false if the headers moved out of
@@ -43,53 +47,22 @@ static __always_inline bool pr_rewrite_hdrs(const struct pr_pkt *p, const struct
 	return true;
 }
 
-/* XDP: headers as above, then the L4 checksum by hand (a UDP checksum of
- * zero means none and stays zero); a later fragment gets its address only.
- * Assumes the L4 checksum is complete, which the caller established with
- * pr_csum_maybe_partial() (fragments always are). */
-static __always_inline void pr_xdp_rewrite(const struct pr_pkt *p, const struct pr_xlate *x,
-					   void *data_end)
+/* Apply x to the packet: the headers by direct access (pr_rewrite_hdrs()),
+ * then the L4 checksum through the context layer, by hand in XDP and with
+ * the skb helper in TC (ctx_l4_csum_xlate()), which alone costs a helper
+ * call (see tests/bench/NOTES.md). The IPv4 header change is
+ * checksum-neutral (address and header checksum move together). A later
+ * fragment gets its address only: the first fragment's checksum covered
+ * the datagram. Returns 0 or a negative errno; packet pointers are invalid
+ * afterwards. */
+static __always_inline int pr_rewrite(struct pr_ctx *ctx, const struct pr_pkt *p,
+				      const struct pr_xlate *x)
 {
-	__u16 *l4c = (__u16 *)p->l4_csum;
-
-	if (!pr_rewrite_hdrs(p, x, data_end) || p->frag == PR_FRAG_LATER)
-		return; /* no L4 header here; the first fragment's checksum covered it all */
-	if (p->proto == IPPROTO_UDP && *l4c == 0)
-		return;
-	pr_csum_replace_addr(l4c, &x->old_addr, &x->new_addr, p->alen);
-	pr_csum_replace2(l4c, x->old_port, x->new_port);
-	if (p->proto == IPPROTO_UDP && *l4c == 0)
-		*l4c = 0xffff;
-}
-
-/* TC: headers by direct access, the L4 checksum through the helper, which
- * knows skb->ip_summed: a CHECKSUM_PARTIAL packet from a local socket gets
- * its pseudo-header sum updated and its port change left to the device, a
- * CHECKSUM_COMPLETE one gets skb->csum fixed. Every helper call is costly
- * (see tests/bench/NOTES.md), so only these go through one. The IPv4 header
- * change is checksum-neutral (address and header checksum move together).
- * Returns 0 or a negative errno; packet pointers are invalid afterwards. */
-static __always_inline int pr_tc_rewrite(struct __sk_buff *skb, const struct pr_pkt *p,
-					 const struct pr_xlate *x)
-{
-	__u64 l4f = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
-	__u32 csum_off = p->csum_off;
-	__u8 alen = p->alen;
-	int err = 0;
-
-	if (!pr_rewrite_hdrs(p, x, (void *)(long)skb->data_end))
+	if (!pr_rewrite_hdrs(p, x, ctx_data_end(ctx)))
 		return -1;
 	if (p->frag == PR_FRAG_LATER)
 		return 0;
-	for (int i = 0; i < 4 && !err; i++) {
-		if (i * 4 >= alen)
-			break;
-		err = bpf_l4_csum_replace(skb, csum_off, x->old_addr.v6[i], x->new_addr.v6[i],
-					  l4f | BPF_F_PSEUDO_HDR | sizeof(__be32));
-	}
-	if (!err)
-		err = bpf_l4_csum_replace(skb, csum_off, x->old_port, x->new_port, l4f | sizeof(x->new_port));
-	return err;
+	return ctx_l4_csum_xlate(ctx, p, x);
 }
 
 #endif

@@ -3,7 +3,9 @@
 #ifndef PR_STATS_H
 #define PR_STATS_H
 
+#include "kernel.h"
 #include "maps.h"
+#include "portredir.h"
 
 static __always_inline void pr_count(__u32 reason)
 {

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The context layer for TC (struct __sk_buff): a pulled linear head, XDP's done mark read at ingress, checksums through the skb helpers, redirects to any device. */
+#ifndef PR_CTX_SKB_H
+#define PR_CTX_SKB_H
+
+#ifdef pr_ctx
+#error "one context layer per object"
+#endif
+#define pr_ctx __sk_buff
+
+#include "../ctx.h"
+#include "../kernel.h"
+#include "../nat.h"
+#include "../parse.h"
+#include "portredir.h"
+
+#define CTX_ACT_OK TC_ACT_OK
+#define CTX_ACT_DROP TC_ACT_SHOT
+/* TC is the last of our hooks: what it passes, it has judged (and counted). */
+#define CTX_TC_FOLLOWS 0
+
+/* Enough linear data for Ethernet, an IP header with options or extension
+ * headers and a TCP header, or an ICMP error quoting the same. */
+#define PR_TC_PULL 256
+
+/* Paged data included: the linear part can end before the packet does. */
+static __always_inline __u32 ctx_full_len(const struct __sk_buff *ctx)
+{
+	return ctx->len;
+}
+
+/* Pull the headers into the linear part when they are not all there yet.
+ * A failed pull leaves the packet as it was, for the parser to bound. */
+static __always_inline int ctx_open(struct __sk_buff *ctx)
+{
+	__u32 want = PR_TC_PULL;
+
+	if (want > ctx->len)
+		want = ctx->len;
+	if (ctx_data(ctx) + want > ctx_data_end(ctx))
+		bpf_skb_pull_data(ctx, want);
+	return 0;
+}
+
+/* True when XDP already translated this packet or judged it ours to leave
+ * alone (ctx/xdp.h). Meaningful at ingress only (pr_hook_after_xdp()). */
+static __always_inline bool ctx_done(const struct __sk_buff *ctx)
+{
+	__u32 *mark = ctx_meta_mark(ctx);
+
+	return mark && *mark == PR_META_DONE;
+}
+
+/* No hook of ours comes after TC. */
+static __always_inline void ctx_mark_done(struct __sk_buff *ctx)
+{
+}
+
+/* The helpers know skb->ip_summed: any checksum can be updated here. */
+static __always_inline bool ctx_csum_unsure(const struct pr_pkt *p)
+{
+	return false;
+}
+
+/* The L4 checksum of a translated packet, through the helper, which knows
+ * skb->ip_summed: a CHECKSUM_PARTIAL packet from a local socket gets its
+ * pseudo-header sum updated and its port change left to the device, a
+ * CHECKSUM_COMPLETE one gets skb->csum fixed; BPF_F_MARK_MANGLED_0 keeps a
+ * UDP checksum of zero (none). Returns 0 or a negative errno; packet
+ * pointers are invalid afterwards. */
+static __always_inline int ctx_l4_csum_xlate(struct __sk_buff *ctx, const struct pr_pkt *p,
+					     const struct pr_xlate *x)
+{
+	__u64 l4f = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	__u32 csum_off = p->csum_off;
+	__u8 alen = p->alen;
+	int err = 0;
+
+	for (int i = 0; i < 4 && !err; i++) {
+		if (i * 4 >= alen)
+			break;
+		err = bpf_l4_csum_replace(ctx, csum_off, x->old_addr.v6[i], x->new_addr.v6[i],
+					  l4f | BPF_F_PSEUDO_HDR | sizeof(__be32));
+	}
+	if (!err)
+		err = bpf_l4_csum_replace(ctx, csum_off, x->old_port, x->new_port,
+					  l4f | sizeof(x->new_port));
+	return err;
+}
+
+/* A GSO skb's length says nothing about the segments it becomes, so its
+ * route is looked up afresh rather than checked against a cached MTU. */
+static __always_inline bool ctx_route_cacheable(const struct __sk_buff *ctx)
+{
+	return !ctx->gso_size;
+}
+
+/* bpf_redirect() takes any device; an skb keeps its GSO and offload state. */
+static __always_inline bool ctx_can_redirect(__u32 ifindex)
+{
+	return true;
+}
+
+static __always_inline int ctx_redirect(struct __sk_buff *ctx, __u32 ifindex)
+{
+	return bpf_redirect(ifindex, 0);
+}
+
+#endif
