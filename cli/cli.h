@@ -25,12 +25,14 @@ const char *cli_pin_dir(void);
  * (read-only commands then show an empty state); or EXIT_FAIL once the
  * failure has been reported. */
 int cli_open(struct pr_ctx *c, bool create, __u32 max_rules);
+/* An attached interface with every program it should have. */
+bool cli_iface_ok(const struct pr_iface_status *s);
 /* Report c->err as the command's failure; returns EXIT_FAIL. */
 int cli_fail(const struct pr_ctx *c);
 
 /* The commands, each defined next to its function. */
 extern const struct cmd cmd_attach, cmd_detach, cmd_status;
-extern const struct cmd cmd_add, cmd_del, cmd_list, cmd_apply;
+extern const struct cmd cmd_add, cmd_del, cmd_list, cmd_apply, cmd_save;
 extern const struct cmd cmd_stats, cmd_conntrack;
 
 #endif

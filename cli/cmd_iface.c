@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* The interface commands: attach, detach and status, with their option tables and the interface and map-fill objects they print. */
+/* The interface commands attach and detach (one interface, or --all), with their option tables and the results they print. */
 #include <errno.h>
 #include <net/if.h>
 #include <stddef.h>
@@ -19,36 +19,29 @@ static int iface_check(const char *tok, char *err, size_t len)
 	return -EINVAL;
 }
 
-#define IFACE_OPT(cfg, what) \
-	{ "IFACE", OPT_STRING, offsetof(cfg, ifname), OPT_POS | OPT_REQ, .help = what, .check = iface_check }
-
 /* ---- attach ---- */
 
+/* attach's words go to the loader's interface parser (pr_iface_parse), which
+ * apply's interface lines share; the table gives usage, help, --opt=value
+ * and the unknown-option check. */
 struct attach_cfg {
-	const char *ifname;
-	int mode;
-	bool via_stack;
-	unsigned long max_rules;
+	struct opt_words w;
 };
 
-static const struct opt_choice modes[] = {
-	{ "auto", PR_REQ_AUTO }, { "native", PR_REQ_NATIVE }, { "generic", PR_REQ_GENERIC }, { "tc", PR_REQ_TC }, {}
-};
-
+#define IFACE_WORD(name, flags, ...) { name, OPT_WORDS, offsetof(struct attach_cfg, w), flags, __VA_ARGS__ }
 static const struct opt attach_opts[] = {
-	IFACE_OPT(struct attach_cfg, "the interface whose arriving packets are redirected"),
-	{ "--mode", OPT_ENUM, offsetof(struct attach_cfg, mode), .choices = modes,
-	  .help = "auto (default) picks TC on veth (XDP there costs GSO) and\n"
-		  "native XDP elsewhere, falling back to generic XDP when the\n"
-		  "driver has no native support" },
-	{ "--via-stack", OPT_FLAG, offsetof(struct attach_cfg, via_stack),
-	  .help = "hand translated packets to the stack, so the host's firewall\n"
-		  "sees them, at the stack's cost" },
-	{ "--max-rules", OPT_UINT, offsetof(struct attach_cfg, max_rules), .metavar = "N", .min = 1,
-	  .max = PR_MAX_RULES_LIMIT,
-	  .help = "size the rule maps when this attach creates them (default\n"
-		  STR(PR_DEFAULT_MAX_RULES) ", at most " STR(PR_MAX_RULES_LIMIT) "); per-rule counters take\n"
-		  "(N + 1) x 48 bytes x possible CPUs" },
+	IFACE_WORD("IFACE", OPT_POS | OPT_REQ, .help = "the interface whose arriving packets are redirected"),
+	IFACE_WORD("--mode", OPT_VALUE, .metavar = "auto|native|generic|tc",
+		   .help = "auto (default) picks TC on veth (XDP there costs GSO) and\n"
+			   "native XDP elsewhere, falling back to generic XDP when the\n"
+			   "driver has no native support"),
+	IFACE_WORD("--via-stack", 0,
+		   .help = "hand translated packets to the stack, so the host's firewall\n"
+			   "sees them, at the stack's cost"),
+	IFACE_WORD("--max-rules", OPT_VALUE, .metavar = "N",
+		   .help = "size the rule maps when this attach creates them (default\n"
+			   STR(PR_DEFAULT_MAX_RULES) ", at most " STR(PR_MAX_RULES_LIMIT) "); per-rule counters take\n"
+			   "(N + 1) x 48 bytes x possible CPUs"),
 	{ .type = OPT_END },
 };
 
@@ -93,13 +86,20 @@ static const struct out_col attach_view[] = {
 static int do_attach(const void *cfg)
 {
 	const struct attach_cfg *a = cfg;
-	struct attach_out o = { .ifname = a->ifname };
+	char perr[PR_PARSE_ERR_LEN];
+	struct pr_iface_spec spec;
+	struct attach_out o = {};
 	int rc = EXIT_OK;
 	struct pr_ctx c;
 
-	if (cli_open(&c, true, a->max_rules))
+	if (pr_iface_parse(a->w.n, a->w.v, &spec, perr, sizeof(perr)))
+		return out_err(EXIT_USAGE, "%s", perr);
+	if (iface_check(spec.name, perr, sizeof(perr)))
+		return out_err(EXIT_USAGE, "%s", perr);
+	if (cli_open(&c, true, spec.max_rules))
 		return EXIT_FAIL;
-	if (pr_attach(&c, a->ifname, a->mode, a->via_stack ? PR_ATTACH_VIA_STACK : 0, &o.res)) {
+	o.ifname = spec.name;
+	if (pr_attach(&c, spec.name, spec.req, spec.flags, &o.res)) {
 		rc = cli_fail(&c);
 		goto out;
 	}
@@ -122,43 +122,104 @@ const struct cmd cmd_attach = {
 
 struct detach_cfg {
 	const char *ifname;
+	bool all;
 };
 
 static const struct opt detach_opts[] = {
-	IFACE_OPT(struct detach_cfg, "the interface to leave"),
+	{ "IFACE", OPT_STRING, offsetof(struct detach_cfg, ifname), OPT_POS | OPT_REQ, .check = iface_check,
+	  .help = "the interface to leave" },
+	{ "--all", OPT_FLAG, offsetof(struct detach_cfg, all), OPT_INSTEAD,
+	  .help = "every interface attached in this network namespace (exit 0 when\n"
+		  "there is none); records of interfaces that are gone are dropped" },
 	{ .type = OPT_END },
 };
 
-static void detach_get(const void *obj, size_t which, struct out_val *v)
+/* One interface detached: what detach prints, and each element of detach --all. */
+struct detached {
+	const char *ifname;
+	bool gone; /* only its record was dropped */
+};
+
+enum { DE_IFACE, DE_DETACHED, DE_DONE, DE_FORGOT, DE_GONE };
+
+static void detached_get(const void *obj, size_t which, struct out_val *v)
 {
-	if (which == 0)
-		out_str(v, "%s", *(const char *const *)obj);
-	else
-		out_bool(v, true);
+	const struct detached *d = obj;
+
+	switch (which) {
+	case DE_IFACE: out_str(v, "%.16s", d->ifname); break;
+	case DE_DETACHED: out_bool(v, true); break;
+	case DE_GONE: out_bool(v, d->gone); break;
+	case DE_DONE: out_str(v, "%.16s", d->gone ? "" : d->ifname); break;
+	case DE_FORGOT: out_str(v, "%.16s", d->gone ? d->ifname : ""); break;
+	}
 }
 
-static const struct out_field detach_fields[] = {
-	{ "interface", detach_get, .arg = 0 },
-	{ "detached", detach_get, .arg = 1 },
+static const struct out_field detached_fields[] = {
+	[DE_IFACE] = { "interface", detached_get, .arg = DE_IFACE },
+	[DE_DETACHED] = { "detached", detached_get, .arg = DE_DETACHED },
+	[DE_DONE] = { "done", detached_get, .arg = DE_DONE, .flags = OUT_F_TEXT },
+	[DE_FORGOT] = { "forgot", detached_get, .arg = DE_FORGOT, .flags = OUT_F_TEXT },
+	[DE_GONE] = { "gone", detached_get, .arg = DE_GONE }, /* detach --all only */
 };
-static const struct out_desc detach_desc = OUT_DESC(detach_fields);
-static const struct out_col detach_view[] = { { 0, .fmt = "detached from %s\n" }, OUT_COLS_END };
+/* detach IFACE has no "gone" */
+static const struct out_desc detached_desc = { detached_fields, DE_GONE };
+static const struct out_desc detached_all_desc = OUT_DESC(detached_fields);
+static const struct out_col detached_view[] = {
+	{ DE_DONE, .fmt = "detached from %s\n", .flags = OUT_C_SKIP_EMPTY },
+	{ DE_FORGOT, .fmt = "forgot %s (interface gone)\n", .flags = OUT_C_SKIP_EMPTY }, OUT_COLS_END,
+};
 
-static int do_detach(const void *cfg)
+/* detach --all: every interface of this namespace; the maps stay. */
+static int detach_all(void)
 {
-	const struct detach_cfg *d = cfg;
+	struct pr_iface_status *v = NULL;
+	struct detached *d = NULL;
+	size_t n = 0;
 	int rc = EXIT_OK;
 	struct pr_ctx c;
 
 	switch (cli_open(&c, false, 0)) {
-	case 0: break;
-	case 1: return out_err(EXIT_FAIL, "portredir is not attached to '%s'", d->ifname);
+	case 0:
+		if (pr_detach_all(&c, &v, &n))
+			rc = cli_fail(&c);
+		pr_close(&c);
+		break;
+	case 1: break;
 	default: return EXIT_FAIL;
 	}
-	if (pr_detach(&c, d->ifname))
+	d = calloc(n ? n : 1, sizeof(*d));
+	if (!d) {
+		free(v);
+		return out_err(EXIT_FAIL, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		d[i] = (struct detached){ v[i].rec.name, !v[i].present };
+	out_print_list(&detached_all_desc, d, n, sizeof(*d), detached_view, false,
+		       rc == EXIT_OK ? "no interface attached in this network namespace" : NULL);
+	free(d);
+	free(v);
+	return rc;
+}
+
+static int do_detach(const void *cfg)
+{
+	const struct detach_cfg *a = cfg;
+	struct detached d = { .ifname = a->ifname };
+	int rc = EXIT_OK;
+	struct pr_ctx c;
+
+	if (a->all)
+		return detach_all();
+	switch (cli_open(&c, false, 0)) {
+	case 0: break;
+	case 1: return out_err(EXIT_FAIL, "portredir is not attached to '%s'", a->ifname);
+	default: return EXIT_FAIL;
+	}
+	if (pr_detach(&c, a->ifname))
 		rc = cli_fail(&c);
 	else
-		out_print(&detach_desc, &d->ifname, detach_view);
+		out_print(&detached_desc, &d, detached_view);
 	pr_close(&c);
 	return rc;
 }
@@ -166,167 +227,6 @@ static int do_detach(const void *cfg)
 const struct cmd cmd_detach = {
 	"detach", do_detach, detach_opts, sizeof(struct detach_cfg),
 	"Removes portredir's XDP and TC programs, and the clsact qdisc if portredir added it\n"
-	"and nothing else uses it.",
-};
-
-/* ---- status ---- */
-
-enum { IF_NAME, IF_INDEX, IF_MODE, IF_XDP, IF_TC_IN, IF_TC_EG, IF_FORWARD, IF_XDP_TX, IF_OK, IF_STATE };
-
-static bool iface_ok(const struct pr_iface_status *s)
-{
-	return s->present && s->live_tc_in_id && s->live_tc_eg_id && (s->rec.mode == PR_MODE_TC || s->live_xdp_id);
-}
-
-static void iface_get(const void *obj, size_t which, struct out_val *v)
-{
-	const struct pr_iface_status *s = obj;
-
-	switch (which) {
-	case IF_NAME: out_str(v, "%s", s->rec.name); break;
-	case IF_MODE: out_str(v, "%s", pr_mode_name(s->rec.mode)); break;
-	case IF_FORWARD: out_str(v, "%s", (s->rec.flags & PR_IF_VIA_STACK) ? "stack" : "direct"); break;
-	case IF_XDP_TX: out_bool(v, (s->rec.flags & PR_IF_XDP_TX) != 0); break;
-	case IF_OK: out_bool(v, iface_ok(s)); break;
-	case IF_STATE:
-		out_str(v, "%s", iface_ok(s) ? "ok" : !s->present ? "GONE (interface removed)" :
-				 "BROKEN (programs missing; attach again)");
-		break;
-	}
-}
-
-static const struct out_field iface_fields[] = {
-	[IF_NAME] = { "interface", iface_get, .arg = IF_NAME },
-	[IF_INDEX] = { "ifindex", out_get_u32, .arg = offsetof(struct pr_iface_status, ifindex) },
-	[IF_MODE] = { "mode", iface_get, .arg = IF_MODE },
-	[IF_XDP] = { "xdp_prog_id", out_get_u32, .arg = offsetof(struct pr_iface_status, live_xdp_id) },
-	[IF_TC_IN] = { "tc_ingress_prog_id", out_get_u32, .arg = offsetof(struct pr_iface_status, live_tc_in_id) },
-	[IF_TC_EG] = { "tc_egress_prog_id", out_get_u32, .arg = offsetof(struct pr_iface_status, live_tc_eg_id) },
-	[IF_FORWARD] = { "forward", iface_get, .arg = IF_FORWARD },
-	[IF_XDP_TX] = { "xdp_redirect", iface_get, .arg = IF_XDP_TX },
-	[IF_OK] = { "ok", iface_get, .arg = IF_OK },
-	[IF_STATE] = { "state", iface_get, .arg = IF_STATE, .flags = OUT_F_TEXT },
-};
-static const struct out_desc iface_desc = OUT_DESC(iface_fields);
-static const struct out_col iface_view[] = {
-	{ IF_NAME, .fmt = "  %-15s " },	 { IF_INDEX, .fmt = "ifindex %-4s " },     { IF_MODE, .fmt = "mode %-7s " },
-	{ IF_XDP, .fmt = "xdp %-5s " },	 { IF_TC_IN, .fmt = "tc-ingress %-5s " }, { IF_TC_EG, .fmt = "tc-egress %-5s " },
-	{ IF_FORWARD, .fmt = "forward %s" }, { IF_XDP_TX, .fmt = " xdp-tx" },	    { IF_STATE, .fmt = " %s\n" },
-	OUT_COLS_END,
-};
-
-enum { FI_RULES, FI_RULES_MAX, FI_ENTRIES, FI_ENTRIES_MAX, FI_ALLOW_MAX, FI_COUNTER_BYTES, FI_CPUS, FI_FLOWS,
-       FI_CT, FI_CT_MAX, FI_COUNTER_MIB, FI_SLOTS, FI_SLOT_BYTES };
-
-static void fill_get(const void *obj, size_t which, struct out_val *v)
-{
-	const struct pr_fill *f = obj;
-
-	switch (which) {
-	case FI_CPUS: out_int(v, f->ncpus); break;
-	case FI_COUNTER_MIB: out_str(v, "%.1f", f->rstats_bytes / 1048576.0); break;
-	case FI_SLOTS: out_uint(v, f->rules_max + 1); break;
-	case FI_SLOT_BYTES: out_uint(v, sizeof(struct pr_rule_stats)); break;
-	}
-}
-
-#define FILL(key, member) { key, out_get_size, .arg = offsetof(struct pr_fill, member) }
-static const struct out_field fill_fields[] = {
-	[FI_RULES] = FILL("rules", rules),
-	[FI_RULES_MAX] = FILL("rules_max", rules_max),
-	[FI_ENTRIES] = FILL("rule_entries", rule_entries),
-	[FI_ENTRIES_MAX] = FILL("rule_entries_max", rule_entries_max),
-	[FI_ALLOW_MAX] = FILL("allow_entries_max", allow_entries_max),
-	[FI_COUNTER_BYTES] = FILL("rule_counters_bytes", rstats_bytes),
-	[FI_CPUS] = { "possible_cpus", fill_get, .arg = FI_CPUS },
-	[FI_FLOWS] = FILL("flows", flows),
-	[FI_CT] = FILL("conntrack_entries", ct_entries),
-	[FI_CT_MAX] = FILL("conntrack_max", ct_max),
-	[FI_COUNTER_MIB] = { "counters_mib", fill_get, .arg = FI_COUNTER_MIB, .flags = OUT_F_TEXT },
-	[FI_SLOTS] = { "counter_slots", fill_get, .arg = FI_SLOTS, .flags = OUT_F_TEXT },
-	[FI_SLOT_BYTES] = { "counter_bytes", fill_get, .arg = FI_SLOT_BYTES, .flags = OUT_F_TEXT },
-};
-static const struct out_desc fill_desc = OUT_DESC(fill_fields);
-static const struct out_col fill_view[] = {
-	{ FI_RULES, .fmt = "maps: rules %s" }, { FI_RULES_MAX, .fmt = "/%s" }, { FI_ENTRIES, .fmt = ", lookup entries %s" },
-	{ FI_ENTRIES_MAX, .fmt = "/%s" },	 { FI_FLOWS, .fmt = ", flows %s" }, { FI_CT, .fmt = ", conntrack entries %s" },
-	{ FI_CT_MAX, .fmt = "/%s\n" },		 OUT_COLS_END,
-};
-static const struct out_col capacity_view[] = {
-	{ FI_RULES_MAX, .fmt = "capacity: %s rules, set when the maps were created (attach --max-rules); " },
-	{ FI_COUNTER_MIB, .fmt = "per-rule counters take %s MiB " }, { FI_SLOTS, .fmt = "(%s x " }, { FI_SLOT_BYTES, .fmt = "%s B x " },
-	{ FI_CPUS, .fmt = "%s possible CPUs)\n" }, OUT_COLS_END,
-};
-
-struct status_out {
-	const char *pin_dir;
-	bool have; /* the maps exist */
-	struct pr_iface_status *ifs;
-	size_t n;
-	struct pr_fill fill;
-};
-
-enum { ST_PIN, ST_NO_MAPS, ST_NONE, ST_IFACES, ST_MAPS, ST_CAPACITY };
-
-static void status_get(const void *obj, size_t which, struct out_val *v)
-{
-	const struct status_out *s = obj;
-
-	switch (which) {
-	case ST_PIN: out_str(v, "%s", s->pin_dir); break;
-	case ST_NO_MAPS: out_str(v, "%s", s->have ? "" : " (no maps yet)"); break;
-	case ST_NONE: out_str(v, "%s", s->n ? "" : " none attached in this network namespace"); break;
-	case ST_IFACES: out_array(v, &iface_desc, s->ifs, s->n, sizeof(*s->ifs)); break;
-	case ST_MAPS: out_obj(v, &fill_desc, &s->fill); break;
-	case ST_CAPACITY:
-		out_obj(v, &fill_desc, &s->fill);
-		v->absent = !s->have;
-		break;
-	}
-}
-
-static const struct out_field status_fields[] = {
-	[ST_PIN] = { "pin_dir", status_get, .arg = ST_PIN },
-	[ST_NO_MAPS] = { "no_maps", status_get, .arg = ST_NO_MAPS, .flags = OUT_F_TEXT },
-	[ST_NONE] = { "none_attached", status_get, .arg = ST_NONE, .flags = OUT_F_TEXT },
-	[ST_IFACES] = { "interfaces", status_get, .arg = ST_IFACES },
-	[ST_MAPS] = { "maps", status_get, .arg = ST_MAPS },
-	[ST_CAPACITY] = { "capacity", status_get, .arg = ST_CAPACITY, .flags = OUT_F_TEXT },
-};
-static const struct out_desc status_desc = OUT_DESC(status_fields);
-static const struct out_col status_view[] = {
-	{ ST_PIN, .fmt = "pin dir: %s" }, { ST_NO_MAPS, .fmt = "%s\n" }, { ST_NONE, .fmt = "interfaces:%s\n" },
-	{ ST_IFACES, .view = iface_view }, { ST_MAPS, .view = fill_view }, { ST_CAPACITY, .view = capacity_view },
-	OUT_COLS_END,
-};
-
-static int do_status(const void *cfg)
-{
-	struct status_out s = { .pin_dir = cli_pin_dir() };
-	struct pr_ctx c;
-	int rc = EXIT_OK;
-
-	switch (cli_open(&c, false, 0)) {
-	case 0: s.have = true; break;
-	case 1: break;
-	default: return EXIT_FAIL;
-	}
-	if (s.have && (pr_iface_list(&c, &s.ifs, &s.n) || pr_map_fill(&c, &s.fill))) {
-		rc = cli_fail(&c);
-		goto out;
-	}
-	if (s.have)
-		s.pin_dir = c.pin_dir;
-	out_print(&status_desc, &s, status_view);
-out:
-	free(s.ifs);
-	if (s.have)
-		pr_close(&c);
-	return rc;
-}
-
-const struct cmd cmd_status = {
-	"status", do_status, params_none, 0,
-	"Shows attached interfaces in this network namespace, their modes and program ids,\n"
-	"and map fill levels.",
+	"and nothing else uses it. The pinned maps stay: rules, counters and live flows'\n"
+	"conntrack entries, so attaching again resumes them.",
 };

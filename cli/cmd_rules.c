@@ -88,11 +88,11 @@ struct del_cfg {
 };
 
 static const struct opt del_opts[] = {
-	{ "PROTO", OPT_STRING, offsetof(struct del_cfg, proto), OPT_POS, .help = "the rule's protocol" },
-	{ "LISTEN", OPT_STRING, offsetof(struct del_cfg, listen), OPT_POS,
+	{ "PROTO", OPT_STRING, offsetof(struct del_cfg, proto), OPT_POS | OPT_REQ, .help = "the rule's protocol" },
+	{ "LISTEN", OPT_STRING, offsetof(struct del_cfg, listen), OPT_POS | OPT_REQ,
 	  .help = "the rule's whole listen as listed (a range as LO-HI, a DMZ as :*)" },
-	{ "--name", OPT_STRING, offsetof(struct del_cfg, name), .metavar = "NAME", .check = pr_name_check,
-	  .help = "the rule's name, instead of PROTO LISTEN" },
+	{ "--name", OPT_STRING, offsetof(struct del_cfg, name), OPT_INSTEAD, .metavar = "NAME",
+	  .check = pr_name_check, .help = "the rule's name, instead of PROTO LISTEN" },
 	{ "--keep-flows", OPT_FLAG, offsetof(struct del_cfg, keep_flows),
 	  .help = "let the rule's live flows drain; by default they are dropped from\n"
 		  "conntrack, so they stop being redirected" },
@@ -124,20 +124,13 @@ static const struct out_col del_view[] = {
 	{ 0, .view = deleted_rule }, { 1, .fmt = " (%s conntrack entries removed)\n" }, OUT_COLS_END,
 };
 
-/* PROTO LISTEN, or --name: one of the two. */
+/* The listen to delete by; the table has made sure of PROTO LISTEN or --name. */
 static int del_target(const struct del_cfg *d, struct pr_rule_spec *s)
 {
 	char perr[PR_PARSE_ERR_LEN];
 
 	memset(s, 0, sizeof(*s));
-	if (d->name && d->proto)
-		return out_err(EXIT_USAGE, "give either PROTO LISTEN or --name, not both ('%s')", d->proto);
-	if (d->name)
-		return 0;
-	if (!d->listen)
-		return out_err(EXIT_USAGE, "missing %s (usage: del PROTO LISTEN | del --name NAME)",
-			       d->proto ? "LISTEN" : "PROTO");
-	if (pr_spec_parse_listen(d->proto, d->listen, s, perr, sizeof(perr)))
+	if (!d->name && pr_spec_parse_listen(d->proto, d->listen, s, perr, sizeof(perr)))
 		return out_err(EXIT_USAGE, "%s", perr);
 	return 0;
 }
@@ -218,7 +211,7 @@ static int do_list(const void *cfg)
 		pr_close(&c);
 		return EXIT_FAIL;
 	}
-	out_print_list(&rule_desc, v, n, sizeof(*v), list_row, false);
+	out_print_list(&rule_desc, v, n, sizeof(*v), list_row, false, NULL);
 	free(v);
 	if (open == 0)
 		pr_close(&c);

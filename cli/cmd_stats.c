@@ -51,13 +51,8 @@ struct counter {
 	__u64 value;
 };
 
-static void counter_name(const void *obj, size_t arg, struct out_val *v)
-{
-	out_str(v, "%s", ((const struct counter *)obj)->name);
-}
-
 static const struct out_field counter_fields[] = {
-	{ "name", counter_name, .arg = 0 },
+	{ "name", out_get_cstr, .arg = offsetof(struct counter, name) },
 	{ "value", out_get_u64, .arg = offsetof(struct counter, value) },
 };
 static const struct out_desc counter_desc = OUT_DESC(counter_fields);
@@ -212,7 +207,7 @@ static int ct_list(struct pr_ctx *c)
 	for (size_t i = 0; i < n; i++)
 		if (v[i].val.dir == PR_DIR_ORIG)
 			v[flows++] = v[i];
-	out_print_list(&flow_desc, v, flows, sizeof(*v), flow_view, true);
+	out_print_list(&flow_desc, v, flows, sizeof(*v), flow_view, true, NULL);
 	free(v);
 	return EXIT_OK;
 }

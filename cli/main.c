@@ -6,7 +6,9 @@
 #include <string.h>
 #include "cli.h"
 
+#ifndef PR_VERSION
 #define PR_VERSION "0.1.0"
+#endif
 
 struct cli_global cli;
 
@@ -26,8 +28,8 @@ static const struct opt global_opts[] = {
 /* The command table: a new command is defined next to its function in a
  * cmd_*.c file and listed here. */
 static const struct cmd *const commands[] = {
-	&cmd_attach, &cmd_detach, &cmd_status, &cmd_add, &cmd_del,
-	&cmd_apply,  &cmd_list,   &cmd_stats,  &cmd_conntrack,
+	&cmd_attach, &cmd_detach, &cmd_status, &cmd_add,       &cmd_del,
+	&cmd_apply,  &cmd_save,   &cmd_list,   &cmd_stats,     &cmd_conntrack,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -43,10 +45,36 @@ static void usage(FILE *f)
 	}
 	fputs("Options:\n", f);
 	params_help(f, global_opts);
-	fputs("PROTO, LISTEN and TARGET are explained by 'portredir add -h'; 'portredir COMMAND -h'\n"
-	      "explains each command.\n"
-	      "Exit status: 0 success, 1 failure, 2 bad usage or input. An error is one line on\n"
-	      "stderr, or with -j {\"error\": \"...\"} on stdout.\n", f);
+	fprintf(f,
+		"PROTO:  tcp | udp | any\n"
+		"LISTEN: [ADDR]:PORT | [ADDR]:LO-HI | [ADDR]:*   (\":8080\" = any address; IPv6 as [ADDR6]:PORT)\n"
+		"TARGET: ADDR:PORT | ADDR:LO-HI | ADDR (keep the port)\n"
+		"The pin dir defaults to $PORTREDIR_PIN_DIR, else %s.\n"
+		"'portredir COMMAND -h' explains a command and its options.\n"
+		"Exit status: 0 success, 1 failure, 2 bad usage or input. An error is one line on\n"
+		"stderr, or with -j {\"error\": \"...\"} on stdout.\n",
+		PR_DEFAULT_PIN_DIR);
+}
+
+/* The version, and the schema of the maps this binary creates (the only one it opens). */
+struct version {
+	const char *version;
+	__u32 map_schema;
+};
+static const struct out_field version_fields[] = {
+	{ "version", out_get_cstr, .arg = offsetof(struct version, version) },
+	{ "map_schema", out_get_u32, .arg = offsetof(struct version, map_schema) },
+};
+static const struct out_desc version_desc = OUT_DESC(version_fields);
+static const struct out_col version_view[] = {
+	{ 0, .fmt = "portredir %s " }, { 1, .fmt = "(map schema %s)\n" }, OUT_COLS_END,
+};
+
+static void print_version(void)
+{
+	const struct version v = { PR_VERSION, PR_SCHEMA_VERSION };
+
+	out_print(&version_desc, &v, version_view);
 }
 
 const char *cli_pin_dir(void)
@@ -111,7 +139,7 @@ int main(int argc, char **argv)
 	if (parse_global(argc, argv, &next))
 		return EXIT_USAGE;
 	if (cli.version) {
-		printf("portredir %s (schema %d)\n", PR_VERSION, PR_SCHEMA_VERSION);
+		print_version();
 		return EXIT_OK;
 	}
 	if (cli.help) {

@@ -112,6 +112,11 @@ void out_get_bool(const void *obj, size_t off, struct out_val *v)
 	out_bool(v, *(const bool *)((const char *)obj + off));
 }
 
+void out_get_cstr(const void *obj, size_t off, struct out_val *v)
+{
+	out_str(v, "%s", *(const char *const *)((const char *)obj + off));
+}
+
 static void get(const struct out_desc *d, const void *obj, size_t i, struct out_val *v)
 {
 	/* not a memset of the whole value: lists of 100,000 rules call this a lot */
@@ -306,7 +311,7 @@ void out_print(const struct out_desc *d, const void *obj, const struct out_col *
 }
 
 void out_print_list(const struct out_desc *d, const void *base, size_t n, size_t size,
-		    const struct out_col *view, bool header)
+		    const struct out_col *view, bool header, const char *none)
 {
 	struct out_val v = {};
 
@@ -319,6 +324,8 @@ void out_print_list(const struct out_desc *d, const void *base, size_t n, size_t
 		render_header(stdout, view);
 	for (size_t i = 0; i < n; i++)
 		render_view(stdout, d, elem(&v, i), view);
+	if (!n && none)
+		puts(none);
 }
 
 int out_err(int code, const char *fmt, ...)

@@ -81,6 +81,7 @@ void out_get_u64(const void *obj, size_t off, struct out_val *v);    /* __u64 at
 void out_get_size(const void *obj, size_t off, struct out_val *v);   /* size_t at off */
 void out_get_u32(const void *obj, size_t off, struct out_val *v);    /* __u32 at off */
 void out_get_bool(const void *obj, size_t off, struct out_val *v);   /* bool at off */
+void out_get_cstr(const void *obj, size_t off, struct out_val *v);   /* const char * at off */
 
 /* Output mode and the command errors are reported under; set once by main. */
 void out_setup(bool json, const char *command);
@@ -90,9 +91,10 @@ void out_mute(bool mute);
 
 /* One object: a JSON object, or its text view. */
 void out_print(const struct out_desc *d, const void *obj, const struct out_col *view);
-/* A list: a JSON array, or one view a line (header first if asked). */
+/* A list: a JSON array, or one view a line (header first if asked; none,
+ * if not NULL, is the text line of an empty list). */
 void out_print_list(const struct out_desc *d, const void *base, size_t n, size_t size,
-		    const struct out_col *view, bool header);
+		    const struct out_col *view, bool header, const char *none);
 /* An object's text view into buf (for messages). */
 void out_text(char *buf, size_t len, const struct out_desc *d, const void *obj, const struct out_col *view);
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The option parser: turns argv into a command's config struct by its option table, and prints usage and help from the same table. */
 #include <errno.h>
-#include <limits.h>
 #include <string.h>
 #include "params.h"
 #include "output.h"
@@ -10,24 +9,6 @@
 #define MAX_OPTS 32 /* options a table may hold */
 
 const struct opt params_none[] = { { .type = OPT_END } };
-
-int params_uint(const char *tok, unsigned long min, unsigned long max, unsigned long *out)
-{
-	unsigned long n = 0;
-	const char *p;
-
-	if (!*tok)
-		return -EINVAL;
-	for (p = tok; *p; p++) {
-		if (*p < '0' || *p > '9' || n > (ULONG_MAX - 9) / 10)
-			return -EINVAL;
-		n = n * 10 + (*p - '0');
-	}
-	if (n < min || n > max)
-		return -EINVAL;
-	*out = n;
-	return 0;
-}
 
 /* "a, b or c" (sep ", ", last " or ") or "a|b|c" (both "|"). */
 static void choices_text(char *buf, size_t len, const struct opt_choice *ch, const char *sep, const char *last)
@@ -80,7 +61,6 @@ static int add_word(struct opt_words *w, const char *word)
 static int set_value(const struct opt *o, const char *val, void *cfg)
 {
 	char *dst = (char *)cfg + o->off, list[128];
-	unsigned long n;
 	int i;
 
 	switch (o->type) {
@@ -89,11 +69,6 @@ static int set_value(const struct opt *o, const char *val, void *cfg)
 		return 0;
 	case OPT_STRING:
 		*(const char **)dst = val;
-		return 0;
-	case OPT_UINT:
-		if (params_uint(val, o->min, o->max, &n))
-			return out_err(-EINVAL, "bad %s '%s' (expected %lu-%lu)", o->name, val, o->min, o->max);
-		*(unsigned long *)dst = n;
 		return 0;
 	case OPT_ENUM:
 		for (i = 0; o->choices[i].name; i++)
@@ -118,8 +93,6 @@ static int missing_value(const struct opt *o)
 {
 	char list[128];
 
-	if (o->type == OPT_UINT)
-		return out_err(-EINVAL, "%s needs a number (%lu-%lu)", o->name, o->min, o->max);
 	if (o->type == OPT_ENUM) {
 		choices_text(list, sizeof(list), o->choices, ", ", " or ");
 		return out_err(-EINVAL, "%s needs a value (%s)", o->name, list);
@@ -145,6 +118,8 @@ static int parse_long(const struct opt *opts, int argc, char **argv, int *i, voi
 		val = eq + 1;
 	else if (*i + 1 < argc)
 		val = argv[++*i];
+	if (!val && o->type == OPT_WORDS)
+		return set_value(o, NULL, cfg); /* the grammar's owner says what it needs */
 	if (!val)
 		return missing_value(o);
 	return set_value(o, val, cfg);
@@ -166,26 +141,72 @@ static void positionals(char *buf, size_t len, const struct opt *opts)
 			n += snprintf(buf + n, len - n, "%s%s", n ? " " : "", o->name);
 }
 
-/* Required options present, then the checks of the strings given. */
-static int finish(const struct opt *opts, const bool *seen, void *cfg)
+static const struct opt *instead_opt(const struct opt *opts)
 {
-	char err[256], list[128];
-	const struct opt *o;
+	for (const struct opt *o = opts; o->type != OPT_END; o++)
+		if (o->flags & OPT_INSTEAD)
+			return o;
+	return NULL;
+}
 
-	for (o = opts; o->type != OPT_END; o++) {
-		if (!(o->flags & OPT_REQ) || seen[o - opts])
+/* The synopsis of the positionals' form and, with an OPT_INSTEAD option,
+ * of its form: "del PROTO LISTEN | del --name NAME", into buf. */
+static void alternatives(char *buf, size_t len, const char *name, const struct opt *opts)
+{
+	const struct opt *alt = instead_opt(opts);
+	char pos[128];
+
+	positionals(pos, sizeof(pos), opts);
+	snprintf(buf, len, "%s %s | %s %s%s%s", name, pos, name, alt->name, alt->metavar ? " " : "",
+		 alt->metavar ? alt->metavar : "");
+}
+
+/* A required positional that is missing: 0 when there is none. */
+static int missing_positional(const char *name, const struct opt *opts, const bool *seen)
+{
+	char list[160];
+
+	for (const struct opt *o = opts; o->type != OPT_END; o++) {
+		if (!(o->flags & OPT_POS) || !(o->flags & OPT_REQ) || seen[o - opts])
 			continue;
 		if (o->type == OPT_ENUM) {
 			choices_text(list, sizeof(list), o->choices, ", ", " or ");
 			return out_err(-EINVAL, "missing %s (%s)", o->name, list);
 		}
+		if (instead_opt(opts)) {
+			alternatives(list, sizeof(list), name, opts);
+			return out_err(-EINVAL, "missing %s (usage: %s)", o->name, list);
+		}
 		/* of several positionals, say which come in what order */
-		if ((o->flags & OPT_POS) && nth_positional(opts, 1)) {
+		if (nth_positional(opts, 1)) {
 			positionals(list, sizeof(list), opts);
 			return out_err(-EINVAL, "missing %s (expected %s)", o->name, list);
 		}
 		return out_err(-EINVAL, "missing %s", o->name);
 	}
+	return 0;
+}
+
+/* Required words present (positionals, or the option instead of them, not
+ * both), then the checks of the strings given. */
+static int finish(const char *name, const struct opt *opts, const bool *seen, void *cfg)
+{
+	const struct opt *o, *alt = instead_opt(opts);
+	char err[256], list[128];
+
+	if (alt && seen[alt - opts]) {
+		for (o = opts; o->type != OPT_END; o++)
+			if ((o->flags & OPT_POS) && seen[o - opts]) {
+				positionals(list, sizeof(list), opts);
+				return out_err(-EINVAL, "give either %s or %s, not both ('%s')", list, alt->name,
+					       *(const char **)((char *)cfg + o->off));
+			}
+	} else if (missing_positional(name, opts, seen)) {
+		return -EINVAL;
+	}
+	for (o = opts; o->type != OPT_END; o++)
+		if ((o->flags & OPT_REQ) && !(o->flags & OPT_POS) && !seen[o - opts])
+			return out_err(-EINVAL, "missing %s", o->name);
 	for (o = opts; o->type != OPT_END; o++)
 		if (o->check && seen[o - opts] && o->check(*(const char **)((char *)cfg + o->off), err, sizeof(err)))
 			return out_err(-EINVAL, "%s", err);
@@ -233,7 +254,7 @@ int params_parse(const struct cmd *c, int argc, char **argv, void *cfg)
 		}
 		mark(c->options, o, seen);
 	}
-	return finish(c->options, seen, cfg);
+	return finish(c->name, c->options, seen, cfg);
 }
 
 int params_parse_global(const struct opt *opts, int argc, char **argv, void *cfg, int *next)
@@ -277,15 +298,19 @@ static void opt_label(char *buf, size_t len, const struct opt *o, bool for_help)
 		snprintf(buf, len, "%s%s%s", o->name, takes_value(o) ? " " : "", takes_value(o) ? val : "");
 }
 
-void params_synopsis(FILE *f, const char *name, const struct opt *opts)
+/* One form of a synopsis. alt: NULL for the only form; else the
+ * OPT_INSTEAD option, and instead says which form (it, or the positionals). */
+static void synopsis_form(FILE *f, const char *name, const struct opt *opts, const struct opt *alt, bool instead)
 {
 	bool open = false;
 	char label[160];
 
 	fputs(name, f);
 	for (const struct opt *o = opts; o->type != OPT_END; o++) {
-		bool req = o->flags & OPT_REQ, pos = o->flags & OPT_POS;
+		bool pos = o->flags & OPT_POS, req = (o->flags & OPT_REQ) || (instead && o == alt);
 
+		if ((instead && pos) || (alt && o == alt && !instead))
+			continue;
 		/* a run of optional positionals shares one pair of brackets */
 		if (open && (!pos || req)) {
 			fputc(']', f);
@@ -295,9 +320,7 @@ void params_synopsis(FILE *f, const char *name, const struct opt *opts)
 		if (pos && !req && !open) {
 			fprintf(f, " [%s", label);
 			open = true;
-		} else if (pos && !req) {
-			fprintf(f, " %s", label);
-		} else if (req) {
+		} else if ((pos && !req) || req) {
 			fprintf(f, " %s", label);
 		} else {
 			fprintf(f, " [%s]%s", label, o->flags & OPT_MULTI ? "..." : "");
@@ -305,6 +328,17 @@ void params_synopsis(FILE *f, const char *name, const struct opt *opts)
 	}
 	if (open)
 		fputc(']', f);
+}
+
+void params_synopsis(FILE *f, const char *name, const struct opt *opts)
+{
+	const struct opt *alt = instead_opt(opts);
+
+	synopsis_form(f, name, opts, alt, false);
+	if (!alt)
+		return;
+	fputs(" | ", f);
+	synopsis_form(f, name, opts, alt, true);
 }
 
 void params_help(FILE *f, const struct opt *opts)

@@ -11,10 +11,11 @@ enum opt_type {
 	OPT_END,    /* ends a table */
 	OPT_FLAG,   /* bool: set when given; takes no value */
 	OPT_STRING, /* const char *: the value as given */
-	OPT_UINT,   /* unsigned long: a decimal number from min to max */
 	OPT_ENUM,   /* int: the value of the choice whose name was given */
 	OPT_WORDS,  /* struct opt_words: the option (and its value) appended as words,
-		     * for a grammar another parser owns (the loader's rule syntax) */
+		     * for a grammar the loader owns because apply files share it
+		     * (add's rule words, attach's interface words); numbers are
+		     * parsed there */
 };
 
 /* OPT_ENUM choices, ended by a NULL name. */
@@ -33,6 +34,7 @@ struct opt_words {
 #define OPT_REQ (1u << 1)   /* must be given */
 #define OPT_MULTI (1u << 2) /* may be repeated (OPT_WORDS); usage shows "..." */
 #define OPT_VALUE (1u << 3) /* OPT_WORDS option that takes a value */
+#define OPT_INSTEAD (1u << 4) /* the option stands for the positionals: one or the other */
 
 /* Contract of a check: 0 if tok is good, else -EINVAL with err set to one line naming tok. */
 typedef int (*opt_check_fn)(const char *tok, char *err, size_t len);
@@ -45,7 +47,6 @@ struct opt {
 	const char *metavar; /* an option's value in usage ("N"); OPT_ENUM lists its choices */
 	const char *help;    /* may hold '\n'; -h indents what follows */
 	const struct opt_choice *choices; /* OPT_ENUM */
-	unsigned long min, max;           /* OPT_UINT */
 	opt_check_fn check;  /* OPT_STRING: run once every word is parsed */
 	char short_name;     /* global options only: 'j' for -j */
 };
@@ -76,7 +77,5 @@ int params_parse_global(const struct opt *opts, int argc, char **argv, void *cfg
 void params_synopsis(FILE *f, const char *name, const struct opt *opts);
 /* The options of a table, one a line with their help. */
 void params_help(FILE *f, const struct opt *opts);
-/* Strict decimal in [min, max]; 0 or -EINVAL. */
-int params_uint(const char *tok, unsigned long min, unsigned long max, unsigned long *out);
 
 #endif
