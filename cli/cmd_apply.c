@@ -322,7 +322,7 @@ static int apply_open(struct pr_ctx *c, const struct pr_ruleset *rs, bool dry_ru
 	return open;
 }
 
-static int do_apply(const void *cfg)
+static int do_apply(const void *cfg, struct pr_ctx *unused)
 {
 	const struct apply_cfg *a = cfg;
 	const char *shown = strcmp(a->file, "-") ? a->file : "<stdin>";
@@ -358,7 +358,7 @@ static int do_apply(const void *cfg)
 }
 
 const struct cmd cmd_apply = {
-	"apply", do_apply, apply_opts, sizeof(struct apply_cfg),
+	"apply", do_apply, apply_opts, sizeof(struct apply_cfg), CMD_MAPS_OWN,
 	"Makes the rule table equal FILE: one rule a line, written as add's arguments\n"
 	"(see portredir add -h; --replace is implied); blank lines and # comments are\n"
 	"skipped, and words may be quoted as in a shell.\n"

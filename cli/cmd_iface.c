@@ -83,7 +83,7 @@ static const struct out_col attach_view[] = {
 	{ AT_REASON, .fmt = ": %s", .flags = OUT_C_SKIP_EMPTY }, OUT_LITERAL("\n"), OUT_COLS_END,
 };
 
-static int do_attach(const void *cfg)
+static int do_attach(const void *cfg, struct pr_ctx *unused)
 {
 	const struct attach_cfg *a = cfg;
 	char perr[PR_PARSE_ERR_LEN];
@@ -112,7 +112,7 @@ out:
 }
 
 const struct cmd cmd_attach = {
-	"attach", do_attach, attach_opts, sizeof(struct attach_cfg),
+	"attach", do_attach, attach_opts, sizeof(struct attach_cfg), CMD_MAPS_OWN,
 	"Attaches portredir's XDP and TC programs to IFACE. Translated packets arriving\n"
 	"there go straight to their egress device when the route and neighbour are known,\n"
 	"past the stack's forward path (netfilter forward and postrouting, rp_filter).",
@@ -171,23 +171,15 @@ static const struct out_col detached_view[] = {
 };
 
 /* detach --all: every interface of this namespace; the maps stay. */
-static int detach_all(void)
+static int detach_all(struct pr_ctx *c)
 {
 	struct pr_iface_status *v = NULL;
 	struct detached *d = NULL;
 	size_t n = 0;
 	int rc = EXIT_OK;
-	struct pr_ctx c;
 
-	switch (cli_open(&c, false, 0)) {
-	case 0:
-		if (pr_detach_all(&c, &v, &n))
-			rc = cli_fail(&c);
-		pr_close(&c);
-		break;
-	case 1: break;
-	default: return EXIT_FAIL;
-	}
+	if (c && pr_detach_all(c, &v, &n))
+		rc = cli_fail(c);
 	d = calloc(n ? n : 1, sizeof(*d));
 	if (!d) {
 		free(v);
@@ -202,30 +194,23 @@ static int detach_all(void)
 	return rc;
 }
 
-static int do_detach(const void *cfg)
+static int do_detach(const void *cfg, struct pr_ctx *c)
 {
 	const struct detach_cfg *a = cfg;
 	struct detached d = { .ifname = a->ifname };
-	int rc = EXIT_OK;
-	struct pr_ctx c;
 
 	if (a->all)
-		return detach_all();
-	switch (cli_open(&c, false, 0)) {
-	case 0: break;
-	case 1: return out_err(EXIT_FAIL, "portredir is not attached to '%s'", a->ifname);
-	default: return EXIT_FAIL;
-	}
-	if (pr_detach(&c, a->ifname))
-		rc = cli_fail(&c);
-	else
-		out_print(&detached_desc, &d, detached_view);
-	pr_close(&c);
-	return rc;
+		return detach_all(c);
+	if (!c)
+		return out_err(EXIT_FAIL, "portredir is not attached to '%s'", a->ifname);
+	if (pr_detach(c, a->ifname))
+		return cli_fail(c);
+	out_print(&detached_desc, &d, detached_view);
+	return EXIT_OK;
 }
 
 const struct cmd cmd_detach = {
-	"detach", do_detach, detach_opts, sizeof(struct detach_cfg),
+	"detach", do_detach, detach_opts, sizeof(struct detach_cfg), CMD_MAPS_READ,
 	"Removes portredir's XDP and TC programs, and the clsact qdisc if portredir added it\n"
 	"and nothing else uses it. The pinned maps stay: rules, counters and live flows'\n"
 	"conntrack entries, so attaching again resumes them.",

@@ -50,7 +50,7 @@ static int add_conflict(const struct pr_ctx *c, const struct pr_rule_spec *s, bo
 		       same_listen && !replace ? "; use --replace to change its target" : "");
 }
 
-static int do_add(const void *cfg)
+static int do_add(const void *cfg, struct pr_ctx *unused)
 {
 	const struct add_cfg *a = cfg;
 	struct pr_rule_meta out, conflict;
@@ -76,7 +76,7 @@ static int do_add(const void *cfg)
 }
 
 const struct cmd cmd_add = {
-	"add", do_add, add_opts, sizeof(struct add_cfg),
+	"add", do_add, add_opts, sizeof(struct add_cfg), CMD_MAPS_OWN,
 	"Adds a rule: packets to LISTEN are sent to TARGET, and their replies translated back.",
 };
 
@@ -153,39 +153,31 @@ static int del_failed(const struct pr_ctx *c, const struct del_cfg *d, int err, 
 	return out_err(EXIT_FAIL, "%s: %s %s", c->err, d->proto, d->listen);
 }
 
-static int do_del(const void *cfg)
+static int do_del(const void *cfg, struct pr_ctx *c)
 {
 	const struct del_cfg *d = cfg;
 	struct del_out o = {};
 	struct pr_rule_spec s;
 	struct pr_rule_meta m;
-	struct pr_ctx c;
 	int rc, err;
 
 	rc = del_target(d, &s);
 	if (rc)
 		return rc;
-	switch (cli_open(&c, false, 0)) {
-	case 0: break;
-	case 1:
-		if (d->name)
-			return out_err(EXIT_FAIL, "no rule named '%s'", d->name);
+	if (!c && d->name)
+		return out_err(EXIT_FAIL, "no rule named '%s'", d->name);
+	if (!c)
 		return out_err(EXIT_FAIL, "no rule for %s %s", d->proto, d->listen);
-	default: return EXIT_FAIL;
-	}
-	err = pr_rule_del(&c, d->name ? NULL : &s, d->name, d->keep_flows, &m, &o.flushed);
-	if (err) {
-		rc = del_failed(&c, d, err, &m);
-	} else {
-		o.m = &m;
-		out_print(&del_desc, &o, del_view);
-	}
-	pr_close(&c);
-	return rc;
+	err = pr_rule_del(c, d->name ? NULL : &s, d->name, d->keep_flows, &m, &o.flushed);
+	if (err)
+		return del_failed(c, d, err, &m);
+	o.m = &m;
+	out_print(&del_desc, &o, del_view);
+	return EXIT_OK;
 }
 
 const struct cmd cmd_del = {
-	"del", do_del, del_opts, sizeof(struct del_cfg),
+	"del", do_del, del_opts, sizeof(struct del_cfg), CMD_MAPS_READ,
 	"Deletes a rule, named by its listen (PROTO LISTEN) or by --name.",
 };
 
@@ -197,29 +189,20 @@ static const struct out_col list_row[] = {
 	{ RULE_DENY, .fmt = " deny %s" }, OUT_LITERAL("\n"),			   OUT_COLS_END,
 };
 
-static int do_list(const void *cfg)
+static int do_list(const void *cfg, struct pr_ctx *c)
 {
 	struct pr_rule_meta *v = NULL;
 	size_t n = 0;
-	struct pr_ctx c;
-	int open = cli_open(&c, false, 0);
 
-	if (open < 0)
-		return EXIT_FAIL;
-	if (open == 0 && pr_rule_list(&c, &v, &n)) {
-		cli_fail(&c);
-		pr_close(&c);
-		return EXIT_FAIL;
-	}
+	if (c && pr_rule_list(c, &v, &n))
+		return cli_fail(c);
 	out_print_list(&rule_desc, v, n, sizeof(*v), list_row, false, NULL);
 	free(v);
-	if (open == 0)
-		pr_close(&c);
 	return EXIT_OK;
 }
 
 const struct cmd cmd_list = {
-	"list", do_list, params_none, 0,
+	"list", do_list, params_none, 0, CMD_MAPS_READ,
 	"One rule a line: ID NAME PROTO LISTEN TARGET, and the allowlist if any (a JSON array\n"
 	"with -j).",
 };

@@ -53,33 +53,28 @@ static int save_rules(const struct pr_rule_meta *v, size_t n)
 	return 0;
 }
 
-static int do_save(const void *cfg)
+static int do_save(const void *cfg, struct pr_ctx *c)
 {
 	struct pr_iface_status *ifs = NULL;
 	struct pr_rule_meta *v = NULL;
 	size_t n = 0, nr = 0;
-	struct pr_ctx c;
 	int rc;
 
 	if (out_json())
 		return out_err(EXIT_USAGE, "-j: save prints the config file format only (-j status and -j list give JSON)");
-	switch (cli_open(&c, false, 0)) {
-	case 0: break;
-	case 1: return EXIT_OK; /* no maps: nothing attached, no rules */
-	default: return EXIT_FAIL;
-	}
-	if (pr_iface_list(&c, &ifs, &n) || pr_rule_list(&c, &v, &nr))
-		rc = cli_fail(&c);
+	if (!c)
+		return EXIT_OK; /* no maps: nothing attached, no rules */
+	if (pr_iface_list(c, &ifs, &n) || pr_rule_list(c, &v, &nr))
+		rc = cli_fail(c);
 	else
-		rc = save_ifaces(&c, ifs, n) ?: save_rules(v, nr);
+		rc = save_ifaces(c, ifs, n) ?: save_rules(v, nr);
 	free(ifs);
 	free(v);
-	pr_close(&c);
 	return rc;
 }
 
 const struct cmd cmd_save = {
-	"save", do_save, params_none, 0,
+	"save", do_save, params_none, 0, CMD_MAPS_READ,
 	"Prints the live state in the config file format apply reads: the interfaces\n"
 	"attached in this network namespace (in the order they were attached), then the\n"
 	"rules by id. 'portredir save > f; portredir apply f' changes nothing, and\n"

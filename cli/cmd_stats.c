@@ -106,30 +106,24 @@ static int stats_read(struct pr_ctx *c, struct stats_out *s, struct pr_rule_meta
 	return 0;
 }
 
-static int do_stats(const void *cfg)
+static int do_stats(const void *cfg, struct pr_ctx *c)
 {
 	struct pr_rule_meta *rules = NULL;
 	struct stats_out s = {};
-	int rc = EXIT_OK, open, err;
-	struct pr_ctx c;
+	int rc = EXIT_OK, err;
 
-	open = cli_open(&c, false, 0);
-	if (open < 0)
-		return EXIT_FAIL;
-	err = stats_read(open == 0 ? &c : NULL, &s, &rules);
+	err = stats_read(c, &s, &rules);
 	if (err)
-		rc = err == -ENOMEM ? out_err(EXIT_FAIL, "out of memory") : cli_fail(&c);
+		rc = err == -ENOMEM ? out_err(EXIT_FAIL, "out of memory") : cli_fail(c);
 	else
 		out_print(&stats_desc, &s, stats_view);
 	free(s.rows);
 	free(rules);
-	if (open == 0)
-		pr_close(&c);
 	return rc;
 }
 
 const struct cmd cmd_stats = {
-	"stats", do_stats, params_none, 0,
+	"stats", do_stats, params_none, 0, CMD_MAPS_READ,
 	"Per rule: flows, packets and bytes in (client to target) and out (replies), and new\n"
 	"flows refused by the allowlist; then global counters by reason.",
 };
@@ -212,28 +206,20 @@ static int ct_list(struct pr_ctx *c)
 	return EXIT_OK;
 }
 
-static int do_conntrack(const void *cfg)
+static int do_conntrack(const void *cfg, struct pr_ctx *c)
 {
 	const struct conntrack_cfg *a = cfg;
-	int rc = EXIT_OK, open;
 	size_t flushed = 0;
-	struct pr_ctx c;
 
-	open = cli_open(&c, false, 0);
-	if (open < 0)
-		return EXIT_FAIL;
 	if (a->sub == CT_LIST)
-		rc = ct_list(open == 0 ? &c : NULL);
-	else if (open == 0 && pr_ct_flush(&c, 0, &flushed))
-		rc = cli_fail(&c);
-	else
-		out_print(&flushed_desc, &flushed, flushed_view);
-	if (open == 0)
-		pr_close(&c);
-	return rc;
+		return ct_list(c);
+	if (c && pr_ct_flush(c, 0, &flushed))
+		return cli_fail(c);
+	out_print(&flushed_desc, &flushed, flushed_view);
+	return EXIT_OK;
 }
 
 const struct cmd cmd_conntrack = {
-	"conntrack", do_conntrack, conntrack_opts, sizeof(struct conntrack_cfg),
+	"conntrack", do_conntrack, conntrack_opts, sizeof(struct conntrack_cfg), CMD_MAPS_READ,
 	"Lists or flushes portredir's connection tracking table.",
 };

@@ -135,33 +135,21 @@ static const struct out_col status_view[] = {
 	OUT_COLS_END,
 };
 
-static int do_status(const void *cfg)
+static int do_status(const void *cfg, struct pr_ctx *c)
 {
-	struct status_out s = { .pin_dir = cli_pin_dir() };
-	struct pr_ctx c;
+	struct status_out s = { .pin_dir = c ? c->pin_dir : cli_pin_dir(), .have = c != NULL };
 	int rc = EXIT_OK;
 
-	switch (cli_open(&c, false, 0)) {
-	case 0: s.have = true; break;
-	case 1: break;
-	default: return EXIT_FAIL;
-	}
-	if (s.have && (pr_iface_list(&c, &s.ifs, &s.n) || pr_map_fill(&c, &s.fill))) {
-		rc = cli_fail(&c);
-		goto out;
-	}
-	if (s.have)
-		s.pin_dir = c.pin_dir;
-	out_print(&status_desc, &s, status_view);
-out:
+	if (c && (pr_iface_list(c, &s.ifs, &s.n) || pr_map_fill(c, &s.fill)))
+		rc = cli_fail(c);
+	else
+		out_print(&status_desc, &s, status_view);
 	free(s.ifs);
-	if (s.have)
-		pr_close(&c);
 	return rc;
 }
 
 const struct cmd cmd_status = {
-	"status", do_status, params_none, 0,
+	"status", do_status, params_none, 0, CMD_MAPS_READ,
 	"Shows attached interfaces in this network namespace, their modes and program ids,\n"
 	"and map fill levels.",
 };

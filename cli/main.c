@@ -118,16 +118,27 @@ static int parse_global(int argc, char **argv, int *next)
 	return err;
 }
 
-static int run(const struct cmd *c, int argc, char **argv)
+/* Parse, open what the command reads, run it. */
+static int run(const struct cmd *cmd, int argc, char **argv)
 {
-	void *cfg = calloc(1, c->cfg_size ? c->cfg_size : 1);
-	int rc;
+	void *cfg = calloc(1, cmd->cfg_size ? cmd->cfg_size : 1);
+	struct pr_ctx c;
+	int rc, open = 1;
 
 	if (!cfg)
 		return out_err(EXIT_FAIL, "out of memory");
-	out_setup(cli.json, c->name);
-	rc = params_parse(c, argc, argv, cfg);
-	rc = rc < 0 ? EXIT_USAGE : rc > 0 ? EXIT_OK : c->fn(cfg);
+	out_setup(cli.json, cmd->name);
+	rc = params_parse(cmd, argc, argv, cfg);
+	if (rc == 0 && cmd->maps == CMD_MAPS_READ)
+		open = cli_open(&c, false, 0);
+	if (rc)
+		rc = rc < 0 ? EXIT_USAGE : EXIT_OK;
+	else if (open < 0)
+		rc = EXIT_FAIL;
+	else
+		rc = cmd->fn(cfg, open == 0 ? &c : NULL);
+	if (open == 0)
+		pr_close(&c);
 	free(cfg);
 	return rc;
 }

@@ -51,12 +51,21 @@ struct opt {
 	char short_name;     /* global options only: 'j' for -j */
 };
 
-/* A command: parse fills a zeroed config struct of cfg_size bytes from options, then fn runs. */
+/* What main opens for a command before fn runs: nothing (the command opens
+ * the maps itself, as those that create them do once their input is
+ * checked), or the pinned maps when they exist (fn gets NULL when there are
+ * none yet: read-only commands show an empty state). */
+enum cmd_maps { CMD_MAPS_OWN, CMD_MAPS_READ };
+
+struct pr_ctx;
+/* A command: parse fills a zeroed config struct of cfg_size bytes from
+ * options, then fn runs; it returns the exit code. */
 struct cmd {
 	const char *name;
-	int (*fn)(const void *cfg);
+	int (*fn)(const void *cfg, struct pr_ctx *c);
 	const struct opt *options;
 	size_t cfg_size;
+	enum cmd_maps maps;
 	const char *doc; /* what -h prints after the usage line */
 };
 
