@@ -46,6 +46,9 @@ LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_OBJS := $(LOADER_SRCS:%.c=$(O)/%.o)
 CLI := $(O)/portredir
 UNIT := $(O)/test_datapath
+# The rule parser and model, without root or BPF.
+RULES_TEST := $(O)/test_rules
+RULES_TEST_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/unit/test_rules*.c tests/unit/rules_*.c))
 
 # Debian 12 packages the build, the tests and the demo need (systemd for
 # systemd-analyze verify on the unit; it is not started).
@@ -64,7 +67,7 @@ KERNEL ?=
 .SECONDARY:
 
 .PHONY: all clean check demo deps vmdeps vmtest unit integration bench
-all: $(CLI) $(UNIT)
+all: $(CLI) $(UNIT) $(RULES_TEST)
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/bpf-inc/bpf/bpf_helpers.h | $(O)/bpf
 	$(call msg,BPF,$@)
@@ -101,6 +104,10 @@ $(CLI): $(patsubst %.c,$(O)/%.o,$(wildcard cli/*.c)) $(O)/libportredir.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
 $(UNIT): $(O)/tests/unit/test_datapath.o $(O)/libportredir.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(RULES_TEST): $(RULES_TEST_OBJS) $(O)/libportredir.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 

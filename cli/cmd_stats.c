@@ -154,7 +154,7 @@ static void flow_get(const void *obj, size_t which, struct out_val *v)
 	unsigned long age = e->age_ns / 1000000000ULL;
 
 	switch (which) {
-	case FL_PROTO: out_str(v, "%s", proto_name(e->key.proto)); break;
+	case FL_PROTO: out_str(v, "%s", pr_proto_name(e->key.proto)); break;
 	case FL_CLIENT: fmt_ep(v->s, sizeof(v->s), e->key.family, &e->key.saddr, e->key.sport, false); break;
 	case FL_LISTEN: fmt_ep(v->s, sizeof(v->s), e->key.family, &e->key.daddr, e->key.dport, false); break;
 	case FL_TARGET: fmt_ep(v->s, sizeof(v->s), e->key.family, &e->val.nat_addr, e->val.nat_port, false); break;

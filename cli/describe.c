@@ -1,58 +1,23 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* The rule as the CLI shows it: addresses, endpoints and port ranges written out, and the rule's one field table. */
+/* The rule as the CLI shows it: its one field table and its sentence, over the loader's rule words (pr_fmt_listen and friends). */
 #include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include "describe.h"
 
-const char *proto_name(__u8 p)
-{
-	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : p == 0 ? "any" : "?";
-}
-
-static void fmt_addr(char *buf, size_t len, __u8 family, const union pr_addr *a, bool any_blank)
-{
-	bool any = (a->v6[0] | a->v6[1] | a->v6[2] | a->v6[3]) == 0;
-	char ip[INET6_ADDRSTRLEN] = "";
-
-	if (family == PR_AF_INET6) {
-		inet_ntop(AF_INET6, a->b, ip, sizeof(ip));
-		snprintf(buf, len, "[%s]", ip);
-		return;
-	}
-	if (!any || !any_blank)
-		inet_ntop(AF_INET, &a->v4, ip, sizeof(ip));
-	snprintf(buf, len, "%s", ip);
-}
-
 void fmt_ep(char *buf, size_t len, __u8 family, const union pr_addr *a, __be16 port, bool any_blank)
 {
-	char ip[INET6_ADDRSTRLEN + 2];
+	char ip[PR_ADDR_TEXT_LEN];
 
-	fmt_addr(ip, sizeof(ip), family, a, any_blank);
+	pr_fmt_addr(ip, sizeof(ip), family, a, any_blank);
 	snprintf(buf, len, "%s:%u", ip, ntohs(port));
-}
-
-/* "ADDR:*" for port 0, "ADDR:LO" when hi is 0 or lo, else "ADDR:LO-HI". */
-static void fmt_ports(struct out_val *v, const char *ip, __u16 lo, __u16 hi)
-{
-	if (!lo)
-		out_str(v, "%s:*", ip);
-	else if (!hi || hi == lo)
-		out_str(v, "%s:%u", ip, lo);
-	else
-		out_str(v, "%s:%u-%u", ip, lo, hi);
 }
 
 static void allow_list(struct out_val *v, const struct pr_rule_meta *m)
 {
-	char ip[INET6_ADDRSTRLEN], cidr[INET6_ADDRSTRLEN + 5];
+	char cidr[PR_ADDR_TEXT_LEN + 4];
 
 	for (int i = 0; i < m->allow_count; i++) {
-		const struct pr_cidr *c = &m->allow[i];
-
-		inet_ntop(c->family == PR_AF_INET ? AF_INET : AF_INET6, c->addr.b, ip, sizeof(ip));
-		snprintf(cidr, sizeof(cidr), "%s/%u", ip, c->len);
+		pr_fmt_cidr(cidr, sizeof(cidr), &m->allow[i]);
 		out_list_add(v, cidr);
 	}
 }
@@ -60,20 +25,13 @@ static void allow_list(struct out_val *v, const struct pr_rule_meta *m)
 static void rule_get(const void *obj, size_t which, struct out_val *v)
 {
 	const struct pr_rule_meta *m = obj;
-	char ip[INET6_ADDRSTRLEN + 2];
 
 	switch (which) {
 	case RULE_ID: out_uint(v, m->rule.id); break;
 	case RULE_NAME: out_str(v, "%s", m->name); break;
-	case RULE_PROTO: out_str(v, "%s", proto_name(m->key.proto)); break;
-	case RULE_LISTEN:
-		fmt_addr(ip, sizeof(ip), m->key.family, &m->key.addr, true);
-		fmt_ports(v, ip, ntohs(m->key.port), m->port_last);
-		break;
-	case RULE_TARGET:
-		fmt_addr(ip, sizeof(ip), m->key.family, &m->rule.target, false);
-		fmt_ports(v, ip, ntohs(m->rule.target_port), m->target_port_last);
-		break;
+	case RULE_PROTO: out_str(v, "%s", pr_proto_name(m->key.proto)); break;
+	case RULE_LISTEN: pr_fmt_listen(v->s, sizeof(v->s), m); break;
+	case RULE_TARGET: pr_fmt_target(v->s, sizeof(v->s), m); break;
 	case RULE_ALLOW:
 		v->absent = !m->allow_count;
 		allow_list(v, m);

@@ -15,7 +15,6 @@ extern const struct out_col rule_sentence[];
 /* That sentence into buf, for messages. */
 void rule_text(const struct pr_rule_meta *m, char *buf, size_t len);
 
-const char *proto_name(__u8 proto);
 /* "ADDR:PORT" or "[ADDR6]:PORT"; with any_blank an unspecified IPv4 address
  * prints as ":PORT" (IPv6 always prints, as "[::]:PORT"). */
 void fmt_ep(char *buf, size_t len, __u8 family, const union pr_addr *a, __be16 port, bool any_blank);

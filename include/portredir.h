@@ -189,30 +189,43 @@ struct pr_frag_val {
 };
 _Static_assert(sizeof(struct pr_frag_val) == 32, "pr_frag_val layout");
 
-/* Global counters by reason, per CPU. Keep pr_reason_names in the loader in step. */
+/* Global counters by reason, per CPU: one list gives the enum and the names
+ * the CLI prints and `stats -j` emits as keys, so the two cannot drift. The
+ * order is the pinned pr_gstats layout: append only. X(ID, NAME) */
+#define PR_REASONS(X)                                                                                      \
+	X(PR_R_XLATE_FWD, "xlate_forward")             /* forward packets translated */                   \
+	X(PR_R_XLATE_REPLY, "xlate_reply")             /* reply packets translated */                     \
+	X(PR_R_REDIRECT, "redirect")                   /* translated and sent straight to the egress       \
+							* device (XDP_REDIRECT or bpf_redirect) */        \
+	X(PR_R_PASS_NOMATCH, "pass_nomatch")           /* TCP/UDP with no flow and no rule */             \
+	X(PR_R_PASS_NOT_IP, "pass_not_ip")             /* neither IPv4 nor IPv6 (ARP, VLAN-tagged, ...) */ \
+	X(PR_R_PASS_NOT_L4, "pass_not_tcp_udp")        /* IP but not TCP, UDP or ICMP */                  \
+	X(PR_R_PASS_FRAGMENT, "pass_fragment")         /* fragment of no translated datagram: passed       \
+							* untouched */                                    \
+	X(PR_R_PASS_MALFORMED, "pass_malformed")       /* truncated or inconsistent headers */            \
+	X(PR_R_PASS_CSUM_PUNT, "pass_partial_csum_to_tc") /* XDP could not tell a partial checksum        \
+							   * apart: left to TC */                         \
+	X(PR_R_PASS_NO_META, "pass_no_xdp_meta")       /* XDP could not mark the packet: left to TC */    \
+	X(PR_R_PASS_TCP_RST, "pass_tcp_rst_no_flow")   /* TCP RST with no flow: nothing to open */        \
+	X(PR_R_PASS_CT_FAIL, "pass_ct_insert_failed")  /* conntrack insert failed: passed untranslated */ \
+	X(PR_R_DROP_REWRITE, "drop_rewrite_failed")    /* a TC rewrite helper failed mid-packet */        \
+	X(PR_R_XLATE_ICMP, "xlate_icmp_error")         /* ICMP errors about a translated flow */          \
+	X(PR_R_PASS_ICMP, "pass_icmp")                 /* ICMP echo, other ICMP, or errors about no flow   \
+							* of ours */                                      \
+	X(PR_R_XLATE_FRAG, "xlate_fragment")           /* fragments of translated datagrams */            \
+	X(PR_R_PASS_DENIED, "pass_denied_source")      /* source not in a rule's allowlist: passed */     \
+	X(PR_R_DROP_DENIED, "drop_denied_source")      /* source not in a rule's allowlist: dropped */    \
+	X(PR_R_PASS_LOCAL_SOCKET, "pass_dmz_local_socket") /* a DMZ rule matched, but a local socket      \
+							    * owns the packet */                          \
+	X(PR_R_PASS_REPLY_EGRESS, "pass_reply_to_egress") /* a reply that cannot go straight out: left    \
+							   * for the egress hook to translate */
+
+#define PR_REASON_ENUM(id, name) id,
 enum pr_reason {
-	PR_R_XLATE_FWD = 0,   /* forward packets translated */
-	PR_R_XLATE_REPLY,     /* reply packets translated */
-	PR_R_REDIRECT,        /* translated and sent straight to the egress device (XDP_REDIRECT or bpf_redirect) */
-	PR_R_PASS_NOMATCH,    /* TCP/UDP with no flow and no rule */
-	PR_R_PASS_NOT_IP,     /* neither IPv4 nor IPv6 (ARP, VLAN-tagged, ...) */
-	PR_R_PASS_NOT_L4,     /* IP but not TCP, UDP or ICMP */
-	PR_R_PASS_FRAGMENT,   /* fragment of no translated datagram: passed untouched */
-	PR_R_PASS_MALFORMED,  /* truncated or inconsistent headers */
-	PR_R_PASS_CSUM_PUNT,  /* XDP could not tell a partial checksum apart: left to TC */
-	PR_R_PASS_NO_META,    /* XDP could not mark the packet: left to TC */
-	PR_R_PASS_TCP_RST,    /* TCP RST with no flow: nothing to open */
-	PR_R_PASS_CT_FAIL,    /* conntrack insert failed: passed untranslated */
-	PR_R_DROP_REWRITE,    /* a TC rewrite helper failed mid-packet */
-	PR_R_XLATE_ICMP,      /* ICMP errors about a translated flow, translated */
-	PR_R_PASS_ICMP,       /* ICMP echo, other ICMP, or errors about no flow of ours */
-	PR_R_XLATE_FRAG,      /* fragments of translated datagrams, translated */
-	PR_R_PASS_DENIED,     /* source not in a rule's allowlist: passed */
-	PR_R_DROP_DENIED,     /* source not in a rule's allowlist: dropped */
-	PR_R_PASS_LOCAL_SOCKET, /* a DMZ rule matched, but a local socket owns the packet */
-	PR_R_PASS_REPLY_EGRESS, /* a reply that cannot go straight out: left for the egress hook to translate */
+	PR_REASONS(PR_REASON_ENUM)
 	PR_R_MAX,
 };
+#undef PR_REASON_ENUM
 /* pr_gstats has fixed room, so new reasons do not change the pinned map. */
 #define PR_GSTATS_SLOTS 64
 _Static_assert(PR_R_MAX <= PR_GSTATS_SLOTS, "pr_gstats too small");

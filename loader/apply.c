@@ -150,35 +150,27 @@ static int cmp_id(const void *x, const void *y)
 
 /* Whether rs fits the maps at all: -ENOSPC naming the first line at which
  * the rules, their lookup entries or their sources pass the capacity. */
-/* Rule capacity of the open maps, or of the maps the apply of rs creates. */
-static __u32 cap_rules(const struct pr_ctx *c, const struct pr_ruleset *rs)
+/* Capacity of the open maps, or of the maps the apply of rs creates (an
+ * interface line's --max-rules, else the default). */
+static void caps_for_apply(const struct pr_ctx *c, const struct pr_ruleset *rs, struct pr_caps *k)
 {
-	return c->fd_rmeta >= 0 ? c->max_rules : rs->max_rules ? rs->max_rules : PR_DEFAULT_MAX_RULES;
+	if (c->fd_rmeta < 0 && rs->max_rules)
+		pr_caps_for(rs->max_rules, k);
+	else
+		pr_caps_of(c, k);
 }
 
 static int over_capacity(struct pr_ctx *c, const struct pr_ruleset *rs, struct pr_apply_result *r)
 {
-	__u32 max_rules = cap_rules(c, rs);
-	/* as maps.c sizes them: 2 lookup entries and 1 source a rule, at least the defaults */
-	__u32 entries_max = c->fd_rmeta >= 0 ? c->rule_entries_max :
-			    2 * max_rules > PR_RULE_ENTRIES ? 2 * max_rules : PR_RULE_ENTRIES;
-	__u32 allow_max = c->fd_rmeta >= 0 ? c->allow_entries_max :
-			  max_rules > PR_ALLOW_ENTRIES ? max_rules : PR_ALLOW_ENTRIES;
-	size_t entries = 0, sources = 0;
+	struct pr_usage use = {};
+	struct pr_caps caps;
 
+	caps_for_apply(c, rs, &caps);
 	for (size_t i = 0; i < rs->n; i++) {
-		entries += pr_rule_span(&rs->rules[i]);
-		sources += rs->rules[i].allow_count;
+		pr_usage_add(&use, &rs->rules[i]);
 		r->bad_line = rs->src[i].line;
-		if (i + 1 > max_rules)
-			return pr_errf(c, -ENOSPC, "rule table is full: the maps hold %u rules (attach --max-rules sets the capacity when the maps are created)",
-				       max_rules);
-		if (entries > entries_max)
-			return pr_errf(c, -ENOSPC, "rule lookup table is full: the rules up to here need %zu entries, pr_rules holds %u (one a listen port and protocol)",
-				       entries, entries_max);
-		if (sources > allow_max)
-			return pr_errf(c, -ENOSPC, "allowlist table is full: the rules up to here have %zu sources, pr_allow holds %u",
-				       sources, allow_max);
+		if (pr_caps_check(&caps, &use, c->err, sizeof(c->err)))
+			return -ENOSPC;
 	}
 	r->bad_line = 0;
 	return 0;
@@ -306,7 +298,9 @@ int pr_apply(struct pr_ctx *c, struct pr_ruleset *rs, const struct pr_apply_opts
 	const struct pr_rule_meta **byk = NULL;
 	struct apply_priv *pv;
 	struct pr_ids ids = {};
-	size_t nlive = 0, nput = 0, ndel = 0, live_entries = 0, live_sources = 0, add_entries = 0, new_sources = 0;
+	size_t nlive = 0, nput = 0, ndel = 0;
+	struct pr_usage peak = {}; /* live and new rules together */
+	struct pr_caps caps;
 	__u8 *kept = NULL;
 	__u64 now;
 	int err;
@@ -351,8 +345,7 @@ int pr_apply(struct pr_ctx *c, struct pr_ruleset *rs, const struct pr_apply_opts
 	 * at most one rule. */
 	for (size_t i = 0; i < nlive; i++) {
 		byk[i] = &pv->live[i];
-		live_entries += pr_rule_span(&pv->live[i]);
-		live_sources += pv->live[i].allow_count;
+		pr_usage_add(&peak, &pv->live[i]);
 	}
 	qsort(byk, nlive, sizeof(*byk), cmp_key);
 
@@ -371,17 +364,10 @@ int pr_apply(struct pr_ctx *c, struct pr_ruleset *rs, const struct pr_apply_opts
 				r->unchanged++;
 				continue;
 			}
-			for (int j = 0; j < m->allow_count; j++) {
-				bool had = false;
-
-				for (int k = 0; k < old->allow_count; k++)
-					had |= memcmp(&old->allow[k], &m->allow[j], sizeof(m->allow[j])) == 0;
-				new_sources += !had;
-			}
+			peak.sources += pr_allow_diff(m, old, NULL);
 			r->replaced++;
 		} else {
-			add_entries += pr_rule_span(m);
-			new_sources += m->allow_count;
+			pr_usage_add(&peak, m);
 			r->added++;
 		}
 		m->created_ns = now;
@@ -411,10 +397,9 @@ int pr_apply(struct pr_ctx *c, struct pr_ruleset *rs, const struct pr_apply_opts
 	 * are in the maps. When they cannot both fit, the deleted rules leave
 	 * first (their ids become free for the new ones). rs itself fits: that
 	 * was checked above. */
-	r->deleted_first = nlive + r->added > cap_rules(c, rs) ||
-			   (c->fd_rmeta >= 0 && (live_entries + add_entries > c->rule_entries_max ||
-						 live_sources + new_sources > c->allow_entries_max));
-	err = pr_ids_init(&ids, cap_rules(c, rs));
+	caps_for_apply(c, rs, &caps);
+	r->deleted_first = pr_caps_check(&caps, &peak, NULL, 0) != 0;
+	err = pr_ids_init(&ids, caps.rules);
 	if (err) {
 		pr_errf(c, err, "out of memory planning %zu rules", rs->n);
 		goto out;
@@ -427,7 +412,7 @@ int pr_apply(struct pr_ctx *c, struct pr_ruleset *rs, const struct pr_apply_opts
 			continue;
 		/* cannot fail: the count of ids was checked above */
 		if (pr_ids_next(&ids, &((struct pr_rule_meta *)pv->put[i])->rule.id)) {
-			err = pr_errf(c, -ENOSPC, "rule table is full (%u rules)", ids.max);
+			err = pr_errf(c, -ENOSPC, "no free rule id in 1-%u", ids.max);
 			goto out;
 		}
 	}

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 #include "libportredir.h"
 #include "internal.h"
@@ -29,20 +28,12 @@ unsigned int pr_ct_timeout(unsigned int s)
 	return s < PR_CT_STATE_MAX ? timeouts[s] : 0;
 }
 
-static __u64 now_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 int pr_ct_list(struct pr_ctx *c, struct pr_ct_entry **out, size_t *n)
 {
 	struct pr_ct_key *keys;
 	struct pr_ct_val *vals;
 	struct pr_ct_entry *v;
-	__u64 now = now_mono_ns();
+	__u64 now = pr_monotonic_ns();
 	size_t got;
 	int err;
 

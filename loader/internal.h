@@ -5,12 +5,64 @@
 
 #include "libportredir.h"
 
+/* Layers, each using only those above it here: utilities; the rule model,
+ * capacity, ids and spans (pure, no map); maps and batch access; conntrack
+ * and the commit engine; add/del/list, apply, stats, status and attach. */
+
+/* Utilities (util.c). */
 /* Set c->err from fmt and return err as a negative errno. */
 int pr_errf(struct pr_ctx *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-int pr_ensure_bpffs(struct pr_ctx *c);
 /* Number of possible CPUs, for per-CPU map values. */
 int pr_ncpus(void);
-/* Filters on ifindex's clsact ingress or egress that are not portredir's; count or -errno. */
+/* CLOCK_REALTIME in ns, as rules and attachments record their creation. */
+__u64 pr_realtime_ns(void);
+/* CLOCK_MONOTONIC in ns, the datapath's bpf_ktime_get_ns() clock. */
+__u64 pr_monotonic_ns(void);
+
+/* The rule model (rule.c): pure functions of rules. */
+/* Protocols a rule covers (proto 0: tcp and udp) into out; their count. */
+int pr_rule_protos(__u8 proto, __u8 out[2]);
+/* The datapath entry for listen port p of m. */
+void pr_rule_entry(const struct pr_rule_meta *m, __u16 p, struct pr_rule *r);
+/* The stored form of a spec: id 0, created 0. */
+void pr_meta_from_spec(const struct pr_rule_spec *s, struct pr_rule_meta *m);
+/* Same stored rule apart from id and creation time. */
+bool pr_meta_same(const struct pr_rule_meta *a, const struct pr_rule_meta *b);
+/* Same listen: the one thing --replace, apply and del by listen match on. */
+bool pr_same_listen(const struct pr_rule_meta *a, const struct pr_rule_meta *b);
+/* Whether two rules' listens share a (family, address, protocol, port) key. */
+bool pr_listens_overlap(const struct pr_rule_meta *a, const struct pr_rule_meta *b);
+/* A total order of addresses (not numeric), for sorting. */
+int pr_addr_cmp(const union pr_addr *a, const union pr_addr *b);
+/* m's sources that not_in (NULL: no rule) does not have: their count, and
+ * their indexes into m->allow in idx (NULL: count only). */
+size_t pr_allow_diff(const struct pr_rule_meta *m, const struct pr_rule_meta *not_in, __u8 *idx);
+
+/* Capacity (capacity.c). What a map set holds, and what rules use of it. */
+struct pr_caps {
+	__u32 rules, entries, sources; /* pr_rmeta ids, pr_rules entries, pr_allow sources */
+};
+struct pr_usage {
+	size_t rules, entries, sources;
+};
+/* The room maps created for max_rules get: the one sizing formula. */
+void pr_caps_for(__u32 max_rules, struct pr_caps *k);
+/* The room of c's open maps; with none open (a dry run), of the maps a
+ * default attach would create. */
+void pr_caps_of(const struct pr_ctx *c, struct pr_caps *k);
+/* Count m into (out of) u. */
+void pr_usage_add(struct pr_usage *u, const struct pr_rule_meta *m);
+void pr_usage_sub(struct pr_usage *u, const struct pr_rule_meta *m);
+/* Whether a rule table using u fits k: 0, or -ENOSPC with err (may be NULL)
+ * naming the table that is full and its size. The one capacity check of
+ * add, apply and dry run. */
+int pr_caps_check(const struct pr_caps *k, const struct pr_usage *u, char *err, size_t len);
+
+/* Maps (maps.c). */
+int pr_ensure_bpffs(struct pr_ctx *c);
+/* A map's max_entries, 0 if it cannot be read. */
+__u32 pr_map_max_entries(int fd);
+/* tc_nl.c: filters on ifindex's clsact ingress or egress that are not portredir's; count or -errno. */
 int pr_tc_foreign_filters(int ifindex, bool egress);
 
 /* Bulk map access (batch.c). Each uses one BPF_MAP_*_BATCH call where the
@@ -34,17 +86,12 @@ bool pr_iface_satisfies(const struct pr_iface *rec, enum pr_mode_req req, __u32 
 int pr_detach_index(struct pr_ctx *c, __u32 ifindex);
 
 /* Rules (rules.c). */
-/* CLOCK_REALTIME in ns, as rules record their creation. */
-__u64 pr_realtime_ns(void);
-/* The stored form of a spec: id 0, created 0. */
-void pr_meta_from_spec(const struct pr_rule_spec *s, struct pr_rule_meta *m);
-/* Same stored rule apart from id and creation time. */
-bool pr_meta_same(const struct pr_rule_meta *a, const struct pr_rule_meta *b);
-/* Whether two rules' listens share a (family, address, protocol, port) key. */
-bool pr_listens_overlap(const struct pr_rule_meta *a, const struct pr_rule_meta *b);
 /* Every live rule, read once (pr_rmeta), in no particular order. */
 int pr_rules_read(struct pr_ctx *c, struct pr_rule_meta **out, size_t *n);
+/* The same under the pin dir's lock, which a change takes before it reads. */
+int pr_rules_lock_read(struct pr_ctx *c, struct pr_rule_meta **out, size_t *n);
 
+/* Spans (spans.c). */
 /* A rule's listen for one protocol as a port interval; sorted arrays of
  * them answer "which rule has this key" without expanding ranges. */
 struct pr_span {
@@ -54,14 +101,12 @@ struct pr_span {
 	__u8 family, proto;
 	__u8 pad[2];
 };
-/* A total order of addresses (not numeric), for sorting. */
-int pr_addr_cmp(const union pr_addr *a, const union pr_addr *b);
 /* Spans of m[0..n) sorted by family, address, protocol and first port. */
 int pr_spans_build(const struct pr_rule_meta *const *m, size_t n, struct pr_span **out, size_t *cnt);
 /* Whether a span of the (non-overlapping) sorted v covers key k. */
 bool pr_spans_cover(const struct pr_span *v, size_t n, const struct pr_rule_key *k);
 
-/* Free rule ids, from one read of the live rules: ids come lowest first
+/* Rule ids (ids.c). Free rule ids, from one read of the live rules: ids come lowest first
  * from a cursor over a byte map, so each costs O(1) amortized. */
 struct pr_ids {
 	__u8 *used;
@@ -72,8 +117,8 @@ void pr_ids_mark(struct pr_ids *ids, __u32 id, bool used);
 int pr_ids_next(struct pr_ids *ids, __u32 *id); /* -ENOSPC when none is free */
 void pr_ids_free(struct pr_ids *ids);
 
-/* One change of the rule table, written in an order that keeps live
- * connections working (see pr_commit in rules.c). */
+/* The commit engine (commit.c). One change of the rule table, written in
+ * an order that keeps live connections working (see pr_commit). */
 struct pr_commit {
 	const struct pr_rule_meta **put;     /* rules to write, ids assigned */
 	const struct pr_rule_meta **put_old; /* for each: the rule it replaces, or NULL */

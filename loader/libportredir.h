@@ -80,6 +80,26 @@ int pr_spec_parse_listen(const char *proto, const char *listen, struct pr_rule_s
 /* A rule name: 1-31 letters, digits, '-', '_' or '.'. */
 int pr_name_check(const char *name, char *err, size_t len);
 
+/* Rules as words (rule_text.c), in the syntax the parser above reads. */
+#define PR_ADDR_TEXT_LEN 48 /* "[ADDR6]" and its NUL */
+#define PR_EP_TEXT_LEN 64   /* "[ADDR6]:LO-HI" and its NUL */
+/* "tcp", "udp" or "any" (proto 0). */
+const char *pr_proto_name(__u8 proto);
+/* "ADDR" or "[ADDR6]"; an unspecified IPv4 address is "" when any_blank. */
+void pr_fmt_addr(char *buf, size_t len, __u8 family, const union pr_addr *a, bool any_blank);
+/* A rule's listen as add takes it: ":PORT", "ADDR:LO-HI", "[::]:*", ... */
+void pr_fmt_listen(char *buf, size_t len, const struct pr_rule_meta *m);
+/* A rule's target: "ADDR:PORT", "ADDR:LO-HI", or "ADDR:*" when each packet keeps its port. */
+void pr_fmt_target(char *buf, size_t len, const struct pr_rule_meta *m);
+/* "ADDR/LEN", the network part only. */
+void pr_fmt_cidr(char *buf, size_t len, const struct pr_cidr *c);
+/* The rule as one line of add's arguments (no newline), which
+ * pr_ruleset_read reads back as the same rule: PROTO LISTEN TARGET
+ * [--name NAME] [--allow CIDR]... [--deny-action pass]. 0, or -ENOSPC when
+ * len is too small; PR_LINE_LEN always suffices. */
+#define PR_LINE_LEN 1024
+int pr_rule_line(const struct pr_rule_meta *m, char *buf, size_t len);
+
 /* Attachment requests, for pr_iface_parse and pr_attach. */
 enum pr_mode_req { PR_REQ_AUTO, PR_REQ_NATIVE, PR_REQ_GENERIC, PR_REQ_TC };
 #define PR_IFNAME_LEN 16 /* IFNAMSIZ */
@@ -262,9 +282,7 @@ const char *pr_mode_name(enum pr_mode m);
  * -EINVAL when a word cannot be quoted (err says which). An interface line
  * gives --mode only when the request was not auto, and --max-rules when
  * max_rules is not 0. */
-#define PR_LINE_LEN 1024
 int pr_iface_line(const struct pr_iface *rec, __u32 max_rules, char *buf, size_t len, char *err, size_t elen);
-int pr_rule_line(const struct pr_rule_meta *m, char *buf, size_t len);
 /* For tests: allow XDP_REDIRECT to ifindex (normally only non-veth native
  * attachments are added). */
 int pr_tx_allow(struct pr_ctx *c, __u32 ifindex, bool allow);

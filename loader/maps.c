@@ -20,16 +20,6 @@
 #include "internal.h"
 #include "maps.skel.h"
 
-int pr_errf(struct pr_ctx *c, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(c->err, sizeof(c->err), fmt, ap);
-	va_end(ap);
-	return err < 0 ? err : -err;
-}
-
 static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	return vfprintf(stderr, fmt, ap);
@@ -140,20 +130,20 @@ int pr_obj_reuse_maps(struct pr_ctx *c, struct bpf_object *obj)
 	return 0;
 }
 
-/* Room the maps get for max_rules rules: one id each (pr_rmeta, and
- * pr_rstats with the unused id 0), two lookup entries each (a rule for tcp
- * and udp), and one source each; never less than the object's defaults. */
+/* Room the maps get for max_rules rules (pr_caps_for); pr_rstats has one
+ * slot more, for the unused id 0. */
 static void size_maps(struct maps_bpf *skel, __u32 max_rules)
 {
-	__u64 entries = 2ULL * max_rules, allow = max_rules;
+	struct pr_caps k;
 
-	bpf_map__set_max_entries(skel->maps.pr_rmeta, max_rules);
-	bpf_map__set_max_entries(skel->maps.pr_rstats, max_rules + 1);
-	bpf_map__set_max_entries(skel->maps.pr_rules, entries > PR_RULE_ENTRIES ? entries : PR_RULE_ENTRIES);
-	bpf_map__set_max_entries(skel->maps.pr_allow, allow > PR_ALLOW_ENTRIES ? allow : PR_ALLOW_ENTRIES);
+	pr_caps_for(max_rules, &k);
+	bpf_map__set_max_entries(skel->maps.pr_rmeta, k.rules);
+	bpf_map__set_max_entries(skel->maps.pr_rstats, k.rules + 1);
+	bpf_map__set_max_entries(skel->maps.pr_rules, k.entries);
+	bpf_map__set_max_entries(skel->maps.pr_allow, k.sources);
 }
 
-static __u32 max_entries(int fd)
+__u32 pr_map_max_entries(int fd)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
@@ -257,10 +247,10 @@ int pr_open(struct pr_ctx *c, const char *pin_dir, unsigned int flags, __u32 max
 			return err;
 		}
 	}
-	c->max_rules = max_entries(c->fd_rstats);
+	c->max_rules = pr_map_max_entries(c->fd_rstats);
 	c->max_rules = c->max_rules ? c->max_rules - 1 : 0;
-	c->rule_entries_max = max_entries(c->fd_rules);
-	c->allow_entries_max = max_entries(c->fd_allow);
+	c->rule_entries_max = pr_map_max_entries(c->fd_rules);
+	c->allow_entries_max = pr_map_max_entries(c->fd_allow);
 	if (max_rules && max_rules != c->max_rules) {
 		err = pr_errf(c, -EEXIST,
 			      "the maps in %s hold %u rules; for %u, detach every interface, remove %s and attach again",
@@ -297,33 +287,4 @@ void pr_close(struct pr_ctx *c)
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
 	c->lock_fd = -1;
-}
-
-int pr_map_fill(struct pr_ctx *c, struct pr_fill *f)
-{
-	struct pr_ct_entry *ents = NULL;
-	size_t n = 0, i;
-	int err;
-
-	memset(f, 0, sizeof(*f));
-	err = pr_map_count(c->fd_rmeta, sizeof(__u32), sizeof(struct pr_rule_meta), &f->rules);
-	if (!err)
-		err = pr_map_count(c->fd_rules, sizeof(struct pr_rule_key), sizeof(struct pr_rule), &f->rule_entries);
-	if (err)
-		return pr_errf(c, err, "cannot count the rules: %s", strerror(-err));
-	f->rules_max = c->max_rules;
-	f->rule_entries_max = c->rule_entries_max;
-	f->allow_entries_max = c->allow_entries_max;
-	f->ncpus = pr_ncpus();
-	f->rstats_bytes = ((size_t)c->max_rules + 1) * sizeof(struct pr_rule_stats) * f->ncpus;
-	f->ct_max = max_entries(c->fd_ct);
-	err = pr_ct_list(c, &ents, &n);
-	if (err)
-		return err;
-	f->ct_entries = n;
-	for (i = 0; i < n; i++)
-		if (ents[i].val.dir == PR_DIR_ORIG && !ents[i].expired)
-			f->flows++;
-	free(ents);
-	return 0;
 }

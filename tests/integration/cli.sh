@@ -398,7 +398,7 @@ head -4 "$TMP/five.txt" >"$TMP/four.txt"
 check "4 rules fit" prs apply "$TMP/four.txt"
 err=$(prs add tcp :99 $S_IP:1 2>&1); rc=$?
 check "add into a full table fails stating the capacity (exit 1)" \
-	sh -c '[ "$1" -eq 1 ] && printf %s "$2" | grep -q "rule table is full (4 rules"' _ "$rc" "$err"
+	sh -c '[ "$1" -eq 1 ] && printf %s "$2" | grep -q "rule table is full: the maps hold 4 rules"' _ "$rc" "$err"
 for i in 11 12 13 14; do echo "tcp :$i $S_IP:$i"; done >"$TMP/four2.txt"
 out=$(prs apply "$TMP/four2.txt" 2>&1); rc=$?
 check "4 other rules replace them though both sets cannot fit at once (deletes go first)" \

@@ -13,7 +13,7 @@ case "$TOP" in
 /tmp/*|/var/tmp/*|/run/*) echo "vmtest: the tree ($TOP) must not live under /tmp, /var/tmp or /run: the guest mounts fresh tmpfs there" >&2; exit 1 ;;
 esac
 # The guest sees this tree read-only; make check then uses the prebuilt build/.
-for b in portredir test_datapath; do
+for b in portredir test_datapath test_rules; do
 	[ -x "$TOP/build/$b" ] || { echo "vmtest: build/$b missing: run 'make' first" >&2; exit 1; }
 done
 echo "# vmtest: kernel $KERNEL, tree $TOP"
