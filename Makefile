@@ -112,7 +112,7 @@ $(O)/libportredir.a: $(LOADER_OBJS)
 	$(call msg,AR,$@)
 	$(Q)ar rcs $@ $^
 
-$(CLI): $(O)/cli/portredir.o $(O)/libportredir.a
+$(CLI): $(patsubst %.c,$(O)/%.o,$(wildcard cli/*.c)) $(O)/libportredir.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -11,7 +11,7 @@ PIN_SMALL=${PIN}_small
 tap_plan
 # client, router and server: apply's live-flow checks need real connections
 topo_up || { echo "Bail out! cannot build namespaces"; exit 1; }
-trap 'cleanup; rm -rf "$PIN_SMALL" "$TMP"' EXIT
+trap 'cleanup; rm -rf "$PIN_SMALL" "${PIN}_eq" "$TMP"' EXIT
 
 check "add a rule" pr add tcp :8080 192.0.2.10:80 --name web
 check "add a UDP rule with a listen address" pr add udp 198.51.100.1:53 192.0.2.10:5353
@@ -76,7 +76,41 @@ bad_input "detach with both IFACE and --all" "'rc'" detach rc --all
 bad_input "detach --all with an extra argument" "'extra'" detach --all extra
 bad_input "an unknown detach option" "'--al'" detach --al
 bad_input "save with an argument" "'extra'" save extra
-bad_input "save -j (save prints the config format only)" "-j" -j save
+bad_input "a flag given a value" "'--dry-run=yes'" apply --dry-run=yes /dev/null
+bad_input "an unknown --opt=value" "'--bogus=1'" list --bogus=1
+bad_input "a bad --max-rules=N" "'0'" attach rc --max-rules=0
+bad_input "an unknown --mode=MODE" "'turbo'" attach rc --mode=turbo
+bad_input "a bad --name=NAME on del" "'bad name!'" del --name='bad name!'
+bad_input "a bad --allow=CIDR" "'10.0.0.0/33'" add tcp :8100 192.0.2.10:80 --allow=10.0.0.0/33
+
+# Under -j an error is JSON on stdout, {"error": MESSAGE}, with the same exit
+# code and message as in text, nothing on stderr, and no state change.
+# (save fails under -j only: there the text run succeeds and is not compared.)
+# bad_json DESC CODE TOKEN ARGS...
+bad_json() {
+	local desc=$1 code=$2 token=$3 out err rc; shift 3
+	out=$(pr -j "$@" 2>"$TMP/json.err"); rc=$?; err=$(cat "$TMP/json.err")
+	if [ "$rc" -eq "$code" ] && [ -z "$err" ] && [ "$(state)" = "$before" ] && python3 -c "
+import json,sys; j=json.loads(sys.argv[1]); assert list(j)==['error'], j
+assert sys.argv[2] in j['error'], (sys.argv[2], j); assert '\n' not in j['error'], j
+text=sys.argv[3].split(': ', 2)[-1]  # the same message as in text (when text fails too)
+assert not sys.argv[3] or j['error']==text, (j['error'], text)" "$out" "$token" "$(pr "$@" 2>&1 >/dev/null)"; then
+		ok "-j: $desc is a JSON error (exit $code): $(tr -d '\n' <<<"$out")"
+	else
+		not_ok "-j: $desc is a JSON error (exit $code)"
+		echo "# rc=$rc stdout='$out' stderr='$err'"
+	fi
+}
+bad_json "a bad port" 2 "'65536'" add tcp :65536 192.0.2.10:80
+bad_json "an unknown option" 2 "'--bogus'" list --bogus
+bad_json "a missing IFACE" 2 IFACE attach
+bad_json "an unknown mode" 2 "'turbo'" attach rc --mode=turbo
+bad_json "an unknown conntrack subcommand" 2 "'purge'" conntrack purge
+bad_json "an unknown command" 2 "'frobnicate'" frobnicate
+bad_json "a taken listen port (a failure, not bad input)" 1 "rule 1" add tcp :8080 192.0.2.11:80
+bad_json "deleting a rule that does not exist" 1 "tcp :9999" del tcp :9999
+# save prints the config format only: under -j it is refused, as a JSON error
+bad_json "save -j (save prints the config format only)" 2 "-j" save
 
 # Runtime refusals: exit 1, message names the existing rule, nothing changes.
 err=$(pr add tcp :8080 192.0.2.11:80 2>&1); rc=$?
@@ -136,6 +170,32 @@ check "the pin dir this binary created has schema $schema in pr_info (got '$got'
 for c in attach detach status add del list stats conntrack apply save; do
 	check "'$c -h' prints usage and exits 0" sh -c "'$PR_BIN' $c -h | grep -q Usage"
 done
+# -h comes from the command's option table: its usage line, then a help line for every option in it
+for c in attach detach status add del list stats conntrack apply save; do
+	check "'$c -h' starts 'Usage: portredir $c', explains each option, and equals '$c --help'" sh -c '
+		h=$("$1" "$2" -h) && [ "$h" = "$("$1" "$2" --help)" ] && [ "${h%%
+*}" != "${h#Usage: portredir $2}" ] || exit 1
+		for o in $(printf "%s\n" "$h" | head -1 | grep -o -- "--[a-z-]*"); do
+			printf "%s\n" "$h" | grep -q "^  $o" || { echo "no help for $o"; exit 1; }
+		done' _ "$PR_BIN" "$c"
+	check "'portredir -h' lists $c" sh -c "'$PR_BIN' -h | grep -q '^  $c\b'"
+done
+
+# --opt=value is taken wherever --opt value is
+check "add takes --name=, --allow= and --deny-action=" pr add tcp :8090 192.0.2.10:80 --name=eq --allow=198.51.100.0/24 --deny-action=pass
+check "  ...the same rule as with spaces" python3 -c "
+import json,sys; r={x['name']:x for x in json.loads(sys.argv[1])}['eq']
+assert r['listen']==':8090' and r['allow']==['198.51.100.0/24'] and r['deny_action']=='pass', r" "$(pr -j list)"
+check "add --replace with --name= keeps the id" sh -c '"$@" add tcp :8090 192.0.2.11:80 --replace --name=eq | grep -q "name eq"' _ nsenter --net=/run/netns/$NS_R "$PR_BIN" --pin-dir "$PIN"
+check "del takes --name=" sh -c '"$@" del --name=eq --keep-flows | grep -q "^deleted rule .* name eq"' _ nsenter --net=/run/netns/$NS_R "$PR_BIN" --pin-dir "$PIN"
+PIN_EQ=${PIN}_eq
+check "--pin-dir= and attach --mode= --max-rules= (fresh maps)" \
+	in_ns "$NS_R" "$PR_BIN" --pin-dir="$PIN_EQ" attach rs --mode=tc --max-rules=8
+check "  ...sized and attached as asked" python3 -c "
+import json,sys; j=json.loads(sys.argv[1]); assert j['maps']['rules_max']==8, j
+assert [(i['interface'], i['mode']) for i in j['interfaces']]==[('rs','tc')], j" "$(in_ns "$NS_R" "$PR_BIN" -j --pin-dir "$PIN_EQ" status)"
+check "detach from the --pin-dir= maps" in_ns "$NS_R" "$PR_BIN" --pin-dir="$PIN_EQ" detach rs
+rm -rf "$PIN_EQ"
 check "pin dir is mode 0700" sh -c "[ \$(stat -c %a '$PIN') = 700 ]"
 check "del with the listen spec works" pr del udp 198.51.100.1:53
 check "an IPv6 rule for the same port as an IPv4 one is separate" pr add tcp :8080 '[2001:db8::10]:80'

@@ -31,12 +31,12 @@ HELP=$("$PR_BIN" -h 2>&1) || { echo "Bail out! '$PR_BIN -h' failed: $HELP"; exit
 mapfile -t COMMANDS < <(sed -n 's/^  \([a-z][a-z-]*\).*/\1/p' <<<"$HELP" | uniq_words)
 # global options: getopt's own table (glibc lists every long option when the
 # empty prefix "--=" is ambiguous), the usage line, and every short option
-# letter getopt does not call invalid
+# letter the parser does not refuse as unknown (getopt: "invalid option")
 mapfile -t GLOBAL < <({
 	"$PR_BIN" --= 2>&1 | sed -n "s/.*possibilities: //p" | tr -d "'"
 	head -n1 <<<"$HELP" | sed 's/COMMAND.*//' | long_opts
 	for c in {a..z} {A..Z}; do
-		PORTREDIR_PIN_DIR=/nonexistent/$TAG "$PR_BIN" "-$c" 2>&1 </dev/null | grep -q "invalid option" || echo "-$c"
+		PORTREDIR_PIN_DIR=/nonexistent/$TAG "$PR_BIN" "-$c" 2>&1 </dev/null | grep -qE "invalid option|unknown option '-$c'" || echo "-$c"
 	done
 } | uniq_words)
 # every long option anywhere in the program (the CLI and the library it links)

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* The status command: attached interfaces and map fill levels, with the interface and fill objects it prints. */
+#include <stddef.h>
+#include <stdlib.h>
+#include "cli.h"
+
+/* ---- status ---- */
+
+enum { IF_NAME, IF_INDEX, IF_MODE, IF_XDP, IF_TC_IN, IF_TC_EG, IF_FORWARD, IF_XDP_TX, IF_OK, IF_STATE };
+
+bool cli_iface_ok(const struct pr_iface_status *s)
+{
+	return s->present && s->live_tc_in_id && s->live_tc_eg_id && (s->rec.mode == PR_MODE_TC || s->live_xdp_id);
+}
+
+static void iface_get(const void *obj, size_t which, struct out_val *v)
+{
+	const struct pr_iface_status *s = obj;
+
+	switch (which) {
+	case IF_NAME: out_str(v, "%s", s->rec.name); break;
+	case IF_MODE: out_str(v, "%s", pr_mode_name(s->rec.mode)); break;
+	case IF_FORWARD: out_str(v, "%s", (s->rec.flags & PR_IF_VIA_STACK) ? "stack" : "direct"); break;
+	case IF_XDP_TX: out_bool(v, (s->rec.flags & PR_IF_XDP_TX) != 0); break;
+	case IF_OK: out_bool(v, cli_iface_ok(s)); break;
+	case IF_STATE:
+		out_str(v, "%s", cli_iface_ok(s) ? "ok" : !s->present ? "GONE (interface removed)" :
+				 "BROKEN (programs missing; attach again)");
+		break;
+	}
+}
+
+static const struct out_field iface_fields[] = {
+	[IF_NAME] = { "interface", iface_get, .arg = IF_NAME },
+	[IF_INDEX] = { "ifindex", out_get_u32, .arg = offsetof(struct pr_iface_status, ifindex) },
+	[IF_MODE] = { "mode", iface_get, .arg = IF_MODE },
+	[IF_XDP] = { "xdp_prog_id", out_get_u32, .arg = offsetof(struct pr_iface_status, live_xdp_id) },
+	[IF_TC_IN] = { "tc_ingress_prog_id", out_get_u32, .arg = offsetof(struct pr_iface_status, live_tc_in_id) },
+	[IF_TC_EG] = { "tc_egress_prog_id", out_get_u32, .arg = offsetof(struct pr_iface_status, live_tc_eg_id) },
+	[IF_FORWARD] = { "forward", iface_get, .arg = IF_FORWARD },
+	[IF_XDP_TX] = { "xdp_redirect", iface_get, .arg = IF_XDP_TX },
+	[IF_OK] = { "ok", iface_get, .arg = IF_OK },
+	[IF_STATE] = { "state", iface_get, .arg = IF_STATE, .flags = OUT_F_TEXT },
+};
+static const struct out_desc iface_desc = OUT_DESC(iface_fields);
+static const struct out_col iface_view[] = {
+	{ IF_NAME, .fmt = "  %-15s " },	 { IF_INDEX, .fmt = "ifindex %-4s " },     { IF_MODE, .fmt = "mode %-7s " },
+	{ IF_XDP, .fmt = "xdp %-5s " },	 { IF_TC_IN, .fmt = "tc-ingress %-5s " }, { IF_TC_EG, .fmt = "tc-egress %-5s " },
+	{ IF_FORWARD, .fmt = "forward %s" }, { IF_XDP_TX, .fmt = " xdp-tx" },	    { IF_STATE, .fmt = " %s\n" },
+	OUT_COLS_END,
+};
+
+enum { FI_RULES, FI_RULES_MAX, FI_ENTRIES, FI_ENTRIES_MAX, FI_ALLOW_MAX, FI_COUNTER_BYTES, FI_CPUS, FI_FLOWS,
+       FI_CT, FI_CT_MAX, FI_COUNTER_MIB, FI_SLOTS, FI_SLOT_BYTES };
+
+static void fill_get(const void *obj, size_t which, struct out_val *v)
+{
+	const struct pr_fill *f = obj;
+
+	switch (which) {
+	case FI_CPUS: out_int(v, f->ncpus); break;
+	case FI_COUNTER_MIB: out_str(v, "%.1f", f->rstats_bytes / 1048576.0); break;
+	case FI_SLOTS: out_uint(v, f->rules_max + 1); break;
+	case FI_SLOT_BYTES: out_uint(v, sizeof(struct pr_rule_stats)); break;
+	}
+}
+
+#define FILL(key, member) { key, out_get_size, .arg = offsetof(struct pr_fill, member) }
+static const struct out_field fill_fields[] = {
+	[FI_RULES] = FILL("rules", rules),
+	[FI_RULES_MAX] = FILL("rules_max", rules_max),
+	[FI_ENTRIES] = FILL("rule_entries", rule_entries),
+	[FI_ENTRIES_MAX] = FILL("rule_entries_max", rule_entries_max),
+	[FI_ALLOW_MAX] = FILL("allow_entries_max", allow_entries_max),
+	[FI_COUNTER_BYTES] = FILL("rule_counters_bytes", rstats_bytes),
+	[FI_CPUS] = { "possible_cpus", fill_get, .arg = FI_CPUS },
+	[FI_FLOWS] = FILL("flows", flows),
+	[FI_CT] = FILL("conntrack_entries", ct_entries),
+	[FI_CT_MAX] = FILL("conntrack_max", ct_max),
+	[FI_COUNTER_MIB] = { "counters_mib", fill_get, .arg = FI_COUNTER_MIB, .flags = OUT_F_TEXT },
+	[FI_SLOTS] = { "counter_slots", fill_get, .arg = FI_SLOTS, .flags = OUT_F_TEXT },
+	[FI_SLOT_BYTES] = { "counter_bytes", fill_get, .arg = FI_SLOT_BYTES, .flags = OUT_F_TEXT },
+};
+static const struct out_desc fill_desc = OUT_DESC(fill_fields);
+static const struct out_col fill_view[] = {
+	{ FI_RULES, .fmt = "maps: rules %s" }, { FI_RULES_MAX, .fmt = "/%s" }, { FI_ENTRIES, .fmt = ", lookup entries %s" },
+	{ FI_ENTRIES_MAX, .fmt = "/%s" },	 { FI_FLOWS, .fmt = ", flows %s" }, { FI_CT, .fmt = ", conntrack entries %s" },
+	{ FI_CT_MAX, .fmt = "/%s\n" },		 OUT_COLS_END,
+};
+static const struct out_col capacity_view[] = {
+	{ FI_RULES_MAX, .fmt = "capacity: %s rules, set when the maps were created (attach --max-rules); " },
+	{ FI_COUNTER_MIB, .fmt = "per-rule counters take %s MiB " }, { FI_SLOTS, .fmt = "(%s x " }, { FI_SLOT_BYTES, .fmt = "%s B x " },
+	{ FI_CPUS, .fmt = "%s possible CPUs)\n" }, OUT_COLS_END,
+};
+
+struct status_out {
+	const char *pin_dir;
+	bool have; /* the maps exist */
+	struct pr_iface_status *ifs;
+	size_t n;
+	struct pr_fill fill;
+};
+
+enum { ST_PIN, ST_NO_MAPS, ST_NONE, ST_IFACES, ST_MAPS, ST_CAPACITY };
+
+static void status_get(const void *obj, size_t which, struct out_val *v)
+{
+	const struct status_out *s = obj;
+
+	switch (which) {
+	case ST_PIN: out_str(v, "%s", s->pin_dir); break;
+	case ST_NO_MAPS: out_str(v, "%s", s->have ? "" : " (no maps yet)"); break;
+	case ST_NONE: out_str(v, "%s", s->n ? "" : " none attached in this network namespace"); break;
+	case ST_IFACES: out_array(v, &iface_desc, s->ifs, s->n, sizeof(*s->ifs)); break;
+	case ST_MAPS: out_obj(v, &fill_desc, &s->fill); break;
+	case ST_CAPACITY:
+		out_obj(v, &fill_desc, &s->fill);
+		v->absent = !s->have;
+		break;
+	}
+}
+
+static const struct out_field status_fields[] = {
+	[ST_PIN] = { "pin_dir", status_get, .arg = ST_PIN },
+	[ST_NO_MAPS] = { "no_maps", status_get, .arg = ST_NO_MAPS, .flags = OUT_F_TEXT },
+	[ST_NONE] = { "none_attached", status_get, .arg = ST_NONE, .flags = OUT_F_TEXT },
+	[ST_IFACES] = { "interfaces", status_get, .arg = ST_IFACES },
+	[ST_MAPS] = { "maps", status_get, .arg = ST_MAPS },
+	[ST_CAPACITY] = { "capacity", status_get, .arg = ST_CAPACITY, .flags = OUT_F_TEXT },
+};
+static const struct out_desc status_desc = OUT_DESC(status_fields);
+static const struct out_col status_view[] = {
+	{ ST_PIN, .fmt = "pin dir: %s" }, { ST_NO_MAPS, .fmt = "%s\n" }, { ST_NONE, .fmt = "interfaces:%s\n" },
+	{ ST_IFACES, .view = iface_view }, { ST_MAPS, .view = fill_view }, { ST_CAPACITY, .view = capacity_view },
+	OUT_COLS_END,
+};
+
+static int do_status(const void *cfg, struct pr_ctx *c)
+{
+	struct status_out s = { .pin_dir = c ? c->pin_dir : cli_pin_dir(), .have = c != NULL };
+	int rc = EXIT_OK;
+
+	if (c && (pr_iface_list(c, &s.ifs, &s.n) || pr_map_fill(c, &s.fill)))
+		rc = cli_fail(c);
+	else
+		out_print(&status_desc, &s, status_view);
+	free(s.ifs);
+	return rc;
+}
+
+const struct cmd cmd_status = {
+	"status", do_status, params_none, 0, CMD_MAPS_READ,
+	"Shows attached interfaces in this network namespace, their modes and program ids,\n"
+	"and map fill levels.",
+};
