@@ -1,315 +1,448 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # The CLI contract: bad input fails with exit 2, one line naming the bad token, and no change to any map.
+# Usage: cli.sh [CASE...]; each case starts with nothing attached, no pins, no servers.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TAG=prcli$$
 source "$HERE/../lib.sh"
-HELP=$HERE/../helpers
 TMP=$(mktemp -d /tmp/portredir-cli.XXXXXX)
 PIN_SMALL=${PIN}_small
-tap_plan
-# client, router and server: apply's live-flow checks need real connections
-topo_up || { echo "Bail out! cannot build namespaces"; exit 1; }
+F=$TMP/rules.txt
 trap 'cleanup; rm -rf "$PIN_SMALL" "$TMP"' EXIT
 
-check "add a rule" pr add tcp :8080 192.0.2.10:80 --name web
-check "add a UDP rule with a listen address" pr add udp 198.51.100.1:53 192.0.2.10:5353
+# pr_small: portredir on the small maps of the capacity case
+prs() { in_ns "$NS_R" "$PR_BIN" --pin-dir "$PIN_SMALL" "$@"; }
+
+case_reset() {
+	local i
+	for i in rc rs; do
+		pr detach $i >/dev/null 2>&1
+		prs detach $i >/dev/null 2>&1
+		in_ns "$NS_R" ip link set $i xdp off 2>/dev/null
+		in_ns "$NS_R" tc qdisc del dev $i clsact 2>/dev/null
+	done
+	rm -rf "$PIN" "$PIN_SMALL" "${TMP:?}"/*
+}
 
 # state = rules and attachments, as JSON; not conntrack or live flows, which
-# expire on their own (later tests keep flows open)
+# expire on their own (cases keep flows open)
 state() { pr -j list; pr -j status | grep -v 'conntrack\|"flows"'; }
-before=$(state)
 
-# bad_input DESC TOKEN ARGS...: exit 2, a single line on stderr naming TOKEN, nothing on stdout, no state change.
+# bad_input DESC TOKEN ARGS...: exit 2, a single line on stderr naming TOKEN,
+# nothing on stdout, no change from the state in $before.
 bad_input() {
 	local desc=$1 token=$2 out err rc; shift 2
 	err=$(pr "$@" 2>&1 >/dev/null); rc=$?
 	out=$(pr "$@" 2>/dev/null)
-	if [ "$rc" -eq 2 ] && [ -z "$out" ] && [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] &&
-		grep -qF -- "$token" <<<"$err" && [ "$(state)" = "$before" ]; then
-		ok "rejects $desc: $err"
-	else
-		not_ok "rejects $desc"
-		echo "# rc=$rc stdout='$out' stderr='$err'"
-	fi
+	expect_begin "rejects $desc: $err"
+	expect_eq "exit status" 2 "$rc"
+	expect_eq "stdout" "" "$out"
+	expect_eq "lines on stderr" 1 "$(printf '%s\n' "$err" | wc -l)"
+	expect_contains "stderr names the token" "$token" "$err"
+	expect_eq "state (rules and attachments)" "$before" "$(state)"
+	expect_end
 }
-bad_input "port 0" "'0'" add tcp :0 192.0.2.10:80
-bad_input "port 65536" "'65536'" add tcp :65536 192.0.2.10:80
-bad_input "target port 99999" "'99999'" add tcp :8081 192.0.2.10:99999
-bad_input "a non-numeric port" "'http'" add tcp :http 192.0.2.10:80
-bad_input "a bad listen address" "'300.1.2.3'" add tcp 300.1.2.3:8081 192.0.2.10:80
-bad_input "a bad target address" "'192.0.2'" add tcp :8081 192.0.2:80
-bad_input "an unknown protocol" "'icmp'" add icmp :8081 192.0.2.10:80
-bad_input "a missing target port" "'192.0.2.10'" add tcp :8081 192.0.2.10
-bad_input "an empty target port" "'192.0.2.10:'" add tcp :8081 192.0.2.10:
-bad_input "a target without an address" "':80'" add tcp :8081 :80
-bad_input "a missing TARGET" "TARGET" add tcp :8081
-bad_input "a missing LISTEN" "LISTEN" add tcp
-bad_input "an extra argument" "'extra'" add tcp :8081 192.0.2.10:80 extra
-bad_input "an unknown option" "'--bogus'" add tcp :8081 192.0.2.10:80 --bogus
-bad_input "a bad name" "'bad name!'" add tcp :8081 192.0.2.10:80 --name 'bad name!'
-bad_input "mixed families (IPv4 listen, IPv6 target)" "'[2001:db8::1]:80'" add tcp 0.0.0.0:8081 '[2001:db8::1]:80'
-bad_input "mixed families (IPv6 listen, IPv4 target)" "'[::]:8081'" add tcp '[::]:8081' 192.0.2.10:80
-bad_input "a bad IPv6 address" "'2001:db8::zz'" add tcp :8081 '[2001:db8::zz]:80'
-bad_input "an IPv6 target without a port" "'[2001:db8::1]'" add tcp :8081 '[2001:db8::1]'
-bad_input "an unbracketed IPv6 endpoint" "'2001:db8::1:80'" add tcp :8081 2001:db8::1:80
-bad_input "an unspecified IPv6 target" "'[::]:80'" add tcp :8081 '[::]:80'
-bad_input "ranges of unequal length" "unequal length" add tcp :8100-8199 192.0.2.10:9000-9049
-bad_input "a reversed port range" "'8199-8100'" add tcp :8199-8100 192.0.2.10:80
-bad_input "a range with a bad port" "'0'" add tcp :0-10 192.0.2.10:80
-bad_input "a bad --allow CIDR" "'10.0.0.0/33'" add tcp :8100 192.0.2.10:80 --allow 10.0.0.0/33
-bad_input "a bad --allow address" "'10.0.0.300'" add tcp :8100 192.0.2.10:80 --allow 10.0.0.300/8
-bad_input "an IPv6 --allow on an IPv4 rule" "'2001:db8::/32'" add tcp :8100 192.0.2.10:80 --allow 2001:db8::/32
-bad_input "--deny-action without --allow" "'pass'" add tcp :8100 192.0.2.10:80 --deny-action pass
-bad_input "an unknown --deny-action" "'reject'" add tcp :8100 192.0.2.10:80 --allow 10.0.0.0/8 --deny-action reject
-bad_input "a target range for a DMZ listen" "'192.0.2.10:1-5'" add tcp :* 192.0.2.10:1-5
-bad_input "an unknown interface on attach" "'nosuch0'" attach nosuch0
-bad_input "an unknown mode" "'turbo'" attach rc --mode turbo
-bad_input "an unknown interface on detach" "'nosuch0'" detach nosuch0
-bad_input "a missing IFACE" "IFACE" attach
-bad_input "an unknown command" "'frobnicate'" frobnicate
-bad_input "an unknown conntrack subcommand" "'purge'" conntrack purge
+# refused DESC RC PATTERN: the last command's exit status and message, and no change from $before
+refused() {
+	expect_begin "$1"
+	expect_eq "exit status" "$2" "$rc"
+	expect_match "message" "$3" "$err"
+	[ -z "${4:-}" ] || expect_eq "state (rules and attachments)" "$before" "$(state)"
+	expect_end
+}
+two_rules() {
+	pr add tcp :8080 192.0.2.10:80 --name web >/dev/null &&
+		pr add udp 198.51.100.1:53 192.0.2.10:5353 >/dev/null || diag "setup: the two rules were not added"
+}
+
+case_bad_input() {
+	local before
+	check "add a rule" pr add tcp :8080 192.0.2.10:80 --name web
+	check "add a UDP rule with a listen address" pr add udp 198.51.100.1:53 192.0.2.10:5353
+	before=$(state)
+	bad_input "port 0" "'0'" add tcp :0 192.0.2.10:80
+	bad_input "port 65536" "'65536'" add tcp :65536 192.0.2.10:80
+	bad_input "target port 99999" "'99999'" add tcp :8081 192.0.2.10:99999
+	bad_input "a non-numeric port" "'http'" add tcp :http 192.0.2.10:80
+	bad_input "a bad listen address" "'300.1.2.3'" add tcp 300.1.2.3:8081 192.0.2.10:80
+	bad_input "a bad target address" "'192.0.2'" add tcp :8081 192.0.2:80
+	bad_input "an unknown protocol" "'icmp'" add icmp :8081 192.0.2.10:80
+	bad_input "a missing target port" "'192.0.2.10'" add tcp :8081 192.0.2.10
+	bad_input "an empty target port" "'192.0.2.10:'" add tcp :8081 192.0.2.10:
+	bad_input "a target without an address" "':80'" add tcp :8081 :80
+	bad_input "a missing TARGET" "TARGET" add tcp :8081
+	bad_input "a missing LISTEN" "LISTEN" add tcp
+	bad_input "an extra argument" "'extra'" add tcp :8081 192.0.2.10:80 extra
+	bad_input "an unknown option" "'--bogus'" add tcp :8081 192.0.2.10:80 --bogus
+	bad_input "a bad name" "'bad name!'" add tcp :8081 192.0.2.10:80 --name 'bad name!'
+	bad_input "mixed families (IPv4 listen, IPv6 target)" "'[2001:db8::1]:80'" add tcp 0.0.0.0:8081 '[2001:db8::1]:80'
+	bad_input "mixed families (IPv6 listen, IPv4 target)" "'[::]:8081'" add tcp '[::]:8081' 192.0.2.10:80
+	bad_input "a bad IPv6 address" "'2001:db8::zz'" add tcp :8081 '[2001:db8::zz]:80'
+	bad_input "an IPv6 target without a port" "'[2001:db8::1]'" add tcp :8081 '[2001:db8::1]'
+	bad_input "an unbracketed IPv6 endpoint" "'2001:db8::1:80'" add tcp :8081 2001:db8::1:80
+	bad_input "an unspecified IPv6 target" "'[::]:80'" add tcp :8081 '[::]:80'
+	bad_input "ranges of unequal length" "unequal length" add tcp :8100-8199 192.0.2.10:9000-9049
+	bad_input "a reversed port range" "'8199-8100'" add tcp :8199-8100 192.0.2.10:80
+	bad_input "a range with a bad port" "'0'" add tcp :0-10 192.0.2.10:80
+	bad_input "a bad --allow CIDR" "'10.0.0.0/33'" add tcp :8100 192.0.2.10:80 --allow 10.0.0.0/33
+	bad_input "a bad --allow address" "'10.0.0.300'" add tcp :8100 192.0.2.10:80 --allow 10.0.0.300/8
+	bad_input "an IPv6 --allow on an IPv4 rule" "'2001:db8::/32'" add tcp :8100 192.0.2.10:80 --allow 2001:db8::/32
+	bad_input "--deny-action without --allow" "'pass'" add tcp :8100 192.0.2.10:80 --deny-action pass
+	bad_input "an unknown --deny-action" "'reject'" add tcp :8100 192.0.2.10:80 --allow 10.0.0.0/8 --deny-action reject
+	bad_input "a target range for a DMZ listen" "'192.0.2.10:1-5'" add tcp :* 192.0.2.10:1-5
+	bad_input "an unknown interface on attach" "'nosuch0'" attach nosuch0
+	bad_input "an unknown mode" "'turbo'" attach rc --mode turbo
+	bad_input "an unknown interface on detach" "'nosuch0'" detach nosuch0
+	bad_input "a missing IFACE" "IFACE" attach
+	bad_input "an unknown command" "'frobnicate'" frobnicate
+	bad_input "an unknown conntrack subcommand" "'purge'" conntrack purge
+}
 
 # Runtime refusals: exit 1, message names the existing rule, nothing changes.
-err=$(pr add tcp :8080 192.0.2.11:80 2>&1); rc=$?
-check "adding a taken listen port fails naming the existing rule (exit 1)" \
-	sh -c "[ $rc -eq 1 ] && echo '$err' | grep -q 'rule 1 (tcp :8080 -> 192.0.2.10:80 name web)' && [ \"\$1\" = \"\$2\" ]" _ "$before" "$(state)"
-err=$(pr add tcp :8082 192.0.2.11:80 --name web 2>&1); rc=$?
-check "adding a taken name fails naming the rule that has it" \
-	sh -c '[ "$1" -eq 1 ] && printf %s "$2" | grep -qF "name '"'web'"' is taken: rule 1" && [ "$3" = "$4" ]' _ "$rc" "$err" "$before" "$(state)"
-err=$(pr del tcp :9999 2>&1); rc=$?
-check "deleting a rule that does not exist fails (exit 1) naming it" \
-	sh -c "[ $rc -eq 1 ] && echo '$err' | grep -q 'tcp :9999'"
-err=$(pr del --name nope 2>&1); rc=$?
-check "deleting an unknown name fails naming it" sh -c '[ "$1" -eq 1 ] && printf %s "$2" | grep -qF "'"'nope'"'"' _ "$rc" "$err"
-check "detach of an interface portredir is not on fails (exit 1)" sh -c "! '$PR_BIN' --pin-dir '$PIN' detach rc 2>/dev/null"
-
-# Ranges, allowlists and DMZ
-check "add a port range with an allowlist" pr add tcp :9000-9099 192.0.2.20:7000-7099 --name rng --allow 198.51.100.0/24 --allow 203.0.113.7 --deny-action pass
-err=$(pr add udp :9050 192.0.2.20:1 2>&1); rc=$?
-check "a UDP rule on a TCP range's port is not an overlap" test $rc -eq 0
-err=$(pr add any :9050 192.0.2.21:1 2>&1); rc=$?
-check "an 'any' rule overlapping the range fails naming it (exit 1)" \
-	sh -c '[ "$1" -eq 1 ] && printf %s "$2" | grep -q "overlap.*tcp :9000-9099 -> 192.0.2.20:7000-7099 name rng"' _ "$rc" "$err"
-err=$(pr del tcp :9050 2>&1); rc=$?
-check "deleting one port inside a range names the range (exit 1)" \
-	sh -c '[ "$1" -eq 1 ] && printf %s "$2" | grep -q "part of rule .* name rng"' _ "$rc" "$err"
-check "list -j shows the range, allowlist and deny action" python3 -c "
-import json,sys; r={x['name']:x for x in json.loads(sys.argv[1])}['rng']
-assert r['listen']==':9000-9099' and r['target']=='192.0.2.20:7000-7099', r
-assert r['allow']==['198.51.100.0/24','203.0.113.7/32'] and r['deny_action']=='pass', r" "$(pr -j list)"
-check "add a DMZ for tcp and udp keeping ports" pr add any :* 192.0.2.50 --name dmz
-check "list shows the DMZ as any :* -> ADDR:*" sh -c "'$PR_BIN' --pin-dir '$PIN' list | grep -q 'dmz *any *:\* *192.0.2.50:\*'"
-check "del the range by its listen" pr del tcp :9000-9099
-check "del the DMZ by name" pr del --name dmz
-check "del the udp rule" pr del udp :9050
-
-# Output formats
-check "list prints one rule a line" sh -c "[ \$('$PR_BIN' --pin-dir '$PIN' list | wc -l) -eq 2 ]"
-check "list -j is a JSON array with id, name, proto, listen and target" python3 -c "
-import json,sys; r=json.loads(sys.argv[1]); assert len(r)==2
-assert r[0]=={'id':1,'name':'web','proto':'tcp','listen':':8080','target':'192.0.2.10:80'}, r[0]
-assert r[1]['listen']=='198.51.100.1:53' and r[1]['proto']=='udp', r[1]" "$(pr -j list)"
-check "PORTREDIR_PIN_DIR selects the pin dir" \
-	sh -c "PORTREDIR_PIN_DIR='$PIN' nsenter --net=/run/netns/$NS_R '$PR_BIN' list | grep -q web"
-check "--version prints the version" sh -c "'$PR_BIN' --version | grep -q '^portredir '"
-for c in attach detach status add del list stats conntrack apply; do
-	check "'$c -h' prints usage and exits 0" sh -c "'$PR_BIN' $c -h | grep -q Usage"
-done
-check "pin dir is mode 0700" sh -c "[ \$(stat -c %a '$PIN') = 700 ]"
-check "del with the listen spec works" pr del udp 198.51.100.1:53
-check "an IPv6 rule for the same port as an IPv4 one is separate" pr add tcp :8080 '[2001:db8::10]:80'
-check "list shows it bracketed, any address as [::]" sh -c "'$PR_BIN' --pin-dir '$PIN' list | grep -q '\[::\]:8080 *\[2001:db8::10\]:80'"
-err=$(pr del tcp :8080 2>&1); rc=$?
-check "del of ':8080' with both families present is refused as ambiguous (exit 2)" \
-	sh -c '[ "$1" -eq 2 ] && printf %s "$2" | grep -q ambiguous' _ "$rc" "$err"
-check "del [::]:8080 removes the IPv6 rule only" sh -c "'$PR_BIN' --pin-dir '$PIN' del tcp '[::]:8080' >/dev/null && '$PR_BIN' --pin-dir '$PIN' list | grep -q ' :8080 '"
-check "read-only commands on an empty pin dir show an empty state" \
-	sh -c "'$PR_BIN' --pin-dir /sys/fs/bpf/${TAG}_none list && [ ! -e /sys/fs/bpf/${TAG}_none ]"
-# ---- apply: the rule table becomes the file ----
-F=$TMP/rules.txt
-# rules as sorted JSON, to compare states
-rules_of() { pr -j list | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))'; }
-# stat_of NAME FIELD: one counter of the rule named NAME
-stat_of() { pr -j stats | python3 -c 'import json,sys; print({r["name"]:r for r in json.load(sys.stdin)["rules"]}[sys.argv[1]][sys.argv[2]])' "$1" "$2"; }
-id_of() { pr -j list | python3 -c 'import json,sys; print({r["name"]:r for r in json.load(sys.stdin)}[sys.argv[1]]["id"])' "$1"; }
-session() { # session OUT: one TCP connection to the router's 8080 that waits for $TMP/go
-	rm -f "$TMP/go"
-	in_ns "$NS_C" timeout $((30 * SLOW)) python3 "$HELP/tcp_session.py" $R_CIP 8080 "$TMP/go" $((20 * SLOW)) >"$1" 2>&1 </dev/null &
-	PIDS+=($!); sess=$!
-	wait_until 10 grep -q . "$1"
+case_runtime_refusals() {
+	local before err rc
+	two_rules
+	before=$(state)
+	err=$(pr add tcp :8080 192.0.2.11:80 2>&1); rc=$?
+	refused "adding a taken listen port fails naming the existing rule (exit 1)" 1 \
+		'rule 1 \(tcp :8080 -> 192\.0\.2\.10:80 name web\)' state
+	err=$(pr add tcp :8082 192.0.2.11:80 --name web 2>&1); rc=$?
+	refused "adding a taken name fails naming the rule that has it" 1 "name 'web' is taken: rule 1" state
+	err=$(pr del tcp :9999 2>&1); rc=$?
+	refused "deleting a rule that does not exist fails (exit 1) naming it" 1 'tcp :9999'
+	err=$(pr del --name nope 2>&1); rc=$?
+	refused "deleting an unknown name fails naming it" 1 "'nope'"
+	err=$(pr detach rc 2>&1); rc=$?
+	refused "detach of an interface portredir is not on fails (exit 1)" 1 .
 }
 
-out=$(pr apply /dev/null 2>&1); rc=$?
-check "apply of an empty file deletes every rule" \
-	sh -c '[ "$1" -eq 0 ] && printf %s "$2" | grep -Eq "^added 0, replaced 0, deleted [1-9][0-9]*, unchanged 0" && [ "$3" = "[]" ]' _ "$rc" "$out" "$(pr -j list)"
+# Ranges, allowlists and DMZ
+case_ranges() {
+	local err rc r
+	check "add a port range with an allowlist" pr add tcp :9000-9099 192.0.2.20:7000-7099 --name rng --allow 198.51.100.0/24 --allow 203.0.113.7 --deny-action pass
+	err=$(pr add udp :9050 192.0.2.20:1 2>&1); rc=$?
+	expect_eq "a UDP rule on a TCP range's port is not an overlap" 0 "$rc"
+	err=$(pr add any :9050 192.0.2.21:1 2>&1); rc=$?
+	refused "an 'any' rule overlapping the range fails naming it (exit 1)" 1 "overlap.*tcp :9000-9099 -> 192.0.2.20:7000-7099 name rng"
+	err=$(pr del tcp :9050 2>&1); rc=$?
+	refused "deleting one port inside a range names the range (exit 1)" 1 "part of rule .* name rng"
+	r=$(pr -j list | json_get '.[] | select(.name == "rng")')
+	expect_begin "list -j shows the range, allowlist and deny action"
+	expect_eq "listen" ":9000-9099" "$(json_get .listen <<<"$r")"
+	expect_eq "target" "192.0.2.20:7000-7099" "$(json_get .target <<<"$r")"
+	expect_eq "allow" '["198.51.100.0/24","203.0.113.7/32"]' "$(json_get '.allow | tojson' <<<"$r")"
+	expect_eq "deny_action" pass "$(json_get .deny_action <<<"$r")"
+	expect_end
+	check "add a DMZ for tcp and udp keeping ports" pr add any :* 192.0.2.50 --name dmz
+	expect_match "list shows the DMZ as any :* -> ADDR:*" 'dmz *any *:\* *192\.0\.2\.50:\*' "$(pr list)"
+	check "del the range by its listen" pr del tcp :9000-9099
+	check "del the DMZ by name" pr del --name dmz
+	check "del the udp rule" pr del udp :9050
+}
 
-pr attach rc --mode tc >/dev/null
-for b in "$S_IP A" "$S_IP2 B"; do
-	set -- $b
-	bg_ns "$NS_S" socat TCP-LISTEN:80,bind="$1",fork,reuseaddr SYSTEM:"while read l; do echo $2 \$SOCAT_PEERADDR \$l; done"
-done
-wait_until 5 listening "$NS_S" tcp 80 || echo "# servers did not start"
-printf '%s\n' "# the router's forwards" \
-	"tcp :8080 $S_IP:80 --name web" \
-	"udp $R_CIP:53 $S_IP:53 --name dns   # with a listen address" \
-	"tcp :9000-9099 $S_IP:7000-7099 --name rng --allow 198.51.100.0/24 --deny-action pass" \
-	"" \
-	"any :* $S_IP2 --name dmz" \
-	"tcp '[::]:8080' '[2001:db8::10]:80' --name web6" >"$F"
-out=$(pr apply "$F" 2>&1); rc=$?
-check "apply into an empty table adds every rule of the file" \
-	sh -c '[ "$1" -eq 0 ] && [ "$2" = "added 5, replaced 0, deleted 0, unchanged 0 (0 conntrack entries removed)" ]' _ "$rc" "$out"
-check "list -j shows the file's rules: listen, target, allowlist, DMZ, IPv6" python3 -c "
-import json,sys; r={x['name']:x for x in json.loads(sys.argv[1])}
-assert sorted(r)==['dmz','dns','rng','web','web6'], r
-assert r['web']['listen']==':8080' and r['web']['target']=='$S_IP:80', r['web']
-assert r['dns']['proto']=='udp' and r['dns']['listen']=='$R_CIP:53', r['dns']
-assert r['rng']['target']=='$S_IP:7000-7099' and r['rng']['allow']==['198.51.100.0/24'] and r['rng']['deny_action']=='pass', r['rng']
-assert r['dmz']['proto']=='any' and r['dmz']['target']=='$S_IP2:*', r['dmz']
-assert r['web6']['listen']=='[::]:8080', r['web6']" "$(pr -j list)"
+# Output formats
+case_output() {
+	local c err rc l out
+	two_rules
+	expect_eq "list prints one rule a line" 2 "$(pr list | wc -l)"
+	l=$(pr -j list)
+	expect_begin "list -j is a JSON array with id, name, proto, listen and target"
+	expect_eq "length" 2 "$(json_get length <<<"$l")"
+	expect_eq "first rule" '{"id":1,"name":"web","proto":"tcp","listen":":8080","target":"192.0.2.10:80"}' \
+		"$(json_get '.[0] | tojson' <<<"$l")"
+	expect_eq "second rule's listen" 198.51.100.1:53 "$(json_get '.[1].listen' <<<"$l")"
+	expect_eq "second rule's proto" udp "$(json_get '.[1].proto' <<<"$l")"
+	expect_end
+	expect_match "PORTREDIR_PIN_DIR selects the pin dir" web "$(PORTREDIR_PIN_DIR=$PIN in_ns "$NS_R" "$PR_BIN" list)"
+	expect_match "--version prints the version" '^portredir ' "$("$PR_BIN" --version)"
+	for c in attach detach status add del list stats conntrack apply; do
+		out=$("$PR_BIN" $c -h 2>&1); rc=$?
+		expect_begin "'$c -h' prints usage and exits 0"
+		expect_match "output" Usage "$out"
+		expect_eq "exit status" 0 "$rc"
+		expect_end
+	done
+	expect_eq "pin dir is mode 0700" 700 "$(stat -c %a "$PIN")"
+	check "del with the listen spec works" pr del udp 198.51.100.1:53
+	check "an IPv6 rule for the same port as an IPv4 one is separate" pr add tcp :8080 '[2001:db8::10]:80'
+	expect_match "list shows it bracketed, any address as [::]" '\[::\]:8080 *\[2001:db8::10\]:80' "$(pr list)"
+	err=$(pr del tcp :8080 2>&1); rc=$?
+	refused "del of ':8080' with both families present is refused as ambiguous (exit 2)" 2 ambiguous
+	check "del [::]:8080 removes the IPv6 rule only" sh -c "'$PR_BIN' --pin-dir '$PIN' del tcp '[::]:8080' >/dev/null && '$PR_BIN' --pin-dir '$PIN' list | grep -q ' :8080 '"
+	check "read-only commands on an empty pin dir show an empty state" \
+		sh -c "'$PR_BIN' --pin-dir /sys/fs/bpf/${TAG}_none list && [ ! -e /sys/fs/bpf/${TAG}_none ]"
+}
 
-# a live flow through web gives it counters and conntrack entries
-session "$TMP/s1.out"
-check "a live flow through an applied rule reaches backend A" test "$(head -1 "$TMP/s1.out")" = "A $C_IP first"
+# ---- apply: the rule table becomes the file ----
 
-before=$(rules_of); flows=$(stat_of web flows); pkts=$(stat_of web packets_in)
-out=$(pr apply "$F" 2>&1); rc=$?
-check "re-applying the same file changes nothing" \
-	sh -c '[ "$1" -eq 0 ] && [ "$2" = "added 0, replaced 0, deleted 0, unchanged 5 (0 conntrack entries removed)" ]' _ "$rc" "$out"
-check "re-apply keeps ids, names and targets" test "$(rules_of)" = "$before"
-check "re-apply keeps the counters ($flows flows, $pkts packets in)" \
-	sh -c '[ "$1" -ge 1 ] && [ "$1" = "$2" ] && [ "$3" -ge 1 ] && [ "$3" = "$4" ]' _ "$flows" "$(stat_of web flows)" "$pkts" "$(stat_of web packets_in)"
+# rules as sorted JSON, to compare states
+rules_of() { pr -j list | jq -cS .; }
+# expect_apply DESC EXIT =TEXT|~ERE ARGS...: one TAP line: pr apply ARGS exits
+# EXIT and prints TEXT (or a line matching ERE); EXTRA_EXPECT, if set, is run
+# as one more part of the check
+expect_apply() {
+	local desc=$1 want=$2 what=$3 out rc; shift 3
+	out=$(pr apply "$@" 2>&1); rc=$?
+	expect_begin "$desc"
+	expect_eq "exit status" "$want" "$rc"
+	case "$what" in
+	=*) expect_eq "output" "${what#=}" "$out" ;;
+	\~*) expect_match "output" "${what#\~}" "$out" ;;
+	esac
+	[ -z "${EXTRA_EXPECT:-}" ] || eval "$EXTRA_EXPECT"
+	expect_end
+}
+# the file of the apply cases; with "noweb", without the web rule
+write_rules() {
+	printf '%s\n' "# the router's forwards" \
+		"tcp :8080 $S_IP:80 --name web" \
+		"udp $R_CIP:53 $S_IP:53 --name dns   # with a listen address" \
+		"tcp :9000-9099 $S_IP:7000-7099 --name rng --allow 198.51.100.0/24 --deny-action pass" \
+		"" \
+		"any :* $S_IP2 --name dmz" \
+		"tcp '[::]:8080' '[2001:db8::10]:80' --name web6" >"$F"
+	[ "${1:-}" = noweb ] && sed -i '/--name web$/d' "$F"
+	return 0
+}
+# the two backends behind web, attached rc and the file applied: a live flow can go through
+apply_live() {
+	pr attach rc --mode tc >/dev/null || diag "setup: attach rc failed"
+	srv_ab
+	write_rules
+	pr apply "$F" >/dev/null || diag "setup: apply $F failed"
+}
+srv_ab() {
+	local b
+	for b in "$S_IP A" "$S_IP2 B"; do
+		set -- $b
+		serve "$NS_S" tcp "$1" 80 socat TCP-LISTEN:80,bind="$1",fork,reuseaddr SYSTEM:"while read l; do echo $2 \$SOCAT_PEERADDR \$l; done"
+	done
+}
+
+case_apply_empty() {
+	two_rules
+	EXTRA_EXPECT='expect_eq "rules left" "[]" "$(pr -j list)"' \
+		expect_apply "apply of an empty file deletes every rule" 0 \
+		'~^added 0, replaced 0, deleted [1-9][0-9]*, unchanged 0' /dev/null
+}
+
+case_apply_file() {
+	local l
+	write_rules
+	expect_apply "apply into an empty table adds every rule of the file" 0 \
+		"=added 5, replaced 0, deleted 0, unchanged 0 (0 conntrack entries removed)" "$F"
+	l=$(pr -j list | jq -c 'map({(.name): .}) | add')
+	expect_begin "list -j shows the file's rules: listen, target, allowlist, DMZ, IPv6"
+	expect_eq "names" '["dmz","dns","rng","web","web6"]' "$(json_get 'keys | tojson' <<<"$l")"
+	expect_eq "web listen" :8080 "$(json_get .web.listen <<<"$l")"
+	expect_eq "web target" "$S_IP:80" "$(json_get .web.target <<<"$l")"
+	expect_eq "dns proto" udp "$(json_get .dns.proto <<<"$l")"
+	expect_eq "dns listen" "$R_CIP:53" "$(json_get .dns.listen <<<"$l")"
+	expect_eq "rng target" "$S_IP:7000-7099" "$(json_get .rng.target <<<"$l")"
+	expect_eq "rng allow" '["198.51.100.0/24"]' "$(json_get '.rng.allow | tojson' <<<"$l")"
+	expect_eq "rng deny_action" pass "$(json_get .rng.deny_action <<<"$l")"
+	expect_eq "dmz proto" any "$(json_get .dmz.proto <<<"$l")"
+	expect_eq "dmz target" "$S_IP2:*" "$(json_get .dmz.target <<<"$l")"
+	expect_eq "web6 listen" "[::]:8080" "$(json_get .web6.listen <<<"$l")"
+	expect_end
+}
+
+# a live flow through web gives it counters and conntrack entries; re-applying keeps them
+case_apply_again() {
+	local before flows pkts
+	apply_live
+	session_open "$TMP/s1.out" $R_CIP 8080
+	expect_eq "a live flow through an applied rule reaches backend A" "A $C_IP first" "$(head -1 "$TMP/s1.out")"
+	before=$(rules_of) flows=$(stat_rule web flows) pkts=$(stat_rule web packets_in)
+	expect_apply "re-applying the same file changes nothing" 0 \
+		"=added 0, replaced 0, deleted 0, unchanged 5 (0 conntrack entries removed)" "$F"
+	expect_eq "re-apply keeps ids, names and targets" "$before" "$(rules_of)"
+	expect_begin "re-apply keeps the counters ($flows flows, $pkts packets in)"
+	expect_ge "flows before" 1 "$flows"
+	expect_eq "flows after" "$flows" "$(stat_rule web flows)"
+	expect_ge "packets in before" 1 "$pkts"
+	expect_eq "packets in after" "$pkts" "$(stat_rule web packets_in)"
+	expect_end
+	session_close "$TMP/s1.out"
+}
 
 # change web's target: a replace; the live flow keeps A, new flows go to B
-web_id=$(id_of web)
-sed -i "s|tcp :8080 $S_IP:80 --name web|tcp :8080 $S_IP2:80 --name web|" "$F"
-before=$(rules_of)
-out=$(pr apply --dry-run "$F" 2>&1); rc=$?
-check "apply --dry-run prints the replace and changes nothing" \
-	sh -c '[ "$1" -eq 0 ] && printf %s "$2" | grep -q "^replace rule $3 (line 2): tcp :8080 -> $4:80 name web" &&
-		printf %s "$2" | grep -q "would add 0, replace 1, delete 0; unchanged 4" && [ "$5" = "$6" ]' \
-	_ "$rc" "$out" "$web_id" "$S_IP2" "$before" "$(rules_of)"
-out=$(pr -j apply --dry-run "$F" 2>&1)
-check "apply -j --dry-run lists the change as JSON" python3 -c "
-import json,sys; j=json.loads(sys.argv[1]); assert j['dry_run'] and j['replaced']==1 and j['added']==0, j
-c=j['changes']; assert len(c)==1 and c[0]['action']=='replace' and c[0]['line']==2, c
-assert c[0]['old']['target']=='$S_IP:80' and c[0]['rule']['target']=='$S_IP2:80', c" "$out"
-out=$(pr apply "$F" 2>&1); rc=$?
-check "changing one target replaces that rule only" \
-	sh -c '[ "$1" -eq 0 ] && [ "$2" = "added 0, replaced 1, deleted 0, unchanged 4 (0 conntrack entries removed)" ]' _ "$rc" "$out"
-check "the replaced rule keeps its id and counters" \
-	sh -c '[ "$1" = "$2" ] && [ "$3" = "$4" ]' _ "$web_id" "$(id_of web)" "$flows" "$(stat_of web flows)"
-touch "$TMP/go"; wait "$sess" 2>/dev/null
-check "the established flow keeps its old backend across the replace" \
-	test "$(cat "$TMP/s1.out")" = "$(printf 'A %s first\nA %s second' $C_IP $C_IP)"
-out=$(in_ns "$NS_C" timeout $((5 * SLOW)) socat -T3 - TCP:$R_CIP:8080 <<<"hello" 2>&1)
-check "a new flow after the replace reaches backend B" test "$out" = "B $C_IP hello"
+case_apply_replace() {
+	local before flows web_id out rc
+	apply_live
+	session_open "$TMP/s1.out" $R_CIP 8080
+	web_id=$(rule_get web id) flows=$(stat_rule web flows)
+	sed -i "s|tcp :8080 $S_IP:80 --name web|tcp :8080 $S_IP2:80 --name web|" "$F"
+	before=$(rules_of)
+	out=$(pr apply --dry-run "$F" 2>&1); rc=$?
+	expect_begin "apply --dry-run prints the replace and changes nothing"
+	expect_eq "exit status" 0 "$rc"
+	expect_match "the change" "^replace rule $web_id \(line 2\): tcp :8080 -> $S_IP2:80 name web" "$out"
+	expect_contains "the summary" "would add 0, replace 1, delete 0; unchanged 4" "$out"
+	expect_eq "rules" "$before" "$(rules_of)"
+	expect_end
+	out=$(pr -j apply --dry-run "$F" 2>&1)
+	expect_begin "apply -j --dry-run lists the change as JSON"
+	expect_eq "dry_run, replaced, added" "true 1 0" "$(json_get '"\(.dry_run) \(.replaced) \(.added)"' <<<"$out")"
+	expect_eq "number of changes" 1 "$(json_get '.changes | length' <<<"$out")"
+	expect_eq "action, line" "replace 2" "$(json_get '.changes[0] | "\(.action) \(.line)"' <<<"$out")"
+	expect_eq "old target" "$S_IP:80" "$(json_get '.changes[0].old.target' <<<"$out")"
+	expect_eq "new target" "$S_IP2:80" "$(json_get '.changes[0].rule.target' <<<"$out")"
+	expect_end
+	expect_apply "changing one target replaces that rule only" 0 \
+		"=added 0, replaced 1, deleted 0, unchanged 4 (0 conntrack entries removed)" "$F"
+	expect_begin "the replaced rule keeps its id and counters"
+	expect_eq "id" "$web_id" "$(rule_get web id)"
+	expect_eq "flows" "$flows" "$(stat_rule web flows)"
+	expect_end
+	session_close "$TMP/s1.out"
+	expect_eq "the established flow keeps its old backend across the replace" \
+		"$(printf 'A %s first\nA %s second' $C_IP $C_IP)" "$(cat "$TMP/s1.out")"
+	expect_eq "a new flow after the replace reaches backend B" "B $C_IP hello" "$(tcp_req "$NS_C" $R_CIP 8080)"
+}
 
 # remove web from the file: deleted as del does, its live flow flushed
-session "$TMP/s2.out"
-web_id=$(id_of web)
-sed -i '/--name web$/d' "$F"
-out=$(pr apply "$F" 2>&1); rc=$?
-check "a rule no longer in the file is deleted and its flows flushed" \
-	sh -c '[ "$1" -eq 0 ] && printf %s "$2" | grep -Eq "^added 0, replaced 0, deleted 1, unchanged 4 \([1-9][0-9]* conntrack entries removed\)"' _ "$rc" "$out"
-check "no conntrack entry of the deleted rule is left" python3 -c "
-import json,sys; assert not [e for e in json.loads(sys.argv[1]) if e['rule']==$web_id], sys.argv[1]" "$(pr -j conntrack list)"
-touch "$TMP/go"; wait "$sess" 2>/dev/null
-check "the deleted rule's live flow is no longer redirected" sh -c "head -1 '$TMP/s2.out' | grep -q 'B $C_IP first' && ! grep -q 'second' '$TMP/s2.out'"
-check "list no longer has it" sh -c "! '$PR_BIN' --pin-dir '$PIN' list | grep -q ' web '"
+case_apply_delete() {
+	local web_id
+	apply_live
+	session_open "$TMP/s2.out" $R_CIP 8080
+	web_id=$(rule_get web id)
+	write_rules noweb
+	expect_apply "a rule no longer in the file is deleted and its flows flushed" 0 \
+		'~^added 0, replaced 0, deleted 1, unchanged 4 \([1-9][0-9]* conntrack entries removed\)' "$F"
+	expect_eq "no conntrack entry of the deleted rule is left" 0 \
+		"$(pr -j conntrack list | json_get '[.[] | select(.rule == ($id | tonumber))] | length' id "$web_id")"
+	session_close "$TMP/s2.out"
+	expect_begin "the deleted rule's live flow is no longer redirected"
+	expect_eq "first reply" "A $C_IP first" "$(head -1 "$TMP/s2.out")"
+	expect_no_match "second reply" second "$(cat "$TMP/s2.out")"
+	expect_end
+	expect_no_match "list no longer has it" ' web ' "$(pr list)"
+}
 
 # Bad files: exit 2, one line "apply: FILE:LINE: ..." naming the token, nothing changed.
 # bad_apply DESC LINE TOKEN CONTENT
 bad_apply() {
-	local desc=$1 line=$2 token=$3 f=$TMP/bad.txt err
+	local desc=$1 line=$2 token=$3 f=$TMP/bad.txt before
 	printf '%s\n' "$4" >"$f"
 	before=$(state)
 	bad_input "$desc" "$token" apply "$f"
-	err=$(pr apply "$f" 2>&1)
-	check "  ...naming the file and line $line" grep -qF "apply: $f:$line: " <<<"$err"
+	expect_contains "  ...naming the file and line $line" "apply: $f:$line: " "$(pr apply "$f" 2>&1)"
 }
-bad_apply "a file with a bad port on line 3" 3 "'65536'" "$(head -2 "$F"; echo "tcp :65536 $S_IP:80"; tail -n +3 "$F")"
-bad_apply "a file with an unknown option" 2 "'--nmae'" "$(printf '# x\ntcp :1 %s:1 --nmae x' $S_IP)"
-bad_apply "a file whose rules overlap" 7 "'tcp :9050'" "$(cat "$F"; echo "tcp :9050 $S_IP:1")"
-bad_apply "a file with a name twice" 3 "'dns'" "$(head -2 "$F"; echo "tcp :1 $S_IP:1 --name dns")"
-bad_apply "a file with the same listen twice" 3 "'udp $R_CIP:53'" "$(head -2 "$F"; echo "udp $R_CIP:53 $S_IP:54")"
-bad_apply "a file with an unterminated quote" 1 "quote" "tcp ':1 $S_IP:1"
-before=$(state)
-bad_input "a missing apply FILE" "FILE" apply
-bad_input "an apply FILE that does not exist" "'$TMP/nosuch'" apply "$TMP/nosuch"
-out=$(printf 'tcp :8081 %s:80 --name w2\n' $S_IP | pr apply --dry-run - 2>&1)
-check "apply - reads stdin (--dry-run: would delete the other 4)" \
-	sh -c 'printf %s "$1" | grep -q "would add 1, replace 0, delete 4; unchanged 0"' _ "$out"
-out=$(printf 'tcp :8081 %s:80 x\n' $S_IP | pr apply - 2>&1)
-check "a bad line from stdin is reported as <stdin>:1" grep -qF "<stdin>:1: unexpected argument 'x'" <<<"$out"
+case_apply_bad() {
+	local before out
+	write_rules noweb
+	pr apply "$F" >/dev/null || diag "setup: apply $F failed"
+	bad_apply "a file with a bad port on line 3" 3 "'65536'" "$(head -2 "$F"; echo "tcp :65536 $S_IP:80"; tail -n +3 "$F")"
+	bad_apply "a file with an unknown option" 2 "'--nmae'" "$(printf '# x\ntcp :1 %s:1 --nmae x' $S_IP)"
+	bad_apply "a file whose rules overlap" 7 "'tcp :9050'" "$(cat "$F"; echo "tcp :9050 $S_IP:1")"
+	bad_apply "a file with a name twice" 3 "'dns'" "$(head -2 "$F"; echo "tcp :1 $S_IP:1 --name dns")"
+	bad_apply "a file with the same listen twice" 3 "'udp $R_CIP:53'" "$(head -2 "$F"; echo "udp $R_CIP:53 $S_IP:54")"
+	bad_apply "a file with an unterminated quote" 1 "quote" "tcp ':1 $S_IP:1"
+	before=$(state)
+	bad_input "a missing apply FILE" "FILE" apply
+	bad_input "an apply FILE that does not exist" "'$TMP/nosuch'" apply "$TMP/nosuch"
+	out=$(printf 'tcp :8081 %s:80 --name w2\n' $S_IP | pr apply --dry-run - 2>&1)
+	expect_contains "apply - reads stdin (--dry-run: would delete the other 4)" "would add 1, replace 0, delete 4; unchanged 0" "$out"
+	out=$(printf 'tcp :8081 %s:80 x\n' $S_IP | pr apply - 2>&1)
+	expect_contains "a bad line from stdin is reported as <stdin>:1" "<stdin>:1: unexpected argument 'x'" "$out"
+}
 
 # 100,000 rules in one apply (correctness only; tests/bench/ctl.sh times it)
-python3 -c "
+case_apply_100k() {
+	local m err rc
+	write_rules noweb
+	pr apply "$F" >/dev/null || diag "setup: apply $F failed"
+	python3 -S -c "
 import sys
 with open(sys.argv[1], 'w') as f:
     for i in range(100000):
         f.write('tcp 198.51.100.%d:%d 203.0.113.%d:%d\n' % (10 + i // 50000, 1 + i % 50000, 1 + i % 254, 1 + i % 60000))" "$TMP/big.txt"
-out=$(pr apply "$TMP/big.txt" 2>&1); rc=$?
-check "apply of 100,000 rules adds them all and deletes the other 4" \
-	sh -c '[ "$1" -eq 0 ] && printf %s "$2" | grep -q "^added 100000, replaced 0, deleted 4, unchanged 0"' _ "$rc" "$out"
-pr list >"$TMP/list.txt"
-check "list shows 100,000 rules, the last one intact" \
-	sh -c '[ "$(wc -l <"$1")" -eq 100000 ] && grep -Eq "^[0-9]+ +- +tcp +198\.51\.100\.11:50000 +203\.0\.113\.178:40000$" "$1"' _ "$TMP/list.txt"
-check "status counts 100,000 rules and as many lookup entries" python3 -c "
-import json,sys; m=json.loads(sys.argv[1])['maps']; assert m['rules']==100000 and m['rule_entries']==100000 and m['rules_max']>=131072, m" "$(pr -j status)"
-out=$(pr apply "$TMP/big.txt" 2>&1)
-check "re-applying the 100,000 rules is a no-op" grep -q "unchanged 100000" <<<"$out"
-sed -i '1s/203.0.113.1:1$/192.0.2.1:1/' "$TMP/big.txt"
-out=$(pr apply "$TMP/big.txt" 2>&1)
-check "changing one of 100,000 rules replaces one" grep -q "replaced 1, deleted 0, unchanged 99999" <<<"$out"
-out=$(pr add tcp 198.51.100.10:5-9 192.0.2.1:1 2>&1); rc=$?
-check "add next to 100,000 rules still finds the overlap (exit 1)" sh -c '[ "$1" -eq 1 ] && printf %s "$2" | grep -q "overlap"' _ "$rc" "$out"
-out=$(pr apply /dev/null 2>&1)
-check "apply of an empty file removes the 100,000 rules" grep -q "deleted 100000" <<<"$out"
+	expect_apply "apply of 100,000 rules adds them all and deletes the other 4" 0 \
+		'~^added 100000, replaced 0, deleted 4, unchanged 0' "$TMP/big.txt"
+	pr list >"$TMP/list.txt"
+	expect_begin "list shows 100,000 rules, the last one intact"
+	expect_eq "lines" 100000 "$(wc -l <"$TMP/list.txt")"
+	expect_match "the last rule" '^[0-9]+ +- +tcp +198\.51\.100\.11:50000 +203\.0\.113\.178:40000$' "$(tail -1 "$TMP/list.txt")"
+	expect_end
+	m=$(pr -j status | jq -c .maps)
+	expect_begin "status counts 100,000 rules and as many lookup entries"
+	expect_eq "rules" 100000 "$(json_get .rules <<<"$m")"
+	expect_eq "rule_entries" 100000 "$(json_get .rule_entries <<<"$m")"
+	expect_ge "rules_max" 131072 "$(json_get .rules_max <<<"$m")"
+	expect_end
+	expect_apply "re-applying the 100,000 rules is a no-op" 0 "~unchanged 100000" "$TMP/big.txt"
+	sed -i '1s/203.0.113.1:1$/192.0.2.1:1/' "$TMP/big.txt"
+	expect_apply "changing one of 100,000 rules replaces one" 0 "~replaced 1, deleted 0, unchanged 99999" "$TMP/big.txt"
+	err=$(pr add tcp 198.51.100.10:5-9 192.0.2.1:1 2>&1); rc=$?
+	refused "add next to 100,000 rules still finds the overlap (exit 1)" 1 overlap
+	expect_apply "apply of an empty file removes the 100,000 rules" 0 "~deleted 100000" /dev/null
+}
 
 # Kernels without batch ops take the one-by-one path; force it: same result
-python3 -c "
+case_apply_one_by_one() {
+	local one_by_one out
+	python3 -S -c "
 import sys
 with open(sys.argv[1], 'w') as f:
     for i in range(3000):
         f.write('%s 198.51.100.20:%d 203.0.113.%d:%d%s\n' % ('any' if i % 7 == 0 else 'tcp', 1 + 2 * i, 1 + i % 254, 80,
                 ' --allow 192.0.2.0/24 --allow 198.51.100.%d' % (i % 250) if i % 10 == 0 else ''))" "$TMP/mixed.txt"
-out=$(export PORTREDIR_BATCH=0; pr apply "$TMP/mixed.txt" 2>&1)
-check "PORTREDIR_BATCH=0: apply element by element adds 3,000 rules" grep -q "^added 3000, replaced 0, deleted 0" <<<"$out"
-one_by_one=$(rules_of)
-check "PORTREDIR_BATCH=0: status counts them without batch reads" python3 -c "
-import json,sys; m=json.loads(sys.argv[1])['maps']; assert m['rules']==3000 and m['rule_entries']==3000+429, m" \
-	"$(export PORTREDIR_BATCH=0; pr -j status)"
-out=$(export PORTREDIR_BATCH=0; pr apply /dev/null 2>&1)
-check "PORTREDIR_BATCH=0: and deletes them" sh -c 'printf %s "$1" | grep -q "deleted 3000" && [ "$2" = "[]" ]' _ "$out" "$(pr -j list)"
-pr apply "$TMP/mixed.txt" >/dev/null
-check "the batch path gives the same rules, ids and allowlists" test "$(rules_of)" = "$one_by_one"
-pr apply /dev/null >/dev/null
+	PORTREDIR_BATCH=0 expect_apply "PORTREDIR_BATCH=0: apply element by element adds 3,000 rules" 0 \
+		'~^added 3000, replaced 0, deleted 0' "$TMP/mixed.txt"
+	one_by_one=$(rules_of)
+	out=$(export PORTREDIR_BATCH=0; pr -j status | jq -c .maps)
+	expect_begin "PORTREDIR_BATCH=0: status counts them without batch reads"
+	expect_eq "rules" 3000 "$(json_get .rules <<<"$out")"
+	expect_eq "rule_entries" $((3000 + 429)) "$(json_get .rule_entries <<<"$out")"
+	expect_end
+	EXTRA_EXPECT='expect_eq "rules left" "[]" "$(pr -j list)"' PORTREDIR_BATCH=0 \
+		expect_apply "PORTREDIR_BATCH=0: and deletes them" 0 "~deleted 3000" /dev/null
+	pr apply "$TMP/mixed.txt" >/dev/null
+	expect_eq "the batch path gives the same rules, ids and allowlists" "$one_by_one" "$(rules_of)"
+}
 
 # Capacity: maps sized by attach --max-rules; a full table states its size
-prs() { in_ns "$NS_R" "$PR_BIN" --pin-dir "$PIN_SMALL" "$@"; }
-check "attach --max-rules 4 creates small maps" prs attach rs --mode tc --max-rules 4
-check "status shows the capacity and what the counters cost" python3 -c "
-import json,sys; m=json.loads(sys.argv[1])['maps']; assert m['rules_max']==4 and m['rule_counters_bytes']==5*48*m['possible_cpus'], m" "$(prs -j status)"
-err=$(prs attach rs --max-rules 8 2>&1); rc=$?
-check "attach --max-rules cannot resize existing maps (exit 1, states the capacity)" \
-	sh -c '[ "$1" -eq 1 ] && printf %s "$2" | grep -q "hold 4 rules"' _ "$rc" "$err"
-for i in 1 2 3 4 5; do echo "tcp :$i $S_IP:$i"; done >"$TMP/five.txt"
-err=$(prs apply "$TMP/five.txt" 2>&1); rc=$?
-check "applying 5 rules into room for 4 fails at line 5 stating the capacity (exit 1)" \
-	sh -c '[ "$1" -eq 1 ] && printf %s "$2" | grep -q ":5: rule table is full: the maps hold 4 rules" && [ "$3" = "[]" ]' _ "$rc" "$err" "$(prs -j list)"
-head -4 "$TMP/five.txt" >"$TMP/four.txt"
-check "4 rules fit" prs apply "$TMP/four.txt"
-err=$(prs add tcp :99 $S_IP:1 2>&1); rc=$?
-check "add into a full table fails stating the capacity (exit 1)" \
-	sh -c '[ "$1" -eq 1 ] && printf %s "$2" | grep -q "rule table is full (4 rules"' _ "$rc" "$err"
-for i in 11 12 13 14; do echo "tcp :$i $S_IP:$i"; done >"$TMP/four2.txt"
-out=$(prs apply "$TMP/four2.txt" 2>&1); rc=$?
-check "4 other rules replace them though both sets cannot fit at once (deletes go first)" \
-	sh -c '[ "$1" -eq 0 ] && printf %s "$2" | grep -q "deleted rules went first" &&
-		printf %s "$2" | grep -q "added 4, replaced 0, deleted 4" && [ "$(printf "%s\n" "$3" | wc -l)" -eq 4 ] &&
-		printf %s "$3" | grep -q " :14 "' _ "$rc" "$out" "$(prs list)"
-prs detach rs >/dev/null
+case_capacity() {
+	local m err rc out i
+	check "attach --max-rules 4 creates small maps" prs attach rs --mode tc --max-rules 4
+	m=$(prs -j status | jq -c .maps)
+	expect_begin "status shows the capacity and what the counters cost"
+	expect_eq "rules_max" 4 "$(json_get .rules_max <<<"$m")"
+	expect_eq "rule_counters_bytes" $((5 * 48 * $(json_get .possible_cpus <<<"$m"))) "$(json_get .rule_counters_bytes <<<"$m")"
+	expect_end
+	err=$(prs attach rs --max-rules 8 2>&1); rc=$?
+	refused "attach --max-rules cannot resize existing maps (exit 1, states the capacity)" 1 "hold 4 rules"
+	for i in 1 2 3 4 5; do echo "tcp :$i $S_IP:$i"; done >"$TMP/five.txt"
+	err=$(prs apply "$TMP/five.txt" 2>&1); rc=$?
+	expect_begin "applying 5 rules into room for 4 fails at line 5 stating the capacity (exit 1)"
+	expect_eq "exit status" 1 "$rc"
+	expect_contains "message" ":5: rule table is full: the maps hold 4 rules" "$err"
+	expect_eq "rules" "[]" "$(prs -j list)"
+	expect_end
+	head -4 "$TMP/five.txt" >"$TMP/four.txt"
+	check "4 rules fit" prs apply "$TMP/four.txt"
+	err=$(prs add tcp :99 $S_IP:1 2>&1); rc=$?
+	refused "add into a full table fails stating the capacity (exit 1)" 1 "rule table is full \(4 rules"
+	for i in 11 12 13 14; do echo "tcp :$i $S_IP:$i"; done >"$TMP/four2.txt"
+	out=$(prs apply "$TMP/four2.txt" 2>&1); rc=$?
+	expect_begin "4 other rules replace them though both sets cannot fit at once (deletes go first)"
+	expect_eq "exit status" 0 "$rc"
+	expect_contains "output" "deleted rules went first" "$out"
+	expect_contains "summary" "added 4, replaced 0, deleted 4" "$out"
+	expect_eq "rules listed" 4 "$(prs list | wc -l)"
+	expect_match "the last one" ' :14 ' "$(prs list)"
+	expect_end
+}
+
+tap_plan
+echo "# namespaces $NS_C $NS_R $NS_S, pin dir $PIN, time scale x$PR_SCALE"
+# client, router and server: apply's live-flow checks need real connections
+topo_up || { echo "Bail out! cannot build namespaces"; exit 1; }
+trap 'cleanup; rm -rf "$PIN_SMALL" "$TMP"' EXIT
+if [ $# -gt 0 ]; then PR_CASES="$*"; fi
+run_cases case_bad_input case_runtime_refusals case_ranges case_output case_apply_empty case_apply_file \
+	case_apply_again case_apply_replace case_apply_delete case_apply_bad case_apply_100k \
+	case_apply_one_by_one case_capacity
 tap_done
