@@ -46,6 +46,7 @@ pr_scale() {
 }
 [ -n "${PR_SCALE:-}" ] || PR_SCALE=$(pr_scale)
 export PR_SCALE
+SLOW=$PR_SCALE # the name suites used before tmo
 # tmo SECS: SECS as a time limit on this machine (what takes SECS on a fast host at worst).
 tmo() { echo $(( $1 * PR_SCALE )); }
 
