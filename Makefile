@@ -47,10 +47,11 @@ LOADER_OBJS := $(LOADER_SRCS:%.c=$(O)/%.o)
 CLI := $(O)/portredir
 UNIT := $(O)/test_datapath
 
-# Debian 12 packages the build, the tests and the demo need.
+# Debian 12 packages the build, the tests and the demo need (systemd for
+# systemd-analyze verify on the unit; it is not started).
 DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
 	libjansson-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux \
-	nftables jq
+	nftables systemd jq
 
 # What `make vmtest` needs besides DEPS_PKGS: qemu, a static busybox for the
 # initramfs, and Debian's 6.1 kernel as the second kernel to test on.
@@ -145,6 +146,9 @@ deps:
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+# tests/integration/docs.sh: man --warnings, and the completion with bash-completion loaded
+DEPS_PKGS += man-db groff-base bash-completion
 
 check: deps
 	$(MAKE) O=$(O) all

@@ -12,7 +12,9 @@
 #include <string.h>
 #include "libportredir.h"
 
+#ifndef PR_VERSION
 #define PR_VERSION "0.1.0"
+#endif
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -25,11 +27,12 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: portredir [--pin-dir DIR] [-j|--json] [-v] COMMAND ...\n"
 		"  attach IFACE [--mode auto|native|generic|tc] [--via-stack] [--max-rules N]\n"
-		"  detach IFACE\n"
+		"  detach IFACE | detach --all    --all: every interface; rules and flows stay\n"
 		"  status                         interfaces, modes, program ids, map fill levels\n"
 		"  add PROTO LISTEN TARGET [--name NAME] [--replace] [--allow CIDR]... [--deny-action pass|drop]\n"
 		"  del PROTO LISTEN [--keep-flows] | del --name NAME [--keep-flows]\n"
-		"  apply FILE|- [--dry-run] [--keep-flows]   make the rules equal FILE (add's syntax, a rule a line)\n"
+		"  apply FILE|- [--dry-run] [--keep-flows]   make the rules (and interfaces) equal FILE\n"
+		"  save                           the live interfaces and rules, in apply's file format\n"
 		"  list                           rules, one a line\n"
 		"  stats                          per-rule packets/bytes/flows, global counters\n"
 		"  conntrack list | conntrack flush\n"
@@ -230,11 +233,13 @@ static bool wants_help(int argc, char **argv)
 
 static int cmd_attach(int argc, char **argv)
 {
-	enum pr_mode_req req = PR_REQ_AUTO;
+	char perr[PR_PARSE_ERR_LEN];
+	struct pr_iface_spec spec;
+	enum pr_mode_req req;
 	struct pr_attach_result res;
-	__u32 flags = 0;
-	const char *ifname = NULL;
-	__u32 max_rules = 0;
+	__u32 flags;
+	const char *ifname;
+	__u32 max_rules;
 	struct pr_ctx c;
 	int err;
 
@@ -251,41 +256,12 @@ static int cmd_attach(int argc, char **argv)
 		       PR_DEFAULT_MAX_RULES, PR_MAX_RULES_LIMIT, sizeof(struct pr_rule_stats));
 		return EXIT_OK;
 	}
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--max-rules") == 0 || strncmp(argv[i], "--max-rules=", 12) == 0) {
-			const char *v = argv[i][11] == '=' ? argv[i] + 12 : (i + 1 < argc ? argv[++i] : NULL);
-			unsigned long n = 0;
-			const char *p;
-
-			if (!v)
-				return fail(EXIT_USAGE, "--max-rules needs a number (1-%u)", PR_MAX_RULES_LIMIT);
-			for (p = v; *p >= '0' && *p <= '9' && n <= PR_MAX_RULES_LIMIT; p++)
-				n = n * 10 + (*p - '0');
-			if (!*v || *p || n < 1 || n > PR_MAX_RULES_LIMIT)
-				return fail(EXIT_USAGE, "bad --max-rules '%s' (expected 1-%u)", v, PR_MAX_RULES_LIMIT);
-			max_rules = n;
-		} else if (strcmp(argv[i], "--mode") == 0 || strncmp(argv[i], "--mode=", 7) == 0) {
-			const char *m = argv[i][6] == '=' ? argv[i] + 7 : (i + 1 < argc ? argv[++i] : NULL);
-
-			if (!m)
-				return fail(EXIT_USAGE, "--mode needs a value (auto, native, generic or tc)");
-			if (strcmp(m, "auto") == 0) req = PR_REQ_AUTO;
-			else if (strcmp(m, "native") == 0) req = PR_REQ_NATIVE;
-			else if (strcmp(m, "generic") == 0) req = PR_REQ_GENERIC;
-			else if (strcmp(m, "tc") == 0) req = PR_REQ_TC;
-			else return fail(EXIT_USAGE, "unknown mode '%s' (expected auto, native, generic or tc)", m);
-		} else if (strcmp(argv[i], "--via-stack") == 0) {
-			flags |= PR_ATTACH_VIA_STACK;
-		} else if (argv[i][0] == '-') {
-			return fail(EXIT_USAGE, "unknown option '%s'", argv[i]);
-		} else if (!ifname) {
-			ifname = argv[i];
-		} else {
-			return fail(EXIT_USAGE, "unexpected argument '%s'", argv[i]);
-		}
-	}
-	if (!ifname)
-		return fail(EXIT_USAGE, "missing IFACE");
+	if (pr_iface_parse(argc - 1, argv + 1, &spec, perr, sizeof(perr)))
+		return fail(EXIT_USAGE, "%s", perr);
+	ifname = spec.name;
+	req = spec.req;
+	flags = spec.flags;
+	max_rules = spec.max_rules;
 	if (!if_nametoindex(ifname))
 		return fail(EXIT_USAGE, "unknown interface '%s'", ifname);
 	if (open_maps_sized(&c, true, max_rules))
@@ -311,16 +287,62 @@ static int cmd_attach(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* detach --all: every interface of this namespace; the maps stay. */
+static int detach_all(void)
+{
+	struct pr_iface_status *v = NULL;
+	size_t n = 0;
+	struct pr_ctx c;
+	json_t *arr;
+	int rc = EXIT_OK;
+
+	OPEN_OR_RETURN(&c, false, goto print);
+	if (pr_detach_all(&c, &v, &n)) {
+		rc = fail(EXIT_FAIL, "%s", c.err);
+	}
+	pr_close(&c);
+print:
+	arr = json_out ? json_array() : NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (json_out)
+			json_array_append_new(arr, json_pack("{s:s, s:b, s:b}", "interface", v[i].rec.name,
+							     "detached", 1, "gone", !v[i].present));
+		else if (v[i].present)
+			printf("detached from %s\n", v[i].rec.name);
+		else
+			printf("forgot %s (interface gone)\n", v[i].rec.name);
+	}
+	if (json_out)
+		print_json(arr);
+	else if (!n && rc == EXIT_OK)
+		printf("no interface attached in this network namespace\n");
+	free(v);
+	return rc;
+}
+
 static int cmd_detach(int argc, char **argv)
 {
 	struct pr_ctx c;
 
 	if (wants_help(argc, argv)) {
-		puts("Usage: portredir detach IFACE\nRemoves portredir's XDP and TC programs, and the clsact qdisc if portredir added it and nothing else uses it.");
+		puts("Usage: portredir detach IFACE | detach --all\n"
+		     "Removes portredir's XDP and TC programs, and the clsact qdisc if portredir added it\n"
+		     "and nothing else uses it. --all does so for every interface attached in this network\n"
+		     "namespace (exit 0 when there is none). The pinned maps stay: rules, counters and\n"
+		     "live flows' conntrack entries, so attaching again resumes them.");
 		return EXIT_OK;
 	}
+	if (argc >= 2 && strcmp(argv[1], "--all") == 0) {
+		if (no_more_args(argc, argv, 2))
+			return EXIT_USAGE;
+		return detach_all();
+	}
+	if (argc >= 3 && strcmp(argv[2], "--all") == 0)
+		return fail(EXIT_USAGE, "give either IFACE or --all, not both ('%s')", argv[1]);
 	if (argc < 2)
-		return fail(EXIT_USAGE, "missing IFACE");
+		return fail(EXIT_USAGE, "missing IFACE (or --all)");
+	if (argv[1][0] == '-')
+		return fail(EXIT_USAGE, "unknown option '%s'", argv[1]);
 	if (no_more_args(argc, argv, 2))
 		return EXIT_USAGE;
 	if (!if_nametoindex(argv[1]))
@@ -576,6 +598,75 @@ static json_t *change_json(const struct pr_change *ch)
 	return j;
 }
 
+static const char *const if_verb[] = {
+	[PR_IFACE_ATTACH] = "attach", [PR_IFACE_CHANGE] = "change", [PR_IFACE_DETACH] = "detach",
+};
+
+static const char *req_name(enum pr_mode_req r)
+{
+	return r == PR_REQ_NATIVE ? "native" : r == PR_REQ_GENERIC ? "generic" : r == PR_REQ_TC ? "tc" : "auto";
+}
+
+/* "tc, forward direct" for a record, "auto, forward stack" for a request */
+static void if_how(char *buf, size_t len, const char *mode, bool auto_req, bool via)
+{
+	snprintf(buf, len, "%s%s%s, forward %s", auto_req ? "auto" : mode, auto_req && strcmp(mode, "none") ? " -> " : "",
+		 auto_req && strcmp(mode, "none") ? mode : "", via ? "stack" : "direct");
+}
+
+static void print_if_change(const struct pr_iface_change *ch, bool dry)
+{
+	char was[96], now[96], line[24] = "";
+	bool via = ch->want.flags & PR_ATTACH_VIA_STACK;
+
+	if (ch->line)
+		snprintf(line, sizeof(line), " (line %u)", ch->line);
+	if_how(was, sizeof(was), pr_mode_name(ch->old.mode), ch->old.flags & PR_IF_AUTO, ch->old.flags & PR_IF_VIA_STACK);
+	if_how(now, sizeof(now), ch->done ? pr_mode_name(ch->res.mode) : "none", ch->want.req == PR_REQ_AUTO, via);
+	if (ch->want.req != PR_REQ_AUTO)
+		if_how(now, sizeof(now), req_name(ch->want.req), false, via);
+	switch (ch->kind) {
+	case PR_IFACE_ATTACH:
+		printf("%s interface %s%s: %s\n", dry ? "attach " : "attached", ch->want.name, line, now);
+		break;
+	case PR_IFACE_CHANGE:
+		printf("%s interface %s%s: %s (was %s)%s\n", dry ? "change " : "changed", ch->want.name, line, now, was,
+		       ch->record_only ? "; programs untouched, only the request is recorded" : "");
+		break;
+	case PR_IFACE_DETACH:
+		printf("%s interface %.16s: was %s%s\n", dry ? "detach " : "detached", ch->old.name, was,
+		       ch->gone ? " (interface gone: record dropped)" : "");
+		break;
+	}
+	if (ch->done && ch->res.fell_back)
+		fprintf(stderr, "portredir: apply: %s\n", ch->res.why);
+}
+
+static json_t *if_change_json(const struct pr_iface_change *ch)
+{
+	json_t *j = json_pack("{s:s, s:s, s:b}", "action", if_verb[ch->kind], "interface",
+			      ch->kind == PR_IFACE_DETACH ? ch->old.name : ch->want.name, "done", ch->done);
+
+	if (ch->line)
+		json_object_set_new(j, "line", json_integer(ch->line));
+	if (ch->kind != PR_IFACE_DETACH) {
+		json_object_set_new(j, "mode", json_string(req_name(ch->want.req)));
+		json_object_set_new(j, "forward", json_string(ch->want.flags & PR_ATTACH_VIA_STACK ? "stack" : "direct"));
+		if (ch->done)
+			json_object_set_new(j, "attached_mode", json_string(pr_mode_name(ch->res.mode)));
+		if (ch->record_only)
+			json_object_set_new(j, "record_only", json_true());
+	}
+	if (ch->kind != PR_IFACE_ATTACH)
+		json_object_set_new(j, "old", json_pack("{s:s, s:s, s:s}", "mode",
+			(ch->old.flags & PR_IF_AUTO) ? "auto" : pr_mode_name(ch->old.mode),
+			"attached_mode", pr_mode_name(ch->old.mode),
+			"forward", (ch->old.flags & PR_IF_VIA_STACK) ? "stack" : "direct"));
+	if (ch->gone)
+		json_object_set_new(j, "gone", json_true());
+	return j;
+}
+
 static int cmd_apply(int argc, char **argv)
 {
 	struct pr_apply_opts o = {};
@@ -598,8 +689,14 @@ static int cmd_apply(int argc, char **argv)
 		     "  a rule with a live rule's exact listen replaces it as add --replace does\n"
 		     "  (live flows keep the old target); live rules not in FILE are deleted as del\n"
 		     "  does (their flows are flushed unless --keep-flows).\n"
+		     "Lines 'interface IFACE [--mode auto|native|generic|tc] [--via-stack] [--max-rules N]'\n"
+		     "make the interfaces attached in this network namespace exactly those: after the\n"
+		     "rules, changed ones are changed in place (no packet meets a bare interface), new\n"
+		     "ones attached, the others detached. A file without interface lines leaves the\n"
+		     "interfaces alone. /etc/portredir.conf is such a file (see portredir save).\n"
 		     "The whole file is checked first: a bad line prints FILE:LINE and changes nothing.\n"
-		     "  --dry-run     print what would be added, replaced and deleted; change nothing\n"
+		     "  --dry-run     print what would be added, replaced, deleted, attached, changed\n"
+		     "                and detached; change nothing\n"
 		     "  --keep-flows  let the flows of deleted rules drain");
 		return EXIT_OK;
 	}
@@ -636,8 +733,12 @@ static int cmd_apply(int argc, char **argv)
 		return rc;
 	}
 
-	/* a dry run creates nothing: against no maps it plans from an empty table */
-	rc = open_maps(&c, !o.dry_run);
+	/* Existing maps are checked against the file's --max-rules (a line
+	 * error); absent ones are created with it. A dry run creates nothing:
+	 * against no maps it plans from an empty table. */
+	rc = open_maps(&c, false);
+	if (rc == 1 && !o.dry_run)
+		rc = open_maps_sized(&c, true, rs.max_rules);
 	if (rc == 1) {
 		have = false;
 	} else if (rc) {
@@ -646,7 +747,9 @@ static int cmd_apply(int argc, char **argv)
 	}
 	err = pr_apply(&c, &rs, &o, &r);
 	if (err) {
-		rc = err == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
+		rc = err == -EINVAL && !r.rules_done ? EXIT_USAGE : EXIT_FAIL;
+		for (size_t i = 0; !json_out && i < r.nif_changes && r.if_changes[i].done; i++)
+			print_if_change(&r.if_changes[i], false);
 		if (r.bad_line)
 			fail(rc, "%s:%u: %s", shown, r.bad_line, c.err);
 		else
@@ -670,22 +773,116 @@ static int cmd_apply(int argc, char **argv)
 				json_array_append_new(arr, change_json(&r.changes[i]));
 			json_object_set_new(j, "changes", arr);
 		}
+		if (r.ifaces) {
+			json_t *arr = json_array();
+
+			for (size_t i = 0; i < r.nif_changes; i++)
+				json_array_append_new(arr, if_change_json(&r.if_changes[i]));
+			json_object_set_new(j, "interfaces", json_pack("{s:I, s:I, s:I, s:I, s:o}",
+				"attached", (json_int_t)r.if_attached, "changed", (json_int_t)r.if_changed,
+				"detached", (json_int_t)r.if_detached, "unchanged", (json_int_t)r.if_unchanged,
+				"changes", arr));
+		}
 		print_json(j);
 	} else {
 		for (size_t i = 0; (o.dry_run || verbose) && i < r.nchanges; i++)
 			print_change(&r.changes[i]);
+		for (size_t i = 0; i < r.nif_changes; i++)
+			print_if_change(&r.if_changes[i], o.dry_run);
 		if (o.dry_run)
 			printf("dry run, nothing changed: would add %zu, replace %zu, delete %zu; unchanged %zu\n",
 			       r.added, r.replaced, r.deleted, r.unchanged);
 		else
 			printf("added %zu, replaced %zu, deleted %zu, unchanged %zu (%zu conntrack entries removed)\n",
 			       r.added, r.replaced, r.deleted, r.unchanged, r.flows_flushed);
+		if (r.ifaces)
+			printf("interfaces: %s %zu, %s %zu, %s %zu, unchanged %zu\n",
+			       o.dry_run ? "would attach" : "attached", r.if_attached,
+			       o.dry_run ? "change" : "changed", r.if_changed,
+			       o.dry_run ? "detach" : "detached", r.if_detached, r.if_unchanged);
 	}
 out:
 	pr_apply_free(&r);
 	pr_ruleset_free(&rs);
 	if (have)
 		pr_close(&c);
+	return rc;
+}
+
+static int cmp_attached(const void *x, const void *y)
+{
+	const struct pr_iface_status *a = x, *b = y;
+
+	if (a->rec.attached_ns != b->rec.attached_ns)
+		return a->rec.attached_ns < b->rec.attached_ns ? -1 : 1;
+	return strncmp(a->rec.name, b->rec.name, sizeof(a->rec.name));
+}
+
+static int cmd_save(int argc, char **argv)
+{
+	struct pr_iface_status *ifs = NULL;
+	struct pr_rule_meta *v = NULL;
+	size_t n = 0, nr = 0;
+	char line[PR_LINE_LEN], perr[PR_PARSE_ERR_LEN];
+	bool first = true;
+	struct pr_ctx c;
+	int rc = EXIT_OK;
+
+	if (wants_help(argc, argv)) {
+		puts("Usage: portredir save\n"
+		     "Prints the live state in the config file format apply reads: the interfaces\n"
+		     "attached in this network namespace (in the order they were attached), then the\n"
+		     "rules by id. 'portredir save > f; portredir apply f' changes nothing, and\n"
+		     "'portredir save | diff - /etc/portredir.conf' shows drift. An interface attached\n"
+		     "with --mode auto is saved without --mode; --max-rules is saved (on the first\n"
+		     "interface line) when the maps' capacity is not the default. No JSON (-j): use\n"
+		     "-j status and -j list.");
+		return EXIT_OK;
+	}
+	if (no_more_args(argc, argv, 1))
+		return EXIT_USAGE;
+	if (json_out)
+		return fail(EXIT_USAGE, "-j: save prints the config file format only (-j status and -j list give JSON)");
+	OPEN_OR_RETURN(&c, false, return EXIT_OK); /* no maps: nothing attached, no rules */
+	if (pr_iface_list(&c, &ifs, &n) || pr_rule_list(&c, &v, &nr)) {
+		rc = fail(EXIT_FAIL, "%s", c.err);
+		goto out;
+	}
+	qsort(ifs, n, sizeof(*ifs), cmp_attached);
+	for (size_t i = 0; i < n; i++) {
+		const struct pr_iface_status *st = &ifs[i];
+		bool ok = st->present && st->live_tc_in_id && st->live_tc_eg_id &&
+			  (st->rec.mode == PR_MODE_TC || st->live_xdp_id);
+
+		if (!st->present) {
+			fprintf(stderr, "portredir: save: left out %.16s: the interface is gone (detach --all drops its record)\n",
+				st->rec.name);
+			continue;
+		}
+		if (!ok)
+			fprintf(stderr, "portredir: save: %.16s has programs missing; apply attaches it again\n", st->rec.name);
+		if (pr_iface_line(&st->rec, first && c.max_rules != PR_DEFAULT_MAX_RULES ? c.max_rules : 0, line,
+				  sizeof(line), perr, sizeof(perr))) {
+			rc = fail(EXIT_FAIL, "%s", perr);
+			goto out;
+		}
+		puts(line);
+		first = false;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		if (pr_rule_line(&v[i], line, sizeof(line))) {
+			rc = fail(EXIT_FAIL, "cannot write rule %u", v[i].rule.id);
+			goto out;
+		}
+		puts(line);
+	}
+	if (first && n == 0 && c.max_rules != PR_DEFAULT_MAX_RULES)
+		fprintf(stderr, "portredir: save: the maps hold %u rules, which only an interface line can say; none is attached\n",
+			c.max_rules);
+out:
+	free(ifs);
+	free(v);
+	pr_close(&c);
 	return rc;
 }
 
@@ -880,6 +1077,7 @@ static const struct {
 	{ "attach", cmd_attach }, { "detach", cmd_detach }, { "status", cmd_status },
 	{ "add", cmd_add },	  { "del", cmd_del },	    { "list", cmd_list },
 	{ "stats", cmd_stats },	  { "conntrack", cmd_conntrack }, { "apply", cmd_apply },
+	{ "save", cmd_save },
 };
 
 int main(int argc, char **argv)
@@ -889,6 +1087,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },	     { "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },	     {}
 	};
+	bool version = false;
 	int opt;
 
 	/* '+' stops at the command so its own options reach it */
@@ -897,10 +1096,18 @@ int main(int argc, char **argv)
 		case 'p': pin_dir = optarg; break;
 		case 'j': json_out = 1; break;
 		case 'v': verbose = 1; break;
-		case 'V': printf("portredir %s (schema %d)\n", PR_VERSION, PR_SCHEMA_VERSION); return EXIT_OK;
+		case 'V': version = true; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
+	}
+	if (version) {
+		/* the schema of the maps this binary creates, and the only one it opens */
+		if (json_out)
+			print_json(json_pack("{s:s, s:i}", "version", PR_VERSION, "map_schema", PR_SCHEMA_VERSION));
+		else
+			printf("portredir %s (map schema %d)\n", PR_VERSION, PR_SCHEMA_VERSION);
+		return EXIT_OK;
 	}
 	if (optind >= argc) {
 		usage(stderr);

@@ -240,6 +240,8 @@ struct pr_iface {
 #define PR_IF_OWN_CLSACT (1u << 0) /* we created the clsact qdisc, so detach may remove it */
 #define PR_IF_XDP_TX (1u << 1)     /* egress added to the redirect devmap */
 #define PR_IF_VIA_STACK (1u << 2)  /* translated packets take the stack's forward path (attach --via-stack) */
+#define PR_IF_AUTO (1u << 3)       /* the operator asked for --mode auto (mode holds what auto chose); records
+				    * written before this bit existed lack it and read as the mode asked for */
 
 /* Schema record in pr_info[0]. */
 struct pr_info {

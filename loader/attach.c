@@ -63,6 +63,14 @@ static void driver_name(const char *ifname, char *drv, size_t len)
 	close(fd);
 }
 
+enum pr_mode pr_auto_mode(const char *ifname)
+{
+	char drv[32];
+
+	driver_name(ifname, drv, sizeof(drv));
+	return strcmp(drv, "veth") == 0 ? PR_MODE_TC : PR_MODE_NATIVE;
+}
+
 static void tc_hook(__u32 ifindex, enum bpf_tc_attach_point point, struct bpf_tc_hook *h)
 {
 	memset(h, 0, sizeof(*h));
@@ -242,16 +250,33 @@ static int iface_begin(struct pr_ctx *c, const char *ifname, __u32 *ifindex)
 	return pr_lock(c);
 }
 
+bool pr_iface_satisfies(const struct pr_iface *rec, enum pr_mode_req req, __u32 flags, enum pr_mode auto_mode)
+{
+	bool via = flags & PR_ATTACH_VIA_STACK;
+
+	if (via != !!(rec->flags & PR_IF_VIA_STACK))
+		return false;
+	switch (req) {
+	case PR_REQ_NATIVE: return rec->mode == PR_MODE_NATIVE;
+	case PR_REQ_GENERIC: return rec->mode == PR_MODE_GENERIC;
+	case PR_REQ_TC: return rec->mode == PR_MODE_TC;
+	default:
+		/* generic counts when it is what auto fell back to */
+		return rec->mode == auto_mode ||
+		       (auto_mode == PR_MODE_NATIVE && rec->mode == PR_MODE_GENERIC && (rec->flags & PR_IF_AUTO));
+	}
+}
+
 int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 flags,
 	      struct pr_attach_result *res)
 {
 	struct pr_iface_key key;
-	struct pr_iface rec = {};
-	bool via_stack = flags & PR_ATTACH_VIA_STACK;
+	struct pr_iface rec = {}, old = {};
+	bool via_stack = flags & PR_ATTACH_VIA_STACK, have = false, redo_tc = true, drop_xdp = false;
+	bool new_xdp;
 	enum pr_mode mode;
 	char drv[32];
 	__u32 ifindex;
-	struct timespec ts;
 	int err;
 
 	memset(res, 0, sizeof(*res));
@@ -264,27 +289,33 @@ int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 
 	driver_name(ifname, drv, sizeof(drv));
 
 	iface_key(&key, ifindex);
-	if (bpf_map_lookup_elem(c->fd_ifaces, &key, &rec) == 0) {
+	if (bpf_map_lookup_elem(c->fd_ifaces, &key, &old) == 0) {
 		bool live = tc_live_id(ifindex, BPF_TC_INGRESS) && tc_live_id(ifindex, BPF_TC_EGRESS) &&
-			    (rec.mode == PR_MODE_TC || xdp_live_id(ifindex));
+			    (old.mode == PR_MODE_TC || xdp_live_id(ifindex));
 		enum pr_mode want = req == PR_REQ_NATIVE ? PR_MODE_NATIVE :
 				    req == PR_REQ_GENERIC ? PR_MODE_GENERIC :
-				    req == PR_REQ_TC ? PR_MODE_TC : rec.mode;
+				    req == PR_REQ_TC ? PR_MODE_TC : old.mode;
 
-		if (live && want == rec.mode && via_stack == !!(rec.flags & PR_IF_VIA_STACK)) {
+		if (live && !(flags & PR_ATTACH_CHANGE) && want == old.mode &&
+		    via_stack == !!(old.flags & PR_IF_VIA_STACK)) {
 			res->already = true;
-			res->mode = rec.mode;
+			res->mode = old.mode;
 			return 0;
 		}
-		if (live)
+		if (live && !(flags & PR_ATTACH_CHANGE))
 			return pr_errf(c, -EBUSY, "'%s' is attached in %s mode%s; detach it first", ifname,
-				       pr_mode_name(rec.mode),
-				       (rec.flags & PR_IF_VIA_STACK) ? " with --via-stack" : "");
-		/* stale record (the interface was recreated, or someone removed our programs) */
-		bpf_map_delete_elem(c->fd_ifaces, &key);
+				       pr_mode_name(old.mode),
+				       (old.flags & PR_IF_VIA_STACK) ? " with --via-stack" : "");
+		if (live) {
+			have = true;
+		} else {
+			/* stale record (the interface was recreated, or someone removed our programs) */
+			bpf_map_delete_elem(c->fd_ifaces, &key);
+		}
 	}
 	/* An XDP program of ours without a record (lost pin dir): remove it rather than chain a second. */
-	xdp_detach_ours(ifindex);
+	if (!have)
+		xdp_detach_ours(ifindex);
 
 	memset(&rec, 0, sizeof(rec));
 	snprintf(rec.name, sizeof(rec.name), "%s", ifname);
@@ -293,22 +324,45 @@ int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 
 	case PR_REQ_GENERIC: mode = PR_MODE_GENERIC; break;
 	case PR_REQ_TC: mode = PR_MODE_TC; break;
 	default:
+		rec.flags |= PR_IF_AUTO;
 		if (strcmp(drv, "veth") == 0) {
 			mode = PR_MODE_TC;
 			snprintf(res->why, sizeof(res->why),
 				 "veth: XDP would disable GSO on its peer, which cuts TCP bulk throughput; TC keeps it");
+		} else if (have && (old.mode == PR_MODE_NATIVE ||
+				    (old.mode == PR_MODE_GENERIC && (old.flags & PR_IF_AUTO)))) {
+			mode = old.mode; /* native, or the generic auto fell back to before */
 		} else {
 			mode = PR_MODE_NATIVE;
 		}
 	}
-
-	/* TC first: XDP hands it every packet whose checksum it cannot trust. */
 	if (via_stack)
 		rec.flags |= PR_IF_VIA_STACK;
-	err = tc_attach_both(c, ifindex, ifname, &rec, via_stack);
-	if (err)
-		goto undo;
-	if (mode != PR_MODE_TC) {
+	if (have) {
+		/* Changing in place: TC is replaced only for another forwarding,
+		 * XDP only for another mode or forwarding, so a change of the
+		 * recorded request alone touches no program. */
+		rec.flags |= old.flags & PR_IF_OWN_CLSACT;
+		rec.tc_in_prog_id = old.tc_in_prog_id;
+		rec.tc_eg_prog_id = old.tc_eg_prog_id;
+		rec.attached_ns = old.attached_ns;
+		redo_tc = via_stack != !!(old.flags & PR_IF_VIA_STACK);
+		drop_xdp = old.mode != PR_MODE_TC && (old.mode != mode || redo_tc);
+		if (old.mode == mode && !drop_xdp)
+			rec.xdp_prog_id = old.xdp_prog_id;
+	}
+	new_xdp = mode != PR_MODE_TC && (!have || old.mode == PR_MODE_TC || drop_xdp);
+
+	/* TC first: XDP hands it every packet whose checksum it cannot trust,
+	 * and while XDP is swapped TC alone carries the interface. */
+	if (redo_tc) {
+		err = tc_attach_both(c, ifindex, ifname, &rec, via_stack);
+		if (err)
+			goto undo;
+	}
+	if (drop_xdp)
+		xdp_detach_ours(ifindex);
+	if (new_xdp) {
 		err = xdp_attach(c, ifindex, mode == PR_MODE_NATIVE ? XDP_MODE_NATIVE : XDP_MODE_SKB,
 				 via_stack, &rec.xdp_prog_id);
 		if (err && req == PR_REQ_AUTO && mode == PR_MODE_NATIVE) {
@@ -321,6 +375,16 @@ int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 
 			char why[PR_ERR_LEN];
 
 			snprintf(why, sizeof(why), "%s", c->err);
+			if (have) {
+				/* TC still runs: record what is there rather than cut the interface */
+				rec.mode = PR_MODE_TC;
+				rec.xdp_prog_id = 0;
+				rec.flags &= ~(PR_IF_XDP_TX | PR_IF_AUTO);
+				bpf_map_delete_elem(c->fd_tx, &ifindex);
+				bpf_map_update_elem(c->fd_ifaces, &key, &rec, BPF_ANY);
+				return pr_errf(c, err, "cannot attach XDP (%s) to %s: %.200s; %s keeps running in tc mode",
+					       pr_mode_name(mode), ifname, why, ifname);
+			}
 			pr_errf(c, err, "cannot attach XDP (%s) to %s: %.200s", pr_mode_name(mode), ifname, why);
 			goto undo;
 		}
@@ -330,43 +394,87 @@ int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 
 	if (mode == PR_MODE_NATIVE && strcmp(drv, "veth") != 0 &&
 	    bpf_map_update_elem(c->fd_tx, &ifindex, &ifindex, BPF_ANY) == 0)
 		rec.flags |= PR_IF_XDP_TX;
+	else if (have && (old.flags & PR_IF_XDP_TX))
+		bpf_map_delete_elem(c->fd_tx, &ifindex);
 
 	rec.mode = mode;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rec.attached_ns = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	if (!rec.attached_ns)
+		rec.attached_ns = pr_realtime_ns();
 	if (bpf_map_update_elem(c->fd_ifaces, &key, &rec, BPF_ANY)) {
 		err = pr_errf(c, -errno, "cannot record the attachment of %s: %s", ifname, strerror(errno));
+		if (have)
+			return err; /* the programs are right; only the record is behind */
 		goto undo;
 	}
 	res->mode = mode;
 	return 0;
 undo:
+	if (have)
+		return err; /* tc_attach_both failed: the old filters stay as they were */
 	xdp_detach_ours(ifindex);
 	tc_detach_both(ifindex, rec.flags & PR_IF_OWN_CLSACT);
 	bpf_map_delete_elem(c->fd_tx, &ifindex);
 	return err;
 }
 
-int pr_detach(struct pr_ctx *c, const char *ifname)
+/* Remove what portredir has on ifindex and its record; whether anything was there. */
+static bool detach_index(struct pr_ctx *c, __u32 ifindex)
 {
 	struct pr_iface_key key;
 	struct pr_iface rec = {};
 	bool have_rec, found = false;
+
+	iface_key(&key, ifindex);
+	have_rec = bpf_map_lookup_elem(c->fd_ifaces, &key, &rec) == 0;
+	found |= xdp_detach_ours(ifindex) == 0;
+	found |= tc_detach_both(ifindex, have_rec && (rec.flags & PR_IF_OWN_CLSACT));
+	bpf_map_delete_elem(c->fd_tx, &ifindex);
+	bpf_map_delete_elem(c->fd_ifaces, &key);
+	return found || have_rec;
+}
+
+int pr_detach_index(struct pr_ctx *c, __u32 ifindex)
+{
+	int err = pr_lock(c);
+
+	if (err)
+		return err;
+	detach_index(c, ifindex);
+	return 0;
+}
+
+int pr_detach(struct pr_ctx *c, const char *ifname)
+{
 	__u32 ifindex;
 	int err;
 
 	err = iface_begin(c, ifname, &ifindex);
 	if (err)
 		return err;
-	iface_key(&key, ifindex);
-	have_rec = bpf_map_lookup_elem(c->fd_ifaces, &key, &rec) == 0;
-
-	found |= xdp_detach_ours(ifindex) == 0;
-	found |= tc_detach_both(ifindex, have_rec && (rec.flags & PR_IF_OWN_CLSACT));
-	bpf_map_delete_elem(c->fd_tx, &ifindex);
-	bpf_map_delete_elem(c->fd_ifaces, &key);
-	if (!found && !have_rec)
+	if (!detach_index(c, ifindex))
 		return pr_errf(c, -ENOENT, "portredir is not attached to '%s'", ifname);
+	return 0;
+}
+
+int pr_detach_all(struct pr_ctx *c, struct pr_iface_status **out, size_t *n)
+{
+	struct pr_iface_status *v = NULL;
+	size_t cnt = 0;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	err = pr_lock(c);
+	if (!err)
+		err = pr_iface_list(c, &v, &cnt);
+	if (err)
+		return err;
+	for (size_t i = 0; i < cnt; i++) {
+		/* also for an interface that is gone (its record goes) or renamed */
+		detach_index(c, v[i].ifindex);
+		*n = i + 1;
+	}
+	*out = v;
 	return 0;
 }
 

@@ -25,6 +25,14 @@ int pr_map_count(int fd, size_t ksz, size_t vsz, size_t *n);
 /* Absent keys are skipped; *deleted (may be NULL) counts the rest. */
 int pr_map_delete_many(int fd, const void *keys, size_t ksz, size_t n, size_t *deleted);
 
+/* Attachment (attach.c). */
+/* Whether an attachment recorded as rec is what (req, flags) asks for, auto
+ * meaning auto_mode, or the generic mode auto fell back to. */
+bool pr_iface_satisfies(const struct pr_iface *rec, enum pr_mode_req req, __u32 flags, enum pr_mode auto_mode);
+/* Detach by ifindex, whatever the interface is called now or if it is gone:
+ * our programs, its redirect entry and its record. */
+int pr_detach_index(struct pr_ctx *c, __u32 ifindex);
+
 /* Rules (rules.c). */
 /* CLOCK_REALTIME in ns, as rules record their creation. */
 __u64 pr_realtime_ns(void);

@@ -80,7 +80,33 @@ int pr_spec_parse_listen(const char *proto, const char *listen, struct pr_rule_s
 /* A rule name: 1-31 letters, digits, '-', '_' or '.'. */
 int pr_name_check(const char *name, char *err, size_t len);
 
-/* A rule file for apply: one rule a line in add's syntax. */
+/* Attachment requests, for pr_iface_parse and pr_attach. */
+enum pr_mode_req { PR_REQ_AUTO, PR_REQ_NATIVE, PR_REQ_GENERIC, PR_REQ_TC };
+#define PR_IFNAME_LEN 16 /* IFNAMSIZ */
+
+struct pr_attach_result {
+	enum pr_mode mode;
+	bool already;      /* it was attached in that mode already: nothing changed */
+	bool fell_back;    /* native XDP failed and generic was used */
+	char why[160];     /* why auto chose this mode, or why native failed */
+};
+
+/* One interface as attach's arguments or a config file's interface line
+ * give it: IFACE [--mode auto|native|generic|tc] [--via-stack] [--max-rules N]. */
+struct pr_iface_spec {
+	char name[PR_IFNAME_LEN];
+	enum pr_mode_req req;
+	__u32 flags;        /* PR_ATTACH_* */
+	__u32 max_rules;    /* 0: not given */
+	unsigned int line;  /* in a config file; 0 otherwise */
+};
+/* Parse attach's arguments (or an interface line's words after "interface")
+ * into s; the interface need not exist. 0, or -EINVAL with err naming the
+ * bad token. */
+int pr_iface_parse(int argc, char *const *argv, struct pr_iface_spec *s, char *err, size_t len);
+
+/* A config or rule file for apply: one rule a line in add's syntax, and
+ * interface lines ("interface " and attach's arguments). */
 struct pr_rule_src {
 	unsigned int line;
 	char listen[64]; /* "PROTO LISTEN" as written, for messages */
@@ -89,12 +115,17 @@ struct pr_ruleset {
 	struct pr_rule_meta *rules; /* as they would be stored, id 0 */
 	struct pr_rule_src *src;
 	size_t n;
+	struct pr_iface_spec *ifaces; /* interface lines, in file order */
+	size_t nifaces;               /* 0: the file leaves interfaces alone */
+	__u32 max_rules;              /* --max-rules of the interface lines; 0 if none gave it */
+	unsigned int max_rules_line;  /* the first line that gave it */
 	bool checked; /* pr_ruleset_check passed */
 };
 /* Read f: blank lines and '#' comments are skipped, words may be quoted as
  * in a shell. On bad input returns -EINVAL with *bad_line and err set. */
 int pr_ruleset_read(FILE *f, struct pr_ruleset *rs, unsigned int *bad_line, char *err, size_t len);
-/* Checks that need no map: no two rules share a name or a listen port.
+/* Checks that need no map: no two rules share a name or a listen port, no
+ * interface has two lines, and interface lines that give --max-rules agree.
  * On -EINVAL, *bad_line is the later of the two lines. */
 int pr_ruleset_check(struct pr_ruleset *rs, unsigned int *bad_line, char *err, size_t len);
 void pr_ruleset_free(struct pr_ruleset *rs);
@@ -112,6 +143,24 @@ struct pr_apply_opts {
 	bool dry_run;
 	bool keep_flows; /* deleted rules' flows drain instead of being flushed */
 };
+/* With interface lines in rs, pr_apply also makes the attached set of the
+ * caller's network namespace exactly those interfaces, after the rules are
+ * in (see docs/design.md, "Config files"): interfaces attached as asked are
+ * left alone, ones attached otherwise are changed in place with no moment
+ * without a program (pr_attach with PR_ATTACH_CHANGE), new ones are
+ * attached, and the others are detached, in that order. Validated before
+ * any change: each interface exists, and --max-rules matches the maps. */
+enum pr_iface_change_kind { PR_IFACE_ATTACH, PR_IFACE_CHANGE, PR_IFACE_DETACH };
+struct pr_iface_change {
+	enum pr_iface_change_kind kind;
+	unsigned int line;           /* in the file; 0 for a detach */
+	struct pr_iface_spec want;   /* attach, change: as the file asks */
+	struct pr_iface old;         /* change, detach: the record as it was */
+	bool gone;                   /* detach: the interface no longer exists, only its record goes */
+	bool record_only;            /* change: the programs stay, only the recorded request changes */
+	bool done;                   /* carried out (false on a dry run, or after a failure) */
+	struct pr_attach_result res; /* attach, change: what pr_attach reported */
+};
 enum pr_change_kind { PR_CHANGE_ADD, PR_CHANGE_REPLACE, PR_CHANGE_DELETE };
 struct pr_change {
 	enum pr_change_kind kind;
@@ -125,6 +174,12 @@ struct pr_apply_result {
 	unsigned int bad_line;     /* on failure, the line it concerns (0: none) */
 	struct pr_change *changes; /* file order, then deletes by id; valid until pr_apply_free() */
 	size_t nchanges;
+	/* interfaces, when the file has interface lines */
+	bool ifaces;
+	size_t if_attached, if_changed, if_detached, if_unchanged;
+	struct pr_iface_change *if_changes; /* changes and attaches in file order, then detaches */
+	size_t nif_changes;
+	bool rules_done;           /* on failure: the rule changes were made (an interface change failed) */
 	void *priv;
 };
 int pr_apply(struct pr_ctx *c, struct pr_ruleset *rs, const struct pr_apply_opts *o, struct pr_apply_result *r);
@@ -153,22 +208,32 @@ const char *pr_ct_state_name(unsigned int state);
 /* Timeout in seconds of a state, as the datapath applies it. */
 unsigned int pr_ct_timeout(unsigned int state);
 
-/* Attachment */
-enum pr_mode_req { PR_REQ_AUTO, PR_REQ_NATIVE, PR_REQ_GENERIC, PR_REQ_TC };
-
-struct pr_attach_result {
-	enum pr_mode mode;
-	bool already;      /* it was attached in that mode already: nothing changed */
-	bool fell_back;    /* native XDP failed and generic was used */
-	char why[160];     /* why auto chose this mode, or why native failed */
-};
+/* Attachment (struct pr_attach_result is above, with pr_iface_spec) */
 
 /* pr_attach() flags */
 #define PR_ATTACH_VIA_STACK (1u << 0) /* never send translated packets straight to the egress device */
+/* An interface attached otherwise than asked is changed in place instead of
+ * refused with -EBUSY: TC stays attached throughout (its filters are
+ * replaced atomically) and carries every packet while XDP is swapped, so no
+ * packet meets an interface without portredir. If XDP cannot be attached
+ * then, the interface is left (and recorded) in tc mode and the error says so. */
+#define PR_ATTACH_CHANGE (1u << 1)
 
+/* Attach ifname as asked. Without PR_ATTACH_CHANGE an attachment in another
+ * mode or forwarding gives -EBUSY, and one in any mode satisfies
+ * PR_REQ_AUTO. The request is recorded (PR_IF_AUTO for auto). */
 int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 flags,
 	      struct pr_attach_result *res);
 int pr_detach(struct pr_ctx *c, const char *ifname);
+/* Detach every interface recorded for the caller's network namespace, and
+ * drop the records of interfaces that are gone; the maps (rules, conntrack,
+ * counters) stay. *out (caller frees) lists what was detached, as it was;
+ * present is false for a dropped record. On failure *out holds what was
+ * done before it. */
+struct pr_iface_status;
+int pr_detach_all(struct pr_ctx *c, struct pr_iface_status **out, size_t *n);
+/* The mode auto picks for ifname now: tc on veth, native elsewhere. */
+enum pr_mode pr_auto_mode(const char *ifname);
 
 struct pr_iface_status {
 	struct pr_iface rec;
@@ -190,6 +255,16 @@ struct pr_fill {
 int pr_map_fill(struct pr_ctx *c, struct pr_fill *f);
 
 const char *pr_mode_name(enum pr_mode m);
+
+/* The config file format (what `save` prints): each returns one line
+ * without a newline that pr_ruleset_read reads back as the same thing,
+ * words quoted where they need it. 0, or -ENOSPC (buffer too small), or
+ * -EINVAL when a word cannot be quoted (err says which). An interface line
+ * gives --mode only when the request was not auto, and --max-rules when
+ * max_rules is not 0. */
+#define PR_LINE_LEN 1024
+int pr_iface_line(const struct pr_iface *rec, __u32 max_rules, char *buf, size_t len, char *err, size_t elen);
+int pr_rule_line(const struct pr_rule_meta *m, char *buf, size_t len);
 /* For tests: allow XDP_REDIRECT to ifindex (normally only non-veth native
  * attachments are added). */
 int pr_tx_allow(struct pr_ctx *c, __u32 ifindex, bool allow);

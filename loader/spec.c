@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* The rule syntax: one parser for `add`'s arguments, `del`'s listen and every line of an `apply` file. */
+/* The rule and config syntax: one parser for `add`'s and `attach`'s arguments, `del`'s listen and every line of an `apply` file, and its inverse for `save`. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -306,6 +306,193 @@ int pr_spec_parse(int argc, char *const *argv, struct pr_rule_spec *s, bool *rep
 	return spec_parse(argc, argv, s, replace, where, err, len);
 }
 
+/* ---- interfaces: attach's arguments, a config file's interface lines ---- */
+
+int pr_iface_parse(int argc, char *const *argv, struct pr_iface_spec *s, char *err, size_t len)
+{
+	const char *name = NULL;
+
+	memset(s, 0, sizeof(*s));
+	s->req = PR_REQ_AUTO;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--max-rules") == 0 || strncmp(a, "--max-rules=", 12) == 0) {
+			const char *v = a[11] == '=' ? a + 12 : (i + 1 < argc ? argv[++i] : NULL);
+			unsigned long n = 0;
+			const char *p;
+
+			if (!v)
+				return perr(err, len, "--max-rules needs a number (1-%u)", PR_MAX_RULES_LIMIT);
+			for (p = v; *p >= '0' && *p <= '9' && n <= PR_MAX_RULES_LIMIT; p++)
+				n = n * 10 + (*p - '0');
+			if (!*v || *p || n < 1 || n > PR_MAX_RULES_LIMIT)
+				return perr(err, len, "bad --max-rules '%s' (expected 1-%u)", v, PR_MAX_RULES_LIMIT);
+			s->max_rules = n;
+		} else if (strcmp(a, "--mode") == 0 || strncmp(a, "--mode=", 7) == 0) {
+			const char *m = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
+
+			if (!m)
+				return perr(err, len, "--mode needs a value (auto, native, generic or tc)");
+			if (strcmp(m, "auto") == 0)
+				s->req = PR_REQ_AUTO;
+			else if (strcmp(m, "native") == 0)
+				s->req = PR_REQ_NATIVE;
+			else if (strcmp(m, "generic") == 0)
+				s->req = PR_REQ_GENERIC;
+			else if (strcmp(m, "tc") == 0)
+				s->req = PR_REQ_TC;
+			else
+				return perr(err, len, "unknown mode '%s' (expected auto, native, generic or tc)", m);
+		} else if (strcmp(a, "--via-stack") == 0) {
+			s->flags |= PR_ATTACH_VIA_STACK;
+		} else if (a[0] == '-') {
+			return perr(err, len, "unknown option '%s'", a);
+		} else if (!name) {
+			name = a;
+		} else {
+			return perr(err, len, "unexpected argument '%s'", a);
+		}
+	}
+	if (!name)
+		return perr(err, len, "missing IFACE");
+	if (strlen(name) >= sizeof(s->name) || strchr(name, '/'))
+		return perr(err, len, "bad interface name '%s' (at most %zu characters, no '/')", name,
+			    sizeof(s->name) - 1);
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	return 0;
+}
+
+/* ---- the config format, written (save) ---- */
+
+/* Append word w to buf at *n, quoted when the reader would otherwise split
+ * it, take it for a comment or strip a quote. */
+static int put_word(char *buf, size_t len, size_t *n, const char *w)
+{
+	bool plain = *w && *w != '#' && *w != '\'' && *w != '"' && !strpbrk(w, " \t\r\n");
+	char q = !strchr(w, '\'') ? '\'' : '"';
+	int k;
+
+	if (!plain && strchr(w, q))
+		return -EINVAL; /* both quote characters: no quoting reads back */
+	if (plain)
+		k = snprintf(buf + *n, len - *n, "%s%s", *n ? " " : "", w);
+	else
+		k = snprintf(buf + *n, len - *n, "%s%c%s%c", *n ? " " : "", q, w, q);
+	if (k < 0 || (size_t)k >= len - *n)
+		return -ENOSPC;
+	*n += k;
+	return 0;
+}
+
+int pr_iface_line(const struct pr_iface *rec, __u32 max_rules, char *buf, size_t len, char *err, size_t elen)
+{
+	char name[PR_IFNAME_LEN + 1], num[16];
+	size_t n = 0;
+	int ret;
+
+	if (!len)
+		return -ENOSPC;
+	buf[0] = 0;
+	snprintf(name, sizeof(name), "%.*s", (int)sizeof(rec->name), rec->name);
+	ret = put_word(buf, len, &n, "interface");
+	if (!ret)
+		ret = put_word(buf, len, &n, name);
+	if (ret == -EINVAL)
+		return perr(err, elen, "interface name '%s' has both quote characters: no config line can name it",
+			    name);
+	if (!ret && name[0] == '-')
+		return perr(err, elen, "interface name '%s' starts with '-': no config line can name it", name);
+	if (!ret && !(rec->flags & PR_IF_AUTO)) {
+		ret = put_word(buf, len, &n, "--mode");
+		if (!ret)
+			ret = put_word(buf, len, &n, pr_mode_name(rec->mode));
+	}
+	if (!ret && (rec->flags & PR_IF_VIA_STACK))
+		ret = put_word(buf, len, &n, "--via-stack");
+	if (!ret && max_rules) {
+		snprintf(num, sizeof(num), "%u", max_rules);
+		ret = put_word(buf, len, &n, "--max-rules");
+		if (!ret)
+			ret = put_word(buf, len, &n, num);
+	}
+	return ret;
+}
+
+/* "ADDR" for IPv4 ("" for any when blank_any), "[ADDR6]" for IPv6. */
+static void addr_text(char *buf, size_t len, __u8 family, const union pr_addr *a, bool blank_any)
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	if (family == PR_AF_INET6) {
+		inet_ntop(AF_INET6, a->b, ip, sizeof(ip));
+		snprintf(buf, len, "[%s]", ip);
+		return;
+	}
+	if (!blank_any || a->v4)
+		inet_ntop(AF_INET, &a->v4, ip, sizeof(ip));
+	snprintf(buf, len, "%s", ip);
+}
+
+/* ":*" for port 0, ":LO" when hi is 0 or lo, else ":LO-HI". */
+static void ports_text(char *buf, size_t len, const char *ip, __u16 lo, __u16 hi)
+{
+	if (!lo)
+		snprintf(buf, len, "%s:*", ip);
+	else if (!hi || hi == lo)
+		snprintf(buf, len, "%s:%u", ip, lo);
+	else
+		snprintf(buf, len, "%s:%u-%u", ip, lo, hi);
+}
+
+int pr_rule_line(const struct pr_rule_meta *m, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN + 2], listen[80], target[80], cidr[INET6_ADDRSTRLEN + 8];
+	const char *proto = m->key.proto == IPPROTO_TCP ? "tcp" : m->key.proto == IPPROTO_UDP ? "udp" : "any";
+	size_t n = 0;
+	int ret;
+
+	if (!len)
+		return -ENOSPC;
+	buf[0] = 0;
+	addr_text(ip, sizeof(ip), m->key.family, &m->key.addr, true);
+	ports_text(listen, sizeof(listen), ip, ntohs(m->key.port), m->port_last);
+	addr_text(ip, sizeof(ip), m->key.family, &m->rule.target, false);
+	if (!m->key.port && !m->rule.target_port)
+		snprintf(target, sizeof(target), "%s", ip); /* a DMZ keeping ports: the bare address */
+	else
+		ports_text(target, sizeof(target), ip, ntohs(m->rule.target_port), m->target_port_last);
+	ret = put_word(buf, len, &n, proto);
+	if (!ret)
+		ret = put_word(buf, len, &n, listen);
+	if (!ret)
+		ret = put_word(buf, len, &n, target);
+	if (!ret && m->name[0]) {
+		char name[PR_NAME_LEN + 1];
+
+		snprintf(name, sizeof(name), "%.*s", PR_NAME_LEN, m->name);
+		ret = put_word(buf, len, &n, "--name");
+		if (!ret)
+			ret = put_word(buf, len, &n, name);
+	}
+	for (int i = 0; !ret && i < m->allow_count && i < PR_ALLOW_MAX; i++) {
+		const struct pr_cidr *c = &m->allow[i];
+
+		inet_ntop(c->family == PR_AF_INET ? AF_INET : AF_INET6, c->addr.b, ip, sizeof(ip));
+		snprintf(cidr, sizeof(cidr), "%s/%u", ip, c->len);
+		ret = put_word(buf, len, &n, "--allow");
+		if (!ret)
+			ret = put_word(buf, len, &n, cidr);
+	}
+	/* drop is the default with an allowlist */
+	if (!ret && m->allow_count && !(m->rule.flags & PR_RULE_F_DENY_DROP)) {
+		ret = put_word(buf, len, &n, "--deny-action");
+		if (!ret)
+			ret = put_word(buf, len, &n, "pass");
+	}
+	return ret;
+}
+
 /* ---- apply files ---- */
 
 #define MAX_WORDS 64
@@ -361,6 +548,25 @@ static void src_text(struct pr_rule_src *src, unsigned int line, const char *pro
 	src->listen[lp + ll] = 0;
 }
 
+/* An interface line's words after "interface", appended to rs->ifaces. */
+static int add_iface(struct pr_ruleset *rs, int argc, char *const *argv, unsigned int line, char *err,
+		     size_t len)
+{
+	struct pr_iface_spec s, *nv;
+
+	if (pr_iface_parse(argc, argv, &s, err, len))
+		return -EINVAL;
+	s.line = line;
+	nv = realloc(rs->ifaces, (rs->nifaces + 1) * sizeof(*nv));
+	if (!nv) {
+		perr(err, len, "out of memory reading interfaces");
+		return -ENOMEM;
+	}
+	rs->ifaces = nv;
+	rs->ifaces[rs->nifaces++] = s;
+	return 0;
+}
+
 int pr_ruleset_read(FILE *f, struct pr_ruleset *rs, unsigned int *bad_line, char *err, size_t len)
 {
 	struct pr_rule_spec s;
@@ -388,6 +594,12 @@ int pr_ruleset_read(FILE *f, struct pr_ruleset *rs, unsigned int *bad_line, char
 		}
 		if (n == 0)
 			continue;
+		if (strcmp(w[0], "interface") == 0) {
+			ret = add_iface(rs, n - 1, w + 1, lineno, err, len);
+			if (ret)
+				goto fail;
+			continue;
+		}
 		if (spec_parse(n, w, &s, NULL, pos, err, len)) {
 			ret = -EINVAL;
 			goto fail;
@@ -430,5 +642,6 @@ void pr_ruleset_free(struct pr_ruleset *rs)
 {
 	free(rs->rules);
 	free(rs->src);
+	free(rs->ifaces);
 	memset(rs, 0, sizeof(*rs));
 }

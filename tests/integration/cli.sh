@@ -97,6 +97,13 @@ case_bad_input() {
 	bad_input "a missing IFACE" "IFACE" attach
 	bad_input "an unknown command" "'frobnicate'" frobnicate
 	bad_input "an unknown conntrack subcommand" "'purge'" conntrack purge
+	bad_input "an unknown attach option" "'--bogus'" attach rc --bogus
+	bad_input "a bad --max-rules" "'0'" attach rc --max-rules 0
+	bad_input "detach with both IFACE and --all" "'rc'" detach rc --all
+	bad_input "detach --all with an extra argument" "'extra'" detach --all extra
+	bad_input "an unknown detach option" "'--al'" detach --al
+	bad_input "save with an argument" "'extra'" save extra
+	bad_input "save -j (save prints the config format only)" "-j" -j save
 }
 
 # Runtime refusals: exit 1, message names the existing rule, nothing changes.
@@ -143,7 +150,7 @@ case_ranges() {
 
 # Output formats
 case_output() {
-	local c err rc l out
+	local c err rc l out schema version
 	two_rules
 	expect_eq "list prints one rule a line" 2 "$(pr list | wc -l)"
 	l=$(pr -j list)
@@ -155,8 +162,27 @@ case_output() {
 	expect_eq "second rule's proto" udp "$(json_get '.[1].proto' <<<"$l")"
 	expect_end
 	expect_match "PORTREDIR_PIN_DIR selects the pin dir" web "$(PORTREDIR_PIN_DIR=$PIN in_ns "$NS_R" "$PR_BIN" list)"
-	expect_match "--version prints the version" '^portredir ' "$("$PR_BIN" --version)"
-	for c in attach detach status add del list stats conntrack apply; do
+	schema=$(sed -n 's/^#define PR_SCHEMA_VERSION \([0-9]*\)$/\1/p' "$HERE/../../include/portredir.h")
+	out=$("$PR_BIN" --version); rc=$?
+	expect_begin "--version prints the version and the map schema"
+	expect_eq "exit status" 0 "$rc"
+	expect_match "output" "^portredir [0-9]+\.[0-9]+\.[0-9]+ \(map schema $schema\)\$" "$out"
+	expect_end
+	version=$(sed -E 's/^portredir ([^ ]+) .*/\1/' <<<"$out")
+	out=$("$PR_BIN" -j --version)
+	expect_begin "-j --version gives both as JSON"
+	expect_eq "map_schema" "$schema" "$(json_get .map_schema <<<"$out")"
+	expect_eq "version" "$version" "$(json_get .version <<<"$out")"
+	expect_end
+	# the maps it creates carry that schema in pr_info (magic, schema); without
+	# BTF bpftool gives the value as hex bytes, little-endian
+	expect_eq "the pin dir this binary created has schema $schema in pr_info" "$schema" \
+		"$(bpftool -j map lookup pinned "$PIN/pr_info" key 0 0 0 0 | json_get '
+			def hex: ascii_downcase | ltrimstr("0x") | explode
+				| map(if . >= 97 then . - 87 else . - 48 end) | reduce .[] as $d (0; . * 16 + $d);
+			if .formatted then .formatted.value.schema
+			else .value[4:8] | map(hex) | .[0] + 256 * .[1] + 65536 * .[2] + 16777216 * .[3] end')"
+	for c in attach detach status add del list stats conntrack apply save; do
 		out=$("$PR_BIN" $c -h 2>&1); rc=$?
 		expect_begin "'$c -h' prints usage and exits 0"
 		expect_match "output" Usage "$out"
@@ -172,6 +198,18 @@ case_output() {
 	check "del [::]:8080 removes the IPv6 rule only" sh -c "'$PR_BIN' --pin-dir '$PIN' del tcp '[::]:8080' >/dev/null && '$PR_BIN' --pin-dir '$PIN' list | grep -q ' :8080 '"
 	check "read-only commands on an empty pin dir show an empty state" \
 		sh -c "'$PR_BIN' --pin-dir /sys/fs/bpf/${TAG}_none list && [ ! -e /sys/fs/bpf/${TAG}_none ]"
+	out=$(in_ns "$NS_R" "$PR_BIN" --pin-dir /sys/fs/bpf/${TAG}_none save 2>&1); rc=$?
+	expect_begin "save on an empty pin dir prints nothing and creates nothing"
+	expect_eq "exit status" 0 "$rc"
+	expect_eq "output" "" "$out"
+	expect_eq "pin dir created" no "$([ -e /sys/fs/bpf/${TAG}_none ] && echo yes || echo no)"
+	expect_end
+	out=$(in_ns "$NS_R" "$PR_BIN" --pin-dir /sys/fs/bpf/${TAG}_none detach --all 2>&1); rc=$?
+	expect_begin "detach --all with nothing attached succeeds"
+	expect_eq "exit status" 0 "$rc"
+	expect_eq "output" "no interface attached in this network namespace" "$out"
+	expect_eq "pin dir created" no "$([ -e /sys/fs/bpf/${TAG}_none ] && echo yes || echo no)"
+	expect_end
 }
 
 # ---- apply: the rule table becomes the file ----
@@ -228,7 +266,8 @@ case_apply_empty() {
 }
 
 case_apply_file() {
-	local l
+	local l want
+	pr attach rc --mode tc >/dev/null || diag "setup: attach rc failed" # save prints it
 	write_rules
 	expect_apply "apply into an empty table adds every rule of the file" 0 \
 		"=added 5, replaced 0, deleted 0, unchanged 0 (0 conntrack entries removed)" "$F"
@@ -246,6 +285,13 @@ case_apply_file() {
 	expect_eq "dmz target" "$S_IP2:*" "$(json_get .dmz.target <<<"$l")"
 	expect_eq "web6 listen" "[::]:8080" "$(json_get .web6.listen <<<"$l")"
 	expect_end
+	want=$(printf '%s\n' "interface rc --mode tc" "tcp :8080 $S_IP:80 --name web" "udp $R_CIP:53 $S_IP:53 --name dns" \
+		"tcp :9000-9099 $S_IP:7000-7099 --name rng --allow 198.51.100.0/24 --deny-action pass" \
+		"any :* $S_IP2 --name dmz" "tcp [::]:8080 [2001:db8::10]:80 --name web6")
+	expect_eq "save prints the interface and the rules in the file format" "$want" "$(pr save 2>&1)"
+	expect_eq "save | apply - changes nothing" \
+		"$(printf 'added 0, replaced 0, deleted 0, unchanged 5 (0 conntrack entries removed)\ninterfaces: attached 0, changed 0, detached 0, unchanged 1')" \
+		"$(pr save | pr apply - 2>&1)"
 }
 
 # a live flow through web gives it counters and conntrack entries; re-applying keeps them
