@@ -73,7 +73,11 @@ $(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/bpf-inc/bpf/bpf_helpers.h | $(O)/bpf
 	$(Q)rm -f $@.tmp.o
 
 # libbpf's BPF-side headers, alone in an include dir, so -nostdinc keeps glibc out.
-$(O)/bpf-inc/bpf/bpf_helpers.h: $(LIBBPF_INC)/bpf_helpers.h $(VMLINUX_DIR)/vmlinux.h
+# The target resolves through the link to its own prerequisite, so it is never
+# newer or older than it: a prerequisite from the tree (vmlinux.h, whose changes
+# the objects' .d files track) would remake it on every run, which fails on a
+# read-only tree (a VM's 9p root).
+$(O)/bpf-inc/bpf/bpf_helpers.h: $(LIBBPF_INC)/bpf_helpers.h
 	$(Q)mkdir -p $(O)/bpf-inc && ln -sfn $(LIBBPF_INC) $(O)/bpf-inc/bpf
 
 $(O)/%.skel.h: $(O)/bpf/%.bpf.o
