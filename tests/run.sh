@@ -21,7 +21,7 @@ ulimit -l unlimited 2>/dev/null || true
 suites=()
 [ "$WHAT" = integration ] || suites+=("unit:$O/test_datapath")
 if [ "$WHAT" != unit ]; then
-	suites+=("cli:tests/integration/cli.sh" "coexist:tests/integration/coexist.sh" "service:tests/integration/service.sh")
+	suites+=("cli:tests/integration/cli.sh" "apply:tests/integration/apply.sh" "coexist:tests/integration/coexist.sh" "service:tests/integration/service.sh")
 	for m in tc native generic; do suites+=("redirect-$m:tests/integration/redirect.sh $m"); done
 	# man pages and bash completion against the CLI's own usage
 	suites+=("docs:tests/integration/docs.sh")
