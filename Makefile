@@ -61,7 +61,7 @@ FUZZ_PKGS := libclang-rt-14-dev
 # for the fuzz suite. A fresh debootstrap root proves the list (.ci/fresh-root.sh).
 DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
 	libjansson-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux \
-	nftables iputils-ping man-db groff-base bash-completion systemd \
+	nftables iputils-ping man-db groff-base bash-completion systemd jq \
 	$(FUZZ_PKGS)
 # What `make deb` needs besides DEPS_PKGS (the rest of debian/control's Build-Depends).
 DEB_PKGS := build-essential dpkg-dev debhelper fakeroot lintian

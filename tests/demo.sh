@@ -17,8 +17,7 @@ run() { shift; printf 'router# portredir %s\n' "$*"; pr "$@"; }
 say "Topology: client $C_IP  <->  router $R_CIP | $R_SIP  <->  server $S_IP (namespaces $NS_C, $NS_R, $NS_S)"
 topo_up
 echo "hello from the backend at $S_IP:80" >"$WWW/index.html"
-bg_ns "$NS_S" python3 -m http.server 80 --bind $S_IP --directory "$WWW"
-wait_until 10 listening "$NS_S" tcp 80
+serve "$NS_S" tcp $S_IP 80 python3 -m http.server 80 --bind $S_IP --directory "$WWW"
 
 say "Attach portredir to the router's client-facing interface"
 run pr attach rc
@@ -28,8 +27,9 @@ run pr list
 
 say "The client asks the router for port 8080 ..."
 printf 'client$ curl http://%s:8080/\n' $R_CIP
-in_ns "$NS_C" curl -s --max-time 5 http://$R_CIP:8080/
+in_ns "$NS_C" curl -s --max-time "$(tmo 5)" http://$R_CIP:8080/
 say "... and the server saw the real client address:"
+wait_until 5 grep -q 'GET /' "$BG_LOG" || true
 grep -m1 'GET /' "$BG_LOG" || true
 
 say "Counters and the conntrack entry of that flow"

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Shared shell helpers: a client <-> router <-> server topology in fresh namespaces, TAP output, cleanup.
+# Shared shell helpers for the integration suites: a client <-> router <-> server topology in fresh namespaces, cases run one by one with a reset between them, TAP checks that print what they expected and what they got, JSON and counter readers, and waits bounded by this machine's speed.
+#
 # Source it. topo_up sets an EXIT trap running cleanup unless the caller has
 # set one already (which must call cleanup), so a caller's own cleanup of its
-# temporary files is never replaced.
+# temporary files is never replaced. A suite is a list of case functions run by
+# run_cases (docs/design.md, "Code map: Integration tests").
 
 O=${O:-build}
 case "$O" in
@@ -10,6 +12,7 @@ case "$O" in
 *) PR_BUILD=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/$O ;;
 esac
 PR_BIN=${PR_BIN:-$PR_BUILD/portredir}
+PR_HELPERS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/helpers
 TAG=${TAG:-pr$$}
 NS_C=${TAG}c NS_R=${TAG}r NS_S=${TAG}s
 PIN=/sys/fs/bpf/${TAG}
@@ -18,30 +21,74 @@ C_IP=198.51.100.2 R_CIP=198.51.100.1 R_SIP=203.0.113.1 S_IP=203.0.113.2 S_IP2=20
 C_IP6=2001:db8:1::2 R_CIP6=2001:db8:1::1 R_SIP6=2001:db8:2::1 S_IP6=2001:db8:2::2
 PIDS=()
 TAP_N=0 TAP_PASS=0 TAP_FAIL=0 TAP_SKIP=0
-# Slow machines (VMs under TCG) stretch every timeout.
-SLOW=1; [ "${KSFT_MACHINE_SLOW:-}" = yes ] && SLOW=4
+# PR_STATE: a directory run_cases creates, shared with the case subshells
+# (their results and the servers they start); cleanup removes it.
+PR_STATE=${PR_STATE:-}
+
+# ---- machine speed ----
+
+# pr_scale: how many times longer than on a fast host things may take here.
+# Measured, not configured: ten starts of a shell running a two-process
+# pipeline (what every server's reply costs: socat forks, sh, echo), against
+# 10 ms each on a fast host, clamped to 1..30; under TCG a start costs 10-50
+# times as much. KSFT_MACHINE_SLOW=yes stretches that by 4 more. Exported as
+# PR_SCALE, so run.sh measures once for all its suites.
+pr_scale() {
+	local t0 i ms s
+	t0=$(date +%s%N)
+	for i in 1 2 3 4 5 6 7 8 9 10; do sh -c 'echo | cat' >/dev/null; done
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	s=$(( (ms + 99) / 100 ))
+	[ "$s" -lt 1 ] && s=1
+	[ "$s" -gt 30 ] && s=30
+	[ "${KSFT_MACHINE_SLOW:-}" = yes ] && s=$((s * 4))
+	echo "$s"
+}
+[ -n "${PR_SCALE:-}" ] || PR_SCALE=$(pr_scale)
+export PR_SCALE
+SLOW=$PR_SCALE # the name suites used before tmo
+# tmo SECS: SECS as a time limit on this machine (what takes SECS on a fast host at worst).
+tmo() { echo $(( $1 * PR_SCALE )); }
+
+# ---- processes and namespaces ----
 
 in_ns() { local ns=$1; shift; nsenter --net=/run/netns/"$ns" "$@"; }
 pr() { in_ns "$NS_R" "$PR_BIN" --pin-dir "$PIN" "$@"; }
 
-# Start a background command in a namespace and remember its PID for cleanup.
+# Start a background command in a namespace and remember its PID for cleanup
+# (also in $PR_STATE/pids, so one started by a case's subshell is found too).
 # Its output goes to a log, never to our stdout (a forked child holding the
 # TAP pipe open would hang whoever reads it).
 bg_ns() {
 	local ns=$1; shift
 	setsid nsenter --net=/run/netns/"$ns" "$@" >>"${BG_LOG:-/dev/null}" 2>&1 </dev/null &
 	PIDS+=($!)
+	[ -n "$PR_STATE" ] && echo $! >>"$PR_STATE/pids"
+	return 0
 }
 
-# End what we started: each bg_ns command leads its own process group, so the
-# group takes socat's per-connection children with it.
-cleanup() {
-	local p
-	set +e # an EXIT trap under set -e would stop at the first killed server's status
-	for p in "${PIDS[@]}"; do kill -TERM -- -"$p" 2>/dev/null || kill "$p" 2>/dev/null; done
+# stop_bg: end what bg_ns started. Each command leads its own process group,
+# so the group takes socat's per-connection children with it.
+stop_bg() {
+	local p all=("${PIDS[@]}")
+	[ -n "$PR_STATE" ] && [ -s "$PR_STATE/pids" ] && all+=($(cat "$PR_STATE/pids"))
+	for p in "${all[@]}"; do kill -TERM -- -"$p" 2>/dev/null || kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	# a case's servers are not our children: wait for their exit by polling
+	for p in "${all[@]}"; do wait_until 5 sh -c "! kill -0 $p" 2>/dev/null; done
+	PIDS=()
+	[ -n "$PR_STATE" ] && : >"$PR_STATE/pids"
+	return 0
+}
+
+# End everything: background commands, namespaces, pins, the case state.
+cleanup() {
+	set +e # an EXIT trap under set -e would stop at the first killed server's status
+	stop_bg
 	for ns in "$NS_C" "$NS_R" "$NS_S"; do ip netns del "$ns" 2>/dev/null; done
 	rm -rf "$PIN"
+	[ -n "$PR_STATE" ] && rm -rf "$PR_STATE"
+	return 0
 }
 
 # Build the three namespaces. Router forwards; client and server route via it.
@@ -75,30 +122,208 @@ topo_up() {
 	in_ns "$NS_R" sysctl -qw net.ipv6.conf.all.forwarding=1
 }
 
-# Wait until cmd succeeds, polling; seconds are scaled on slow machines.
+# ---- waiting for a condition ----
+
+# wait_until SECS CMD...: 0 once CMD succeeds, polling; 1 if it has not after
+# tmo SECS seconds. Bound it by what the condition takes on a fast host.
 wait_until() {
 	local secs=$1; shift
-	local end=$(( $(date +%s) + secs * SLOW ))
+	local end=$(( $(date +%s) + $(tmo "$secs") ))
 	while ! "$@" >/dev/null 2>&1; do
 		[ "$(date +%s)" -ge "$end" ] && return 1
 		sleep 0.1
 	done
 }
 
-# True once something listens on proto/port in namespace ns.
-listening() { in_ns "$1" ss -Hln"$( [ "$2" = udp ] && echo u || echo t )" "sport = :$3" | grep -q .; }
+# wait_ge MIN CMD...: poll CMD (which prints an integer) until it prints at
+# least MIN, within tmo 10; prints the last value either way, returns 1 if short.
+wait_ge() {
+	local min=$1 v end; shift
+	end=$(( $(date +%s) + $(tmo 10) ))
+	while :; do
+		v=$("$@" 2>/dev/null)
+		[[ $v =~ ^-?[0-9]+$ ]] && [ "$v" -ge "$min" ] && { echo "$v"; return 0; }
+		[ "$(date +%s)" -ge "$end" ] && { echo "$v"; return 1; }
+		sleep 0.1
+	done
+}
+
+# listening NS PROTO PORT [ADDR]: true once something listens on PROTO (tcp or
+# udp) PORT in namespace NS, on ADDR if given (an IPv6 ADDR without brackets).
+listening() {
+	local out
+	out=$(in_ns "$1" ss -Hln"$( [ "$2" = udp ] && echo u || echo t )" "sport = :$3") || return 1
+	if [ -n "${4:-}" ]; then
+		case "$4" in *:*) grep -qF "[$4]:$3 " <<<"$out " ;; *) grep -qF "$4:$3 " <<<"$out " ;; esac
+	else
+		[ -n "$out" ]
+	fi
+}
+
+# serve NS PROTO ADDR PORT CMD...: start a server with bg_ns and wait until it
+# listens on ADDR:PORT; 1 (with a diagnostic line) if it does not in time.
+serve() {
+	local ns=$1 proto=$2 addr=$3 port=$4; shift 4
+	bg_ns "$ns" "$@"
+	wait_until 5 listening "$ns" "$proto" "$port" "$addr" && return 0
+	echo "# server $proto $addr:$port in $ns did not start: $*"
+	return 1
+}
+
+# ---- clients: each returns as soon as the reply is complete ----
+
+# tcp_req NS ADDR PORT [SRC]: send "hello" from SRC if given, print the reply;
+# the server closing ends it. socat's -t (default 0.5 s, how long it waits for
+# the reply after its own EOF) is the machine's, not socat's default.
+tcp_req() {
+	local ns=$1 addr=$2 port=$3 src=${4:-} t
+	t=$(tmo 3)
+	case "$addr" in *:*) addr="TCP6:[$addr]:$port" ;; *) addr="TCP:$addr:$port" ;; esac
+	in_ns "$ns" timeout "$(tmo 5)" socat -t "$t" -T "$t" - "$addr${src:+,bind=$src}" <<<"hello" 2>&1
+}
+
+# udp_req NS ADDR PORT [BYTES]: send stdin as one datagram, print the reply
+# (the first datagram, or datagrams until BYTES bytes); exit 3 when refused
+# (ICMP port unreachable), 4 when no reply came within tmo 3 (helpers/udp_req.py).
+udp_req() {
+	in_ns "$1" python3 -S "$PR_HELPERS/udp_req.py" "$2" "$3" "$(tmo 3)" "${4:-0}"
+}
+
+# session_open OUT ADDR PORT: one TCP connection from the client namespace that
+# sends "first" now and "second" once session_close OUT is called, its replies
+# (or EOF, ERROR, TIMEOUT) going to OUT a line each (helpers/tcp_session.py);
+# returns once the first reply is in, 1 if it did not come.
+session_open() {
+	rm -f "$1.go"
+	in_ns "$NS_C" timeout "$(tmo 30)" python3 -S "$PR_HELPERS/tcp_session.py" "$2" "$3" "$1.go" "$(tmo 20)" "$(tmo 5)" \
+		>"$1" 2>&1 </dev/null &
+	SESSION_PID=$!
+	PIDS+=($!)
+	[ -n "$PR_STATE" ] && echo $! >>"$PR_STATE/pids"
+	wait_until 10 grep -q . "$1"
+}
+session_close() { touch "$1.go"; wait "$SESSION_PID" 2>/dev/null; return 0; }
+
+# ---- JSON and counters ----
+
+# json_get FILTER [NAME VALUE]...: jq FILTER over the JSON on stdin, raw
+# strings, with each NAME bound to VALUE as $NAME. Missing keys print null.
+json_get() {
+	local f=$1 a=(); shift
+	while [ $# -ge 2 ]; do a+=(--arg "$1" "$2"); shift 2; done
+	jq -r "${a[@]}" "$f"
+}
+# stat_global NAME: the global counter NAME of portredir -j stats.
+stat_global() { pr -j stats | json_get '.global[$n]' n "$1"; }
+# stat_rule RULE FIELD: FIELD of the stats of the rule named RULE.
+stat_rule() { pr -j stats | json_get '.rules[] | select(.name == $r) | .[$f]' r "$1" f "$2"; }
+# rule_get RULE FIELD: FIELD of the rule named RULE in portredir -j list.
+rule_get() { pr -j list | json_get '.[] | select(.name == $r) | .[$f]' r "$1" f "$2"; }
+
+# ---- TAP output ----
 
 tap_plan() { echo "TAP version 13"; [ -n "${1:-}" ] && echo "1..$1"; }
-ok() { TAP_N=$((TAP_N + 1)); TAP_PASS=$((TAP_PASS + 1)); echo "ok $TAP_N - $*"; }
-not_ok() { TAP_N=$((TAP_N + 1)); TAP_FAIL=$((TAP_FAIL + 1)); echo "not ok $TAP_N - $*"; }
-skip() { TAP_N=$((TAP_N + 1)); TAP_SKIP=$((TAP_SKIP + 1)); echo "ok $TAP_N - $1 # SKIP $2"; }
-# check DESC CMD...: one TAP line from a command's exit status; output shown on failure.
+_tap() { # _tap P|F|S LINE: count and print one result
+	TAP_N=$((TAP_N + 1))
+	case $1 in P) TAP_PASS=$((TAP_PASS + 1)) ;; F) TAP_FAIL=$((TAP_FAIL + 1)) ;; S) TAP_SKIP=$((TAP_SKIP + 1)) ;; esac
+	[ -n "$PR_STATE" ] && echo "$1" >>"$PR_STATE/tap"
+	echo "$2"
+}
+ok() { _tap P "ok $((TAP_N + 1)) - $*"; }
+not_ok() { _tap F "not ok $((TAP_N + 1)) - $*"; }
+skip() { _tap S "ok $((TAP_N + 1)) - $1 # SKIP $2"; }
+# diag TEXT: TEXT as TAP comment lines.
+diag() { printf '%s\n' "$*" | sed 's/^/# /'; }
+# check DESC CMD...: one TAP line from a command's exit status; on failure the
+# command, its status and its output.
 check() {
-	local desc=$1 out; shift
-	if out=$("$@" 2>&1); then ok "$desc"; else not_ok "$desc"; printf '%s\n' "$out" | sed 's/^/# /'; fi
+	local desc=$1 out rc; shift
+	out=$("$@" 2>&1); rc=$?
+	if [ "$rc" -eq 0 ]; then
+		_expect 1 "$desc"
+	else
+		_expect 0 "$desc" "exit status 0 from: $*" "exit status $rc${out:+, output:
+$out}"
+	fi
 }
 tap_done() {
 	[ -z "${TAP_PLANNED:-}" ] && echo "1..$TAP_N"
 	echo "# Totals: pass:$TAP_PASS fail:$TAP_FAIL xfail:0 xpass:0 skip:$TAP_SKIP error:0"
 	[ "$TAP_FAIL" -eq 0 ]
+}
+
+# ---- expectations: each prints what it expected and what it got ----
+#
+# expect_eq DESC EXPECTED ACTUAL      strings equal
+# expect_ge DESC MIN ACTUAL           integer ACTUAL >= MIN (expect_gt: >)
+# expect_match DESC ERE ACTUAL        ACTUAL has a line matching ERE (expect_no_match: none)
+# expect_contains DESC TEXT ACTUAL    ACTUAL contains TEXT
+# Each is one TAP line, returning 0 or 1 -- or, between expect_begin DESC and
+# expect_end, one part of the single TAP line DESC, which fails listing every
+# part that failed.
+_PR_GROUP= _PR_GROUP_ERR=
+_expect() { # _expect 1|0 DESC [EXPECTED GOT]
+	if [ -n "$_PR_GROUP" ]; then
+		[ "$1" = 1 ] || _PR_GROUP_ERR+="$2: expected $3"$'\n'"    got $4"$'\n'
+	elif [ "$1" = 1 ]; then
+		ok "$2"
+	else
+		not_ok "$2"
+		diag "expected: $3"
+		diag "got:      $4"
+	fi
+	[ "$1" = 1 ]
+}
+_int() { [[ $1 =~ ^-?[0-9]+$ ]]; }
+expect_eq() { [ "$2" = "$3" ]; _expect $((! $?)) "$1" "'$2'" "'$3'"; }
+expect_ge() { _int "$3" && [ "$3" -ge "$2" ]; _expect $((! $?)) "$1" ">= $2" "'$3'"; }
+expect_gt() { _int "$3" && [ "$3" -gt "$2" ]; _expect $((! $?)) "$1" "> $2" "'$3'"; }
+expect_match() { grep -Eq -- "$2" <<<"$3"; _expect $((! $?)) "$1" "a line matching /$2/" "'$3'"; }
+expect_no_match() { ! grep -Eq -- "$2" <<<"$3"; _expect $((! $?)) "$1" "no line matching /$2/" "'$3'"; }
+expect_contains() { grep -qF -- "$2" <<<"$3"; _expect $((! $?)) "$1" "text containing '$2'" "'$3'"; }
+expect_begin() { _PR_GROUP=$1 _PR_GROUP_ERR=; }
+expect_end() {
+	local desc=$_PR_GROUP err=$_PR_GROUP_ERR
+	_PR_GROUP= _PR_GROUP_ERR=
+	if [ -z "$err" ]; then ok "$desc"; return 0; fi
+	not_ok "$desc"
+	printf '%s' "$err" | sed 's/^/# /'
+	return 1
+}
+
+# ---- cases ----
+
+# run_cases CASE...: run each case function in a subshell of its own (its
+# variables, exits and failures stay there), after stopping what the previous
+# one started and calling the suite's case_reset if it defines one (which
+# must put the suite's fixed state back: no rules, nothing attached...). A
+# case that reports nothing, or exits non-zero without reporting a failure,
+# is a failure. PR_CASES="a b" runs only those cases.
+run_cases() {
+	local c rc n0 f0 t0 want=()
+	[ -n "$PR_STATE" ] || PR_STATE=$(mktemp -d /tmp/portredir-cases.XXXXXX) || return 1
+	: >"$PR_STATE/pids"
+	{ for ((c = 0; c < TAP_PASS; c++)); do echo P; done
+	  for ((c = 0; c < TAP_FAIL; c++)); do echo F; done
+	  for ((c = 0; c < TAP_SKIP; c++)); do echo S; done; } >"$PR_STATE/tap"
+	if [ -n "${PR_CASES:-}" ]; then want=($PR_CASES); else want=("$@"); fi
+	for c in "${want[@]}"; do
+		if ! declare -F "$c" >/dev/null; then not_ok "$c: no such case"; continue; fi
+		t0=$(date +%s%N)
+		stop_bg
+		declare -F case_reset >/dev/null && case_reset
+		echo "# case $c (reset took $(( ($(date +%s%N) - t0) / 1000000 )) ms)"
+		n0=$TAP_N f0=$TAP_FAIL t0=$(date +%s%N)
+		( "$c" ); rc=$?
+		TAP_N=$(wc -l <"$PR_STATE/tap")
+		TAP_PASS=$(grep -c P "$PR_STATE/tap") TAP_FAIL=$(grep -c F "$PR_STATE/tap") TAP_SKIP=$(grep -c S "$PR_STATE/tap")
+		echo "# case $c: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+		if [ "$TAP_N" -eq "$n0" ]; then
+			not_ok "$c: case reported no results (exit status $rc)"
+		elif [ "$rc" -ne 0 ] && [ "$TAP_FAIL" -eq "$f0" ]; then
+			not_ok "$c: case exited with status $rc"
+		fi
+	done
+	stop_bg
+	return 0
 }

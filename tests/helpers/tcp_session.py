@@ -8,8 +8,9 @@ import time
 
 host, port, go_file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 deadline = float(sys.argv[4]) if len(sys.argv) > 4 else 20.0
+io_timeout = float(sys.argv[5]) if len(sys.argv) > 5 else 5.0  # connect and each reply
 
-s = socket.create_connection((host, port), timeout=5)
+s = socket.create_connection((host, port), timeout=io_timeout)
 f = s.makefile("rw")
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # portredir shares an interface with another libxdp program (xdp-filter) through the libxdp dispatcher.
+# Usage: coexist.sh [CASE...]; each case starts with xdp-filter alone on rc, no pins, no servers.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TAG=prcx$$
@@ -14,9 +15,6 @@ if ! command -v xdp-filter >/dev/null; then
 	skip "coexistence with another XDP program" "xdp-filter (xdp-tools) not installed"
 	tap_done; exit 0
 fi
-bg_ns "$NS_S" socat TCP-LISTEN:80,bind=$S_IP,fork,reuseaddr SYSTEM:"read l; echo A \$SOCAT_PEERADDR"
-wait_until 5 listening "$NS_S" tcp 80
-
 if ! out=$(in_ns "$NS_R" xdp-filter load -m native rc 2>&1); then
 	skip "coexistence with another XDP program" "xdp-filter would not load: $(tail -1 <<<"$out")"
 	tap_done; exit 0
@@ -28,15 +26,39 @@ if ! in_ns "$NS_R" xdp-loader status rc 2>/dev/null | grep -q xdp_dispatcher; th
 		"libxdp multi-program dispatcher unavailable on this kernel ($(uname -r)); programs cannot chain"
 	tap_done; exit 0
 fi
-check "attach native next to xdp-filter" pr attach rc --mode native
-status=$(in_ns "$NS_R" xdp-loader status rc 2>&1)
-check "both programs run in the libxdp dispatcher" \
-	sh -c 'echo "$1" | grep -q pr_xdp && echo "$1" | grep -q xdpfilt' _ "$status"
-pr add tcp :8080 $S_IP:80 >/dev/null
-out=$(in_ns "$NS_C" timeout $((5 * SLOW)) socat -T3 - TCP:$R_CIP:8080 </dev/null 2>&1)
-check "redirect works through the chain" test "$out" = "A $C_IP"
-check "detach" pr detach rc
-status=$(in_ns "$NS_R" xdp-loader status rc 2>&1)
-check "detach removes only pr_xdp; xdp-filter stays" \
-	sh -c 'echo "$1" | grep -q xdpfilt && ! echo "$1" | grep -q pr_xdp' _ "$status"
+
+# xdp-filter stays loaded on rc across cases; portredir is detached and its pins go
+case_reset() {
+	pr detach rc >/dev/null 2>&1
+	rm -rf "$PIN"
+	in_ns "$NS_R" xdp-loader status rc 2>/dev/null | grep -q xdpfilt ||
+		in_ns "$NS_R" xdp-filter load -m native rc >/dev/null 2>&1 || diag "reset: xdp-filter would not load"
+}
+
+case_chain() {
+	local status
+	serve "$NS_S" tcp $S_IP 80 socat TCP-LISTEN:80,bind=$S_IP,fork,reuseaddr SYSTEM:"read l; echo A \$SOCAT_PEERADDR"
+	check "attach native next to xdp-filter" pr attach rc --mode native
+	status=$(in_ns "$NS_R" xdp-loader status rc 2>&1)
+	expect_begin "both programs run in the libxdp dispatcher"
+	expect_contains "portredir's program" pr_xdp "$status"
+	expect_contains "xdp-filter's program" xdpfilt "$status"
+	expect_end
+	pr add tcp :8080 $S_IP:80 >/dev/null
+	expect_eq "redirect works through the chain" "A $C_IP" "$(tcp_req "$NS_C" $R_CIP 8080)"
+}
+
+case_detach() {
+	local status
+	pr attach rc --mode native >/dev/null || diag "setup: attach rc --mode native failed"
+	check "detach" pr detach rc
+	status=$(in_ns "$NS_R" xdp-loader status rc 2>&1)
+	expect_begin "detach removes only pr_xdp; xdp-filter stays"
+	expect_contains "xdp-filter's program" xdpfilt "$status"
+	expect_no_match "portredir's program" pr_xdp "$status"
+	expect_end
+}
+
+if [ $# -gt 0 ]; then PR_CASES="$*"; fi
+run_cases case_chain case_detach
 tap_done

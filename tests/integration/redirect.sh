@@ -1,174 +1,265 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # End-to-end redirect through a router namespace running portredir in one mode (tc, native or generic), with real TCP and UDP.
+# Usage: redirect.sh [MODE [CASE...]]; each case starts with rc attached in MODE, no rules, no flows, no servers.
 set -u
 MODE=${1:-tc}
+[ $# -gt 0 ] && shift
 HERE=$(cd "$(dirname "$0")" && pwd)
 TAG=pr${MODE:0:3}$$
 source "$HERE/../lib.sh"
-HELP=$HERE/../helpers
 TMP=$(mktemp -d /tmp/portredir-it.XXXXXX)
 trap 'cleanup; rm -rf "$TMP"' EXIT
 
-tap_plan
-echo "# mode $MODE, namespaces $NS_C $NS_R $NS_S, pin dir $PIN"
-topo_up || { echo "Bail out! cannot build namespaces"; exit 1; }
+# ---- servers: each names itself and the peer it sees ----
 
-# Backends: A on S_IP, B on S_IP2, each naming itself and the peer it sees.
-srv_tcp() { bg_ns "$NS_S" socat TCP-LISTEN:"$2",bind="$1",fork,reuseaddr SYSTEM:"while read l; do echo $3 \$SOCAT_PEERADDR \$l; done"; }
-srv_tcp $S_IP 80 A
-srv_tcp $S_IP2 80 B
-bg_ns "$NS_S" socat -T5 UDP-RECVFROM:53,bind=$S_IP,fork SYSTEM:"read l; echo U \$SOCAT_PEERADDR \$l"
-bg_ns "$NS_S" socat -u UDP-RECVFROM:54,bind=$S_IP,fork OPEN:"$TMP/raw.log",creat,append
-bg_ns "$NS_R" socat TCP-LISTEN:80,bind=$R_CIP,fork,reuseaddr SYSTEM:"read l; echo LOCAL \$SOCAT_PEERADDR"
-bg_ns "$NS_S" socat TCP-LISTEN:81,bind=$S_IP,fork,reuseaddr SYSTEM:"wc -c"
-bg_ns "$NS_S" socat -T5 UDP-RECVFROM:55,bind=$S_IP,fork SYSTEM:cat
-for port in 9000 9050 9099 8181; do
-	bg_ns "$NS_S" socat TCP-LISTEN:$port,bind=$S_IP,fork,reuseaddr SYSTEM:"read l; echo P$port \$SOCAT_PEERADDR"
-done
-bg_ns "$NS_S" socat TCP6-LISTEN:81,bind=[$S_IP6],fork,reuseaddr SYSTEM:"wc -c"
-bg_ns "$NS_S" socat TCP6-LISTEN:80,bind=[$S_IP6],fork,reuseaddr SYSTEM:"while read l; do echo A6 \$SOCAT_PEERADDR \$l; done"
-bg_ns "$NS_S" socat -T5 UDP6-RECVFROM:53,bind=[$S_IP6],fork SYSTEM:"read l; echo U6 \$SOCAT_PEERADDR \$l"
-wait_until 5 listening "$NS_S" tcp 80 && wait_until 5 listening "$NS_S" udp 53 && wait_until 5 listening "$NS_S" tcp 81 && wait_until 5 listening "$NS_S" udp 55 &&
-	wait_until 5 listening "$NS_S" tcp 80 && wait_until 5 listening "$NS_S" udp 53 &&
-	wait_until 5 listening "$NS_S" tcp 9099 && wait_until 5 listening "$NS_S" tcp 8181 &&
-	wait_until 5 listening "$NS_S" udp 54 && wait_until 5 listening "$NS_R" tcp 80 ||
-	{ echo "Bail out! servers did not start"; exit 1; }
+# srv_echo ADDR PORT NAME: TCP, one "NAME PEER LINE" per line received
+srv_echo() {
+	local l=TCP-LISTEN b=$1
+	case "$1" in *:*) l=TCP6-LISTEN b="[$1]" ;; esac
+	serve "$NS_S" tcp "$1" "$2" socat $l:"$2",bind="$b",fork,reuseaddr SYSTEM:"while read l; do echo $3 \$SOCAT_PEERADDR \$l; done"
+}
+# srv_peer ADDR PORT NAME: TCP, "NAME PEER" after one line
+srv_peer() { serve "$NS_S" tcp "$1" "$2" socat TCP-LISTEN:"$2",bind="$1",fork,reuseaddr SYSTEM:"read l; echo $3 \$SOCAT_PEERADDR"; }
+# srv_local: the router's own service on its port 80
+srv_local() { serve "$NS_R" tcp $R_CIP 80 socat TCP-LISTEN:80,bind=$R_CIP,fork,reuseaddr SYSTEM:"read l; echo LOCAL \$SOCAT_PEERADDR"; }
+# srv_udp ADDR PORT NAME: UDP, "NAME PEER LINE"
+srv_udp() {
+	local l=UDP-RECVFROM b=$1
+	case "$1" in *:*) l=UDP6-RECVFROM b="[$1]" ;; esac
+	serve "$NS_S" udp "$1" "$2" socat -T5 $l:"$2",bind="$b",fork SYSTEM:"read l; echo $3 \$SOCAT_PEERADDR \$l"
+}
+# srv_count ADDR PORT: TCP, the byte count of what it received
+srv_count() {
+	local l=TCP-LISTEN b=$1
+	case "$1" in *:*) l=TCP6-LISTEN b="[$1]" ;; esac
+	serve "$NS_S" tcp "$1" "$2" socat $l:"$2",bind="$b",fork,reuseaddr SYSTEM:"wc -c"
+}
 
-# tcp_get ADDR PORT [SRC]: one line through a fresh connection.
-tcp_get() { in_ns "$NS_C" timeout $((5 * SLOW)) socat -T3 - TCP:"$1":"$2"${3:+,bind=$3} <<<"hello" 2>&1; }
-udp_get() { in_ns "$NS_C" timeout $((5 * SLOW)) socat -T3 - UDP:"$1":"$2" <<<"hello" 2>&1; }
+tcp_get() { tcp_req "$NS_C" "$@"; }
+# add ARGS...: a rule the case needs (a failure is shown, the checks then say what it broke)
+add() { pr add "$@" >/dev/null || diag "setup: add $* failed"; }
 
-out=$(pr attach rc --mode "$MODE" 2>&1)
-if [ $? -ne 0 ] && [ "$MODE" = native ] && grep -qi 'not supported\|Operation not supported' <<<"$out"; then
-	skip "attach rc --mode native" "native XDP unsupported here: $out"
-	tap_done; exit $?
-fi
-check "attach rc --mode $MODE" grep -q "in $MODE mode" <<<"$out"
-out=$(pr attach rc --mode "$MODE" 2>&1); rc=$?
-check "attach again is idempotent (exit 0, 'already attached')" test $rc -eq 0 -a -n "$(grep 'already attached' <<<"$out")"
-st=$(pr -j status)
-check "status shows rc in $MODE mode with live programs" python3 -c "
-import json,sys; s=json.loads(sys.argv[1]); i=[x for x in s['interfaces'] if x['interface']=='rc']
-assert i and i[0]['mode']=='$MODE' and i[0]['ok'] and i[0]['tc_ingress_prog_id'] and i[0]['tc_egress_prog_id'], s
-assert ('$MODE'=='tc') == (i[0]['xdp_prog_id']==0), s" "$st"
+# Back to the suite's fixed state: rc attached in MODE as the suite attached
+# it, nothing else of ours attached, no rules, no flows, the router's links
+# and firewall as topo_up made them. A fresh attach costs seconds (minutes
+# under TCG), so rc is attached again only if a case changed it.
+ifaces() { pr -j status 2>/dev/null | json_get '.interfaces[] | "\(.interface) \(.mode) \(.forward)"'; }
+case_reset() {
+	local i
+	pr apply /dev/null >/dev/null || diag "reset: apply /dev/null failed"
+	pr conntrack flush >/dev/null || diag "reset: conntrack flush failed"
+	if [ "$(ifaces)" != "$STD_IFACES" ] && grep -q '^rs ' <<<"$(ifaces)"; then
+		pr detach rs >/dev/null 2>&1
+	fi
+	if [ "$(ifaces)" != "$STD_IFACES" ]; then
+		for i in rs rc; do
+			pr detach $i >/dev/null 2>&1
+			# what a failed detach left behind must not reach the next case
+			if in_ns "$NS_R" ip link show $i | grep -q xdp; then
+				diag "reset: removing an XDP program left on $i"
+				in_ns "$NS_R" ip link set $i xdp off
+			fi
+			in_ns "$NS_R" tc qdisc del dev $i clsact 2>/dev/null
+		done
+		pr attach rc --mode "$MODE" >/dev/null || diag "reset: attach rc --mode $MODE failed"
+	fi
+	in_ns "$NS_R" tc qdisc del dev rs clsact 2>/dev/null # a foreign one, portredir is not on rs
+	in_ns "$NS_R" nft delete table inet prfwd 2>/dev/null
+	in_ns "$NS_R" ip link set rs mtu 1500
+	rm -rf "${TMP:?}"/*
+}
 
-pr add tcp :8080 $S_IP:80 --name web >/dev/null
-pr add udp $R_CIP:5353 $S_IP:53 --name dns >/dev/null
-pr add udp :5454 $S_IP:54 --name raw >/dev/null
-pr add tcp :9090 $R_CIP:80 --name local >/dev/null
+# ---- cases ----
 
-out=$(tcp_get $R_CIP 8080)
-check "TCP through the redirect reaches backend A, which sees the real client address" \
-	test "$out" = "A $C_IP hello"
-out=$(tcp_get $R_CIP 8080 $C_IP2)
-check "a second client address is seen as itself" test "$out" = "A $C_IP2 hello"
-out=$(udp_get $R_CIP 5353)
-check "UDP request and reply through the redirect (reply source restored)" test "$out" = "U $C_IP hello"
-out=$(tcp_get $R_CIP 9090)
-check "redirect to a local port of the router" test "$out" = "LOCAL $C_IP"
+case_attach() {
+	local out rc st
+	pr detach rc >/dev/null
+	out=$(pr attach rc --mode "$MODE" 2>&1)
+	expect_contains "attach rc --mode $MODE" "in $MODE mode" "$out"
+	out=$(pr attach rc --mode "$MODE" 2>&1); rc=$?
+	expect_begin "attach again is idempotent (exit 0, 'already attached')"
+	expect_eq "exit status" 0 "$rc"
+	expect_contains "output" "already attached" "$out"
+	expect_end
+	st=$(pr -j status)
+	expect_begin "status shows rc in $MODE mode with live programs"
+	expect_eq "rc's mode" "$MODE" "$(json_get '.interfaces[] | select(.interface == "rc") | .mode' <<<"$st")"
+	expect_eq "rc ok" true "$(json_get '.interfaces[] | select(.interface == "rc") | .ok' <<<"$st")"
+	expect_gt "tc ingress program id" 0 "$(json_get '.interfaces[] | select(.interface == "rc") | .tc_ingress_prog_id' <<<"$st")"
+	expect_gt "tc egress program id" 0 "$(json_get '.interfaces[] | select(.interface == "rc") | .tc_egress_prog_id' <<<"$st")"
+	if [ "$MODE" = tc ]; then
+		expect_eq "no XDP program in tc mode" 0 "$(json_get '.interfaces[] | select(.interface == "rc") | .xdp_prog_id' <<<"$st")"
+	else
+		expect_gt "an XDP program in $MODE mode" 0 "$(json_get '.interfaces[] | select(.interface == "rc") | .xdp_prog_id' <<<"$st")"
+	fi
+	expect_end
+}
+
+case_tcp_udp() {
+	srv_echo $S_IP 80 A; srv_udp $S_IP 53 U; srv_local
+	add tcp :8080 $S_IP:80 --name web
+	add udp $R_CIP:5353 $S_IP:53 --name dns
+	add tcp :9090 $R_CIP:80 --name local
+	expect_eq "TCP through the redirect reaches backend A, which sees the real client address" \
+		"A $C_IP hello" "$(tcp_get $R_CIP 8080)"
+	expect_eq "a second client address is seen as itself" "A $C_IP2 hello" "$(tcp_get $R_CIP 8080 $C_IP2)"
+	expect_eq "UDP request and reply through the redirect (reply source restored)" \
+		"U $C_IP hello" "$(udp_req "$NS_C" $R_CIP 5353 <<<hello 2>&1)"
+	expect_eq "redirect to a local port of the router" "LOCAL $C_IP" "$(tcp_get $R_CIP 9090)"
+}
 
 # IPv6 through the same router and rules of the same shape (socat prints peers in full)
-C_IP6_LONG=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).exploded)" $C_IP6)
-pr add tcp :8080 "[$S_IP6]:80" --name web6 >/dev/null
-pr add udp "[$R_CIP6]:5353" "[$S_IP6]:53" --name dns6 >/dev/null
-out=$(in_ns "$NS_C" timeout $((5 * SLOW)) socat -T3 - "TCP6:[$R_CIP6]:8080" <<<"hello" 2>&1)
-check "IPv6 TCP through the redirect reaches the IPv6 backend, which sees the real client" \
-	test "$out" = "A6 [$C_IP6_LONG] hello"
-out=$(in_ns "$NS_C" timeout $((5 * SLOW)) socat -T3 - "UDP6:[$R_CIP6]:5353" <<<"hello" 2>&1)
-check "IPv6 UDP request and reply through the redirect" test "$out" = "U6 [$C_IP6_LONG] hello"
+case_ipv6() {
+	local long
+	long=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).exploded)" $C_IP6)
+	srv_echo $S_IP6 80 A6; srv_udp $S_IP6 53 U6
+	add tcp :8080 "[$S_IP6]:80" --name web6
+	add udp "[$R_CIP6]:5353" "[$S_IP6]:53" --name dns6
+	expect_eq "IPv6 TCP through the redirect reaches the IPv6 backend, which sees the real client" \
+		"A6 [$long] hello" "$(tcp_get $R_CIP6 8080)"
+	expect_eq "IPv6 UDP request and reply through the redirect" \
+		"U6 [$long] hello" "$(udp_req "$NS_C" $R_CIP6 5353 <<<hello 2>&1)"
+}
 
 # Complete-checksum UDP from a raw socket: the XDP modes translate it in XDP itself.
-before=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["xlate_forward"])')
-punt_before=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["pass_partial_csum_to_tc"])')
-in_ns "$NS_C" python3 "$HELP/raw_udp.py" $C_IP $R_CIP 40000 5454 3
-wait_until 5 sh -c "[ \$(grep -c '^raw' '$TMP/raw.log' 2>/dev/null) -ge 3 ]"
-check "UDP with a complete checksum arrives intact at the backend (3 datagrams)" \
-	test "$(grep -c '^raw' "$TMP/raw.log" 2>/dev/null)" = 3
-if [ "$MODE" != tc ]; then
-	punt_after=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["pass_partial_csum_to_tc"])')
-	check "XDP translated the complete-checksum datagrams itself (no punt to TC)" test "$punt_after" = "$punt_before"
-fi
+case_raw_udp() {
+	local punt
+	serve "$NS_S" udp $S_IP 54 socat -u UDP-RECVFROM:54,bind=$S_IP,fork OPEN:"$TMP/raw.log",creat,append
+	add udp :5454 $S_IP:54 --name raw
+	punt=$(stat_global pass_partial_csum_to_tc)
+	in_ns "$NS_C" python3 -S "$PR_HELPERS/raw_udp.py" $C_IP $R_CIP 40000 5454 3
+	wait_until 5 sh -c "[ \$(grep -c '^raw' '$TMP/raw.log' 2>/dev/null) -ge 3 ]"
+	expect_eq "UDP with a complete checksum arrives intact at the backend (3 datagrams)" \
+		3 "$(grep -c '^raw' "$TMP/raw.log" 2>/dev/null)"
+	[ "$MODE" = tc ] ||
+		expect_eq "XDP translated the complete-checksum datagrams itself (no punt to TC)" \
+			"$punt" "$(stat_global pass_partial_csum_to_tc)"
+}
 
 # A 4000-byte UDP datagram over 1500-byte links: fragmented both ways, echoed whole.
-pr add udp :5555 $S_IP:55 --name big >/dev/null
-head -c 4000 /dev/urandom >"$TMP/big.in"
-frag_before=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["xlate_fragment"])')
-in_ns "$NS_C" timeout $((5 * SLOW)) socat -T3 - UDP:$R_CIP:5555 <"$TMP/big.in" >"$TMP/big.out" 2>/dev/null
-frag_after=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["xlate_fragment"])')
-check "a 4000-byte UDP datagram reaches the backend whole and its fragmented echo returns intact" \
-	cmp "$TMP/big.in" "$TMP/big.out"
-check "fragments were counted as translated (6 = 3 each way)" test $((frag_after - frag_before)) -eq 6
+case_fragments() {
+	local before after
+	serve "$NS_S" udp $S_IP 55 socat -T5 UDP-RECVFROM:55,bind=$S_IP,fork SYSTEM:cat
+	add udp :5555 $S_IP:55 --name big
+	head -c 4000 /dev/urandom >"$TMP/big.in"
+	before=$(stat_global xlate_fragment)
+	udp_req "$NS_C" $R_CIP 5555 4000 <"$TMP/big.in" >"$TMP/big.out" 2>"$TMP/big.err"
+	check "a 4000-byte UDP datagram reaches the backend whole and its fragmented echo returns intact" \
+		sh -c 'cat "$2"; cmp "$1" "$3"' _ "$TMP/big.in" "$TMP/big.err" "$TMP/big.out"
+	# the reply's last fragment is counted before it is delivered
+	after=$(wait_ge $((before + 6)) stat_global xlate_fragment)
+	expect_eq "fragments were counted as translated (6 = 3 each way)" 6 $((after - before))
+}
 
 # A live flow survives --replace; new flows take the new target.
-rm -f "$TMP/go"
-in_ns "$NS_C" timeout $((30 * SLOW)) python3 "$HELP/tcp_session.py" $R_CIP 8080 "$TMP/go" $((20 * SLOW)) >"$TMP/session.out" 2>&1 </dev/null &
-PIDS+=($!); sess=$!
-wait_until 10 grep -q . "$TMP/session.out"
-out=$(pr add tcp :8080 $S_IP2:80 --replace 2>&1)
-check "add --replace swaps the target" grep -q "$S_IP2:80" <<<"$out"
-touch "$TMP/go"; wait "$sess" 2>/dev/null
-check "the live TCP flow keeps its old backend across --replace" \
-	test "$(cat "$TMP/session.out")" = "$(printf 'A %s first\nA %s second' $C_IP $C_IP)"
-out=$(tcp_get $R_CIP 8080)
-check "a new TCP flow after --replace reaches backend B" test "$out" = "B $C_IP hello"
+case_replace_live() {
+	local out
+	srv_echo $S_IP 80 A; srv_echo $S_IP2 80 B
+	add tcp :8080 $S_IP:80 --name web
+	session_open "$TMP/session.out" $R_CIP 8080
+	out=$(pr add tcp :8080 $S_IP2:80 --replace 2>&1)
+	expect_contains "add --replace swaps the target" "$S_IP2:80" "$out"
+	session_close "$TMP/session.out"
+	expect_eq "the live TCP flow keeps its old backend across --replace" \
+		"$(printf 'A %s first\nA %s second' $C_IP $C_IP)" "$(cat "$TMP/session.out")"
+	expect_eq "a new TCP flow after --replace reaches backend B" "B $C_IP hello" "$(tcp_get $R_CIP 8080)"
+}
 
 # A port range, port for port: first, middle and last
-pr add tcp :7000-7099 $S_IP:9000-9099 --name range >/dev/null
-check "range: first port 7000 reaches 9000" test "$(tcp_get $R_CIP 7000)" = "P9000 $C_IP"
-check "range: middle port 7050 reaches 9050" test "$(tcp_get $R_CIP 7050)" = "P9050 $C_IP"
-check "range: last port 7099 reaches 9099" test "$(tcp_get $R_CIP 7099)" = "P9099 $C_IP"
+case_range() {
+	local p
+	for p in 9000 9050 9099; do srv_peer $S_IP $p P$p; done
+	add tcp :7000-7099 $S_IP:9000-9099 --name range
+	expect_eq "range: first port 7000 reaches 9000" "P9000 $C_IP" "$(tcp_get $R_CIP 7000)"
+	expect_eq "range: middle port 7050 reaches 9050" "P9050 $C_IP" "$(tcp_get $R_CIP 7050)"
+	expect_eq "range: last port 7099 reaches 9099" "P9099 $C_IP" "$(tcp_get $R_CIP 7099)"
+}
 
 # A source allowlist, seen from two client addresses
-pr add tcp :8500 $S_IP:8181 --allow $C_IP/32 --name allow >/dev/null
-check "allowlist: the allowed client address is redirected" test "$(tcp_get $R_CIP 8500)" = "P8181 $C_IP"
-out=$(in_ns "$NS_C" timeout $((3 * SLOW)) socat -T2 - TCP:$R_CIP:8500,bind=$C_IP2,connect-timeout=2 <<<"hello" 2>&1)
-check "allowlist: another client address is dropped (no answer)" sh -c "! printf %s '$out' | grep -q P8181"
-check "allowlist: the denial is counted for the rule" python3 -c "
-import json,sys; r={x['name']:x for x in json.loads(sys.argv[1])['rules']}
-assert r['allow']['denied']>=1 and r['allow']['flows']>=1, r['allow']" "$(pr -j stats)"
+case_allowlist() {
+	local out
+	srv_peer $S_IP 8181 P8181
+	add tcp :8500 $S_IP:8181 --allow $C_IP/32 --name allow
+	expect_eq "allowlist: the allowed client address is redirected" "P8181 $C_IP" "$(tcp_get $R_CIP 8500)"
+	# no answer is the expected outcome: the bound only limits the wait
+	out=$(in_ns "$NS_C" timeout "$(tmo 3)" socat -T2 - TCP:$R_CIP:8500,bind=$C_IP2,connect-timeout=2 <<<"hello" 2>&1)
+	expect_no_match "allowlist: another client address is dropped (no answer)" P8181 "$out"
+	expect_begin "allowlist: the denial is counted for the rule"
+	expect_ge "denied" 1 "$(stat_rule allow denied)"
+	expect_ge "flows" 1 "$(stat_rule allow flows)"
+	expect_end
+}
 
 # DMZ: unmapped ports go to one host, specific rules still win, local services stay local
-pr add tcp :* $S_IP --name dmz >/dev/null
-check "DMZ: an unmapped port (8181) reaches the DMZ host on the same port" \
-	test "$(tcp_get $R_CIP 8181)" = "P8181 $C_IP"
-check "DMZ: a specific rule (8080) still wins" test "$(tcp_get $R_CIP 8080)" = "B $C_IP hello"
-check "DMZ: the router's own service on port 80 is not taken" test "$(tcp_get $R_CIP 80)" = "LOCAL $C_IP"
-pr del --name dmz >/dev/null
+case_dmz() {
+	srv_peer $S_IP 8181 P8181; srv_echo $S_IP2 80 B; srv_local
+	add tcp :8080 $S_IP2:80 --name web
+	add tcp :* $S_IP --name dmz
+	expect_eq "DMZ: an unmapped port (8181) reaches the DMZ host on the same port" "P8181 $C_IP" "$(tcp_get $R_CIP 8181)"
+	expect_eq "DMZ: a specific rule (8080) still wins" "B $C_IP hello" "$(tcp_get $R_CIP 8080)"
+	expect_eq "DMZ: the router's own service on port 80 is not taken" "LOCAL $C_IP" "$(tcp_get $R_CIP 80)"
+}
 
-st=$(pr -j stats)
-check "stats count flows, packets and bytes for the rules" python3 -c "
-import json,sys; s=json.loads(sys.argv[1]); r={x['name']:x for x in s['rules']}
-assert r['web']['flows']>=4 and r['web']['packets_in']>0 and r['web']['bytes_out']>0, r['web']
-assert r['dns']['flows']>=1 and r['dns']['packets_out']>=1, r['dns']
-assert s['global']['xlate_forward']>0 and s['global']['xlate_reply']>0, s['global']" "$st"
-check "conntrack list shows the flows with client, listen and target" \
-	sh -c "'$PR_BIN' --pin-dir '$PIN' conntrack list | grep -q '$C_IP:.* $R_CIP:8080 .* $S_IP:80 '"
+case_stats() {
+	local i st
+	srv_echo $S_IP 80 A; srv_udp $S_IP 53 U
+	add tcp :8080 $S_IP:80 --name web
+	add udp $R_CIP:5353 $S_IP:53 --name dns
+	for i in 1 2 3; do tcp_get $R_CIP 8080 >/dev/null; done
+	udp_req "$NS_C" $R_CIP 5353 <<<hello >/dev/null 2>&1
+	session_open "$TMP/session.out" $R_CIP 8080 # a fourth flow, live while we look
+	st=$(pr -j stats)
+	expect_begin "stats count flows, packets and bytes for the rules"
+	expect_ge "web flows" 4 "$(json_get '.rules[] | select(.name == "web") | .flows' <<<"$st")"
+	expect_gt "web packets_in" 0 "$(json_get '.rules[] | select(.name == "web") | .packets_in' <<<"$st")"
+	expect_gt "web bytes_out" 0 "$(json_get '.rules[] | select(.name == "web") | .bytes_out' <<<"$st")"
+	expect_ge "dns flows" 1 "$(json_get '.rules[] | select(.name == "dns") | .flows' <<<"$st")"
+	expect_ge "dns packets_out" 1 "$(json_get '.rules[] | select(.name == "dns") | .packets_out' <<<"$st")"
+	expect_gt "global xlate_forward" 0 "$(json_get '.global.xlate_forward' <<<"$st")"
+	expect_gt "global xlate_reply" 0 "$(json_get '.global.xlate_reply' <<<"$st")"
+	expect_end
+	expect_match "conntrack list shows the flows with client, listen and target" \
+		"$C_IP:.* $R_CIP:8080 .* $S_IP:80 " "$(pr conntrack list)"
+	session_close "$TMP/session.out"
+}
 
 # Path MTU discovery through the redirect: the router's server-side link is
 # smaller, the client's segments carry DF, and only a translated frag-needed
 # tells the client's socket (which talks to the listen address) to shrink.
-pr add tcp :8090 $S_IP:81 --name upload >/dev/null
-in_ns "$NS_R" ip link set rs mtu 1280
-icmp_before=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["xlate_icmp_error"])')
-out=$(head -c 300000 /dev/urandom | in_ns "$NS_C" timeout $((20 * SLOW)) socat -t5 -T$((15 * SLOW)) - TCP:$R_CIP:8090 2>&1)
-icmp_after=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["xlate_icmp_error"])')
-check "PMTU: a 300 kB upload with DF over a 1280-byte link completes through the redirect" \
-	test "$(tr -d ' ' <<<"$out")" = 300000
-check "PMTU: the router's frag-needed was translated for the client" test "$icmp_after" -gt "$icmp_before"
-# the same over IPv6, where only packet-too-big can shrink the path
-pr add tcp '[::]:8091' "[$S_IP6]:81" --name upload6 >/dev/null
-icmp_before=$icmp_after
-out=$(head -c 300000 /dev/urandom | in_ns "$NS_C" timeout $((20 * SLOW)) socat -t5 -T$((15 * SLOW)) - "TCP6:[$R_CIP6]:8091" 2>&1)
-icmp_after=$(pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"]["xlate_icmp_error"])')
-check "PMTU over IPv6: the upload completes and packet-too-big was translated" \
-	sh -c '[ "$1" = 300000 ] && [ "$2" -gt "$3" ]' _ "$(tr -d ' ' <<<"$out")" "$icmp_after" "$icmp_before"
-in_ns "$NS_R" ip link set rs mtu 1500
+# upload ADDR PORT: bytes the server counted of a 300 kB upload
+upload() {
+	local a="TCP:$1:$2"
+	case "$1" in *:*) a="TCP6:[$1]:$2" ;; esac
+	head -c 300000 /dev/urandom | in_ns "$NS_C" timeout "$(tmo 20)" socat -t "$(tmo 5)" -T "$(tmo 15)" - "$a" 2>&1 | tr -d ' '
+}
+case_pmtu() {
+	local before after out
+	srv_count $S_IP 81; srv_count $S_IP6 81
+	add tcp :8090 $S_IP:81 --name upload
+	add tcp '[::]:8091' "[$S_IP6]:81" --name upload6
+	in_ns "$NS_R" ip link set rs mtu 1280
+	before=$(stat_global xlate_icmp_error)
+	out=$(upload $R_CIP 8090)
+	after=$(stat_global xlate_icmp_error)
+	expect_eq "PMTU: a 300 kB upload with DF over a 1280-byte link completes through the redirect" 300000 "$out"
+	expect_gt "PMTU: the router's frag-needed was translated for the client" "$before" "$after"
+	# the same over IPv6, where only packet-too-big can shrink the path
+	before=$after
+	out=$(upload $R_CIP6 8091)
+	after=$(stat_global xlate_icmp_error)
+	expect_begin "PMTU over IPv6: the upload completes and packet-too-big was translated"
+	expect_eq "bytes the server counted" 300000 "$out"
+	expect_gt "xlate_icmp_error" "$before" "$after"
+	expect_end
+}
 
 # Translated packets go straight to the egress device (bpf_redirect from TC,
 # or XDP_REDIRECT where the devmap allows), past the router's forward path;
 # --via-stack keeps them on it, so the host's firewall sees them.
-in_ns "$NS_R" nft -f - <<'NFT'
+fwd_setup() {
+	srv_echo $S_IP 80 A
+	in_ns "$NS_R" nft -f - <<'NFT'
 table inet prfwd {
 	chain fw {
 		type filter hook forward priority 0
@@ -177,79 +268,114 @@ table inet prfwd {
 	}
 }
 NFT
-gstat() { pr -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["global"][sys.argv[1]])' "$1"; }
-fwd_pkts() { in_ns "$NS_R" nft -j list chain inet prfwd fw | python3 -c '
-import json,sys; print(sum(e["counter"]["packets"] for r in json.load(sys.stdin)["nftables"] if "rule" in r for e in r["rule"]["expr"] if "counter" in e))'; }
-in_ns "$NS_R" ping -c1 -W2 $S_IP >/dev/null 2>&1; in_ns "$NS_R" ping -c1 -W2 $C_IP >/dev/null 2>&1 # neighbours known
-# one_flow LABEL: a TCP exchange through the web rule; sets out (the reply
-# without its backend letter) and dr, df (packets sent straight out, and
-# packets the router's forward chain saw)
+	in_ns "$NS_R" ping -c1 -W"$(tmo 2)" $S_IP >/dev/null 2>&1 # neighbours known
+	in_ns "$NS_R" ping -c1 -W"$(tmo 2)" $C_IP >/dev/null 2>&1
+}
+fwd_pkts() {
+	in_ns "$NS_R" nft -j list chain inet prfwd fw |
+		json_get '[.nftables[] | .rule? // empty | .expr[] | .counter? // empty | .packets] | add // 0'
+}
+# one_flow LABEL: a TCP exchange through rule web; sets out (the reply without
+# its backend letter) and dr, df (packets sent straight out, and packets the
+# router's forward chain saw)
 one_flow() {
 	local r0 f0
-	r0=$(gstat redirect) f0=$(fwd_pkts)
+	r0=$(stat_global redirect) f0=$(fwd_pkts)
 	out=$(tcp_get $R_CIP 8080)
 	out=${out#? }
-	dr=$(($(gstat redirect) - r0)) df=$(($(fwd_pkts) - f0))
+	dr=$(($(stat_global redirect) - r0)) df=$(($(fwd_pkts) - f0))
 	echo "# $1: redirect counter +$dr, router forward chain +$df, reply '$out'"
 }
-pr attach rs --mode "$MODE" >/dev/null # replies arrive there: both directions go straight
-one_flow direct
-check "a translated flow goes straight to the egress device: redirect counter up, router forward chain untouched" \
-	test "$out" = "$C_IP hello" -a $dr -ge 6 -a $df -eq 0
+case_direct() {
+	local out dr df
+	fwd_setup
+	pr attach rs --mode "$MODE" >/dev/null # replies arrive there: both directions go straight
+	add tcp :8080 $S_IP:80 --name web
+	one_flow direct
+	expect_begin "a translated flow goes straight to the egress device: redirect counter up, router forward chain untouched"
+	expect_eq "reply" "$C_IP hello" "$out"
+	expect_ge "redirect counter increase" 6 "$dr"
+	expect_eq "forward chain packets" 0 "$df"
+	expect_end
+}
 # The server's port-unreachable travels back through rs, where ingress must
 # not translate it: from the listen address the stack would drop it as
 # martian. rc's egress translates it, and the client sees the refusal.
-pr add udp :5999 $S_IP:5999 --name closed >/dev/null
-out=$(in_ns "$NS_C" timeout $((5 * SLOW)) python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3)
-s.connect((sys.argv[1], 5999)); s.send(b"x")
-try: s.recv(10); print("answered")
-except ConnectionRefusedError: print("refused")
-except socket.timeout: print("timeout")' $R_CIP 2>&1)
-check "with both sides attached, the server's port-unreachable reaches the client translated" test "$out" = refused
-pr del --name closed >/dev/null
-pr detach rc >/dev/null; pr detach rs >/dev/null
-pr attach rs --mode "$MODE" --via-stack >/dev/null
-out=$(pr attach rc --mode "$MODE" --via-stack 2>&1)
-check "attach --via-stack" grep -q "in $MODE mode" <<<"$out"
-out=$(pr status)
-check "status shows forward stack" grep -qE '^  rc .* forward stack' <<<"$out"
-one_flow "via stack"
-check "with --via-stack the flow takes the router's forward path and still works" \
-	test "$out" = "$C_IP hello" -a $dr -eq 0 -a $df -ge 6
-out=$(pr attach rc --mode "$MODE" 2>&1); rc=$?
-check "attach without --via-stack over a --via-stack attachment asks for a detach first" \
-	test $rc -ne 0 -a -n "$(grep -- 'with --via-stack; detach it first' <<<"$out")"
-pr detach rc >/dev/null; pr detach rs >/dev/null; pr attach rc --mode "$MODE" >/dev/null
-in_ns "$NS_R" nft delete table inet prfwd
+case_port_unreachable() {
+	local rc
+	pr attach rs --mode "$MODE" >/dev/null
+	add udp :5999 $S_IP:5999 --name closed
+	udp_req "$NS_C" $R_CIP 5999 <<<x >/dev/null 2>&1; rc=$?
+	expect_eq "with both sides attached, the server's port-unreachable reaches the client translated" \
+		refused "$(case $rc in 0) echo answered ;; 3) echo refused ;; 4) echo timeout ;; *) echo "exit $rc" ;; esac)"
+}
+case_via_stack() {
+	local out dr df rc
+	fwd_setup
+	pr detach rc >/dev/null
+	pr attach rs --mode "$MODE" --via-stack >/dev/null
+	out=$(pr attach rc --mode "$MODE" --via-stack 2>&1)
+	expect_contains "attach --via-stack" "in $MODE mode" "$out"
+	expect_match "status shows forward stack" '^  rc .* forward stack' "$(pr status)"
+	add tcp :8080 $S_IP:80 --name web
+	one_flow "via stack"
+	expect_begin "with --via-stack the flow takes the router's forward path and still works"
+	expect_eq "reply" "$C_IP hello" "$out"
+	expect_eq "redirect counter increase" 0 "$dr"
+	expect_ge "forward chain packets" 6 "$df"
+	expect_end
+	out=$(pr attach rc --mode "$MODE" 2>&1); rc=$?
+	expect_begin "attach without --via-stack over a --via-stack attachment asks for a detach first"
+	expect_gt "exit status" 0 "$rc"
+	expect_contains "message" "with --via-stack; detach it first" "$out"
+	expect_end
+}
 
 # Delete stops redirecting, for new and live flows.
-rm -f "$TMP/go"
-in_ns "$NS_C" timeout $((30 * SLOW)) python3 "$HELP/tcp_session.py" $R_CIP 8080 "$TMP/go" $((20 * SLOW)) >"$TMP/session2.out" 2>&1 </dev/null &
-PIDS+=($!); sess=$!
-wait_until 10 grep -q . "$TMP/session2.out"
-check "del by name succeeds" pr del --name web
-touch "$TMP/go"; wait "$sess" 2>/dev/null
-check "after del a live flow is no longer redirected" sh -c "! grep -q 'B .* second' '$TMP/session2.out'"
-out=$(tcp_get $R_CIP 8080)
-check "after del a new connection is not redirected (refused by the router)" grep -qi "refused\|reset" <<<"$out"
-check "rule list no longer has the rule" sh -c "! '$PR_BIN' --pin-dir '$PIN' list | grep -q ' web '"
+case_del() {
+	srv_echo $S_IP2 80 B
+	add tcp :8080 $S_IP2:80 --name web
+	session_open "$TMP/session.out" $R_CIP 8080
+	check "del by name succeeds" pr del --name web
+	session_close "$TMP/session.out"
+	expect_no_match "after del a live flow is no longer redirected" 'B .* second' "$(cat "$TMP/session.out")"
+	expect_match "after del a new connection is not redirected (refused by the router)" \
+		'[Rr]efused|[Rr]eset' "$(tcp_get $R_CIP 8080)"
+	expect_no_match "rule list no longer has the rule" ' web ' "$(pr list)"
+}
 
 # Detach removes everything of ours and nothing else.
-check "detach succeeds" pr detach rc
-check "no XDP program left on rc" sh -c "! nsenter --net=/run/netns/$NS_R ip link show rc | grep -q 'xdp'"
-check "no clsact qdisc left on rc (we created it)" sh -c "! nsenter --net=/run/netns/$NS_R tc qdisc show dev rc | grep -q clsact"
-out=$(tcp_get $R_CIP 9090)
-check "after detach traffic is not translated" grep -qi "refused\|reset" <<<"$out"
-check "rules survive detach (restart loses no rules)" sh -c "'$PR_BIN' --pin-dir '$PIN' list | grep -q ' local '"
+case_detach() {
+	add tcp :9090 $R_CIP:80 --name local
+	check "detach succeeds" pr detach rc
+	expect_no_match "no XDP program left on rc" xdp "$(in_ns "$NS_R" ip link show rc)"
+	expect_no_match "no clsact qdisc left on rc (we created it)" clsact "$(in_ns "$NS_R" tc qdisc show dev rc)"
+	expect_match "after detach traffic is not translated" '[Rr]efused|[Rr]eset' "$(tcp_get $R_CIP 9090)"
+	expect_match "rules survive detach (restart loses no rules)" ' local ' "$(pr list)"
+}
 
 # Someone else's clsact qdisc and filter survive our attach and detach.
-in_ns "$NS_R" tc qdisc add dev rs clsact
-in_ns "$NS_R" tc filter add dev rs ingress prio 7 protocol all u32 match u32 0 0 classid 1:1
-pr attach rs --mode "$MODE" >/dev/null && pr detach rs >/dev/null
-check "detach leaves another user's clsact qdisc and filter in place" \
-	sh -c "nsenter --net=/run/netns/$NS_R tc filter show dev rs ingress | grep -q 'pref 7 u32'"
-check "detach of an interface we are not on fails cleanly" sh -c "! '$PR_BIN' --pin-dir '$PIN' detach lo 2>/dev/null"
+case_foreign_qdisc() {
+	in_ns "$NS_R" tc qdisc add dev rs clsact
+	in_ns "$NS_R" tc filter add dev rs ingress prio 7 protocol all u32 match u32 0 0 classid 1:1
+	pr attach rs --mode "$MODE" >/dev/null && pr detach rs >/dev/null
+	expect_match "detach leaves another user's clsact qdisc and filter in place" \
+		'pref 7 u32' "$(in_ns "$NS_R" tc filter show dev rs ingress)"
+	check "detach of an interface we are not on fails cleanly" sh -c "! '$PR_BIN' --pin-dir '$PIN' detach lo 2>/dev/null"
+}
 
+tap_plan
+echo "# mode $MODE, namespaces $NS_C $NS_R $NS_S, pin dir $PIN, time scale x$PR_SCALE"
+topo_up || { echo "Bail out! cannot build namespaces"; exit 1; }
+out=$(pr attach rc --mode "$MODE" 2>&1)
+if [ $? -ne 0 ] && [ "$MODE" = native ] && grep -qi 'not supported\|Operation not supported' <<<"$out"; then
+	skip "attach rc --mode native" "native XDP unsupported here: $out"
+	tap_done; exit $?
+fi
+STD_IFACES=$(ifaces)
+echo "# fixed state between cases: $STD_IFACES"
+if [ $# -gt 0 ]; then PR_CASES="$*"; fi
+run_cases case_attach case_tcp_udp case_ipv6 case_raw_udp case_fragments case_replace_live case_range \
+	case_allowlist case_dmz case_stats case_pmtu case_direct case_port_unreachable case_via_stack \
+	case_del case_detach case_foreign_qdisc
 tap_done

@@ -19,7 +19,7 @@ done
 echo "# vmtest: kernel $KERNEL, tree $TOP"
 if command -v vng >/dev/null 2>&1; then
 	echo "# vmtest: using virtme-ng"
-	exec vng -r "$KERNEL" --user root -- env KSFT_MACHINE_SLOW=yes make -C "$TOP" check
+	exec vng -r "$KERNEL" --user root -- make -C "$TOP" check
 fi
 echo "# vmtest: virtme-ng not found; using tests/vm/run-vm.sh (qemu, 9p root)"
 exec "$TOP/tests/vm/run-vm.sh" --kernel "$KERNEL" -- make -C "$TOP" check

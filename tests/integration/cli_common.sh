@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# What cli.sh and apply.sh share (sourced after tests/lib.sh, not a suite): their reset, the state they compare, and the bad-input and refusal checks.
+
+# prs: portredir on the small maps of apply.sh's capacity case
+prs() { in_ns "$NS_R" "$PR_BIN" --pin-dir "$PIN_SMALL" "$@"; }
+
+case_reset() {
+	local i
+	for i in rc rs; do
+		pr detach $i >/dev/null 2>&1
+		prs detach $i >/dev/null 2>&1
+		in_ns "$NS_R" ip link set $i xdp off 2>/dev/null
+		in_ns "$NS_R" tc qdisc del dev $i clsact 2>/dev/null
+	done
+	rm -rf "$PIN" "$PIN_SMALL" "${TMP:?}"/*
+}
+
+# state = rules and attachments, as JSON; not conntrack or live flows, which
+# expire on their own (cases keep flows open)
+state() { pr -j list; pr -j status | grep -v 'conntrack\|"flows"'; }
+
+# bad_input DESC TOKEN ARGS...: exit 2, a single line on stderr naming TOKEN,
+# nothing on stdout, no change from the state in $before.
+bad_input() {
+	local desc=$1 token=$2 out err rc; shift 2
+	err=$(pr "$@" 2>&1 >/dev/null); rc=$?
+	out=$(pr "$@" 2>/dev/null)
+	expect_begin "rejects $desc: $err"
+	expect_eq "exit status" 2 "$rc"
+	expect_eq "stdout" "" "$out"
+	expect_eq "lines on stderr" 1 "$(printf '%s\n' "$err" | wc -l)"
+	expect_contains "stderr names the token" "$token" "$err"
+	expect_eq "state (rules and attachments)" "$before" "$(state)"
+	expect_end
+}
+# refused DESC RC PATTERN: the last command's exit status and message, and no change from $before
+refused() {
+	expect_begin "$1"
+	expect_eq "exit status" "$2" "$rc"
+	expect_match "message" "$3" "$err"
+	[ -z "${4:-}" ] || expect_eq "state (rules and attachments)" "$before" "$(state)"
+	expect_end
+}
+two_rules() {
+	pr add tcp :8080 192.0.2.10:80 --name web >/dev/null &&
+		pr add udp 198.51.100.1:53 192.0.2.10:5353 >/dev/null || diag "setup: the two rules were not added"
+}
+
