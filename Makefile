@@ -210,7 +210,7 @@ vmdeps:
 
 # The whole suite inside a VM on KERNEL (default: Debian's 6.1 from vmdeps).
 vmtest: vmdeps
-	$(MAKE) all
+	$(MAKE) all $(FUZZER)
 	tests/vm/vmtest.sh $(KERNEL)
 
 # Install layout. PREFIX=/usr for a distribution package; DESTDIR stages the tree.
