@@ -238,6 +238,19 @@ int pr_local_status(struct pr_ctx *c, struct pr_local_status *st)
 	return 0;
 }
 
+/* A change begins: the pin dir locked, what there is (st) and its record
+ * (rec, zeroed when there is none). */
+static int change_begin(struct pr_ctx *c, struct pr_local_status *st, struct pr_local_ns *rec)
+{
+	int err = pr_lock(c);
+
+	if (!err)
+		err = pr_local_status(c, st);
+	if (!err)
+		get_record(c, st->netns_cookie, rec);
+	return err;
+}
+
 int pr_local_attach(struct pr_ctx *c, bool explicit_local, bool *already)
 {
 	struct pr_local_status st;
@@ -245,12 +258,9 @@ int pr_local_attach(struct pr_ctx *c, bool explicit_local, bool *already)
 	int err;
 
 	*already = false;
-	err = pr_lock(c);
-	if (!err)
-		err = pr_local_status(c, &st);
+	err = change_begin(c, &st, &rec);
 	if (err)
 		return err;
-	get_record(c, st.netns_cookie, &rec);
 	if (st.attached && st.recorded) {
 		*already = !explicit_local || (rec.flags & PR_LOCAL_F_EXPLICIT);
 	} else {
@@ -320,15 +330,13 @@ int pr_local_detach(struct pr_ctx *c, bool *removed, size_t *ifaces)
 
 	*removed = false;
 	*ifaces = 0;
-	err = pr_lock(c);
-	if (!err)
-		err = pr_local_status(c, &st);
+	err = change_begin(c, &st, &rec);
 	if (err)
 		return err;
 	if (!st.recorded && !st.nhooks)
 		return pr_errf(c, -ENOENT, "local clients are not served in this network namespace");
 	*ifaces = ifaces_here(c);
-	if (*ifaces && st.attached && get_record(c, st.netns_cookie, &rec) == 0) {
+	if (*ifaces && st.attached && st.recorded) {
 		rec.flags &= ~PR_LOCAL_F_EXPLICIT;
 		return put_record(c, st.netns_cookie, &rec);
 	}

@@ -5,17 +5,10 @@ import socket
 import struct
 import sys
 
+from inet_csum import csum
+
 ifname, dmac, src, dst, sport, dport = sys.argv[1:7]
 sport, dport = int(sport), int(dport)
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)

@@ -13,17 +13,9 @@ source "$HERE/../lib.sh"
 TMP=$(mktemp -d /tmp/portredir-local.XXXXXX)
 trap 'pr detach --all >/dev/null 2>&1; cleanup; rm -rf "$TMP"' EXIT
 
-# srv_echo NS ADDR PORT NAME: TCP, "NAME PEER LINE" per line; srv_udp the same over UDP
-srv_echo() {
-	local l=TCP-LISTEN b=$2
-	case "$2" in *:*) l=TCP6-LISTEN b="[$2]" ;; esac
-	serve "$1" tcp "$2" "$3" socat $l:"$3",bind="$b",fork,reuseaddr SYSTEM:"read l; echo $4 \$SOCAT_PEERADDR \$l"
-}
-srv_udp() {
-	local l=UDP-RECVFROM b=$2
-	case "$2" in *:*) l=UDP6-RECVFROM b="[$2]" ;; esac
-	serve "$1" udp "$2" "$3" socat -T5 $l:"$3",bind="$b",fork SYSTEM:"read l; echo $4 \$SOCAT_PEERADDR \$l"
-}
+# srv_echo NS ADDR PORT NAME: TCP, "NAME PEER LINE" for a line; srv_udp the same over UDP
+srv_echo() { serve_reply "$1" tcp "$2" "$3" "$4"; }
+srv_udp() { serve_reply "$1" udp "$2" "$3" "$4"; }
 add() { pr add "$@" >/dev/null || diag "setup: add $* failed"; }
 # lc MODE ADDR PORT [NS]: helpers/local_client.py from the router (or NS): "peer P: REPLY" or "peer P from F: REPLY"
 lc() { in_ns "${4:-$NS_R}" timeout "$(tmo 5)" python3 -S "$PR_HELPERS/local_client.py" "$1" "$2" "$3" "$(tmo 3)" 2>&1; }
