@@ -143,7 +143,8 @@ static __always_inline int pr_sock_fwd(struct bpf_sock_addr *ctx, __u8 family, b
 	}
 	t = e;
 	t.addr = r->target;
-	t.port = r->target_port;
+	/* a target without a port ("tcp :8080 ADDR") keeps the one asked for */
+	t.port = (r->flags & PR_RULE_F_KEEP_PORT) ? e.port : r->target_port;
 	pr_sock_rev_key_of(&k, ctx, &t);
 	__builtin_memset(&v, 0, sizeof(v));
 	v.addr = e.addr;
@@ -153,7 +154,7 @@ static __always_inline int pr_sock_fwd(struct bpf_sock_addr *ctx, __u8 family, b
 	/* a full LRU evicts: the update fails only without memory, and then
 	 * the socket still gets its target, shown as the target */
 	bpf_map_update_elem(&pr_sock_rev, &k, &v, BPF_ANY);
-	pr_sock_ep_write(ctx, family, &r->target, r->target_port);
+	pr_sock_ep_write(ctx, family, &t.addr, t.port);
 	pr_count(PR_R_XLATE_SOCK);
 	if (fresh)
 		pr_rule_new_flow(r->id);
