@@ -77,7 +77,11 @@ KERNEL ?=
 .SECONDARY:
 
 .PHONY: all clean check demo deps vmdeps vmtest unit integration bench install uninstall deb fuzz
-all: $(CLI) $(UNIT) $(RULES_TEST)
+# With libFuzzer installed (make deps), all includes the fuzz harness, so a tree
+# built by plain `make` holds everything `make check` runs, also where check then
+# sees the tree read-only (a VM over 9p: vng, make vmtest).
+HAVE_LIBFUZZER := $(wildcard $(shell $(CLANG) -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-*.a)
+all: $(CLI) $(UNIT) $(RULES_TEST) $(if $(HAVE_LIBFUZZER),$(O)/fuzz_datapath)
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c | $(O)/bpf $(O)/bpf-inc/bpf
 	$(call msg,BPF,$@)

@@ -27,6 +27,10 @@ PR_STATE=${PR_STATE:-}
 
 # ---- machine speed ----
 
+# Clocks from bash itself (5.0+), so timing costs no process start: that
+# matters under TCG, where each start takes a large fraction of a second.
+now_us() { echo "${EPOCHREALTIME//[!0-9]/}"; }
+
 # pr_scale: how many times longer than on a fast host things may take here.
 # Measured, not configured: ten starts of a shell running a two-process
 # pipeline (what every server's reply costs: socat forks, sh, echo), against
@@ -35,9 +39,9 @@ PR_STATE=${PR_STATE:-}
 # PR_SCALE, so run.sh measures once for all its suites.
 pr_scale() {
 	local t0 i ms s
-	t0=$(date +%s%N)
+	t0=$(now_us)
 	for i in 1 2 3 4 5 6 7 8 9 10; do sh -c 'echo | cat' >/dev/null; done
-	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	ms=$(( ($(now_us) - t0) / 1000 ))
 	s=$(( (ms + 99) / 100 ))
 	[ "$s" -lt 1 ] && s=1
 	[ "$s" -gt 30 ] && s=30
@@ -75,7 +79,11 @@ stop_bg() {
 	for p in "${all[@]}"; do kill -TERM -- -"$p" 2>/dev/null || kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	# a case's servers are not our children: wait for their exit by polling
-	for p in "${all[@]}"; do wait_until 5 sh -c "! kill -0 $p" 2>/dev/null; done
+	# (kill -0 is a builtin: no process start while nothing is left)
+	local end=$(( EPOCHSECONDS + $(tmo 5) ))
+	for p in "${all[@]}"; do
+		while kill -0 "$p" 2>/dev/null && [ "$EPOCHSECONDS" -lt "$end" ]; do sleep 0.1; done
+	done
 	PIDS=()
 	[ -n "$PR_STATE" ] && : >"$PR_STATE/pids"
 	return 0
@@ -128,9 +136,9 @@ topo_up() {
 # tmo SECS seconds. Bound it by what the condition takes on a fast host.
 wait_until() {
 	local secs=$1; shift
-	local end=$(( $(date +%s) + $(tmo "$secs") ))
+	local end=$(( EPOCHSECONDS + $(tmo "$secs") ))
 	while ! "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -ge "$end" ] && return 1
+		[ "$EPOCHSECONDS" -ge "$end" ] && return 1
 		sleep 0.1
 	done
 }
@@ -139,11 +147,11 @@ wait_until() {
 # least MIN, within tmo 10; prints the last value either way, returns 1 if short.
 wait_ge() {
 	local min=$1 v end; shift
-	end=$(( $(date +%s) + $(tmo 10) ))
+	end=$(( EPOCHSECONDS + $(tmo 10) ))
 	while :; do
 		v=$("$@" 2>/dev/null)
 		[[ $v =~ ^-?[0-9]+$ ]] && [ "$v" -ge "$min" ] && { echo "$v"; return 0; }
-		[ "$(date +%s)" -ge "$end" ] && { echo "$v"; return 1; }
+		[ "$EPOCHSECONDS" -ge "$end" ] && { echo "$v"; return 1; }
 		sleep 0.1
 	done
 }
@@ -312,6 +320,17 @@ expect_end() {
 # must put the suite's fixed state back: no rules, nothing attached...). A
 # case that reports nothing, or exits non-zero without reporting a failure,
 # is a failure. PR_CASES="a b" runs only those cases.
+# TAP_N, TAP_PASS, TAP_FAIL, TAP_SKIP from the cases' results file, read by
+# bash alone (the cases run in subshells, so their counts come back this way).
+tap_count() {
+	local l
+	TAP_N=0 TAP_PASS=0 TAP_FAIL=0 TAP_SKIP=0
+	while IFS= read -r l; do
+		TAP_N=$((TAP_N + 1))
+		case "$l" in P) TAP_PASS=$((TAP_PASS + 1)) ;; F) TAP_FAIL=$((TAP_FAIL + 1)) ;; S) TAP_SKIP=$((TAP_SKIP + 1)) ;; esac
+	done <"$PR_STATE/tap"
+}
+
 run_cases() {
 	local c rc n0 f0 t0 want=()
 	[ -n "$PR_STATE" ] || PR_STATE=$(mktemp -d /tmp/portredir-cases.XXXXXX) || return 1
@@ -322,15 +341,14 @@ run_cases() {
 	if [ -n "${PR_CASES:-}" ]; then want=($PR_CASES); else want=("$@"); fi
 	for c in "${want[@]}"; do
 		if ! declare -F "$c" >/dev/null; then not_ok "$c: no such case"; continue; fi
-		t0=$(date +%s%N)
+		t0=$(now_us)
 		stop_bg
 		declare -F case_reset >/dev/null && case_reset
-		echo "# case $c (reset took $(( ($(date +%s%N) - t0) / 1000000 )) ms)"
-		n0=$TAP_N f0=$TAP_FAIL t0=$(date +%s%N)
+		echo "# case $c (reset took $(( ($(now_us) - t0) / 1000 )) ms)"
+		n0=$TAP_N f0=$TAP_FAIL t0=$(now_us)
 		( "$c" ); rc=$?
-		TAP_N=$(wc -l <"$PR_STATE/tap")
-		TAP_PASS=$(grep -c P "$PR_STATE/tap") TAP_FAIL=$(grep -c F "$PR_STATE/tap") TAP_SKIP=$(grep -c S "$PR_STATE/tap")
-		echo "# case $c: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+		tap_count
+		echo "# case $c: $(( ($(now_us) - t0) / 1000 )) ms"
 		if [ "$TAP_N" -eq "$n0" ]; then
 			not_ok "$c: case reported no results (exit status $rc)"
 		elif [ "$rc" -ne 0 ] && [ "$TAP_FAIL" -eq "$f0" ]; then

@@ -32,17 +32,35 @@ if [ "$WHAT" != unit ] && [ -n "$ROOT" ]; then
 fi
 
 N=0 PASS=0 FAIL=0 SKIP=0
-# A suite's time limit: 300 s on a fast host, times this machine's measured
-# slowness (tests/lib.sh pr_scale, which KSFT_MACHINE_SLOW=yes stretches);
-# the suites inherit the same PR_SCALE for their own waits.
+# Suites run in PR_JOBS lanes at once (default: the CPU count, at most 2;
+# PR_JOBS=1 streams each suite's lines as they come). Every suite has its
+# own namespaces, pin dir and files, so lanes share nothing; the report
+# keeps the suites' order. A suite's time limit: 300 s on a fast host, times
+# this machine's measured slowness (tests/lib.sh pr_scale, which
+# KSFT_MACHINE_SLOW=yes stretches) and the number of lanes; the suites
+# inherit that PR_SCALE for their own waits, which only ever bound a wait
+# for a condition, so a larger one slows a failing check, never a passing one.
+JOBS=${PR_JOBS:-$(nproc 2>/dev/null || echo 1)}
+case "$JOBS" in '' | *[!0-9]* | 0) JOBS=1 ;; esac
+[ "$JOBS" -gt 2 ] && [ -z "${PR_JOBS:-}" ] && JOBS=2
 source tests/lib.sh
+PR_SCALE=$((PR_SCALE * JOBS))
+export PR_SCALE
 LIMIT=$((300 * PR_SCALE))
-echo "# kernel $(uname -r)${KSFT_MACHINE_SLOW:+, KSFT_MACHINE_SLOW=$KSFT_MACHINE_SLOW}, time scale x$PR_SCALE (suite limit ${LIMIT} s)"
+echo "# kernel $(uname -r)${KSFT_MACHINE_SLOW:+, KSFT_MACHINE_SLOW=$KSFT_MACHINE_SLOW}, $JOBS lane(s), time scale x$PR_SCALE (suite limit ${LIMIT} s)"
 echo "TAP version 13"
-for s in "${suites[@]}"; do
-	name=${s%%:*} cmd=${s#*:}
-	echo "# suite $name: $cmd"
-	before=$N fails_at_start=$FAIL rc=0 t0=$(date +%s)
+
+# run_suite CMD: the suite's output, then its exit status and time in seconds.
+run_suite() {
+	local t0=$(date +%s)
+	timeout $LIMIT $1 2>&1
+	echo "# suite-exit $?"
+	echo "# suite-time $(( $(date +%s) - t0 ))"
+}
+
+# report NAME: a suite's lines renumbered into the one stream, and its verdict.
+report() {
+	local name=$1 before=$N fails_at_start=$FAIL rc=0 secs=0 line
 	while IFS= read -r line; do
 		case "$line" in
 		"TAP version"*|1..*|"# Totals:"*|"# unit:"*|"# rules:"*) ;;
@@ -50,18 +68,42 @@ for s in "${suites[@]}"; do
 		"ok "*) N=$((N + 1)); PASS=$((PASS + 1)); echo "ok $N - $name: ${line#* - }" ;;
 		"not ok "*) N=$((N + 1)); FAIL=$((FAIL + 1)); echo "not ok $N - $name: ${line#* - }" ;;
 		"# suite-exit "*) rc=${line#\# suite-exit } ;;
+		"# suite-time "*) secs=${line#\# suite-time } ;;
 		*) echo "$line" ;;
 		esac
-	done < <(timeout $LIMIT $cmd 2>&1; echo "# suite-exit $?")
+	done
 	# a suite that died (or timed out) without reporting a failure still fails
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 4 ] && [ "$FAIL" -eq "${fails_at_start:-0}" ]; then
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 4 ] && [ "$FAIL" -eq "$fails_at_start" ]; then
 		N=$((N + 1)); FAIL=$((FAIL + 1)); echo "not ok $N - $name: suite exited with status $rc"
 	fi
-	echo "# suite $name: $(( $(date +%s) - t0 )) s"
+	echo "# suite $name: $secs s"
 	if [ "$N" -eq "$before" ]; then
 		N=$((N + 1)); FAIL=$((FAIL + 1)); echo "not ok $N - $name: suite reported no results"
 	fi
-done
+}
+
+if [ "$JOBS" -eq 1 ]; then
+	for s in "${suites[@]}"; do
+		echo "# suite ${s%%:*}: ${s#*:}"
+		report "${s%%:*}" < <(run_suite "${s#*:}")
+	done
+else
+	OUT=$(mktemp -d /tmp/portredir-run.XXXXXX)
+	declare -a PID
+	launched=0
+	trap 'for p in "${PID[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$OUT"' EXIT
+	for i in "${!suites[@]}"; do
+		# keep the next JOBS suites running while this one is reported
+		while [ "$launched" -lt $((i + JOBS)) ] && [ "$launched" -lt "${#suites[@]}" ]; do
+			run_suite "${suites[$launched]#*:}" >"$OUT/$launched" &
+			PID[$launched]=$!
+			launched=$((launched + 1))
+		done
+		wait "${PID[$i]}"
+		echo "# suite ${suites[$i]%%:*}: ${suites[$i]#*:}"
+		report "${suites[$i]%%:*}" <"$OUT/$i"
+	done
+fi
 if [ -z "$ROOT" ]; then
 	N=$((N + 1)); SKIP=$((SKIP + 1))
 	echo "ok $N - datapath and integration suites # SKIP needs root (BPF, namespaces): run 'sudo make check'"

@@ -216,68 +216,153 @@ static double measure(int fd, int bare, bool xdp, struct pkt *p, __u32 repeat, _
 	return med;
 }
 
-int main(int argc, char **argv)
-{
-	static const __u32 counts[] = { 1, 10000, 1000000 };
-	const char *out_path = argc > 1 ? argv[1] : NULL;
-	__u32 calls, xcalls, nnew, ct_n;
-	struct bpf_map *m;
-	FILE *out = NULL;
-	__u32 have = 0;
-	int fd_rules, fd_ct;
+/* Run sizes: QUICK=1 for a smoke run. */
+static __u32 calls;  /* TC test runs a round for each figure */
+static __u32 xcalls; /* XDP single runs a round */
+static __u32 nnew;   /* new flows a round */
+static __u32 ct_n;   /* other conntrack entries */
 
-	quick = getenv("QUICK") && atoi(getenv("QUICK"));
-	calls = quick ? 300 : 2000;    /* TC test runs a round for each figure */
-	xcalls = quick ? 2000 : 20000; /* XDP single runs a round */
-	nnew = quick ? 500 : 3000;
-	ct_n = quick ? 200000 : 1000000;
-	libbpf_set_print(NULL);
-	if (private_netns())
-		return fprintf(stderr, "bench: cannot set up a private network namespace (root? iproute2?)\n"), 1;
+/* The programs on private, unpinned maps sized for the run: XDP, TC ingress
+ * on the same maps (as attached, and --via-stack), and the bare programs. */
+static int load_all(void)
+{
+	struct bpf_map *m;
+
 	skel = xdp_bpf__open();
 	if (!skel)
-		return fprintf(stderr, "bench: cannot open the XDP object\n"), 1;
-	/* private, unpinned maps sized for the run */
+		return fprintf(stderr, "bench: cannot open the XDP object\n"), -1;
 	bpf_object__for_each_map(m, skel->obj)
 		bpf_map__set_pin_path(m, NULL);
 	bpf_map__set_max_entries(skel->maps.pr_rules, 1100000);
 	bpf_map__set_max_entries(skel->maps.pr_ct, 1100000 + 2 * nnew * ROUNDS * 3 + 64);
 	if (xdp_bpf__load(skel))
-		return fprintf(stderr, "bench: cannot load the XDP program (root? memlock?)\n"), 1;
-	/* TC ingress on the same maps */
+		return fprintf(stderr, "bench: cannot load the XDP program (root? memlock?)\n"), -1;
 	tskel = open_tc(false);
 	stack_skel = open_tc(true);
 	if (!tskel || !stack_skel)
-		return fprintf(stderr, "bench: cannot load the TC programs\n"), 1;
+		return fprintf(stderr, "bench: cannot load the TC programs\n"), -1;
 	bare_fd = load_bare(BPF_PROG_TYPE_XDP, XDP_PASS);
 	bare_tc_fd = load_bare(BPF_PROG_TYPE_SCHED_CLS, 0);
 	if (bare_fd < 0 || bare_tc_fd < 0)
-		return fprintf(stderr, "bench: cannot load the bare programs\n"), 1;
+		return fprintf(stderr, "bench: cannot load the bare programs\n"), -1;
 	/* XDP may redirect to bo0, so its figures include the redirect too */
 	bpf_map_update_elem(bpf_map__fd(skel->maps.pr_tx), &bo_if, &bo_if, BPF_ANY);
-	fd_rules = bpf_map__fd(skel->maps.pr_rules);
-	fd_ct = bpf_map__fd(skel->maps.pr_ct);
+	return 0;
+}
 
-	/* the measured rule maps a port onto itself: the packet is rewritten
-	 * (same lookups, same checksum arithmetic) yet stays valid for the
-	 * next repetition, since test runs reuse one buffer */
+/* The measured rule maps a port onto itself: the packet is rewritten (same
+ * lookups, same checksum arithmetic) yet stays valid for the next
+ * repetition, since test runs reuse one buffer. */
+static void add_measured_rule(int fd_rules)
+{
 	struct pr_rule_key mk = { .port = htons(8080), .proto = IPPROTO_TCP, .family = PR_AF_INET };
 	struct pr_rule mr = { .target_port = htons(8080), .id = 1 };
+
 	inet_pton(AF_INET, LISTEN, &mk.addr.v4);
 	mr.target = mk.addr;
 	bpf_map_update_elem(fd_rules, &mk, &mr, BPF_ANY);
-	have = 1;
-	fill_ct(fd_ct, ct_n);
+}
 
-	/* the harness's own cost per run, subtracted from every figure */
+/* The harness's own cost per single XDP run, subtracted from new-flow figures. */
+static double bare_cost(void)
+{
+	double *bv = calloc(nnew, sizeof(double)), bare;
 	struct pkt probe;
+
 	build(&probe, CLIENT, LISTEN, 1, 9, 0x10);
-	double *bv = calloc(nnew, sizeof(double));
 	for (__u32 i = 0; i < nnew; i++)
 		bv[i] = run_loop(bare_fd, true, &probe, 1);
 	qsort(bv, nnew, sizeof(double), cmp_d);
-	double bare = bv[nnew / 2];
+	bare = bv[nnew / 2];
 	free(bv);
+	return bare;
+}
+
+/* Median (min-max) of ROUNDS rounds for each figure at the current rule
+ * count, in the order of the table's columns, then tc --via-stack. */
+static void measure_all(double bare, struct res st[8])
+{
+	int xfd = bpf_program__fd(skel->progs.pr_xdp), tfd = bpf_program__fd(tskel->progs.pr_tc_ingress);
+	int sfd = bpf_program__fd(stack_skel->progs.pr_tc_ingress);
+	static __u16 sport = 1024;
+	struct pkt syn, est, rep, nom;
+	double r[8][ROUNDS];
+
+	build(&est, CLIENT, LISTEN, 999, 8080, 0x10);
+	build(&rep, LISTEN, CLIENT, 8080, 999, 0x10);
+	build(&nom, CLIENT, LISTEN, 999, 9, 0x10);
+	run(&est); /* opens the flow */
+	for (int round = 0; round < ROUNDS; round++) {
+		double *each = calloc(nnew, sizeof(double));
+
+		for (__u32 i = 0; i < nnew; i++) {
+			build(&syn, CLIENT, LISTEN, sport++, 8080, 0x02);
+			if (sport < 1024)
+				sport = 1024;
+			each[i] = run(&syn);
+		}
+		r[0][round] = stats(each, nnew).med - bare;
+		free(each);
+		r[1][round] = measure(xfd, bare_fd, true, &est, 1, xcalls);
+		r[2][round] = measure(xfd, bare_fd, true, &rep, 1, xcalls);
+		r[3][round] = measure(xfd, bare_fd, true, &nom, 1, xcalls);
+		r[4][round] = measure(tfd, bare_tc_fd, false, &est, TC_REPEAT, calls);
+		r[5][round] = measure(tfd, bare_tc_fd, false, &rep, TC_REPEAT, calls);
+		r[6][round] = measure(tfd, bare_tc_fd, false, &nom, TC_REPEAT, calls);
+		r[7][round] = measure(sfd, bare_tc_fd, false, &est, TC_REPEAT, calls);
+	}
+	for (int i = 0; i < 8; i++)
+		st[i] = stats(r[i], ROUNDS);
+}
+
+/* One table row, the machine-readable line, and the targets judged on TC
+ * (auto mode's hook on veth, and the precise figure). */
+static void report(FILE *out, __u32 count, const struct res st[8], double *base_est)
+{
+	char cell[7][40];
+
+	for (int i = 0; i < 7; i++)
+		snprintf(cell[i], sizeof(cell[i]), "%.0f (%.0f-%.0f)", st[i].med, st[i].min, st[i].max);
+	printf("%-10u %-20s %-20s %-20s %-20s %-20s %-20s %-20s\n", count, cell[0], cell[1], cell[2], cell[3],
+	       cell[4], cell[5], cell[6]);
+	if (out)
+		fprintf(out, "%u %.1f %.1f %.1f %.1f %.1f %.1f %.1f\n", count, st[0].med, st[1].med, st[2].med,
+			st[3].med, st[4].med, st[6].med, st[5].med);
+	printf("#   of tc established, the forward step (route cache or lookup, MACs, TTL, redirect) is %.0f ns:"
+	       " %.0f ns with --via-stack\n", st[4].med - st[7].med, st[7].med);
+	if (count == 1)
+		*base_est = st[4].med;
+	else
+		printf("#   tc established at %u rules: %+.1f%% against 1 rule (target: at most +10%%: %s)\n", count,
+		       100.0 * (st[4].med - *base_est) / *base_est, st[4].med <= *base_est * 1.10 ? "met" : "MISSED");
+	if (count == 1000000 || (quick && count == 10000))
+		printf("#   tc established with %u conntrack entries: %.0f ns (xdp %.0f ns); target at most 60 ns: %s %.1fx\n",
+		       ct_n, st[4].med, st[1].med, st[4].med <= 60 ? "met," : "MISSED,", st[4].med / 60);
+}
+
+int main(int argc, char **argv)
+{
+	static const __u32 counts[] = { 1, 10000, 1000000 };
+	const char *out_path = argc > 1 ? argv[1] : NULL;
+	double bare, base_est = 0;
+	FILE *out = NULL;
+	__u32 have = 1;
+	int fd_rules;
+
+	quick = getenv("QUICK") && atoi(getenv("QUICK"));
+	calls = quick ? 300 : 2000;
+	xcalls = quick ? 2000 : 20000;
+	nnew = quick ? 500 : 3000;
+	ct_n = quick ? 200000 : 1000000;
+	libbpf_set_print(NULL);
+	if (private_netns())
+		return fprintf(stderr, "bench: cannot set up a private network namespace (root? iproute2?)\n"), 1;
+	if (load_all())
+		return 1;
+	fd_rules = bpf_map__fd(skel->maps.pr_rules);
+	add_measured_rule(fd_rules);
+	fill_ct(bpf_map__fd(skel->maps.pr_ct), ct_n);
+	bare = bare_cost();
 	printf("# datapath cost in ns/packet (BPF_PROG_TEST_RUN in a private netns), median (min-max) of %d rounds;\n"
 	       "# conntrack holds %u other entries. Each figure is a median of test runs less a bare program's\n"
 	       "# median timed the same way: %u single runs for XDP (whose bare run alone takes %.0f ns, so its\n"
@@ -290,65 +375,15 @@ int main(int argc, char **argv)
 		out = fopen(out_path, "w");
 	if (out)
 		fprintf(out, "# rules xdp_new xdp_est xdp_reply xdp_nomatch tc_est tc_nomatch tc_reply (ns/packet, medians)\n");
-
-	__u16 sport = 1024;
-	double base_est = 0;
-	int xfd = bpf_program__fd(skel->progs.pr_xdp), tfd = bpf_program__fd(tskel->progs.pr_tc_ingress);
-	int sfd = bpf_program__fd(stack_skel->progs.pr_tc_ingress);
 	for (size_t ci = 0; ci < sizeof(counts) / sizeof(counts[0]); ci++) {
-		double r[8][ROUNDS];
 		struct res st[8];
-		struct pkt syn, est, rep, nom;
-		char cell[7][40];
 
 		if (quick && counts[ci] > 10000)
 			break;
 		fill_rules(fd_rules, have - 1, counts[ci] - 1);
 		have = counts[ci];
-		build(&est, CLIENT, LISTEN, 999, 8080, 0x10);
-		build(&rep, LISTEN, CLIENT, 8080, 999, 0x10);
-		build(&nom, CLIENT, LISTEN, 999, 9, 0x10);
-		run(&est); /* opens the flow */
-		for (int round = 0; round < ROUNDS; round++) {
-			double *each = calloc(nnew, sizeof(double));
-
-			for (__u32 i = 0; i < nnew; i++) {
-				build(&syn, CLIENT, LISTEN, sport++, 8080, 0x02);
-				if (sport < 1024)
-					sport = 1024;
-				each[i] = run(&syn);
-			}
-			r[0][round] = stats(each, nnew).med - bare;
-			free(each);
-			r[1][round] = measure(xfd, bare_fd, true, &est, 1, xcalls);
-			r[2][round] = measure(xfd, bare_fd, true, &rep, 1, xcalls);
-			r[3][round] = measure(xfd, bare_fd, true, &nom, 1, xcalls);
-			r[4][round] = measure(tfd, bare_tc_fd, false, &est, TC_REPEAT, calls);
-			r[5][round] = measure(tfd, bare_tc_fd, false, &rep, TC_REPEAT, calls);
-			r[6][round] = measure(tfd, bare_tc_fd, false, &nom, TC_REPEAT, calls);
-			r[7][round] = measure(sfd, bare_tc_fd, false, &est, TC_REPEAT, calls);
-		}
-		for (int i = 0; i < 8; i++) {
-			st[i] = stats(r[i], ROUNDS);
-			snprintf(cell[i], sizeof(cell[i]), "%.0f (%.0f-%.0f)", st[i].med, st[i].min, st[i].max);
-		}
-		printf("%-10u %-20s %-20s %-20s %-20s %-20s %-20s %-20s\n", counts[ci], cell[0], cell[1], cell[2],
-		       cell[3], cell[4], cell[5], cell[6]);
-		if (out)
-			fprintf(out, "%u %.1f %.1f %.1f %.1f %.1f %.1f %.1f\n", counts[ci], st[0].med, st[1].med,
-				st[2].med, st[3].med, st[4].med, st[6].med, st[5].med);
-		printf("#   of tc established, the forward step (route cache or lookup, MACs, TTL, redirect) is %.0f ns:"
-		       " %.0f ns with --via-stack\n", st[4].med - st[7].med, st[7].med);
-		/* judged on TC: auto mode's hook on veth, and the precise figure */
-		if (ci == 0)
-			base_est = st[4].med;
-		else
-			printf("#   tc established at %u rules: %+.1f%% against 1 rule (target: at most +10%%: %s)\n",
-			       counts[ci], 100.0 * (st[4].med - base_est) / base_est,
-			       st[4].med <= base_est * 1.10 ? "met" : "MISSED");
-		if (counts[ci] == 1000000 || (quick && counts[ci] == 10000))
-			printf("#   tc established with %u conntrack entries: %.0f ns (xdp %.0f ns); target at most 60 ns: %s %.1fx\n",
-			       ct_n, st[4].med, st[1].med, st[4].med <= 60 ? "met," : "MISSED,", st[4].med / 60);
+		measure_all(bare, st);
+		report(out, counts[ci], st, &base_est);
 	}
 	if (out)
 		fclose(out);

@@ -71,7 +71,16 @@ static void usage(void)
 	exit(2);
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for; the frame's headers are filled as parsed. */
+struct gen {
+	__u8 pkt[1500];
+	__u16 sport_lo, sport_n, dport_lo, dport_n;
+	unsigned long long count;
+	unsigned int size, ifindex;
+	double secs;
+};
+
+static void parse_args(int argc, char **argv, struct gen *g)
 {
 	static const struct option opts[] = {
 		{ "dev", 1, 0, 'i' }, { "smac", 1, 0, 'm' }, { "dmac", 1, 0, 'M' },
@@ -79,36 +88,40 @@ int main(int argc, char **argv)
 		{ "dport", 1, 0, 'P' }, { "secs", 1, 0, 't' }, { "count", 1, 0, 'n' },
 		{ "size", 1, 0, 'l' }, { 0 }
 	};
-	__u8 pkt[1500] = {};
-	struct ethhdr *eth = (void *)pkt;
+	struct ethhdr *eth = (void *)g->pkt;
 	struct iphdr *ip = (void *)(eth + 1);
-	struct udphdr *uh = (void *)(ip + 1);
-	__u16 sport_lo = 0, sport_n = 0, dport_lo = 0, dport_n = 0;
-	unsigned long long count = 0, sent = 0;
-	unsigned int size = 60, ifindex = 0;
-	double secs = 0, t0, t1;
-	struct xdp_gen_bpf *skel;
-	__u32 sum;
-	int c, err;
+	int c;
 
+	g->size = 60;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'i': ifindex = if_nametoindex(optarg); if (!ifindex) { perror(optarg); return 1; } break;
+		case 'i': g->ifindex = if_nametoindex(optarg); if (!g->ifindex) { perror(optarg); exit(1); } break;
 		case 'm': if (parse_mac(optarg, eth->h_source)) usage(); break;
 		case 'M': if (parse_mac(optarg, eth->h_dest)) usage(); break;
 		case 's': if (inet_pton(AF_INET, optarg, &ip->saddr) != 1) usage(); break;
 		case 'd': if (inet_pton(AF_INET, optarg, &ip->daddr) != 1) usage(); break;
-		case 'p': if (parse_range(optarg, &sport_lo, &sport_n)) usage(); break;
-		case 'P': if (parse_range(optarg, &dport_lo, &dport_n)) usage(); break;
-		case 't': secs = atof(optarg); break;
-		case 'n': count = strtoull(optarg, NULL, 0); break;
-		case 'l': size = atoi(optarg); break;
+		case 'p': if (parse_range(optarg, &g->sport_lo, &g->sport_n)) usage(); break;
+		case 'P': if (parse_range(optarg, &g->dport_lo, &g->dport_n)) usage(); break;
+		case 't': g->secs = atof(optarg); break;
+		case 'n': g->count = strtoull(optarg, NULL, 0); break;
+		case 'l': g->size = atoi(optarg); break;
 		default: usage();
 		}
 	}
-	if (!ifindex || !sport_n || !dport_n || secs <= 0 || !count || !ip->saddr || !ip->daddr ||
-	    size < sizeof(*eth) + sizeof(*ip) + sizeof(*uh) || size > 1514)
+	if (!g->ifindex || !g->sport_n || !g->dport_n || g->secs <= 0 || !g->count || !ip->saddr || !ip->daddr ||
+	    g->size < sizeof(*eth) + sizeof(*ip) + sizeof(struct udphdr) || g->size > 1514)
 		usage();
+}
+
+/* The rest of the frame's headers and payload. Returns the UDP checksum's
+ * base: pseudo-header (addresses, protocol, length) + header without ports
+ * + payload, which the program completes for each port pair. */
+static __u32 build_frame(struct gen *g)
+{
+	struct ethhdr *eth = (void *)g->pkt;
+	struct iphdr *ip = (void *)(eth + 1);
+	struct udphdr *uh = (void *)(ip + 1);
+	__u32 sum;
 
 	eth->h_proto = htons(ETH_P_IP);
 	ip->version = 4;
@@ -116,27 +129,38 @@ int main(int argc, char **argv)
 	ip->ttl = 64;
 	ip->frag_off = htons(0x4000); /* DF */
 	ip->protocol = IPPROTO_UDP;
-	ip->tot_len = htons(size - sizeof(*eth));
+	ip->tot_len = htons(g->size - sizeof(*eth));
 	sum = sum16(ip, sizeof(*ip), 0);
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	ip->check = ~sum;
-	uh->len = htons(size - sizeof(*eth) - sizeof(*ip));
-	memset(uh + 1, 'A', size - sizeof(*eth) - sizeof(*ip) - sizeof(*uh));
-	/* pseudo-header (addresses, protocol, length) + header without ports + payload */
+	uh->len = htons(g->size - sizeof(*eth) - sizeof(*ip));
+	memset(uh + 1, 'A', g->size - sizeof(*eth) - sizeof(*ip) - sizeof(*uh));
 	sum = sum16(&ip->saddr, 8, 0) + htons(IPPROTO_UDP) + uh->len;
-	sum = sum16(uh, size - sizeof(*eth) - sizeof(*ip), sum);
+	return sum16(uh, g->size - sizeof(*eth) - sizeof(*ip), sum);
+}
 
+int main(int argc, char **argv)
+{
+	static struct gen g;
+	unsigned long long sent = 0;
+	struct xdp_gen_bpf *skel;
+	double t0, t1;
+	__u32 sum;
+	int err;
+
+	parse_args(argc, argv, &g);
+	sum = build_frame(&g);
 	skel = xdp_gen_bpf__open();
 	if (!skel) {
 		fprintf(stderr, "xdp_gen: cannot open the BPF object: %s\n", strerror(errno));
 		return 1;
 	}
-	skel->rodata->gen_ifindex = ifindex;
-	skel->rodata->sport_lo = sport_lo;
-	skel->rodata->sport_n = sport_n;
-	skel->rodata->dport_lo = dport_lo;
-	skel->rodata->dport_n = dport_n;
+	skel->rodata->gen_ifindex = g.ifindex;
+	skel->rodata->sport_lo = g.sport_lo;
+	skel->rodata->sport_n = g.sport_n;
+	skel->rodata->dport_lo = g.dport_lo;
+	skel->rodata->dport_n = g.dport_n;
 	skel->rodata->csum_base = sum;
 	err = xdp_gen_bpf__load(skel);
 	if (err) {
@@ -144,16 +168,15 @@ int main(int argc, char **argv)
 		xdp_gen_bpf__destroy(skel);
 		return 1;
 	}
-
-	memcpy(skel->bss->hdr, pkt, sizeof(skel->bss->hdr));
+	memcpy(skel->bss->hdr, g.pkt, sizeof(skel->bss->hdr));
 
 	t0 = now();
 	t1 = t0;
-	while (sent < count && t1 - t0 < secs) {
-		LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = pkt, .data_size_in = size,
+	while (sent < g.count && t1 - t0 < g.secs) {
+		LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = g.pkt, .data_size_in = g.size,
 			    .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
 
-		run.repeat = count - sent < CHUNK ? count - sent : CHUNK;
+		run.repeat = g.count - sent < CHUNK ? g.count - sent : CHUNK;
 		err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.gen_xdp), &run);
 		t1 = now();
 		if (err) {

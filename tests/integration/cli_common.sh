@@ -5,12 +5,15 @@
 prs() { in_ns "$NS_R" "$PR_BIN" --pin-dir "$PIN_SMALL" "$@"; }
 
 case_reset() {
-	local i
+	local i links qdiscs
+	pr detach --all >/dev/null 2>&1
+	prs detach --all >/dev/null 2>&1
+	# what a failed detach (or a case's own tc or ip) left behind, looked for
+	# with two process starts rather than removed blindly with four a device
+	links=$(in_ns "$NS_R" ip -o link show) qdiscs=$(in_ns "$NS_R" tc qdisc show)
 	for i in rc rs; do
-		pr detach $i >/dev/null 2>&1
-		prs detach $i >/dev/null 2>&1
-		in_ns "$NS_R" ip link set $i xdp off 2>/dev/null
-		in_ns "$NS_R" tc qdisc del dev $i clsact 2>/dev/null
+		[[ $links =~ (^|$'\n')[0-9]+:\ $i[@:][^$'\n']*\ xdp ]] && in_ns "$NS_R" ip link set $i xdp off 2>/dev/null
+		[[ $qdiscs =~ clsact[^$'\n']*\ dev\ $i\  ]] && in_ns "$NS_R" tc qdisc del dev $i clsact 2>/dev/null
 	done
 	rm -rf "$PIN" "$PIN_SMALL" "${TMP:?}"/*
 }
