@@ -43,8 +43,8 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-BPF_OBJS := $(O)/bpf/xdp.bpf.o $(O)/bpf/tc.bpf.o $(O)/bpf/maps.bpf.o
-SKELS := $(O)/xdp.skel.h $(O)/tc.skel.h $(O)/maps.skel.h
+BPF_OBJS := $(O)/bpf/xdp.bpf.o $(O)/bpf/tc.bpf.o $(O)/bpf/maps.bpf.o $(O)/bpf/sock.bpf.o
+SKELS := $(O)/xdp.skel.h $(O)/tc.skel.h $(O)/maps.skel.h $(O)/sock.skel.h
 LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_OBJS := $(LOADER_SRCS:%.c=$(O)/%.o)
 CLI := $(O)/portredir

@@ -26,22 +26,27 @@ static int iface_check(const char *tok, char *err, size_t len)
  * and the unknown-option check. */
 struct attach_cfg {
 	struct opt_words w;
+	bool local;
 };
 
 #define IFACE_WORD(name, flags, ...) { name, OPT_WORDS, offsetof(struct attach_cfg, w), flags, __VA_ARGS__ }
 static const struct opt attach_opts[] = {
 	IFACE_WORD("IFACE", OPT_POS | OPT_REQ, .help = "the interface whose arriving packets are redirected"),
-	IFACE_WORD("--mode", OPT_VALUE, .metavar = "auto|native|generic|tc",
+	IFACE_WORD("--mode", OPT_VALUE | OPT_WITH_POS, .metavar = "auto|native|generic|tc",
 		   .help = "auto (default) picks TC on veth (XDP there costs GSO) and\n"
 			   "native XDP elsewhere, falling back to generic XDP when the\n"
 			   "driver has no native support"),
-	IFACE_WORD("--via-stack", 0,
+	IFACE_WORD("--via-stack", OPT_WITH_POS,
 		   .help = "hand translated packets to the stack, so the host's firewall\n"
 			   "sees them, at the stack's cost"),
-	IFACE_WORD("--max-rules", OPT_VALUE, .metavar = "N",
+	IFACE_WORD("--max-rules", OPT_VALUE | OPT_WITH_POS, .metavar = "N",
 		   .help = "size the rule maps when this attach creates them (default\n"
 			   STR(PR_DEFAULT_MAX_RULES) ", at most " STR(PR_MAX_RULES_LIMIT) "); per-rule counters take\n"
 			   "(N + 1) x 48 bytes x possible CPUs"),
+	{ "--local", OPT_FLAG, offsetof(struct attach_cfg, local), OPT_INSTEAD,
+	  .help = "serve local clients (this namespace's own processes) with no\n"
+		  "interface attached: the socket hooks stay until detach --local\n"
+		  "or detach --all (an attach of an interface brings them too)" },
 	{ .type = OPT_END },
 };
 
@@ -50,7 +55,7 @@ struct attach_out {
 	struct pr_attach_result res;
 };
 
-enum { AT_IFACE, AT_MODE, AT_ALREADY, AT_FELL_BACK, AT_WHY, AT_VERB, AT_REASON };
+enum { AT_IFACE, AT_MODE, AT_ALREADY, AT_FELL_BACK, AT_WHY, AT_LOCAL, AT_LOCAL_ERR, AT_VERB, AT_REASON };
 
 static void attach_get(const void *obj, size_t which, struct out_val *v)
 {
@@ -62,6 +67,11 @@ static void attach_get(const void *obj, size_t which, struct out_val *v)
 	case AT_ALREADY: out_bool(v, o->res.already); break;
 	case AT_FELL_BACK: out_bool(v, o->res.fell_back); break;
 	case AT_WHY: out_str(v, "%s", o->res.why); break;
+	case AT_LOCAL: out_bool(v, !o->res.local_failed); break;
+	case AT_LOCAL_ERR:
+		out_str(v, "%s", o->res.local_err);
+		v->absent = !o->res.local_failed;
+		break;
 	case AT_VERB: out_str(v, "%s", o->res.already ? "already attached to" : "attached to"); break;
 	/* a fall-back's reason went to stderr as a warning */
 	case AT_REASON: out_str(v, "%s", o->res.fell_back ? "" : o->res.why); break;
@@ -74,6 +84,8 @@ static const struct out_field attach_fields[] = {
 	[AT_ALREADY] = { "already", attach_get, .arg = AT_ALREADY },
 	[AT_FELL_BACK] = { "fell_back", attach_get, .arg = AT_FELL_BACK },
 	[AT_WHY] = { "why", attach_get, .arg = AT_WHY },
+	[AT_LOCAL] = { "local_clients", attach_get, .arg = AT_LOCAL },
+	[AT_LOCAL_ERR] = { "local_error", attach_get, .arg = AT_LOCAL_ERR },
 	[AT_VERB] = { "verb", attach_get, .arg = AT_VERB, .flags = OUT_F_TEXT },
 	[AT_REASON] = { "reason", attach_get, .arg = AT_REASON, .flags = OUT_F_TEXT },
 };
@@ -82,6 +94,75 @@ static const struct out_col attach_view[] = {
 	{ AT_VERB, .fmt = "%s " }, { AT_IFACE, .fmt = "%s in " }, { AT_MODE, .fmt = "%s mode" },
 	{ AT_REASON, .fmt = ": %s", .flags = OUT_C_SKIP_EMPTY }, OUT_LITERAL("\n"), OUT_COLS_END,
 };
+
+/* attach --local and detach --local: what they did. */
+struct local_out {
+	bool already, removed;
+	size_t ifaces; /* detach --local: interfaces that keep the hooks */
+	const char *cgroup;
+};
+
+enum { LA_LOCAL, LA_ALREADY, LA_CGROUP, LA_REMOVED, LA_IFACES, LA_TEXT };
+
+static void local_out_get(const void *obj, size_t which, struct out_val *v)
+{
+	const struct local_out *o = obj;
+
+	switch (which) {
+	case LA_LOCAL: out_bool(v, true); break;
+	case LA_ALREADY: out_bool(v, o->already); break;
+	case LA_CGROUP: out_str(v, "%s", o->cgroup); break;
+	case LA_REMOVED: out_bool(v, o->removed); break;
+	case LA_IFACES: out_uint(v, o->ifaces); break;
+	case LA_TEXT:
+		if (o->cgroup)
+			out_str(v, "%s local clients (socket hooks on cgroup %s)", o->already ? "already serving" : "serving",
+				o->cgroup);
+		else if (o->removed)
+			out_str(v, "stopped serving local clients (socket hooks removed)");
+		else
+			out_str(v, "local clients stay served while %zu interface%s attached here (detach --all removes both)",
+				o->ifaces, o->ifaces == 1 ? " is" : "s are");
+		break;
+	}
+}
+
+static const struct out_field local_attach_fields[] = {
+	{ "local", local_out_get, .arg = LA_LOCAL },
+	{ "already", local_out_get, .arg = LA_ALREADY },
+	{ "cgroup", local_out_get, .arg = LA_CGROUP },
+	{ "text", local_out_get, .arg = LA_TEXT, .flags = OUT_F_TEXT },
+};
+static const struct out_field local_detach_fields[] = {
+	{ "local", local_out_get, .arg = LA_LOCAL },
+	{ "detached", local_out_get, .arg = LA_REMOVED },
+	{ "interfaces", local_out_get, .arg = LA_IFACES },
+	{ "text", local_out_get, .arg = LA_TEXT, .flags = OUT_F_TEXT },
+};
+static const struct out_desc local_attach_desc = OUT_DESC(local_attach_fields);
+static const struct out_desc local_detach_desc = OUT_DESC(local_detach_fields);
+static const struct out_col local_view[] = { { 3, .fmt = "%s\n" }, OUT_COLS_END };
+
+/* attach --local: the socket hooks, with or without interfaces. */
+static int attach_local(void)
+{
+	struct pr_local_status st;
+	struct local_out o = {};
+	int rc = EXIT_OK;
+	struct pr_ctx c;
+
+	if (cli_open(&c, true, 0))
+		return EXIT_FAIL;
+	if (pr_local_attach(&c, true, &o.already) || pr_local_status(&c, &st)) {
+		rc = cli_fail(&c);
+		goto out;
+	}
+	o.cgroup = st.cgroup;
+	out_print(&local_attach_desc, &o, local_view);
+out:
+	pr_close(&c);
+	return rc;
+}
 
 static int do_attach(const void *cfg, struct pr_ctx *unused)
 {
@@ -92,6 +173,8 @@ static int do_attach(const void *cfg, struct pr_ctx *unused)
 	int rc = EXIT_OK;
 	struct pr_ctx c;
 
+	if (a->local)
+		return attach_local();
 	if (pr_iface_parse(a->w.n, a->w.v, &spec, perr, sizeof(perr)))
 		return out_err(EXIT_USAGE, "%s", perr);
 	if (iface_check(spec.name, perr, sizeof(perr)))
@@ -105,6 +188,8 @@ static int do_attach(const void *cfg, struct pr_ctx *unused)
 	}
 	if (o.res.fell_back)
 		out_note("%s", o.res.why);
+	if (o.res.local_failed)
+		out_note("%s is attached, but local clients are not served: %s", spec.name, o.res.local_err);
 	out_print(&attach_desc, &o, attach_view);
 out:
 	pr_close(&c);
@@ -115,14 +200,16 @@ const struct cmd cmd_attach = {
 	"attach", do_attach, attach_opts, sizeof(struct attach_cfg), CMD_MAPS_OWN,
 	"Attaches portredir's XDP and TC programs to IFACE. Translated packets arriving\n"
 	"there go straight to their egress device when the route and neighbour are known,\n"
-	"past the stack's forward path (netfilter forward and postrouting, rp_filter).",
+	"past the stack's forward path (netfilter forward and postrouting, rp_filter).\n"
+	"The first attach in a network namespace also adds the socket hooks for its local\n"
+	"clients (on the cgroup2 root, acting on this namespace's sockets only).",
 };
 
 /* ---- detach ---- */
 
 struct detach_cfg {
 	const char *ifname;
-	bool all;
+	bool all, local;
 };
 
 static const struct opt detach_opts[] = {
@@ -130,7 +217,11 @@ static const struct opt detach_opts[] = {
 	  .help = "the interface to leave" },
 	{ "--all", OPT_FLAG, offsetof(struct detach_cfg, all), OPT_INSTEAD,
 	  .help = "every interface attached in this network namespace (exit 0 when\n"
-		  "there is none); records of interfaces that are gone are dropped" },
+		  "there is none); records of interfaces that are gone are dropped;\n"
+		  "the socket hooks for local clients go too" },
+	{ "--local", OPT_FLAG, offsetof(struct detach_cfg, local), OPT_INSTEAD,
+	  .help = "undo attach --local: the socket hooks go now when no interface\n"
+		  "is attached here, else with the last one" },
 	{ .type = OPT_END },
 };
 
@@ -194,6 +285,18 @@ static int detach_all(struct pr_ctx *c)
 	return rc;
 }
 
+static int detach_local(struct pr_ctx *c)
+{
+	struct local_out o = {};
+
+	if (!c)
+		return out_err(EXIT_FAIL, "local clients are not served in this network namespace");
+	if (pr_local_detach(c, &o.removed, &o.ifaces))
+		return cli_fail(c);
+	out_print(&local_detach_desc, &o, local_view);
+	return EXIT_OK;
+}
+
 static int do_detach(const void *cfg, struct pr_ctx *c)
 {
 	const struct detach_cfg *a = cfg;
@@ -201,6 +304,8 @@ static int do_detach(const void *cfg, struct pr_ctx *c)
 
 	if (a->all)
 		return detach_all(c);
+	if (a->local)
+		return detach_local(c);
 	if (!c)
 		return out_err(EXIT_FAIL, "portredir is not attached to '%s'", a->ifname);
 	if (pr_detach(c, a->ifname))
@@ -212,6 +317,8 @@ static int do_detach(const void *cfg, struct pr_ctx *c)
 const struct cmd cmd_detach = {
 	"detach", do_detach, detach_opts, sizeof(struct detach_cfg), CMD_MAPS_READ,
 	"Removes portredir's XDP and TC programs, and the clsact qdisc if portredir added it\n"
-	"and nothing else uses it. The pinned maps stay: rules, counters and live flows'\n"
-	"conntrack entries, so attaching again resumes them.",
+	"and nothing else uses it; the last interface of a network namespace takes its\n"
+	"socket hooks for local clients along, unless attach --local asked for them.\n"
+	"The pinned maps stay: rules, counters and live flows' conntrack entries, so\n"
+	"attaching again resumes them.",
 };

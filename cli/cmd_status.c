@@ -93,15 +93,63 @@ static const struct out_col capacity_view[] = {
 	{ FI_CPUS, .fmt = "%s possible CPUs)\n" }, OUT_COLS_END,
 };
 
+/* Local clients: the socket hooks of this namespace. */
+enum { LH_HOOK, LH_LINK, LH_PROG };
+static const struct out_field hook_fields[] = {
+	[LH_HOOK] = { "hook", out_get_cstr, .arg = offsetof(struct pr_local_hook, hook) },
+	[LH_LINK] = { "link_id", out_get_u32, .arg = offsetof(struct pr_local_hook, link_id) },
+	[LH_PROG] = { "prog_id", out_get_u32, .arg = offsetof(struct pr_local_hook, prog_id) },
+};
+static const struct out_desc hook_desc = OUT_DESC(hook_fields);
+static const struct out_col hook_view[] = {
+	{ LH_HOOK, .fmt = "  %-15s " }, { LH_LINK, .fmt = "link %-5s " }, { LH_PROG, .fmt = "prog %s\n" }, OUT_COLS_END,
+};
+
+enum { LO_ATTACHED, LO_EXPLICIT, LO_CGROUP, LO_COOKIE, LO_ADDRS, LO_HOOKS, LO_STATE, LO_WHY };
+
+static void local_get(const void *obj, size_t which, struct out_val *v)
+{
+	const struct pr_local_status *l = obj;
+
+	switch (which) {
+	case LO_CGROUP: out_str(v, "%s", l->cgroup); break;
+	case LO_HOOKS: out_array(v, &hook_desc, l->hooks, l->nhooks, sizeof(l->hooks[0])); break;
+	case LO_STATE:
+		out_str(v, "%s", l->attached ? "attached to cgroup " : l->nhooks || l->recorded ?
+			"BROKEN (hooks missing; attach again) on cgroup " : "none in this network namespace");
+		break;
+	case LO_WHY:
+		out_str(v, "%s", !l->attached ? "" : l->explicit_local ? " (attach --local)" : " (with the interfaces)");
+		break;
+	}
+}
+
+static const struct out_field local_fields[] = {
+	[LO_ATTACHED] = { "attached", out_get_bool, .arg = offsetof(struct pr_local_status, attached) },
+	[LO_EXPLICIT] = { "explicit", out_get_bool, .arg = offsetof(struct pr_local_status, explicit_local) },
+	[LO_CGROUP] = { "cgroup", local_get, .arg = LO_CGROUP },
+	[LO_COOKIE] = { "netns_cookie", out_get_u64, .arg = offsetof(struct pr_local_status, netns_cookie) },
+	[LO_ADDRS] = { "local_addresses", out_get_size, .arg = offsetof(struct pr_local_status, addrs) },
+	[LO_HOOKS] = { "hooks", local_get, .arg = LO_HOOKS },
+	[LO_STATE] = { "state", local_get, .arg = LO_STATE, .flags = OUT_F_TEXT },
+	[LO_WHY] = { "why", local_get, .arg = LO_WHY, .flags = OUT_F_TEXT },
+};
+static const struct out_desc local_desc = OUT_DESC(local_fields);
+static const struct out_col local_view[] = {
+	{ LO_STATE, .fmt = "local clients: %s" }, { LO_CGROUP, .fmt = "%s", .flags = OUT_C_SKIP_EMPTY }, { LO_WHY, .fmt = "%s" },
+	OUT_LITERAL("\n"), { LO_HOOKS, .view = hook_view }, OUT_COLS_END,
+};
+
 struct status_out {
 	const char *pin_dir;
 	bool have; /* the maps exist */
+	struct pr_local_status local;
 	struct pr_iface_status *ifs;
 	size_t n;
 	struct pr_fill fill;
 };
 
-enum { ST_PIN, ST_NO_MAPS, ST_NONE, ST_IFACES, ST_MAPS, ST_CAPACITY };
+enum { ST_PIN, ST_NO_MAPS, ST_NONE, ST_IFACES, ST_LOCAL, ST_MAPS, ST_CAPACITY };
 
 static void status_get(const void *obj, size_t which, struct out_val *v)
 {
@@ -112,6 +160,10 @@ static void status_get(const void *obj, size_t which, struct out_val *v)
 	case ST_NO_MAPS: out_str(v, "%s", s->have ? "" : " (no maps yet)"); break;
 	case ST_NONE: out_str(v, "%s", s->n ? "" : " none attached in this network namespace"); break;
 	case ST_IFACES: out_array(v, &iface_desc, s->ifs, s->n, sizeof(*s->ifs)); break;
+	case ST_LOCAL:
+		out_obj(v, &local_desc, &s->local);
+		v->absent = !s->have;
+		break;
 	case ST_MAPS: out_obj(v, &fill_desc, &s->fill); break;
 	case ST_CAPACITY:
 		out_obj(v, &fill_desc, &s->fill);
@@ -125,13 +177,14 @@ static const struct out_field status_fields[] = {
 	[ST_NO_MAPS] = { "no_maps", status_get, .arg = ST_NO_MAPS, .flags = OUT_F_TEXT },
 	[ST_NONE] = { "none_attached", status_get, .arg = ST_NONE, .flags = OUT_F_TEXT },
 	[ST_IFACES] = { "interfaces", status_get, .arg = ST_IFACES },
+	[ST_LOCAL] = { "local_clients", status_get, .arg = ST_LOCAL },
 	[ST_MAPS] = { "maps", status_get, .arg = ST_MAPS },
 	[ST_CAPACITY] = { "capacity", status_get, .arg = ST_CAPACITY, .flags = OUT_F_TEXT },
 };
 static const struct out_desc status_desc = OUT_DESC(status_fields);
 static const struct out_col status_view[] = {
 	{ ST_PIN, .fmt = "pin dir: %s" }, { ST_NO_MAPS, .fmt = "%s\n" }, { ST_NONE, .fmt = "interfaces:%s\n" },
-	{ ST_IFACES, .view = iface_view }, { ST_MAPS, .view = fill_view }, { ST_CAPACITY, .view = capacity_view },
+	{ ST_IFACES, .view = iface_view }, { ST_LOCAL, .view = local_view }, { ST_MAPS, .view = fill_view }, { ST_CAPACITY, .view = capacity_view },
 	OUT_COLS_END,
 };
 
@@ -140,7 +193,7 @@ static int do_status(const void *cfg, struct pr_ctx *c)
 	struct status_out s = { .pin_dir = c ? c->pin_dir : cli_pin_dir(), .have = c != NULL };
 	int rc = EXIT_OK;
 
-	if (c && (pr_iface_list(c, &s.ifs, &s.n) || pr_map_fill(c, &s.fill)))
+	if (c && (pr_iface_list(c, &s.ifs, &s.n) || pr_local_status(c, &s.local) || pr_map_fill(c, &s.fill)))
 		rc = cli_fail(c);
 	else
 		out_print(&status_desc, &s, status_view);
@@ -151,5 +204,5 @@ static int do_status(const void *cfg, struct pr_ctx *c)
 const struct cmd cmd_status = {
 	"status", do_status, params_none, 0, CMD_MAPS_READ,
 	"Shows attached interfaces in this network namespace, their modes and program ids,\n"
-	"and map fill levels.",
+	"the socket hooks for local clients (cgroup, hooks, link ids), and map fill levels.",
 };

@@ -141,24 +141,37 @@ static void positionals(char *buf, size_t len, const struct opt *opts)
 			n += snprintf(buf + n, len - n, "%s%s", n ? " " : "", o->name);
 }
 
-static const struct opt *instead_opt(const struct opt *opts)
+/* The n-th OPT_INSTEAD option (a command may have several: detach --all, --local). */
+static const struct opt *instead_opt(const struct opt *opts, int n)
 {
 	for (const struct opt *o = opts; o->type != OPT_END; o++)
-		if (o->flags & OPT_INSTEAD)
+		if ((o->flags & OPT_INSTEAD) && n-- == 0)
 			return o;
 	return NULL;
 }
 
-/* The synopsis of the positionals' form and, with an OPT_INSTEAD option,
- * of its form: "del PROTO LISTEN | del --name NAME", into buf. */
+/* The OPT_INSTEAD option given, if any. */
+static const struct opt *instead_seen(const struct opt *opts, const bool *seen)
+{
+	for (const struct opt *o = opts; o->type != OPT_END; o++)
+		if ((o->flags & OPT_INSTEAD) && seen[o - opts])
+			return o;
+	return NULL;
+}
+
+/* The synopsis of the positionals' form and of each OPT_INSTEAD option's
+ * form: "del PROTO LISTEN | del --name NAME", into buf. */
 static void alternatives(char *buf, size_t len, const char *name, const struct opt *opts)
 {
-	const struct opt *alt = instead_opt(opts);
+	const struct opt *alt;
 	char pos[128];
+	size_t n;
 
 	positionals(pos, sizeof(pos), opts);
-	snprintf(buf, len, "%s %s | %s %s%s%s", name, pos, name, alt->name, alt->metavar ? " " : "",
-		 alt->metavar ? alt->metavar : "");
+	n = snprintf(buf, len, "%s %s", name, pos);
+	for (int i = 0; (alt = instead_opt(opts, i)) && n < len; i++)
+		n += snprintf(buf + n, len - n, " | %s %s%s%s", name, alt->name, alt->metavar ? " " : "",
+			      alt->metavar ? alt->metavar : "");
 }
 
 /* A required positional that is missing: 0 when there is none. */
@@ -173,7 +186,7 @@ static int missing_positional(const char *name, const struct opt *opts, const bo
 			choices_text(list, sizeof(list), o->choices, ", ", " or ");
 			return out_err(-EINVAL, "missing %s (%s)", o->name, list);
 		}
-		if (instead_opt(opts)) {
+		if (instead_opt(opts, 0)) {
 			alternatives(list, sizeof(list), name, opts);
 			return out_err(-EINVAL, "missing %s (usage: %s)", o->name, list);
 		}
@@ -187,20 +200,27 @@ static int missing_positional(const char *name, const struct opt *opts, const bo
 	return 0;
 }
 
-/* Required words present (positionals, or the option instead of them, not
- * both), then the checks of the strings given. */
-static int finish(const char *name, const struct opt *opts, const bool *seen, void *cfg)
+/* Required words present (positionals, or one option instead of them, not
+ * both, and none of the positionals' own options with it), then the checks
+ * of the strings given. pos_word[i] is the first word given for opts[i]. */
+static int finish(const char *name, const struct opt *opts, const bool *seen, const char *const *pos_word,
+		  void *cfg)
 {
-	const struct opt *o, *alt = instead_opt(opts);
+	const struct opt *o, *alt = instead_seen(opts, seen);
 	char err[256], list[128];
 
-	if (alt && seen[alt - opts]) {
-		for (o = opts; o->type != OPT_END; o++)
-			if ((o->flags & OPT_POS) && seen[o - opts]) {
+	if (alt) {
+		for (o = opts; o->type != OPT_END; o++) {
+			if (!seen[o - opts] || o == alt)
+				continue;
+			if (o->flags & OPT_POS) {
 				positionals(list, sizeof(list), opts);
 				return out_err(-EINVAL, "give either %s or %s, not both ('%s')", list, alt->name,
-					       *(const char **)((char *)cfg + o->off));
+					       pos_word[o - opts]);
 			}
+			if (o->flags & (OPT_INSTEAD | OPT_WITH_POS))
+				return out_err(-EINVAL, "'%s' does not go with %s", o->name, alt->name);
+		}
 	} else if (missing_positional(name, opts, seen)) {
 		return -EINVAL;
 	}
@@ -233,6 +253,7 @@ static void print_cmd_help(const struct cmd *c)
 
 int params_parse(const struct cmd *c, int argc, char **argv, void *cfg)
 {
+	const char *pos_word[MAX_OPTS] = {};
 	bool seen[MAX_OPTS] = {};
 	const struct opt *o;
 	int npos = 0;
@@ -251,10 +272,12 @@ int params_parse(const struct cmd *c, int argc, char **argv, void *cfg)
 				return out_err(-EINVAL, "unexpected argument '%s'", argv[i]);
 			if (set_value(o, argv[i], cfg))
 				return -EINVAL;
+			if (!pos_word[o - c->options])
+				pos_word[o - c->options] = argv[i];
 		}
 		mark(c->options, o, seen);
 	}
-	return finish(c->name, c->options, seen, cfg);
+	return finish(c->name, c->options, seen, pos_word, cfg);
 }
 
 int params_parse_global(const struct opt *opts, int argc, char **argv, void *cfg, int *next)
@@ -309,7 +332,8 @@ static void synopsis_form(FILE *f, const char *name, const struct opt *opts, con
 	for (const struct opt *o = opts; o->type != OPT_END; o++) {
 		bool pos = o->flags & OPT_POS, req = (o->flags & OPT_REQ) || (instead && o == alt);
 
-		if ((instead && pos) || (alt && o == alt && !instead))
+		if ((instead && (pos || (o->flags & OPT_WITH_POS))) || ((o->flags & OPT_INSTEAD) && o != alt) ||
+		    (o == alt && !instead))
 			continue;
 		/* a run of optional positionals shares one pair of brackets */
 		if (open && (!pos || req)) {
@@ -332,13 +356,13 @@ static void synopsis_form(FILE *f, const char *name, const struct opt *opts, con
 
 void params_synopsis(FILE *f, const char *name, const struct opt *opts)
 {
-	const struct opt *alt = instead_opt(opts);
+	const struct opt *alt;
 
-	synopsis_form(f, name, opts, alt, false);
-	if (!alt)
-		return;
-	fputs(" | ", f);
-	synopsis_form(f, name, opts, alt, true);
+	synopsis_form(f, name, opts, NULL, false);
+	for (int i = 0; (alt = instead_opt(opts, i)); i++) {
+		fputs(" | ", f);
+		synopsis_form(f, name, opts, alt, true);
+	}
 }
 
 void params_help(FILE *f, const struct opt *opts)

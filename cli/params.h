@@ -34,7 +34,8 @@ struct opt_words {
 #define OPT_REQ (1u << 1)   /* must be given */
 #define OPT_MULTI (1u << 2) /* may be repeated (OPT_WORDS); usage shows "..." */
 #define OPT_VALUE (1u << 3) /* OPT_WORDS option that takes a value */
-#define OPT_INSTEAD (1u << 4) /* the option stands for the positionals: one or the other */
+#define OPT_INSTEAD (1u << 4) /* the option stands for the positionals: one or the other (several may) */
+#define OPT_WITH_POS (1u << 5) /* belongs to the positionals' form: refused with an OPT_INSTEAD option */
 
 /* Contract of a check: 0 if tok is good, else -EINVAL with err set to one line naming tok. */
 typedef int (*opt_check_fn)(const char *tok, char *err, size_t len);

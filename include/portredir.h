@@ -218,7 +218,11 @@ _Static_assert(sizeof(struct pr_frag_val) == 32, "pr_frag_val layout");
 	X(PR_R_PASS_LOCAL_SOCKET, "pass_dmz_local_socket") /* a DMZ rule matched, but a local socket      \
 							    * owns the packet */                          \
 	X(PR_R_PASS_REPLY_EGRESS, "pass_reply_to_egress") /* a reply that cannot go straight out: left    \
-							   * for the egress hook to translate */
+							   * for the egress hook to translate */          \
+	/* local clients (issue 11 part 1) */                                                              \
+	X(PR_R_XLATE_SOCK, "xlate_local_socket")       /* a local connect or send translated at the socket */ \
+	X(PR_R_PASS_LOOPBACK, "pass_loopback_dst")     /* a packet from outside to a loopback address:       \
+							* loopback rules serve local clients only */
 
 #define PR_REASON_ENUM(id, name) id,
 enum pr_reason {
@@ -268,5 +272,56 @@ struct pr_info {
 /* TC filter identity, so attach replaces and detach removes only ours. */
 #define PR_TC_HANDLE 0x5052
 #define PR_TC_PRIO 0x5052
+
+/* ---- Local clients (issue 11 part 1): socket hooks on the cgroup2 root ----
+ * Kept apart so the schema work can merge around it. The cgroup sock_addr
+ * programs (bpf/sock.bpf.c) translate the connects and sends of processes in
+ * one network namespace; these maps are theirs. */
+
+/* A local address of a network namespace that has the socket hooks: a
+ * connect to (address, port) takes a ":PORT" rule only when the address is
+ * loopback or listed here. The loader fills it on attach, add and apply. */
+struct pr_local_key {
+	__u64 netns_cookie; /* SO_NETNS_COOKIE of the namespace */
+	union pr_addr addr;
+	__u8 family;        /* enum pr_family */
+	__u8 pad[7];
+};
+_Static_assert(sizeof(struct pr_local_key) == 32, "pr_local_key layout");
+#define PR_LOCAL_ADDRS 4096
+
+/* What a socket connected or sent to before translation, keyed by the
+ * socket and the target it was translated to: recvmsg and getpeername turn
+ * the target back into the address the program asked for. */
+struct pr_sock_rev_key {
+	__u64 cookie;       /* bpf_get_socket_cookie() */
+	union pr_addr addr; /* the target */
+	__be16 port;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[4];
+};
+_Static_assert(sizeof(struct pr_sock_rev_key) == 32, "pr_sock_rev_key layout");
+
+struct pr_sock_rev_val {
+	union pr_addr addr; /* what the socket asked for */
+	__be16 port;
+	__u8 pad[2];
+	__u32 rule_id;
+};
+_Static_assert(sizeof(struct pr_sock_rev_val) == 24, "pr_sock_rev_val layout");
+#define PR_SOCK_REV_ENTRIES 65536
+
+/* Socket hooks of one network namespace, keyed by its cookie; userspace only. */
+struct pr_local_ns {
+	char cgroup[112];   /* the cgroup2 directory they are attached to */
+	__u32 flags;        /* PR_LOCAL_F_* */
+	__u32 pad;
+	__u64 attached_ns;  /* CLOCK_REALTIME */
+};
+_Static_assert(sizeof(struct pr_local_ns) == 128, "pr_local_ns layout");
+#define PR_LOCAL_F_EXPLICIT (1u << 0) /* attach --local asked for them: they stay without interfaces */
+#define PR_LOCAL_NS 256
+/* ---- end of local clients ---- */
 
 #endif /* PORTREDIR_H */

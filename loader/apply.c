@@ -251,6 +251,8 @@ int pr_apply(struct pr_ctx *c, struct pr_ruleset *rs, const struct pr_apply_opts
 	}
 	if (!err && !o->dry_run)
 		err = commit_all(c, o, r, pv, &pl);
+	if (!err && !o->dry_run)
+		pr_local_refresh(c); /* local clients' ":PORT" rules meet today's addresses */
 	free(pl.byk);
 	free(pl.kept);
 	return err;

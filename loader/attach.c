@@ -196,6 +196,22 @@ static int record(struct pr_ctx *c, const char *ifname, struct attach_plan *a)
 	return 0;
 }
 
+/* The socket hooks for local clients, as an attach brings them; c->err
+ * restored, so an attach's caller sees only its own error there. */
+static int local_hooks(struct pr_ctx *c, struct pr_attach_result *res)
+{
+	char saved[PR_ERR_LEN];
+	bool already;
+	int err;
+
+	memcpy(saved, c->err, sizeof(saved));
+	err = pr_local_attach(c, false, &already);
+	if (err)
+		snprintf(res->local_err, sizeof(res->local_err), "%s", c->err);
+	memcpy(c->err, saved, sizeof(saved));
+	return err;
+}
+
 int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 flags,
 	      struct pr_attach_result *res)
 {
@@ -211,8 +227,10 @@ int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 
 		return err;
 	driver_name(ifname, a.drv, sizeof(a.drv));
 	err = find_record(c, ifname, req, flags, &a, res);
-	if (err || res->already)
+	if (err)
 		return err;
+	if (res->already)
+		goto local;
 	/* An XDP program of ours without a record (lost pin dir): remove it rather than chain a second. */
 	if (!a.have)
 		pr_xdp_detach(a.ifindex);
@@ -236,6 +254,11 @@ int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 
 	if (err)
 		goto undo;
 	res->mode = a.mode;
+local:
+	/* local clients come with the namespace's first interface; without
+	 * them the interface still works, so their failure is reported apart */
+	if (local_hooks(c, res))
+		res->local_failed = true;
 	return 0;
 undo:
 	/* Changed in place: a failed TC attach left the old filters as they
@@ -272,7 +295,7 @@ int pr_detach_index(struct pr_ctx *c, __u32 ifindex)
 	if (err)
 		return err;
 	detach_index(c, ifindex);
-	return 0;
+	return pr_local_release(c);
 }
 
 int pr_detach(struct pr_ctx *c, const char *ifname)
@@ -285,7 +308,7 @@ int pr_detach(struct pr_ctx *c, const char *ifname)
 		return err;
 	if (!detach_index(c, ifindex))
 		return pr_errf(c, -ENOENT, "portredir is not attached to '%s'", ifname);
-	return 0;
+	return pr_local_release(c);
 }
 
 int pr_detach_all(struct pr_ctx *c, struct pr_iface_status **out, size_t *n)
@@ -307,6 +330,6 @@ int pr_detach_all(struct pr_ctx *c, struct pr_iface_status **out, size_t *n)
 		*n = i + 1;
 	}
 	*out = v;
-	return 0;
+	return pr_local_remove(c); /* local clients too, even with attach --local */
 }
 

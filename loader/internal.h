@@ -111,6 +111,26 @@ void pr_iface_key_of(struct pr_iface_key *k, __u32 ifindex);
  * meaning auto_mode, or the generic mode auto fell back to. */
 bool pr_iface_satisfies(const struct pr_iface *rec, enum pr_mode_req req, __u32 flags, enum pr_mode auto_mode);
 
+/* Local clients (attach_sock.c, local_addrs.c). */
+/* A pinned object of the pin dir by name: its fd, or -errno. */
+int pr_open_pinned(struct pr_ctx *c, const char *name);
+/* SO_NETNS_COOKIE of the caller's network namespace. */
+int pr_netns_cookie(struct pr_ctx *c, __u64 *cookie);
+/* The first cgroup2 mount point in /proc/self/mounts into buf. */
+int pr_cgroup2_root(struct pr_ctx *c, char *buf, size_t len);
+/* Remove this namespace's socket hooks, record and addresses (detach --all). */
+int pr_local_remove(struct pr_ctx *c);
+/* After an interface detach: remove the hooks when no interface is left
+ * here and attach --local did not ask for them. */
+int pr_local_release(struct pr_ctx *c);
+/* When this namespace has hooks, its addresses again (after add and apply). */
+void pr_local_refresh(struct pr_ctx *c);
+/* pr_local_addr for cookie: exactly the namespace's addresses now, none,
+ * or how many there are. */
+int pr_local_addrs_sync(struct pr_ctx *c, __u64 cookie);
+int pr_local_addrs_clear(struct pr_ctx *c, __u64 cookie);
+size_t pr_local_addrs_count(struct pr_ctx *c, __u64 cookie);
+
 /* Attachment (attach.c). */
 /* Detach by ifindex, whatever the interface is called now or if it is gone:
  * our programs, its redirect entry and its record. */

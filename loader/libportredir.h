@@ -109,6 +109,8 @@ struct pr_attach_result {
 	bool already;      /* it was attached in that mode already: nothing changed */
 	bool fell_back;    /* native XDP failed and generic was used */
 	char why[160];     /* why auto chose this mode, or why native failed */
+	bool local_failed; /* the interface is attached, the socket hooks for local clients are not */
+	char local_err[PR_ERR_LEN]; /* why, when local_failed */
 };
 
 /* One interface as attach's arguments or a config file's interface line
@@ -252,6 +254,39 @@ int pr_detach(struct pr_ctx *c, const char *ifname);
  * done before it. */
 struct pr_iface_status;
 int pr_detach_all(struct pr_ctx *c, struct pr_iface_status **out, size_t *n);
+/* ---- Local clients (issue 11 part 1) ----
+ * The socket hooks (connect, sendmsg, recvmsg, getpeername; IPv4 and IPv6)
+ * of the caller's network namespace, on the cgroup2 root, acting only on
+ * that namespace's sockets. Their links are pinned in the pin dir under
+ * local-<netns cookie>/, so removing the pin dir removes them. They come
+ * with the first pr_attach of the namespace and go with the detach of its
+ * last interface, or stay without interfaces after pr_local_attach with
+ * explicit_local, until pr_local_detach or pr_detach_all. */
+#define PR_LOCAL_HOOKS 8
+struct pr_local_status {
+	__u64 netns_cookie;
+	bool attached;        /* every hook is attached */
+	bool recorded;        /* pr_local_ns has a record for this namespace */
+	bool explicit_local;  /* attach --local asked for them: they stay without interfaces */
+	char cgroup[112];     /* the cgroup2 directory they are attached to */
+	size_t nhooks;        /* attached hooks in hooks[] */
+	struct pr_local_hook {
+		const char *hook; /* "connect4", ... */
+		__u32 link_id, prog_id;
+	} hooks[PR_LOCAL_HOOKS];
+	size_t addrs;         /* local addresses known for ":PORT" rules */
+};
+int pr_local_status(struct pr_ctx *c, struct pr_local_status *st);
+/* Attach the hooks when they are not all there, and refresh the addresses
+ * they take for local; explicit_local keeps them without interfaces.
+ * *already: nothing was missing (and explicit_local asked nothing new). */
+int pr_local_attach(struct pr_ctx *c, bool explicit_local, bool *already);
+/* detach --local: the hooks no longer stay for their own sake. *removed when
+ * they went (no interface is attached here); else *ifaces interfaces keep
+ * them. -ENOENT when there were none. */
+int pr_local_detach(struct pr_ctx *c, bool *removed, size_t *ifaces);
+/* ---- end of local clients ---- */
+
 /* The mode auto picks for ifname now: tc on veth, native elsewhere. */
 enum pr_mode pr_auto_mode(const char *ifname);
 

@@ -118,6 +118,8 @@ int pr_rule_add(struct pr_ctx *c, const struct pr_rule_spec *s, bool replace,
 	err = pr_commit(c, &p);
 	if (!err && out)
 		*out = m;
+	if (!err)
+		pr_local_refresh(c); /* a new ":PORT" rule meets today's addresses */
 out:
 	free(live);
 	return err;

@@ -178,6 +178,19 @@ serve() {
 	return 1
 }
 
+# serve_reply NS tcp|udp ADDR PORT NAME: a server answering each request's
+# first line with "NAME PEER LINE" (an IPv6 ADDR without brackets).
+serve_reply() {
+	local ns=$1 proto=$2 l b=$3
+	l=$( [ "$proto" = udp ] && echo UDP-RECVFROM || echo TCP-LISTEN )
+	case "$3" in *:*) l=${l/-/6-} b="[$3]" ;; esac
+	if [ "$proto" = udp ]; then
+		serve "$ns" udp "$3" "$4" socat -T5 $l:"$4",bind="$b",fork SYSTEM:"read l; echo $5 \$SOCAT_PEERADDR \$l"
+	else
+		serve "$ns" tcp "$3" "$4" socat $l:"$4",bind="$b",fork,reuseaddr SYSTEM:"read l; echo $5 \$SOCAT_PEERADDR \$l"
+	fi
+}
+
 # ---- clients: each returns as soon as the reply is complete ----
 
 # tcp_req NS ADDR PORT [SRC]: send "hello" from SRC if given, print the reply;

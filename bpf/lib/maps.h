@@ -101,4 +101,37 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pr_info SEC(".maps");
 
+/* ---- Local clients (issue 11 part 1): the socket hooks' maps ---- */
+
+/* (netns cookie, family, address) -> 1: the local addresses of each network
+ * namespace that has the socket hooks, for ":PORT" rules; filled by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PR_LOCAL_ADDRS);
+	__type(key, struct pr_local_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_local_addr SEC(".maps");
+
+/* (socket cookie, target) -> what the socket asked for: recvmsg and
+ * getpeername show that instead of the target. LRU: entries of closed
+ * sockets age out, and a cookie is never reused. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PR_SOCK_REV_ENTRIES);
+	__type(key, struct pr_sock_rev_key);
+	__type(value, struct pr_sock_rev_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_sock_rev SEC(".maps");
+
+/* netns cookie -> where its socket hooks are attached; userspace only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PR_LOCAL_NS);
+	__type(key, __u64);
+	__type(value, struct pr_local_ns);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_local_ns SEC(".maps");
+/* ---- end of local clients ---- */
+
 #endif

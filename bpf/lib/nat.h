@@ -3,12 +3,14 @@
 #ifndef PR_NAT_H
 #define PR_NAT_H
 
+#include "addr.h"
 #include "ct.h"
 #include "hook.h"
 #include "kernel.h"
 #include "maps.h"
 #include "parse.h"
 #include "portredir.h"
+#include "rules.h"
 #include "stats.h"
 
 /* One address and port rewrite. dir ORIG rewrites the destination, REPLY the source. */
@@ -33,30 +35,17 @@ enum pr_verdict { PR_V_PASS = 0, PR_V_XLATE = 1, PR_V_DROP = 2 };
  * *dmz tells the caller the match was a DMZ rule. */
 static __always_inline struct pr_rule *pr_rule_lookup(const struct pr_pkt *p, bool *dmz)
 {
-	struct pr_rule_key rk;
 	struct pr_rule *r;
 
-	__builtin_memset(&rk, 0, sizeof(rk));
-	rk.addr = p->daddr;
-	rk.port = p->ports[1];
-	rk.proto = p->proto;
-	rk.family = p->family;
 	*dmz = false;
-	r = bpf_map_lookup_elem(&pr_rules, &rk);
-	if (r)
-		return r;
-	__builtin_memset(&rk.addr, 0, sizeof(rk.addr));
-	r = bpf_map_lookup_elem(&pr_rules, &rk);
+	r = pr_rule_get(&p->daddr, p->ports[1], p->proto, p->family);
+	if (!r)
+		r = pr_rule_get(NULL, p->ports[1], p->proto, p->family);
 	if (r)
 		return r;
 	*dmz = true;
-	rk.port = 0;
-	rk.addr = p->daddr;
-	r = bpf_map_lookup_elem(&pr_rules, &rk);
-	if (r)
-		return r;
-	__builtin_memset(&rk.addr, 0, sizeof(rk.addr));
-	return bpf_map_lookup_elem(&pr_rules, &rk);
+	r = pr_rule_get(&p->daddr, 0, p->proto, p->family);
+	return r ? r : pr_rule_get(NULL, 0, p->proto, p->family);
 }
 
 /* True when a socket of this host (listening or connected) owns the packet.
@@ -90,21 +79,6 @@ static __always_inline bool pr_local_socket(void *ctx, const struct pr_pkt *p)
 		return false;
 	bpf_sk_release(sk);
 	return true;
-}
-
-/* Whether the rule's allowlist (if any) admits the packet's source. */
-static __always_inline bool pr_allowed(const struct pr_pkt *p, const struct pr_rule *r)
-{
-	struct pr_allow_key ak;
-
-	if (!(r->flags & PR_RULE_F_ALLOW))
-		return true;
-	__builtin_memset(&ak, 0, sizeof(ak));
-	ak.prefixlen = PR_ALLOW_FIXED_BITS + 128;
-	ak.rule_id = r->id;
-	ak.family = p->family;
-	ak.addr = p->saddr;
-	return bpf_map_lookup_elem(&pr_allow, &ak) != NULL;
 }
 
 static __always_inline void pr_xlate_from_ct(const struct pr_pkt *p, const struct pr_ct_val *v,
@@ -157,6 +131,12 @@ static __always_inline int pr_decide(void *ctx, const struct pr_pkt *p, enum pr_
 	if (pr_hook_reply_only(hook))
 		goto nomatch;
 
+	/* A packet from outside to a loopback address is martian: a loopback
+	 * listen serves the host's own sockets only (bpf/lib/sock.h). */
+	if (pr_addr_loopback(p->family, &p->daddr)) {
+		*reason = PR_R_PASS_LOOPBACK;
+		return PR_V_PASS;
+	}
 	r = pr_rule_lookup(p, &dmz);
 	if (!r)
 		goto nomatch;
@@ -168,7 +148,7 @@ static __always_inline int pr_decide(void *ctx, const struct pr_pkt *p, enum pr_
 		*reason = PR_R_PASS_LOCAL_SOCKET;
 		return PR_V_PASS;
 	}
-	if (!pr_allowed(p, r)) {
+	if (!pr_allow_has(r, p->family, &p->saddr)) {
 		pr_rule_deny(r->id);
 		if (r->flags & PR_RULE_F_DENY_DROP) {
 			*reason = PR_R_DROP_DENIED;

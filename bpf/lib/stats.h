@@ -31,6 +31,15 @@ static __always_inline void pr_rule_count(__u32 rule_id, __u8 dir, __u32 bytes, 
 	s->flows += new_flow;
 }
 
+/* A flow the socket hooks translated: a connect, or a socket's first send to a target. */
+static __always_inline void pr_rule_new_flow(__u32 rule_id)
+{
+	struct pr_rule_stats *s = bpf_map_lookup_elem(&pr_rstats, &rule_id);
+
+	if (s)
+		s->flows++;
+}
+
 static __always_inline void pr_rule_deny(__u32 rule_id)
 {
 	struct pr_rule_stats *s = bpf_map_lookup_elem(&pr_rstats, &rule_id);

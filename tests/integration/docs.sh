@@ -220,6 +220,10 @@ expect_reply "--mode=VALUE, split at '=' as bash does" "native" "$P attach prva 
 expect_reply "protocols for add" "${PROTOS[*]}" "$P add "
 expect_reply "protocols for del" "${PROTOS[*]}" "$P del "
 expect_reply "nothing to guess for add's LISTEN" "" "$P add tcp "
+expect_reply "attach --local by prefix" "--local" "$P attach --lo"
+expect_reply "nothing after attach --local" "" "$P attach --local "
+expect_reply "detach --all, --local and --help by prefix" "--all --local --help" "$P detach --"
+expect_reply "nothing after detach --local" "" "$P detach --local "
 
 # interfaces: those of the namespace the completion runs in
 NS_IFS=$(in_ns "$NS" ip -o link show | sed -n 's/^[0-9]*: \([^:@]*\).*/\1/p' | tr '\n' ' ')

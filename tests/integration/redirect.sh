@@ -24,11 +24,7 @@ srv_peer() { serve "$NS_S" tcp "$1" "$2" socat TCP-LISTEN:"$2",bind="$1",fork,re
 # srv_local: the router's own service on its port 80
 srv_local() { serve "$NS_R" tcp $R_CIP 80 socat TCP-LISTEN:80,bind=$R_CIP,fork,reuseaddr SYSTEM:"read l; echo LOCAL \$SOCAT_PEERADDR"; }
 # srv_udp ADDR PORT NAME: UDP, "NAME PEER LINE"
-srv_udp() {
-	local l=UDP-RECVFROM b=$1
-	case "$1" in *:*) l=UDP6-RECVFROM b="[$1]" ;; esac
-	serve "$NS_S" udp "$1" "$2" socat -T5 $l:"$2",bind="$b",fork SYSTEM:"read l; echo $3 \$SOCAT_PEERADDR \$l"
-}
+srv_udp() { serve_reply "$NS_S" udp "$@"; }
 # srv_count ADDR PORT: TCP, the byte count of what it received
 srv_count() {
 	local l=TCP-LISTEN b=$1

@@ -162,6 +162,26 @@ static void allow_outside_pass(struct fx *f, const void *arg)
 	TEST_LINE("allowlist with --deny-action pass: an outside source reaches the stack untouched");
 }
 
+/* A rule listening on 127.0.0.1 is for local clients (the socket hooks):
+ * a packet from outside to it is passed untouched by XDP and TC. */
+static void loopback_listen(struct fx *f, const void *arg)
+{
+	struct pr_rule_spec s;
+	struct pr_rule_meta m = {};
+	struct pkt_spec p = SYN_SPEC;
+	__u64 before = fx_gstat(f, PR_R_PASS_LOOPBACK);
+
+	range_spec(&s, 8080, 8080, 80, 0);
+	inet_pton(AF_INET, "127.0.0.1", &s.key.addr.v4);
+	ASSERT_OK(fx_add_spec(f, &s, &m), "add tcp 127.0.0.1:8080");
+	p.dst = "127.0.0.1";
+	p.dport = 8080;
+	fx_expect_spec(f, fx_xdp(f), &p, XDP_PASS, NULL, "xdp: untouched");
+	fx_expect_spec(f, fx_tc_in(f), &p, TC_ACT_OK, NULL, "tc: untouched");
+	ASSERT_EQ(fx_gstat(f, PR_R_PASS_LOOPBACK) - before, 2, "pass_loopback_dst by XDP and TC");
+	TEST_LINE("a packet from outside to a 127.0.0.1 rule is left untouched and counted as pass_loopback_dst");
+}
+
 /* tcp :* -> TARGET2 (port 0: keep each packet's port), beside the base rules. */
 static void dmz_rule(struct fx *f, struct pr_rule_spec *s)
 {
@@ -231,6 +251,7 @@ const struct pr_case cases_rules[] = {
 	CASE(allow_inside, "allowlist: a source inside"),
 	CASE(allow_outside_drop, "allowlist: a source outside, dropped"),
 	CASE(allow_outside_pass, "allowlist: a source outside, passed"),
+	CASE(loopback_listen, "a loopback listen is for local clients only"),
 	CASE(dmz_takes_unmapped, "the DMZ rule takes unmapped ports"),
 	CASE(dmz_local_socket, "the DMZ rule yields to local sockets"),
 	CASE(dmz_delete, "deleting the DMZ rule"),
