@@ -28,6 +28,28 @@ static __always_inline __s64 pr_age(__u64 now, __u64 then)
 	return (__s64)(now - then);
 }
 
+/* Room for the conntrack values a new or evicted entry is built in: two
+ * pr_ct_val on the stack, on top of the ICMP path's, exceed BPF's 512
+ * bytes. Per CPU, unpinned, and used only within one program run. */
+struct pr_ct_scratch {
+	struct pr_ct_val v;
+	struct pr_ct_val pv;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pr_ct_scratch);
+} pr_ct_scratch SEC(".maps");
+
+static __always_inline struct pr_ct_scratch *pr_ct_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&pr_ct_scratch, &zero);
+}
+
 /* Timeouts in seconds by enum pr_ct_state; the loader may set them before load. */
 const volatile __u32 pr_timeout[PR_CT_STATE_MAX] = PR_CT_TIMEOUTS_INIT;
 
@@ -112,8 +134,9 @@ static __always_inline void pr_ct_track(const struct pr_ct_key *k, struct pr_ct_
 					const struct pr_pkt *p, __u64 now)
 {
 	__u8 fo = v->fin_orig, fr = v->fin_reply, old = v->state;
+	struct pr_ct_scratch *s;
+	struct pr_ct_val *peer;
 	struct pr_ct_key pk;
-	struct pr_ct_val pv, *peer;
 	__u8 st;
 
 	st = pr_ct_next_state(v, p->tcp_flags, p->proto);
@@ -123,7 +146,10 @@ static __always_inline void pr_ct_track(const struct pr_ct_key *k, struct pr_ct_
 	v->state = st;
 	v->last_seen = now;
 
-	pr_ct_peer(k, v, &pk, &pv);
+	s = pr_ct_scratch_get();
+	if (!s)
+		return;
+	pr_ct_peer(k, v, &pk, &s->pv);
 	peer = bpf_map_lookup_elem(&pr_ct, &pk);
 	if (peer) {
 		peer->state = st;
@@ -131,7 +157,7 @@ static __always_inline void pr_ct_track(const struct pr_ct_key *k, struct pr_ct_
 		peer->fin_reply = v->fin_reply;
 		peer->last_seen = now;
 	} else {
-		bpf_map_update_elem(&pr_ct, &pk, &pv, BPF_ANY);
+		bpf_map_update_elem(&pr_ct, &pk, &s->pv, BPF_ANY);
 	}
 }
 
@@ -141,29 +167,34 @@ static __always_inline int pr_ct_create(const struct pr_ct_key *k, const struct 
 					const union pr_addr *taddr, __be16 tport, __u32 rule_id,
 					__u64 now)
 {
-	struct pr_ct_val v = {}, pv;
+	struct pr_ct_scratch *s = pr_ct_scratch_get();
+	struct pr_ct_val *v;
 	struct pr_ct_key pk;
 	int err;
 
-	v.nat_addr = *taddr;
-	v.nat_port = tport;
-	v.dir = PR_DIR_ORIG;
-	v.rule_id = rule_id;
-	v.last_seen = now;
+	if (!s)
+		return -1;
+	v = &s->v;
+	__builtin_memset(v, 0, sizeof(*v));
+	v->nat_addr = *taddr;
+	v->nat_port = tport;
+	v->dir = PR_DIR_ORIG;
+	v->rule_id = rule_id;
+	v->last_seen = now;
 	if (p->proto == IPPROTO_UDP)
-		v.state = PR_CT_UDP;
+		v->state = PR_CT_UDP;
 	else if ((p->tcp_flags & (PR_TCP_SYN | PR_TCP_ACK)) == PR_TCP_SYN)
-		v.state = PR_CT_SYN_SENT;
+		v->state = PR_CT_SYN_SENT;
 	else /* mid-stream pickup, e.g. after a conntrack flush */
-		v.state = PR_CT_ESTABLISHED;
-	v.state = pr_ct_next_state(&v, p->tcp_flags, p->proto);
+		v->state = PR_CT_ESTABLISHED;
+	v->state = pr_ct_next_state(v, p->tcp_flags, p->proto);
 
 	/* reply entry first, so a fast reply never misses it */
-	pr_ct_peer(k, &v, &pk, &pv);
-	err = bpf_map_update_elem(&pr_ct, &pk, &pv, BPF_ANY);
+	pr_ct_peer(k, v, &pk, &s->pv);
+	err = bpf_map_update_elem(&pr_ct, &pk, &s->pv, BPF_ANY);
 	if (err)
 		return err;
-	return bpf_map_update_elem(&pr_ct, k, &v, BPF_ANY);
+	return bpf_map_update_elem(&pr_ct, k, v, BPF_ANY);
 }
 
 #endif
