@@ -94,10 +94,11 @@ struct pr_rule_meta {
 	__u16 port_last;          /* host order; equals the first port for one port */
 	__u16 target_port_last;   /* host order; 0 when the range maps onto one port */
 	__u16 allow_count;
-	__u16 pad;
+	__u16 cflags;             /* PR_META_F_*: the control plane's own */
 	struct pr_cidr allow[PR_ALLOW_MAX];
 	struct pr_rule_nat nat;   /* as written to pr_rnat; mode PR_SNAT_NONE for DNAT only */
 };
+#define PR_META_F_SNAT_PORTS (1u << 0) /* --snat-ports was given (else nat's range is the default) */
 _Static_assert(sizeof(struct pr_rule_meta) == 440, "pr_rule_meta layout");
 
 /* Source allowlist, an LPM trie: (rule id, family) fixed, then the prefix. */

@@ -212,7 +212,7 @@ int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 
 	driver_name(ifname, a.drv, sizeof(a.drv));
 	err = find_record(c, ifname, req, flags, &a, res);
 	if (err || res->already)
-		return err;
+		return err ? err : pr_ifaddr_refresh(c);
 	/* An XDP program of ours without a record (lost pin dir): remove it rather than chain a second. */
 	if (!a.have)
 		pr_xdp_detach(a.ifindex);
@@ -236,7 +236,8 @@ int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 
 	if (err)
 		goto undo;
 	res->mode = a.mode;
-	return 0;
+	/* after the record, so this interface's addresses are among them */
+	return pr_ifaddr_refresh(c);
 undo:
 	/* Changed in place: a failed TC attach left the old filters as they
 	 * were, a failed XDP attach left TC running and recorded, and a failed
@@ -262,6 +263,7 @@ static bool detach_index(struct pr_ctx *c, __u32 ifindex)
 	found |= pr_tc_detach(ifindex, have_rec && (rec.flags & PR_IF_OWN_CLSACT));
 	bpf_map_delete_elem(c->fd_tx, &ifindex);
 	bpf_map_delete_elem(c->fd_ifaces, &key);
+	bpf_map_delete_elem(c->fd_ifaddr, &ifindex);
 	return found || have_rec;
 }
 

@@ -269,7 +269,7 @@ static int dry_run(const char *text, struct pr_ctx *c, struct pr_apply_result *r
 
 	memset(c, 0, sizeof(*c));
 	c->lock_fd = c->fd_rules = c->fd_rmeta = c->fd_rstats = c->fd_gstats = c->fd_ct = -1;
-	c->fd_tx = c->fd_ifaces = c->fd_info = c->fd_allow = c->fd_frag = -1;
+	c->fd_tx = c->fd_ifaces = c->fd_info = c->fd_allow = c->fd_frag = c->fd_rnat = c->fd_ifaddr = -1;
 	memset(r, 0, sizeof(*r));
 	ret = read_text(text, &rs, &line, c->err);
 	if (ret) {
