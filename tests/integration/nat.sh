@@ -28,6 +28,8 @@ nbr_up() {
 	in_ns "$NS_S" ip addr add $S_IP/24 dev br0
 	in_ns "$NS_S" ip addr add $S_IP2/24 dev br0
 	in_ns "$NS_S" ip route replace default via $R_SIP
+	in_ns "$NS_S" ip addr add $S_IP6/64 dev br0 nodad
+	in_ns "$NS_S" ip -6 route replace default via $R_SIP6
 	in_ns "$NS_N" ip link set lo up
 	in_ns "$NS_N" ip link set n0 up
 	in_ns "$NS_N" ip addr add $N_IP/24 dev n0
@@ -62,6 +64,7 @@ case_reset() {
 	pr apply /dev/null >/dev/null || diag "reset: apply /dev/null failed"
 	pr conntrack flush >/dev/null || diag "reset: conntrack flush failed"
 	in_ns "$NS_S" ip route replace default via $R_SIP
+	in_ns "$NS_S" ip -6 route replace default via $R_SIP6
 	in_ns "$NS_R" sysctl -qw net.ipv4.ip_local_port_range="32768 60999"
 	in_ns "$NS_R" ip link del prd0 2>/dev/null
 	if [ "$(ifaces)" != "$STD_IFACES" ]; then
@@ -113,6 +116,17 @@ case_relay_masquerade() {
 	session_close "$TMP/s"
 	expect_eq "rule masq shows its default ports" "masquerade 61000-65535" "$(rule_get masq snat) $(rule_get masq snat_ports)"
 	[ -n "$out" ] || diag "the held session got no first reply"
+}
+
+case_relay_ipv6() {
+	local long
+	long=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).exploded)" $R_SIP6)
+	serve "$NS_S" tcp $S_IP6 80 socat TCP6-LISTEN:80,bind="[$S_IP6]",fork,reuseaddr SYSTEM:"read l; echo A6 \$SOCAT_PEERADDR"
+	in_ns "$NS_S" ip -6 route replace default via 2001:db8:2::99
+	add tcp '[::]:8080' "[$S_IP6]:80" --name snat6 --snat $R_SIP6
+	add tcp '[::]:8081' "[$S_IP6]:80" --name masq6 --masquerade
+	expect_eq "IPv6 --snat: the relay answers; the target sees the SNAT address" "A6 [$long]" "$(tcp_req "$NS_C" $R_CIP6 8080)"
+	expect_eq "IPv6 --masquerade: the target sees rs's IPv6 address" "A6 [$long]" "$(tcp_req "$NS_C" $R_CIP6 8081)"
 }
 
 # ---- hairpin: a neighbour of the target connects to the listen address ----
@@ -240,6 +254,27 @@ case_default_ports() {
 	expect_eq "a DNAT-only rule is still added, its range not shown" null "$(rule_get d snat_ports)"
 }
 
+case_save_roundtrip() {
+	local ids out
+	add tcp :8080 $S_IP:80 --name a --snat $R_SIP --snat-ports 40000-40999
+	add tcp :8081 $S_IP:80 --name b --masquerade --hairpin off
+	add udp :5353 $S_IP:53 --name c --snat-ports 30000-30099
+	add tcp '[::]:8080' "[$S_IP6]:80" --name d --snat $R_SIP6
+	ids=$(pr -j list | jq -c '[.[] | .id]')
+	pr save >"$TMP/conf"
+	expect_eq "save writes the source NAT options as given" \
+		"tcp :8080 $S_IP:80 --name a --snat $R_SIP --snat-ports 40000-40999|tcp :8081 $S_IP:80 --name b --masquerade --hairpin off|udp :5353 $S_IP:53 --name c --snat-ports 30000-30099|tcp [::]:8080 [$S_IP6]:80 --name d --snat $R_SIP6" \
+		"$(grep -v '^interface' "$TMP/conf" | paste -sd'|')"
+	out=$(pr apply "$TMP/conf")
+	expect_begin "save > f; apply f changes nothing (identity includes the source NAT)"
+	expect_contains "summary" "added 0, replaced 0, deleted 0, unchanged 4" "$out"
+	expect_eq "ids" "$ids" "$(pr -j list | jq -c '[.[] | .id]')"
+	expect_end
+	sed -i 's/--snat-ports 40000-40999/--snat-ports 40000-41999/; s/ --hairpin off//' "$TMP/conf"
+	expect_contains "a changed range or hairpin is a replace" "added 0, replaced 2, deleted 0, unchanged 2" "$(pr apply "$TMP/conf")"
+	expect_eq "the replace took the new range and hairpin" "40000-41999 null" "$(rule_get a snat_ports) $(rule_get b hairpin)"
+}
+
 # ifaddr_of IFACE: "v4 has_v4" of IFACE's pr_ifaddr entry, "none" without one
 ifaddr_of() {
 	local idx
@@ -275,6 +310,7 @@ topo_up || { echo "Bail out! cannot build the namespaces"; exit 1; }
 nbr_up || { echo "Bail out! cannot build the neighbour's bridge"; exit 1; }
 for i in rc rs; do pr attach $i --mode "$MODE" >/dev/null || { echo "Bail out! attach $i --mode $MODE failed"; exit 1; }; done
 [ $# -gt 0 ] && PR_CASES="$*"
-run_cases case_default_ports case_ifaddr case_relay_needs_full_nat case_relay_snat case_relay_masquerade \
+run_cases case_default_ports case_ifaddr case_save_roundtrip case_relay_needs_full_nat case_relay_snat \
+	case_relay_masquerade case_relay_ipv6 \
 	case_hairpin_auto case_hairpin_off case_many_masquerade case_live_replace case_live_apply case_del_flushes
 tap_done
