@@ -273,7 +273,10 @@ _Static_assert(sizeof(struct pr_ifaddr) == 24, "pr_ifaddr layout");
 	X(PR_R_XLATE_PORT_REMAP, "xlate_port_remapped") /* new flows whose source port was changed so    \
 							 * their reply tuple clashes with no live flow */ \
 	X(PR_R_DROP_SNAT_NO_ADDR, "drop_snat_no_address") /* new flow dropped: masquerade or hairpin     \
-							   * found no address for its interface */
+							   * found no address for its interface */    \
+	X(PR_R_DROP_NAT2_NO_ROUTE, "drop_nat2_no_route") /* a full-NAT packet ingress cannot send out     \
+							  * itself (no route, TTL, MTU): the stack would   \
+							  * take it for a martian */
 
 #define PR_REASON_ENUM(id, name) id,
 enum pr_reason {
