@@ -25,6 +25,7 @@ suites=()
 if [ "$WHAT" != unit ] && [ -n "$ROOT" ]; then
 	suites+=("cli:tests/integration/cli.sh" "apply:tests/integration/apply.sh" "install:tests/integration/install.sh" "coexist:tests/integration/coexist.sh" "service:tests/integration/service.sh")
 	for m in tc native generic; do suites+=("redirect-$m:tests/integration/redirect.sh $m"); done
+	for m in tc native generic; do suites+=("nat-$m:tests/integration/nat.sh $m"); done
 	# man pages and bash completion against the CLI's own usage
 	suites+=("docs:tests/integration/docs.sh")
 fi
