@@ -17,6 +17,7 @@ struct pr_ctx {
 	int verbose;
 	int lock_fd;
 	int fd_rules, fd_rmeta, fd_rstats, fd_gstats, fd_ct, fd_tx, fd_ifaces, fd_info, fd_allow, fd_frag;
+	int fd_rnat, fd_ifaddr;
 	/* Capacities of the open map set, fixed when the maps were created. */
 	__u32 max_rules;         /* rule ids are 1..max_rules (pr_rstats has one more slot) */
 	__u32 rule_entries_max;  /* pr_rules: lookup entries, one per listen port and protocol */

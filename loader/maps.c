@@ -83,6 +83,8 @@ static const struct map_slot slots[] = {
 	{ "pr_info", offsetof(struct pr_ctx, fd_info) },
 	{ "pr_allow", offsetof(struct pr_ctx, fd_allow) },
 	{ "pr_frag", offsetof(struct pr_ctx, fd_frag) },
+	{ "pr_rnat", offsetof(struct pr_ctx, fd_rnat) },
+	{ "pr_ifaddr", offsetof(struct pr_ctx, fd_ifaddr) },
 };
 
 static int *slot_fd(struct pr_ctx *c, const struct map_slot *s)
