@@ -22,6 +22,12 @@ extern const unsigned char TARGET_MAC[6], CLIENT_MAC[6];
 bool veths_bare(struct veths *v);
 void veths_down(void);
 
+/* Run the IPv4 fragments (of 1480 bytes) of s through prog from ifindex
+ * (0: none) and compare each, verdict included, with the fragments of w,
+ * and the reassembled output with w (cases_udp.c). */
+void frag_run_from(struct fx *f, struct bpf_program *prog, __u32 ifindex, int verdict,
+		   const struct pkt_spec *s, const struct pkt_spec *w, int nwant);
+
 #define CASE(fn_, doc_) { .name = #fn_, .fn = fn_, .doc = doc_ }
 #define CASES_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
