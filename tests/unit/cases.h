@@ -21,6 +21,8 @@ struct veths {
 extern const unsigned char TARGET_MAC[6], CLIENT_MAC[6];
 bool veths_bare(struct veths *v);
 void veths_down(void);
+/* sp translated to TARGET:80 and routed out of ut_out: TTL-1, the neighbour's MACs. */
+void veths_routed(const struct veths *v, const struct pkt_spec *sp, struct pkt_spec *w);
 
 /* Run the IPv4 fragments (of 1480 bytes) of s through prog from ifindex
  * (0: none) and compare each, verdict included, with the fragments of w,

@@ -119,15 +119,22 @@ static bool expect_from(struct fx *f, struct bpf_program *prog, __u32 ifindex, c
 	return ok;
 }
 
-/* The SYN translated and routed out of ut_out: TTL-1, the neighbour's MACs. */
-static void routed(const struct veths *v, struct pkt_spec *w)
+void veths_routed(const struct veths *v, const struct pkt_spec *sp, struct pkt_spec *w)
 {
-	*w = (struct pkt_spec)SYN_SPEC;
+	*w = *sp;
 	w->dst = TARGET;
 	w->dport = 80;
 	w->ttl = 63;
 	w->dmac = TARGET_MAC;
 	w->smac = v->out_mac;
+}
+
+/* The SYN translated and routed out of ut_out: TTL-1, the neighbour's MACs. */
+static void routed(const struct veths *v, struct pkt_spec *w)
+{
+	struct pkt_spec s = SYN_SPEC;
+
+	veths_routed(v, &s, w);
 }
 
 static void fib_xdp_not_in_tx(struct fx *f, const void *arg)

@@ -147,14 +147,9 @@ static __u32 snat_rule(struct fx *f, __u8 mode, __u16 lo, __u16 hi)
 static void routed_syn(const struct veths *v, const struct pkt_spec *sp, const char *src, __u16 port,
 		       struct pkt_spec *w)
 {
-	*w = *sp;
+	veths_routed(v, sp, w);
 	w->src = src;
 	w->sport = port;
-	w->dst = TARGET;
-	w->dport = 80;
-	w->ttl = 63;
-	w->dmac = TARGET_MAC;
-	w->smac = v->out_mac;
 }
 
 static void nat_snat_addr(struct fx *f, const void *arg)
@@ -299,14 +294,8 @@ static void nat_snat_v6(struct fx *f, const void *arg)
 		goto out;
 	id = rule(f, 8080, TARGET6, 80, PR_RULE_F_SNAT);
 	fx_rnat(f, id, PR_SNAT_ADDR, "2001:db8:2::1", 20000, 20000);
-	w = s;
-	w.src = "2001:db8:2::1";
-	w.sport = 20000;
+	routed_syn(&v, &s, "2001:db8:2::1", 20000, &w);
 	w.dst = TARGET6;
-	w.dport = 80;
-	w.ttl = 63;
-	w.dmac = TARGET_MAC;
-	w.smac = v.out_mac;
 	run_from(f, fx_tc_in(f), v.in_if, &s, TC_ACT_REDIRECT, &out, "IPv6 SYN");
 	is_pkt(&out, &w, "IPv6 SYN");
 	TEST_LINE("tc: IPv6 --snat rewrites both addresses and ports with a valid checksum");
