@@ -114,9 +114,9 @@ static __always_inline int pr_fib_lookup(void *ctx, struct bpf_fib_lookup *fib, 
 }
 
 /* What the stack's forward path would do to the headers: TTL or hop limit
- * down by one (IPv4 checksum updated) and the next hop's MACs. */
+ * down by one (IPv4 checksum updated) and, with macs, the next hop's MACs. */
 static __always_inline bool pr_fib_apply(const struct bpf_fib_lookup *fib, void *data, void *data_end,
-					 __u8 family)
+					 __u8 family, bool macs)
 {
 	struct ethhdr *eth = data;
 	struct iphdr *ip = data + sizeof(*eth);
@@ -135,6 +135,8 @@ static __always_inline bool pr_fib_apply(const struct bpf_fib_lookup *fib, void 
 			return false;
 		ip6->hop_limit--;
 	}
+	if (!macs)
+		return true; /* bpf_redirect_neigh writes them */
 	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
 	return true;

@@ -71,7 +71,7 @@ static __always_inline int pr_pipeline_out(struct pr_ctx *ctx, enum pr_hook hook
 	ctx_mark_done(ctx);
 	if (p->frag != PR_FRAG_NONE)
 		pr_count(PR_R_XLATE_FRAG);
-	if (!send || !pr_fib_apply(fib, ctx_data(ctx), ctx_data_end(ctx), p->family))
+	if (!send || !pr_fib_apply(fib, ctx_data(ctx), ctx_data_end(ctx), p->family, send == 1))
 		return CTX_ACT_OK;
 	pr_count(PR_R_REDIRECT);
 	if (send == 2)
