@@ -176,6 +176,25 @@ case_many_masquerade() {
 	expect_eq "no flow was refused for want of a port" 0 "$(stat_rule many snat_exhausted)"
 }
 
+# Two ports, two live flows: a third flow finds no port, is dropped and counted.
+case_exhausted() {
+	local g
+	srv_echo $S_IP 80 A
+	add tcp :8080 $S_IP:80 --name ex --snat $R_SIP --snat-ports 40000-40001
+	session_open "$TMP/s1" $R_CIP 8080
+	session_open "$TMP/s2" $R_CIP 8080
+	g=$(stat_global drop_snat_exhausted)
+	expect_no_match "a third flow, with both ports of the range taken, gets no answer" "^A " \
+		"$(quick_req "$NS_C" $R_CIP 8080)"
+	expect_begin "it is counted per rule (stats -j snat_exhausted, EXHAUSTED) and globally"
+	expect_ge "snat_exhausted of rule ex" 1 "$(stat_rule ex snat_exhausted)"
+	expect_gt "drop_snat_exhausted" "$g" "$(stat_global drop_snat_exhausted)"
+	expect_match "stats text has the column" "EXHAUSTED" "$(pr stats | head -n1)"
+	expect_end
+	expect_eq "the two live flows still work" "A $R_SIP first" "$(head -n1 "$TMP/s1")"
+	touch "$TMP/s1.go" "$TMP/s2.go"
+}
+
 # ---- live flows of each kind across --replace and apply, and del ----
 
 # open_three: a held session through each of dnat (:8080), snat (:8081), masq (:8082)
@@ -312,5 +331,5 @@ for i in rc rs; do pr attach $i --mode "$MODE" >/dev/null || { echo "Bail out! a
 [ $# -gt 0 ] && PR_CASES="$*"
 run_cases case_default_ports case_ifaddr case_save_roundtrip case_relay_needs_full_nat case_relay_snat \
 	case_relay_masquerade case_relay_ipv6 \
-	case_hairpin_auto case_hairpin_off case_many_masquerade case_live_replace case_live_apply case_del_flushes
+	case_hairpin_auto case_hairpin_off case_many_masquerade case_exhausted case_live_replace case_live_apply case_del_flushes
 tap_done
