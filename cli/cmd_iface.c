@@ -8,7 +8,7 @@
 #include "cli.h"
 
 /* attach's help states the counter size */
-_Static_assert(sizeof(struct pr_rule_stats) == 48, "attach -h says 48 bytes");
+_Static_assert(sizeof(struct pr_rule_stats) == 56, "attach -h says 56 bytes");
 
 /* IFACE: an interface of this network namespace. */
 static int iface_check(const char *tok, char *err, size_t len)
@@ -42,7 +42,7 @@ static const struct opt attach_opts[] = {
 	IFACE_WORD("--max-rules", OPT_VALUE | OPT_WITH_POS, .metavar = "N",
 		   .help = "size the rule maps when this attach creates them (default\n"
 			   STR(PR_DEFAULT_MAX_RULES) ", at most " STR(PR_MAX_RULES_LIMIT) "); per-rule counters take\n"
-			   "(N + 1) x 48 bytes x possible CPUs"),
+			   "(N + 1) x 56 bytes x possible CPUs"),
 	{ "--local", OPT_FLAG, offsetof(struct attach_cfg, local), OPT_INSTEAD,
 	  .help = "serve local clients (this namespace's own processes) with no\n"
 		  "interface attached: the socket hooks stay until detach --local\n"

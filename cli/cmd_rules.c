@@ -33,6 +33,18 @@ static const struct opt add_opts[] = {
 		  .help = "only these sources are redirected (repeatable, at most " STR(PR_ALLOW_MAX) ")"),
 	RULE_WORD("--deny-action", OPT_VALUE, .metavar = "pass|drop",
 		  .help = "what happens to other sources: drop (default) or pass"),
+	RULE_WORD("--snat", OPT_VALUE, .metavar = "ADDR",
+		  .help = "full NAT: new flows also get source ADDR (the target's family)\n"
+			  "and a port from --snat-ports, so replies come back here"),
+	RULE_WORD("--masquerade", 0,
+		  .help = "full NAT with the address of the interface a packet leaves by\n"
+			  "(instead of --snat)"),
+	RULE_WORD("--snat-ports", OPT_VALUE, .metavar = "LO-HI",
+		  .help = "source ports for full NAT and hairpin flows (default: above\n"
+			  "net.ipv4.ip_local_port_range, 61000-65535 on a default host)"),
+	RULE_WORD("--hairpin", OPT_VALUE, .metavar = "auto|off",
+		  .help = "auto (default): a client on the target's own network gets this\n"
+			  "host's address as source; off: never"),
 	{ .type = OPT_END },
 };
 
@@ -186,7 +198,8 @@ const struct cmd cmd_del = {
 static const struct out_col list_row[] = {
 	{ RULE_ID, .fmt = "%-5s " },	    { RULE_NAME, "%-16s ", .empty = "-" }, { RULE_PROTO, .fmt = "%-4s " },
 	{ RULE_LISTEN, .fmt = "%-24s " }, { RULE_TARGET, .fmt = NULL },			   { RULE_ALLOW, .fmt = " allow %s" },
-	{ RULE_DENY, .fmt = " deny %s" }, OUT_LITERAL("\n"),			   OUT_COLS_END,
+	{ RULE_DENY, .fmt = " deny %s" }, { RULE_SNAT, .fmt = " snat %s" }, { RULE_SNAT_PORTS, .fmt = " ports %s" },
+	{ RULE_HAIRPIN, .fmt = " hairpin %s" }, OUT_LITERAL("\n"), OUT_COLS_END,
 };
 
 static int do_list(const void *cfg, struct pr_ctx *c)
@@ -203,6 +216,6 @@ static int do_list(const void *cfg, struct pr_ctx *c)
 
 const struct cmd cmd_list = {
 	"list", do_list, params_none, 0, CMD_MAPS_READ,
-	"One rule a line: ID NAME PROTO LISTEN TARGET, and the allowlist if any (a JSON array\n"
-	"with -j).",
+	"One rule a line: ID NAME PROTO LISTEN TARGET, and the allowlist, source NAT and\n"
+	"hairpin if set (a JSON array with -j).",
 };

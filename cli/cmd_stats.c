@@ -15,7 +15,7 @@ struct stats_row {
 	struct pr_rule_stats st;
 };
 
-enum { SR_RULE, SR_FLOWS, SR_PKTS_IN, SR_BYTES_IN, SR_PKTS_OUT, SR_BYTES_OUT, SR_DENIED };
+enum { SR_RULE, SR_FLOWS, SR_PKTS_IN, SR_BYTES_IN, SR_PKTS_OUT, SR_BYTES_OUT, SR_DENIED, SR_EXHAUSTED };
 
 static void row_rule(const void *obj, size_t arg, struct out_val *v)
 {
@@ -31,6 +31,7 @@ static const struct out_field row_fields[] = {
 	[SR_PKTS_OUT] = ROW_COUNTER("packets_out", pkts_reply),
 	[SR_BYTES_OUT] = ROW_COUNTER("bytes_out", bytes_reply),
 	[SR_DENIED] = ROW_COUNTER("denied", denied),
+	[SR_EXHAUSTED] = ROW_COUNTER("snat_exhausted", snat_exhausted),
 };
 static const struct out_desc row_desc = OUT_DESC(row_fields);
 static const struct out_col row_rule_view[] = {
@@ -42,7 +43,8 @@ static const struct out_col row_view[] = {
 	{ SR_RULE, .view = row_rule_view },	  { SR_FLOWS, "%8s ", .head = "FLOWS" },
 	{ SR_PKTS_IN, "%10s ", .head = "PKTS_IN" },	  { SR_BYTES_IN, "%12s ", .head = "BYTES_IN" },
 	{ SR_PKTS_OUT, "%10s ", .head = "PKTS_OUT" },	  { SR_BYTES_OUT, "%12s ", .head = "BYTES_OUT" },
-	{ SR_DENIED, "%8s\n", .head = "DENIED" },	  OUT_COLS_END,
+	{ SR_DENIED, "%8s ", .head = "DENIED" },	  { SR_EXHAUSTED, "%9s\n", .head = "EXHAUSTED" },
+	OUT_COLS_END,
 };
 
 /* A global counter: JSON makes the list an object keyed by name. */
@@ -124,8 +126,9 @@ static int do_stats(const void *cfg, struct pr_ctx *c)
 
 const struct cmd cmd_stats = {
 	"stats", do_stats, params_none, 0, CMD_MAPS_READ,
-	"Per rule: flows, packets and bytes in (client to target) and out (replies), and new\n"
-	"flows refused by the allowlist; then global counters by reason.",
+	"Per rule: flows, packets and bytes in (client to target) and out (replies), new\n"
+	"flows refused by the allowlist (DENIED) and for want of a free source port\n"
+	"(EXHAUSTED); then global counters by reason.",
 };
 
 /* ---- conntrack ---- */
@@ -140,13 +143,15 @@ static const struct opt_choice ct_subs[] = { { "list", CT_LIST }, { "flush", CT_
 
 static const struct opt conntrack_opts[] = {
 	{ "subcommand", OPT_ENUM, offsetof(struct conntrack_cfg, sub), OPT_POS | OPT_REQ, .choices = ct_subs,
-	  .help = "list: one line a flow: client, listen, target, state, age, seconds\n"
-		  "left, rule; flush: delete every entry" },
+	  .help = "list: one line a flow: client, listen, target, the source the\n"
+		  "target sees (the client, or a full-NAT flow's new source), state, age,\n"
+		  "seconds left, rule; flush: delete every entry" },
 	{ .type = OPT_END },
 };
 
 /* A flow, as its forward entry (struct pr_ct_entry) holds it. */
-enum { FL_PROTO, FL_CLIENT, FL_LISTEN, FL_TARGET, FL_STATE, FL_AGE, FL_LEFT, FL_EXPIRED, FL_RULE, FL_SHOWN };
+enum { FL_PROTO, FL_CLIENT, FL_LISTEN, FL_TARGET, FL_SOURCE, FL_FULL_NAT, FL_STATE, FL_AGE, FL_LEFT, FL_EXPIRED,
+       FL_RULE, FL_SHOWN };
 
 static void flow_get(const void *obj, size_t which, struct out_val *v)
 {
@@ -158,6 +163,13 @@ static void flow_get(const void *obj, size_t which, struct out_val *v)
 	case FL_CLIENT: fmt_ep(v->s, sizeof(v->s), e->key.family, &e->key.saddr, e->key.sport, false); break;
 	case FL_LISTEN: fmt_ep(v->s, sizeof(v->s), e->key.family, &e->key.daddr, e->key.dport, false); break;
 	case FL_TARGET: fmt_ep(v->s, sizeof(v->s), e->key.family, &e->val.nat_addr, e->val.nat_port, false); break;
+	case FL_SOURCE: /* what the target sees: the client itself, or a full-NAT flow's new source */
+		if (e->val.flags & PR_CT_F_NAT2)
+			fmt_ep(v->s, sizeof(v->s), e->key.family, &e->val.nat2_addr, e->val.nat2_port, false);
+		else
+			fmt_ep(v->s, sizeof(v->s), e->key.family, &e->key.saddr, e->key.sport, false);
+		break;
+	case FL_FULL_NAT: out_bool(v, (e->val.flags & PR_CT_F_NAT2) != 0); break;
 	case FL_STATE: out_str(v, "%s", pr_ct_state_name(e->val.state)); break;
 	case FL_AGE: out_uint(v, age); break;
 	case FL_LEFT: out_int(v, e->expired ? 0 : (long)pr_ct_timeout(e->val.state) - (long)age); break;
@@ -172,6 +184,8 @@ static const struct out_field flow_fields[] = {
 	[FL_CLIENT] = { "client", flow_get, .arg = FL_CLIENT },
 	[FL_LISTEN] = { "listen", flow_get, .arg = FL_LISTEN },
 	[FL_TARGET] = { "target", flow_get, .arg = FL_TARGET },
+	[FL_SOURCE] = { "source", flow_get, .arg = FL_SOURCE },
+	[FL_FULL_NAT] = { "full_nat", flow_get, .arg = FL_FULL_NAT },
 	[FL_STATE] = { "state", flow_get, .arg = FL_STATE },
 	[FL_AGE] = { "age_s", flow_get, .arg = FL_AGE },
 	[FL_LEFT] = { "left_s", flow_get, .arg = FL_LEFT },
@@ -182,7 +196,8 @@ static const struct out_field flow_fields[] = {
 static const struct out_desc flow_desc = OUT_DESC(flow_fields);
 static const struct out_col flow_view[] = {
 	{ FL_PROTO, "%-4s ", .head = "PROTO" },	   { FL_CLIENT, "%-22s ", .head = "CLIENT" }, { FL_LISTEN, "%-22s ", .head = "LISTEN" },
-	{ FL_TARGET, "%-22s ", .head = "TARGET" }, { FL_SHOWN, "%-12s ", .head = "STATE" },   { FL_AGE, "%7s ", .head = "AGE_S" },
+	{ FL_TARGET, "%-22s ", .head = "TARGET" }, { FL_SOURCE, "%-22s ", .head = "SOURCE" },
+	{ FL_SHOWN, "%-12s ", .head = "STATE" },   { FL_AGE, "%7s ", .head = "AGE_S" },
 	{ FL_LEFT, "%8s ", .head = "LEFT_S" },	   { FL_RULE, "%5s\n", .head = "RULE" },      OUT_COLS_END,
 };
 

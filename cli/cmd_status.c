@@ -51,7 +51,7 @@ static const struct out_col iface_view[] = {
 };
 
 enum { FI_RULES, FI_RULES_MAX, FI_ENTRIES, FI_ENTRIES_MAX, FI_ALLOW_MAX, FI_COUNTER_BYTES, FI_CPUS, FI_FLOWS,
-       FI_CT, FI_CT_MAX, FI_COUNTER_MIB, FI_SLOTS, FI_SLOT_BYTES };
+       FI_CT, FI_CT_MAX, FI_COUNTER_MIB, FI_SLOTS, FI_SLOT_BYTES, FI_RNAT_BYTES, FI_RNAT_MIB, FI_RNAT_SLOT };
 
 static void fill_get(const void *obj, size_t which, struct out_val *v)
 {
@@ -62,6 +62,8 @@ static void fill_get(const void *obj, size_t which, struct out_val *v)
 	case FI_COUNTER_MIB: out_str(v, "%.1f", f->rstats_bytes / 1048576.0); break;
 	case FI_SLOTS: out_uint(v, f->rules_max + 1); break;
 	case FI_SLOT_BYTES: out_uint(v, sizeof(struct pr_rule_stats)); break;
+	case FI_RNAT_MIB: out_str(v, "%.1f", f->rnat_bytes / 1048576.0); break;
+	case FI_RNAT_SLOT: out_uint(v, sizeof(struct pr_rule_nat)); break;
 	}
 }
 
@@ -73,6 +75,7 @@ static const struct out_field fill_fields[] = {
 	[FI_ENTRIES_MAX] = FILL("rule_entries_max", rule_entries_max),
 	[FI_ALLOW_MAX] = FILL("allow_entries_max", allow_entries_max),
 	[FI_COUNTER_BYTES] = FILL("rule_counters_bytes", rstats_bytes),
+	[FI_RNAT_BYTES] = FILL("rule_nat_bytes", rnat_bytes),
 	[FI_CPUS] = { "possible_cpus", fill_get, .arg = FI_CPUS },
 	[FI_FLOWS] = FILL("flows", flows),
 	[FI_CT] = FILL("conntrack_entries", ct_entries),
@@ -80,6 +83,8 @@ static const struct out_field fill_fields[] = {
 	[FI_COUNTER_MIB] = { "counters_mib", fill_get, .arg = FI_COUNTER_MIB, .flags = OUT_F_TEXT },
 	[FI_SLOTS] = { "counter_slots", fill_get, .arg = FI_SLOTS, .flags = OUT_F_TEXT },
 	[FI_SLOT_BYTES] = { "counter_bytes", fill_get, .arg = FI_SLOT_BYTES, .flags = OUT_F_TEXT },
+	[FI_RNAT_MIB] = { "rnat_mib", fill_get, .arg = FI_RNAT_MIB, .flags = OUT_F_TEXT },
+	[FI_RNAT_SLOT] = { "rnat_slot_bytes", fill_get, .arg = FI_RNAT_SLOT, .flags = OUT_F_TEXT },
 };
 static const struct out_desc fill_desc = OUT_DESC(fill_fields);
 static const struct out_col fill_view[] = {
@@ -90,7 +95,8 @@ static const struct out_col fill_view[] = {
 static const struct out_col capacity_view[] = {
 	{ FI_RULES_MAX, .fmt = "capacity: %s rules, set when the maps were created (attach --max-rules); " },
 	{ FI_COUNTER_MIB, .fmt = "per-rule counters take %s MiB " }, { FI_SLOTS, .fmt = "(%s x " }, { FI_SLOT_BYTES, .fmt = "%s B x " },
-	{ FI_CPUS, .fmt = "%s possible CPUs)\n" }, OUT_COLS_END,
+	{ FI_CPUS, .fmt = "%s possible CPUs); " }, { FI_RNAT_MIB, .fmt = "rules' source NAT %s MiB " },
+	{ FI_SLOTS, .fmt = "(%s x " }, { FI_RNAT_SLOT, .fmt = "%s B)\n" }, OUT_COLS_END,
 };
 
 /* Local clients: the socket hooks of this namespace. */

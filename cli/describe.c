@@ -40,6 +40,18 @@ static void rule_get(const void *obj, size_t which, struct out_val *v)
 		v->absent = !m->allow_count;
 		out_str(v, "%s", m->rule.flags & PR_RULE_F_DENY_DROP ? "drop" : "pass");
 		break;
+	case RULE_SNAT:
+		v->absent = m->nat.mode == PR_SNAT_NONE;
+		pr_fmt_snat(v->s, sizeof(v->s), m);
+		break;
+	case RULE_SNAT_PORTS:
+		v->absent = !pr_rule_shows_snat_ports(m);
+		pr_fmt_snat_ports(v->s, sizeof(v->s), m);
+		break;
+	case RULE_HAIRPIN:
+		v->absent = !(m->rule.flags & PR_RULE_F_HAIRPIN_OFF);
+		out_str(v, "off");
+		break;
 	case RULE_TEXT: rule_text(m, v->s, sizeof(v->s)); break;
 	}
 }
@@ -52,6 +64,9 @@ static const struct out_field rule_fields[] = {
 	[RULE_TARGET] = { "target", rule_get, .arg = RULE_TARGET },
 	[RULE_ALLOW] = { "allow", rule_get, .arg = RULE_ALLOW },     /* only with an allowlist */
 	[RULE_DENY] = { "deny_action", rule_get, .arg = RULE_DENY }, /* likewise */
+	[RULE_SNAT] = { "snat", rule_get, .arg = RULE_SNAT },	      /* ADDR or "masquerade", with one */
+	[RULE_SNAT_PORTS] = { "snat_ports", rule_get, .arg = RULE_SNAT_PORTS }, /* given, or with snat */
+	[RULE_HAIRPIN] = { "hairpin", rule_get, .arg = RULE_HAIRPIN }, /* "off" only */
 	[RULE_TEXT] = { "text", rule_get, .arg = RULE_TEXT, .flags = OUT_F_TEXT },
 };
 const struct out_desc rule_desc = OUT_DESC(rule_fields);
@@ -63,6 +78,9 @@ const struct out_col rule_sentence[] = {
 	{ RULE_NAME, .fmt = " name %s", .flags = OUT_C_SKIP_EMPTY },
 	{ RULE_ALLOW, .fmt = " allow %s" },
 	{ RULE_DENY, .fmt = " deny %s" },
+	{ RULE_SNAT, .fmt = " snat %s" },
+	{ RULE_SNAT_PORTS, .fmt = " ports %s" },
+	{ RULE_HAIRPIN, .fmt = " hairpin %s" },
 	OUT_COLS_END,
 };
 

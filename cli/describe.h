@@ -7,10 +7,10 @@
 #include "output.h"
 
 /* The fields of rule_desc (a struct pr_rule_meta), in JSON order. */
-enum { RULE_ID, RULE_NAME, RULE_PROTO, RULE_LISTEN, RULE_TARGET, RULE_ALLOW, RULE_DENY,
-       RULE_TEXT /* text only: the rule_sentence view as one value */ };
+enum { RULE_ID, RULE_NAME, RULE_PROTO, RULE_LISTEN, RULE_TARGET, RULE_ALLOW, RULE_DENY, RULE_SNAT,
+       RULE_SNAT_PORTS, RULE_HAIRPIN, RULE_TEXT /* text only: the rule_sentence view as one value */ };
 extern const struct out_desc rule_desc;
-/* "tcp :8080 -> 192.0.2.10:80 name web allow 10.0.0.0/8 deny drop" */
+/* "tcp :8080 -> 192.0.2.10:80 name web allow 10.0.0.0/8 deny drop snat masquerade ports 61000-65535" */
 extern const struct out_col rule_sentence[];
 /* That sentence into buf, for messages. */
 void rule_text(const struct pr_rule_meta *m, char *buf, size_t len);

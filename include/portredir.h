@@ -10,7 +10,7 @@
 #endif
 
 /* Bump when any pinned map's key, value or size changes; the loader refuses a pin dir of another version. */
-#define PR_SCHEMA_VERSION 4
+#define PR_SCHEMA_VERSION 5
 #define PR_MAGIC 0x50524452 /* "PRDR" */
 
 /* Rule ids are 1..max_rules; id 0 is never used. max_rules is chosen when the
@@ -59,6 +59,8 @@ struct pr_rule {
 #define PR_RULE_F_ALLOW (1u << 0)     /* new flows need a source in pr_allow */
 #define PR_RULE_F_DENY_DROP (1u << 1) /* denied packets are dropped, else passed */
 #define PR_RULE_F_KEEP_PORT (1u << 2) /* DMZ: keep the destination port */
+#define PR_RULE_F_SNAT (1u << 3)      /* full NAT: new flows also get a source from pr_rnat[id] */
+#define PR_RULE_F_HAIRPIN_OFF (1u << 4) /* --hairpin off: never source-NAT a hairpin flow */
 _Static_assert(sizeof(struct pr_rule) == 24, "pr_rule layout");
 
 struct pr_cidr {
@@ -67,6 +69,21 @@ struct pr_cidr {
 	__u8 len;
 	__u8 pad[2];
 };
+
+/* Source NAT of a rule (--snat ADDR or --masquerade, --snat-ports LO-HI),
+ * in pr_rnat by rule id; read only when a new flow of a PR_RULE_F_SNAT rule
+ * opens. The range also bounds the ports a hairpin flow gets. */
+enum pr_snat_mode { PR_SNAT_NONE = 0, PR_SNAT_ADDR = 1, PR_SNAT_MASQ = 2 };
+
+struct pr_rule_nat {
+	union pr_addr addr; /* PR_SNAT_ADDR: the new source; unused with PR_SNAT_MASQ */
+	__u16 port_lo;      /* host order, inclusive; the loader always sets a range */
+	__u16 port_hi;
+	__u8 mode;          /* enum pr_snat_mode */
+	__u8 family;        /* of addr */
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct pr_rule_nat) == 24, "pr_rule_nat layout");
 
 /* Control-plane view of a rule, keyed by rule id; the datapath never reads it. */
 struct pr_rule_meta {
@@ -77,10 +94,12 @@ struct pr_rule_meta {
 	__u16 port_last;          /* host order; equals the first port for one port */
 	__u16 target_port_last;   /* host order; 0 when the range maps onto one port */
 	__u16 allow_count;
-	__u16 pad;
+	__u16 cflags;             /* PR_META_F_*: the control plane's own */
 	struct pr_cidr allow[PR_ALLOW_MAX];
+	struct pr_rule_nat nat;   /* as written to pr_rnat; mode PR_SNAT_NONE for DNAT only */
 };
-_Static_assert(sizeof(struct pr_rule_meta) == 416, "pr_rule_meta layout");
+#define PR_META_F_SNAT_PORTS (1u << 0) /* --snat-ports was given (else nat's range is the default) */
+_Static_assert(sizeof(struct pr_rule_meta) == 440, "pr_rule_meta layout");
 
 /* Source allowlist, an LPM trie: (rule id, family) fixed, then the prefix. */
 struct pr_allow_key {
@@ -100,6 +119,7 @@ struct pr_rule_stats {
 	__u64 bytes_reply;
 	__u64 flows;
 	__u64 denied; /* new flows refused by the allowlist */
+	__u64 snat_exhausted; /* new flows refused: no free source port in the rule's range */
 };
 
 /* Conntrack key: the 5-tuple exactly as the packet carries it when it reaches us. */
@@ -143,26 +163,40 @@ enum pr_ct_state {
 
 /* Conntrack value. Each flow has two entries, one per direction, so either
  * direction finds its translation in one lookup. State is copied to the peer
- * entry whenever it changes. */
+ * entry whenever it changes.
+ *
+ * Every entry has one rewrite (nat_addr:nat_port): ORIG's new destination
+ * (the target), REPLY's new source (the listen address). A full-NAT flow
+ * (PR_CT_F_NAT2: --snat, --masquerade, hairpin, or a source port remapped
+ * to resolve a tuple clash) has a second one (nat2_addr:nat2_port): ORIG's
+ * new source (the address and port allocated for the flow), REPLY's new
+ * destination (the client's own address and port). */
+#define PR_CT_F_NAT2 (1u << 0)
+
 struct pr_ct_val {
 	union pr_addr nat_addr;
+	union pr_addr nat2_addr; /* with PR_CT_F_NAT2 only */
 	__u64 last_seen; /* bpf_ktime_get_ns(), refreshed at most once a second */
 	__be16 nat_port;
+	__be16 nat2_port;
 	__u8 dir;   /* enum pr_ct_dir */
 	__u8 state; /* enum pr_ct_state */
-	__u32 rule_id;
 	__u8 fin_orig;
 	__u8 fin_reply;
+	__u32 rule_id;
 	/* Route cache for this direction's translated packets, so most skip
 	 * bpf_fib_lookup: written by the datapath, refreshed once a second. */
 	__u16 nh_len;     /* largest IP length the route was proven for (MTU) */
+	__u8 flags;       /* PR_CT_F_* */
+	__u8 pad;
 	__u32 nh_ifindex; /* egress device; 0: nothing cached */
 	__u32 nh_iif;     /* the ingress device it was looked up from */
 	__u8 nh_dmac[6];
 	__u8 nh_smac[6];
+	__u32 pad2;
 	__u64 nh_until;   /* coarse ns after which it is looked up again */
 };
-_Static_assert(sizeof(struct pr_ct_val) == 64, "pr_ct_val layout");
+_Static_assert(sizeof(struct pr_ct_val) == 88, "pr_ct_val layout");
 
 /* Fragment tracking: a datagram's later fragments carry no ports, so the
  * first fragment records what it was translated to, keyed by what all its
@@ -181,13 +215,28 @@ struct pr_frag_key {
 _Static_assert(sizeof(struct pr_frag_key) == 40, "pr_frag_key layout");
 
 struct pr_frag_val {
-	union pr_addr new_addr; /* new destination (ORIG) or source (REPLY) */
+	union pr_addr new_addr;  /* new destination (ORIG) or source (REPLY) */
+	union pr_addr new2_addr; /* with PR_CT_F_NAT2: new source (ORIG) or destination (REPLY) */
 	__u64 last_seen;
 	__u32 rule_id;
-	__u8 dir; /* enum pr_ct_dir */
-	__u8 pad[3];
+	__u8 dir;   /* enum pr_ct_dir */
+	__u8 flags; /* PR_CT_F_* of the flow */
+	__u8 pad[2];
 };
-_Static_assert(sizeof(struct pr_frag_val) == 32, "pr_frag_val layout");
+_Static_assert(sizeof(struct pr_frag_val) == 48, "pr_frag_val layout");
+
+/* An interface's own addresses, by ifindex (pr_ifaddr): the source that
+ * --masquerade (the egress interface's) and hairpin (the ingress
+ * interface's) give a flow. The loader writes them for every attached
+ * interface at attach, and refreshes them on every attach and apply. */
+struct pr_ifaddr {
+	__be32 v4;
+	__u8 has_v4;
+	__u8 has_v6;
+	__u8 pad[2];
+	union pr_addr v6;
+};
+_Static_assert(sizeof(struct pr_ifaddr) == 24, "pr_ifaddr layout");
 
 /* Global counters by reason, per CPU: one list gives the enum and the names
  * the CLI prints and `stats -j` emits as keys, so the two cannot drift. The
@@ -218,8 +267,17 @@ _Static_assert(sizeof(struct pr_frag_val) == 32, "pr_frag_val layout");
 	X(PR_R_PASS_LOCAL_SOCKET, "pass_dmz_local_socket") /* a DMZ rule matched, but a local socket      \
 							    * owns the packet */                          \
 	X(PR_R_PASS_REPLY_EGRESS, "pass_reply_to_egress") /* a reply that cannot go straight out: left    \
-							   * for the egress hook to translate */          \
-	/* local clients (issue 11 part 1) */                                                              \
+							   * for the egress hook to translate */      \
+	X(PR_R_DROP_SNAT_EXHAUSTED, "drop_snat_exhausted") /* new flow dropped: no free source port      \
+							    * (full NAT, hairpin or a tuple clash) */     \
+	X(PR_R_XLATE_PORT_REMAP, "xlate_port_remapped") /* new flows whose source port was changed so    \
+							 * their reply tuple clashes with no live flow */ \
+	X(PR_R_DROP_SNAT_NO_ADDR, "drop_snat_no_address") /* new flow dropped: masquerade or hairpin     \
+							   * found no address for its interface */    \
+	X(PR_R_DROP_NAT2_NO_ROUTE, "drop_nat2_no_route") /* a full-NAT packet ingress cannot send out     \
+							  * itself (no route, TTL, MTU): the stack would   \
+							  * take it for a martian */                     \
+	/* local clients */                                                                                \
 	X(PR_R_XLATE_SOCK, "xlate_local_socket")       /* a local connect or send translated at the socket */ \
 	X(PR_R_PASS_LOOPBACK, "pass_loopback_dst")     /* a packet from outside to a loopback address:       \
 							* loopback rules serve local clients only */

@@ -255,6 +255,10 @@ int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 
 		goto undo;
 	res->mode = a.mode;
 local:
+	/* after the record, so this interface's addresses are among them */
+	err = pr_ifaddr_refresh(c);
+	if (err)
+		return err;
 	/* local clients come with the namespace's first interface; without
 	 * them the interface still works, so their failure is reported apart */
 	if (local_hooks(c, res))
@@ -285,6 +289,7 @@ static bool detach_index(struct pr_ctx *c, __u32 ifindex)
 	found |= pr_tc_detach(ifindex, have_rec && (rec.flags & PR_IF_OWN_CLSACT));
 	bpf_map_delete_elem(c->fd_tx, &ifindex);
 	bpf_map_delete_elem(c->fd_ifaces, &key);
+	bpf_map_delete_elem(c->fd_ifaddr, &ifindex);
 	return found || have_rec;
 }
 

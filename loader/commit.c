@@ -90,6 +90,33 @@ static int zero_stats(struct pr_ctx *c, const __u32 *ids, size_t n)
 	return err;
 }
 
+/* pr_rnat of every rule p writes (back: of the rules replaced, as they
+ * were, for a rollback). The datapath reads it when a rule's entry carries
+ * PR_RULE_F_SNAT, so it goes in before the entries. */
+static int write_nat(struct pr_ctx *c, const struct pr_commit *p, bool back)
+{
+	struct pr_rule_nat *nat = malloc((p->nput + 1) * sizeof(*nat));
+	__u32 *ids = malloc((p->nput + 1) * sizeof(*ids));
+	size_t n = 0, done;
+	int err = -ENOMEM;
+
+	if (!nat || !ids)
+		goto out;
+	for (size_t i = 0; i < p->nput; i++) {
+		const struct pr_rule_meta *m = back ? p->put_old[i] : p->put[i];
+
+		if (!m)
+			continue;
+		ids[n] = p->put[i]->rule.id;
+		nat[n++] = m->nat;
+	}
+	err = pr_map_update_many(c->fd_rnat, ids, sizeof(*ids), nat, sizeof(*nat), n, BPF_ANY, &done);
+out:
+	free(nat);
+	free(ids);
+	return err;
+}
+
 /* Undo the writes of put_rules after a failure: entries of added rules go,
  * entries, records and sources of replaced (and overwritten deleted) rules
  * are written back as they were. Best effort; it runs on a failure path. */
@@ -130,6 +157,7 @@ static void rollback_put(struct pr_ctx *c, const struct pr_commit *p)
 			bpf_map_delete_elem(c->fd_rmeta, &id);
 	}
 	update_or_delete(c->fd_allow, ak, sizeof(*ak), NULL, 0, nk);
+	write_nat(c, p, true);
 out:
 	free(added);
 	free(back);
@@ -156,8 +184,8 @@ static void *bg_update_run(void *arg)
 	return NULL;
 }
 
-/* Counters, sources and records first, lookup entries last: a packet never
- * finds a rule whose id has no counters or sources yet. */
+/* Counters, sources, source NAT and records first, lookup entries last: a
+ * packet never finds a rule whose id has no counters, sources or pr_rnat yet. */
 static int put_rules(struct pr_ctx *c, struct pr_commit *p)
 {
 	struct pr_rule_meta *metas = malloc((p->nput + 1) * sizeof(*metas));
@@ -201,6 +229,10 @@ static int put_rules(struct pr_ctx *c, struct pr_commit *p)
 	if (!err) {
 		what = "add the allowed sources of";
 		err = pr_map_update_many(c->fd_allow, ak, sizeof(*ak), ones, 1, nk, BPF_ANY, &done);
+	}
+	if (!err) {
+		what = "set the source NAT of";
+		err = write_nat(c, p, false);
 	}
 	if (!err) {
 		what = "insert the lookup entries of";
@@ -305,7 +337,7 @@ static int drop_replaced_sources(struct pr_ctx *c, const struct pr_commit *p)
 
 /*
  * The write order:
- *  1. counters of new ids, new sources, records, then lookup entries of
+ *  1. counters of new ids, new sources, source NAT (pr_rnat), records, then lookup entries of
  *     added and replaced rules (each entry switches atomically, so a port
  *     that passes from a deleted rule to an added one is never without a rule);
  *  2. sources a replace dropped;

@@ -45,6 +45,21 @@ size_t pr_allow_diff(const struct pr_rule_meta *m, const struct pr_rule_meta *no
  * and TARGET were in argv (where[0..3)), for an apply file's messages. */
 int pr_spec_parse_at(int argc, char *const *argv, struct pr_rule_spec *s, bool *replace, int where[3], char *err,
 		     size_t len);
+/* "LO-HI" or "N" (1-65535, LO <= HI) into *lo, *hi; whole names the word in messages. */
+int pr_parse_port_range(const char *tok, const char *whole, __u16 *lo, __u16 *hi, char *err, size_t len);
+
+/* Source NAT options (snat.c), as the rule parser meets them. */
+struct pr_nat_words {
+	const char *snat, *ports, *hairpin; /* the values of --snat, --snat-ports, --hairpin */
+	bool masq;                          /* --masquerade */
+};
+/* If argv[*i] is a source NAT option, take it and its value (advancing *i)
+ * into w: 1; 0 when it is none of them; -EINVAL (err set) when its value is missing. */
+int pr_nat_word(int argc, char *const *argv, int *i, struct pr_nat_words *w, char *err, size_t len);
+/* Check w against the parsed rule s (its family) and fill s->nat,
+ * s->snat_ports_set and s->hairpin_off; the range defaults to
+ * pr_snat_default_ports of this host. 0, or -EINVAL naming the bad token. */
+int pr_nat_apply(const struct pr_nat_words *w, struct pr_rule_spec *s, char *err, size_t len);
 
 /* Capacity (capacity.c). What a map set holds, and what rules use of it. */
 struct pr_caps {
@@ -130,6 +145,15 @@ void pr_local_refresh(struct pr_ctx *c);
 int pr_local_addrs_sync(struct pr_ctx *c, __u64 cookie);
 int pr_local_addrs_clear(struct pr_ctx *c, __u64 cookie);
 size_t pr_local_addrs_count(struct pr_ctx *c, __u64 cookie);
+
+/* Interface addresses (ifaddr.c), for --masquerade and hairpin. */
+struct ifaddrs;
+/* ifname's first global IPv4 and first global IPv6 address in all (from
+ * getifaddrs) into out; has_v4/has_v6 0 when it has none. */
+void pr_ifaddr_of(const struct ifaddrs *all, const char *ifname, struct pr_ifaddr *out);
+/* pr_ifaddr for every interface attached in this network namespace as it
+ * is now; a gone one's entry goes. */
+int pr_ifaddr_refresh(struct pr_ctx *c);
 
 /* Attachment (attach.c). */
 /* Detach by ifindex, whatever the interface is called now or if it is gone:

@@ -17,6 +17,7 @@ struct pr_ctx {
 	int verbose;
 	int lock_fd;
 	int fd_rules, fd_rmeta, fd_rstats, fd_gstats, fd_ct, fd_tx, fd_ifaces, fd_info, fd_allow, fd_frag;
+	int fd_rnat, fd_ifaddr;
 	/* Capacities of the open map set, fixed when the maps were created. */
 	__u32 max_rules;         /* rule ids are 1..max_rules (pr_rstats has one more slot) */
 	__u32 rule_entries_max;  /* pr_rules: lookup entries, one per listen port and protocol */
@@ -53,6 +54,12 @@ struct pr_rule_spec {
 	__u16 allow_count;        /* 0: every source */
 	struct pr_cidr allow[PR_ALLOW_MAX];
 	bool deny_drop;           /* sources outside allow are dropped, else passed */
+	/* Source NAT (--snat ADDR, --masquerade): mode PR_SNAT_NONE for DNAT
+	 * only. The port range is always set: --snat-ports, else the default
+	 * (pr_snat_default_ports), since hairpin flows and tuple clashes use it too. */
+	struct pr_rule_nat nat;
+	bool snat_ports_set;      /* --snat-ports was given */
+	bool hairpin_off;         /* --hairpin off */
 };
 
 /* Add a rule. On -EEXIST, *conflict holds the rule in the way (one that
@@ -72,13 +79,23 @@ int pr_rule_del(struct pr_ctx *c, const struct pr_rule_spec *s, const char *name
  * with err set to one line naming the bad token. */
 #define PR_PARSE_ERR_LEN 256
 /* add's arguments: PROTO LISTEN TARGET [--name NAME] [--replace]
- * [--allow CIDR]... [--deny-action pass|drop], argv[0] being PROTO. replace
- * may be NULL (--replace is then accepted and ignored). */
+ * [--allow CIDR]... [--deny-action pass|drop] [--snat ADDR | --masquerade]
+ * [--snat-ports LO-HI] [--hairpin auto|off], argv[0] being PROTO. replace
+ * may be NULL (--replace is then accepted and ignored). Without
+ * --snat-ports the range is this host's default (pr_snat_default_ports). */
 int pr_spec_parse(int argc, char *const *argv, struct pr_rule_spec *s, bool *replace, char *err, size_t len);
 /* del's PROTO LISTEN; a bare ":PORT" leaves the family 0 (either). */
 int pr_spec_parse_listen(const char *proto, const char *listen, struct pr_rule_spec *s, char *err, size_t len);
 /* A rule name: 1-31 letters, digits, '-', '_' or '.'. */
 int pr_name_check(const char *name, char *err, size_t len);
+/* The default --snat-ports for a host whose ip_local_port_range is
+ * local_lo-local_hi: the ports above it, else those from 1024 below it, so
+ * no local socket's ephemeral port is ever allocated. -ENOSPC when neither
+ * has a port. */
+int pr_snat_default_ports(__u16 local_lo, __u16 local_hi, __u16 *lo, __u16 *hi);
+/* net.ipv4.ip_local_port_range of the caller's network namespace (Linux's
+ * default, 32768-60999, when it cannot be read). */
+void pr_local_port_range(__u16 *lo, __u16 *hi);
 
 /* Rules as words (rule_text.c), in the syntax the parser above reads. */
 #define PR_ADDR_TEXT_LEN 48 /* "[ADDR6]" and its NUL */
@@ -93,9 +110,16 @@ void pr_fmt_listen(char *buf, size_t len, const struct pr_rule_meta *m);
 void pr_fmt_target(char *buf, size_t len, const struct pr_rule_meta *m);
 /* "ADDR/LEN", the network part only. */
 void pr_fmt_cidr(char *buf, size_t len, const struct pr_cidr *c);
+/* A rule's source NAT: "ADDR" (--snat), "masquerade", or "" for none. */
+void pr_fmt_snat(char *buf, size_t len, const struct pr_rule_meta *m);
+/* A rule's source port range, "LO-HI" (or "N"). */
+void pr_fmt_snat_ports(char *buf, size_t len, const struct pr_rule_meta *m);
+/* Whether a rule's range is worth showing: it was given, or the rule has a source NAT. */
+bool pr_rule_shows_snat_ports(const struct pr_rule_meta *m);
 /* The rule as one line of add's arguments (no newline), which
  * pr_ruleset_read reads back as the same rule: PROTO LISTEN TARGET
- * [--name NAME] [--allow CIDR]... [--deny-action pass]. 0, or -ENOSPC when
+ * [--name NAME] [--allow CIDR]... [--deny-action pass] [--snat ADDR |
+ * --masquerade] [--snat-ports LO-HI, when it was given] [--hairpin off]. 0, or -ENOSPC when
  * len is too small; PR_LINE_LEN always suffices. */
 #define PR_LINE_LEN 1024
 int pr_rule_line(const struct pr_rule_meta *m, char *buf, size_t len);
@@ -305,6 +329,7 @@ struct pr_fill {
 	size_t rules, rules_max, rule_entries, rule_entries_max, allow_entries_max;
 	size_t flows, ct_entries, ct_max;
 	size_t rstats_bytes; /* what pr_rstats preallocates: (rules_max + 1) x counters x possible CPUs */
+	size_t rnat_bytes;   /* what pr_rnat preallocates: (rules_max + 1) x struct pr_rule_nat */
 	int ncpus;
 };
 int pr_map_fill(struct pr_ctx *c, struct pr_fill *f);

@@ -83,6 +83,8 @@ static const struct map_slot slots[] = {
 	{ "pr_info", offsetof(struct pr_ctx, fd_info) },
 	{ "pr_allow", offsetof(struct pr_ctx, fd_allow) },
 	{ "pr_frag", offsetof(struct pr_ctx, fd_frag) },
+	{ "pr_rnat", offsetof(struct pr_ctx, fd_rnat) },
+	{ "pr_ifaddr", offsetof(struct pr_ctx, fd_ifaddr) },
 };
 
 static int *slot_fd(struct pr_ctx *c, const struct map_slot *s)
@@ -130,8 +132,8 @@ int pr_obj_reuse_maps(struct pr_ctx *c, struct bpf_object *obj)
 	return 0;
 }
 
-/* Room the maps get for max_rules rules (pr_caps_for); pr_rstats has one
- * slot more, for the unused id 0. */
+/* Room the maps get for max_rules rules (pr_caps_for); pr_rstats and
+ * pr_rnat have one slot more, for the unused id 0. */
 static void size_maps(struct maps_bpf *skel, __u32 max_rules)
 {
 	struct pr_caps k;
@@ -139,6 +141,7 @@ static void size_maps(struct maps_bpf *skel, __u32 max_rules)
 	pr_caps_for(max_rules, &k);
 	bpf_map__set_max_entries(skel->maps.pr_rmeta, k.rules);
 	bpf_map__set_max_entries(skel->maps.pr_rstats, k.rules + 1);
+	bpf_map__set_max_entries(skel->maps.pr_rnat, k.rules + 1);
 	bpf_map__set_max_entries(skel->maps.pr_rules, k.entries);
 	bpf_map__set_max_entries(skel->maps.pr_allow, k.sources);
 }

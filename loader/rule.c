@@ -45,7 +45,10 @@ void pr_meta_from_spec(const struct pr_rule_spec *s, struct pr_rule_meta *m)
 	m->rule.target = s->target;
 	m->rule.target_port = s->target_port;
 	m->rule.flags = (s->allow_count ? PR_RULE_F_ALLOW : 0) | (s->deny_drop ? PR_RULE_F_DENY_DROP : 0) |
-			(s->target_port ? 0 : PR_RULE_F_KEEP_PORT);
+			(s->target_port ? 0 : PR_RULE_F_KEEP_PORT) |
+			(s->nat.mode != PR_SNAT_NONE ? PR_RULE_F_SNAT : 0) | (s->hairpin_off ? PR_RULE_F_HAIRPIN_OFF : 0);
+	m->nat = s->nat;
+	m->cflags = s->snat_ports_set ? PR_META_F_SNAT_PORTS : 0;
 	m->allow_count = s->allow_count > PR_ALLOW_MAX ? PR_ALLOW_MAX : s->allow_count;
 	memcpy(m->allow, s->allow, m->allow_count * sizeof(m->allow[0]));
 }
@@ -57,7 +60,8 @@ bool pr_meta_same(const struct pr_rule_meta *a, const struct pr_rule_meta *b)
 	       memcmp(&a->rule.target, &b->rule.target, sizeof(a->rule.target)) == 0 &&
 	       a->rule.target_port == b->rule.target_port && a->rule.flags == b->rule.flags &&
 	       a->allow_count == b->allow_count &&
-	       memcmp(a->allow, b->allow, a->allow_count * sizeof(a->allow[0])) == 0;
+	       memcmp(a->allow, b->allow, a->allow_count * sizeof(a->allow[0])) == 0 &&
+	       memcmp(&a->nat, &b->nat, sizeof(a->nat)) == 0 && a->cflags == b->cflags;
 }
 
 bool pr_same_listen(const struct pr_rule_meta *a, const struct pr_rule_meta *b)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <string.h>
 #include "libportredir.h"
 #include "internal.h"
 
@@ -57,6 +58,34 @@ void pr_fmt_cidr(char *buf, size_t len, const struct pr_cidr *c)
 	snprintf(buf, len, "%s/%u", ip, c->len);
 }
 
+void pr_fmt_snat(char *buf, size_t len, const struct pr_rule_meta *m)
+{
+	if (m->nat.mode == PR_SNAT_ADDR)
+		pr_fmt_addr(buf, len, m->nat.family, &m->nat.addr, false);
+	else
+		snprintf(buf, len, "%s", m->nat.mode == PR_SNAT_MASQ ? "masquerade" : "");
+	/* bare, as --snat takes it, also for IPv6 */
+	if (buf[0] == '[') {
+		size_t n = strlen(buf);
+
+		memmove(buf, buf + 1, n - 2);
+		buf[n - 2] = 0;
+	}
+}
+
+void pr_fmt_snat_ports(char *buf, size_t len, const struct pr_rule_meta *m)
+{
+	if (m->nat.port_lo == m->nat.port_hi)
+		snprintf(buf, len, "%u", m->nat.port_lo);
+	else
+		snprintf(buf, len, "%u-%u", m->nat.port_lo, m->nat.port_hi);
+}
+
+bool pr_rule_shows_snat_ports(const struct pr_rule_meta *m)
+{
+	return (m->cflags & PR_META_F_SNAT_PORTS) || m->nat.mode != PR_SNAT_NONE;
+}
+
 /* Append " word" (no blank first) to buf at *n; -ENOSPC when it does not fit.
  * Rule words never need quotes: names, addresses and ports have no blank. */
 static int put_word(char *buf, size_t len, size_t *n, const char *w)
@@ -75,6 +104,25 @@ static int put_opt(char *buf, size_t len, size_t *n, const char *opt, const char
 	int ret = put_word(buf, len, n, opt);
 
 	return ret ? ret : put_word(buf, len, n, val);
+}
+
+/* The source NAT options, each only when it is not the default. */
+static int put_nat(const struct pr_rule_meta *m, char *buf, size_t len, size_t *n)
+{
+	char w[PR_ADDR_TEXT_LEN];
+	int ret = 0;
+
+	pr_fmt_snat(w, sizeof(w), m);
+	if (m->nat.mode == PR_SNAT_ADDR)
+		ret = put_opt(buf, len, n, "--snat", w);
+	else if (m->nat.mode == PR_SNAT_MASQ)
+		ret = put_word(buf, len, n, "--masquerade");
+	pr_fmt_snat_ports(w, sizeof(w), m);
+	if (!ret && (m->cflags & PR_META_F_SNAT_PORTS))
+		ret = put_opt(buf, len, n, "--snat-ports", w);
+	if (!ret && (m->rule.flags & PR_RULE_F_HAIRPIN_OFF))
+		ret = put_opt(buf, len, n, "--hairpin", "off");
+	return ret;
 }
 
 int pr_rule_line(const struct pr_rule_meta *m, char *buf, size_t len)
@@ -106,5 +154,5 @@ int pr_rule_line(const struct pr_rule_meta *m, char *buf, size_t len)
 	/* drop is what an allowlist does by default */
 	if (!ret && m->allow_count && !(m->rule.flags & PR_RULE_F_DENY_DROP))
 		ret = put_opt(buf, len, &n, "--deny-action", "pass");
-	return ret;
+	return ret ? ret : put_nat(m, buf, len, &n);
 }

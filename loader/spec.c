@@ -76,6 +76,19 @@ static int parse_ports(const char *tok, const char *whole, struct ep *e, char *e
 	return 0;
 }
 
+int pr_parse_port_range(const char *tok, const char *whole, __u16 *lo, __u16 *hi, char *err, size_t len)
+{
+	struct ep e = {};
+
+	if (parse_ports(tok, whole, &e, err, len))
+		return -EINVAL;
+	if (e.star)
+		return pr_perr(err, len, "bad port '*' in '%s' (expected LO-HI)", whole);
+	*lo = e.lo;
+	*hi = e.hi;
+	return 0;
+}
+
 /* "ADDR:PORTS", "[ADDR6]:PORTS" or ":PORTS"; a target may also be a bare
  * "ADDR" or "[ADDR6]" (checked by the caller). need_addr refuses an empty or
  * unspecified (0.0.0.0, ::) address. */
@@ -229,7 +242,8 @@ int pr_spec_parse_at(int argc, char *const *argv, struct pr_rule_spec *s, bool *
 		     size_t len)
 {
 	const char *pos[3], *deny = NULL, *allow_tok[PR_ALLOW_MAX];
-	int npos = 0;
+	struct pr_nat_words nw = {};
+	int npos = 0, r;
 
 	memset(s, 0, sizeof(*s));
 	if (replace)
@@ -237,6 +251,11 @@ int pr_spec_parse_at(int argc, char *const *argv, struct pr_rule_spec *s, bool *
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 
+		r = pr_nat_word(argc, argv, &i, &nw, err, len);
+		if (r < 0)
+			return r;
+		if (r)
+			continue;
 		if (strcmp(a, "--replace") == 0) {
 			if (replace)
 				*replace = true;
@@ -282,7 +301,7 @@ int pr_spec_parse_at(int argc, char *const *argv, struct pr_rule_spec *s, bool *
 		if (s->allow[i].family != s->key.family)
 			return pr_perr(err, len, "--allow '%s' is IPv%u but the rule is IPv%u", allow_tok[i],
 				    s->allow[i].family, s->key.family);
-	return 0;
+	return pr_nat_apply(&nw, s, err, len);
 }
 
 int pr_spec_parse(int argc, char *const *argv, struct pr_rule_spec *s, bool *replace, char *err, size_t len)

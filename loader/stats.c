@@ -35,6 +35,7 @@ int pr_rule_stats(struct pr_ctx *c, __u32 id, struct pr_rule_stats *sum)
 		sum->bytes_reply += v[i].bytes_reply;
 		sum->flows += v[i].flows;
 		sum->denied += v[i].denied;
+		sum->snat_exhausted += v[i].snat_exhausted;
 	}
 	free(v);
 	return 0;

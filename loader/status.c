@@ -22,6 +22,7 @@ int pr_map_fill(struct pr_ctx *c, struct pr_fill *f)
 	f->allow_entries_max = c->allow_entries_max;
 	f->ncpus = pr_ncpus();
 	f->rstats_bytes = ((size_t)c->max_rules + 1) * sizeof(struct pr_rule_stats) * f->ncpus;
+	f->rnat_bytes = ((size_t)c->max_rules + 1) * sizeof(struct pr_rule_nat);
 	f->ct_max = pr_map_max_entries(c->fd_ct);
 	err = pr_ct_list(c, &ents, &n);
 	if (err)

@@ -27,6 +27,7 @@ if [ "$WHAT" != unit ] && [ -n "$ROOT" ]; then
 	for m in tc native generic; do suites+=("redirect-$m:tests/integration/redirect.sh $m"); done
 	# local clients (socket hooks): the attach mode decides how a frame from outside meets a loopback rule
 	for m in tc native generic; do suites+=("local-$m:tests/integration/local.sh $m"); done
+	for m in tc native generic; do suites+=("nat-$m:tests/integration/nat.sh $m"); done
 	# man pages and bash completion against the CLI's own usage
 	suites+=("docs:tests/integration/docs.sh")
 fi

@@ -28,6 +28,34 @@ static __always_inline __s64 pr_age(__u64 now, __u64 then)
 	return (__s64)(now - then);
 }
 
+/* Room for the conntrack values a new or evicted entry is built in: two
+ * pr_ct_val on the stack, on top of the ICMP path's, exceed BPF's 512
+ * bytes; so do a new flow's two keys and source, and the route lookup's
+ * parameters, once pr_snat_open()'s frame is added to the pipeline's. Per
+ * CPU, unpinned, and used only within one program run. */
+struct pr_ct_scratch {
+	struct pr_ct_val v;
+	struct pr_ct_val pv;
+	struct pr_ct_key k;
+	struct pr_ct_key rk;
+	union pr_addr src;
+	struct bpf_fib_lookup fib;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pr_ct_scratch);
+} pr_ct_scratch SEC(".maps");
+
+static __always_inline struct pr_ct_scratch *pr_ct_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&pr_ct_scratch, &zero);
+}
+
 /* Timeouts in seconds by enum pr_ct_state; the loader may set them before load. */
 const volatile __u32 pr_timeout[PR_CT_STATE_MAX] = PR_CT_TIMEOUTS_INIT;
 
@@ -51,32 +79,41 @@ static __always_inline int pr_ct_expired(const struct pr_ct_val *v, __u64 now)
 	return pr_age(now, v->last_seen) > (__s64)pr_timeout[st] * (__s64)PR_NSEC;
 }
 
-/* The key and value of the other direction's entry of the same flow. */
+/* The key and value of the other direction's entry of the same flow.
+ * Without PR_CT_F_NAT2 a reply goes to the client as the client sent it;
+ * with it, to the second rewrite (nat2: the source the flow was given). */
 static __always_inline void pr_ct_peer(const struct pr_ct_key *k, const struct pr_ct_val *v,
 				       struct pr_ct_key *pk, struct pr_ct_val *pv)
 {
+	bool nat2 = v->flags & PR_CT_F_NAT2;
+
 	__builtin_memset(pk, 0, sizeof(*pk));
 	__builtin_memset(pv, 0, sizeof(*pv));
 	pk->proto = k->proto;
 	pk->family = k->family;
 	if (v->dir == PR_DIR_ORIG) {
-		/* client->listen becomes target->client, restoring listen as source */
+		/* client->listen becomes target->(client or nat2), restoring listen as source */
 		pk->saddr = v->nat_addr;
 		pk->sport = v->nat_port;
-		pk->daddr = k->saddr;
-		pk->dport = k->sport;
+		pk->daddr = nat2 ? v->nat2_addr : k->saddr;
+		pk->dport = nat2 ? v->nat2_port : k->sport;
 		pv->nat_addr = k->daddr;
 		pv->nat_port = k->dport;
 		pv->dir = PR_DIR_REPLY;
 	} else {
-		pk->saddr = k->daddr;
-		pk->sport = k->dport;
+		pk->saddr = nat2 ? v->nat2_addr : k->daddr;
+		pk->sport = nat2 ? v->nat2_port : k->dport;
 		pk->daddr = v->nat_addr;
 		pk->dport = v->nat_port;
 		pv->nat_addr = k->saddr;
 		pv->nat_port = k->sport;
 		pv->dir = PR_DIR_ORIG;
 	}
+	if (nat2) {
+		pv->nat2_addr = v->dir == PR_DIR_ORIG ? k->saddr : k->daddr;
+		pv->nat2_port = v->dir == PR_DIR_ORIG ? k->sport : k->dport;
+	}
+	pv->flags = v->flags & PR_CT_F_NAT2;
 	pv->state = v->state;
 	pv->rule_id = v->rule_id;
 	pv->fin_orig = v->fin_orig;
@@ -112,8 +149,9 @@ static __always_inline void pr_ct_track(const struct pr_ct_key *k, struct pr_ct_
 					const struct pr_pkt *p, __u64 now)
 {
 	__u8 fo = v->fin_orig, fr = v->fin_reply, old = v->state;
+	struct pr_ct_scratch *s;
+	struct pr_ct_val *peer;
 	struct pr_ct_key pk;
-	struct pr_ct_val pv, *peer;
 	__u8 st;
 
 	st = pr_ct_next_state(v, p->tcp_flags, p->proto);
@@ -123,7 +161,10 @@ static __always_inline void pr_ct_track(const struct pr_ct_key *k, struct pr_ct_
 	v->state = st;
 	v->last_seen = now;
 
-	pr_ct_peer(k, v, &pk, &pv);
+	s = pr_ct_scratch_get();
+	if (!s)
+		return;
+	pr_ct_peer(k, v, &pk, &s->pv);
 	peer = bpf_map_lookup_elem(&pr_ct, &pk);
 	if (peer) {
 		peer->state = st;
@@ -131,39 +172,87 @@ static __always_inline void pr_ct_track(const struct pr_ct_key *k, struct pr_ct_
 		peer->fin_reply = v->fin_reply;
 		peer->last_seen = now;
 	} else {
-		bpf_map_update_elem(&pr_ct, &pk, &pv, BPF_ANY);
+		bpf_map_update_elem(&pr_ct, &pk, &s->pv, BPF_ANY);
 	}
 }
 
-/* Create both entries of a new flow. k is the forward tuple; the forward
- * direction is rewritten to (taddr, tport). Returns 0 or a negative errno. */
-static __always_inline int pr_ct_create(const struct pr_ct_key *k, const struct pr_pkt *p,
-					const union pr_addr *taddr, __be16 tport, __u32 rule_id,
-					__u64 now)
+static __always_inline bool pr_addr_eq(const union pr_addr *a, const union pr_addr *b)
 {
-	struct pr_ct_val v = {}, pv;
-	struct pr_ct_key pk;
+	return a->v6[0] == b->v6[0] && a->v6[1] == b->v6[1] && a->v6[2] == b->v6[2] &&
+	       a->v6[3] == b->v6[3];
+}
+
+/* The forward entry of a new flow, in v, from its first packet's protocol
+ * and TCP flags: (taddr, tport) is its new destination; no second rewrite
+ * yet (pr_snat_open() adds it). */
+static __always_inline void pr_ct_init(struct pr_ct_val *v, __u8 proto, __u8 tcp_flags,
+				       const union pr_addr *taddr, __be16 tport, __u32 rule_id,
+				       __u64 now)
+{
+	__builtin_memset(v, 0, sizeof(*v));
+	v->nat_addr = *taddr;
+	v->nat_port = tport;
+	v->dir = PR_DIR_ORIG;
+	v->rule_id = rule_id;
+	v->last_seen = now;
+	if (proto == IPPROTO_UDP)
+		v->state = PR_CT_UDP;
+	else if ((tcp_flags & (PR_TCP_SYN | PR_TCP_ACK)) == PR_TCP_SYN)
+		v->state = PR_CT_SYN_SENT;
+	else /* mid-stream pickup, e.g. after a conntrack flush */
+		v->state = PR_CT_ESTABLISHED;
+	v->state = pr_ct_next_state(v, tcp_flags, proto);
+}
+
+/* Whether e, found at reply key rk, is the reply entry of forward tuple k:
+ * the same flow seen earlier (closing, or its forward entry evicted). */
+static __always_inline bool pr_ct_reply_of(const struct pr_ct_key *k, const struct pr_ct_key *rk,
+					   const struct pr_ct_val *e)
+{
+	bool nat2 = e->flags & PR_CT_F_NAT2;
+
+	if (e->dir != PR_DIR_REPLY || e->nat_port != k->dport || !pr_addr_eq(&e->nat_addr, &k->daddr))
+		return false;
+	if (nat2)
+		return e->nat2_port == k->sport && pr_addr_eq(&e->nat2_addr, &k->saddr);
+	return rk->dport == k->sport && pr_addr_eq(&rk->daddr, &k->saddr);
+}
+
+/* Claim reply key rk for the new flow k with value rv (BPF_NOEXIST): a key
+ * that is free, whose entry has expired, or that is k's own earlier reply
+ * entry may be taken; a live entry of another flow is never touched.
+ * Returns 0 when rk is now k's, -1 when another flow owns it. */
+static __always_inline int pr_ct_claim(const struct pr_ct_key *k, const struct pr_ct_key *rk,
+				       const struct pr_ct_val *rv, __u64 now)
+{
+	struct pr_ct_val *e;
+
+	if (!bpf_map_update_elem(&pr_ct, rk, rv, BPF_NOEXIST))
+		return 0;
+	e = bpf_map_lookup_elem(&pr_ct, rk);
+	if (e && !pr_ct_expired(e, now) && !pr_ct_reply_of(k, rk, e))
+		return -1;
+	/* dead or ours: replace it; a racing CPU that wins makes us look elsewhere */
+	bpf_map_delete_elem(&pr_ct, rk);
+	return bpf_map_update_elem(&pr_ct, rk, rv, BPF_NOEXIST) ? -1 : 0;
+}
+
+/* Insert the forward entry v at k once its reply entry rk is in place
+ * (reply first, so a fast reply never misses it). replace: the caller saw
+ * a dead entry at k (expired, or a SYN on a closing flow) and decided
+ * anew. On failure (another CPU created the flow meanwhile) the reply
+ * entry just made is removed again. Returns 0 or a negative errno. */
+static __always_inline int pr_ct_insert_fwd(const struct pr_ct_key *k, const struct pr_ct_key *rk,
+					    const struct pr_ct_val *v, bool replace)
+{
 	int err;
 
-	v.nat_addr = *taddr;
-	v.nat_port = tport;
-	v.dir = PR_DIR_ORIG;
-	v.rule_id = rule_id;
-	v.last_seen = now;
-	if (p->proto == IPPROTO_UDP)
-		v.state = PR_CT_UDP;
-	else if ((p->tcp_flags & (PR_TCP_SYN | PR_TCP_ACK)) == PR_TCP_SYN)
-		v.state = PR_CT_SYN_SENT;
-	else /* mid-stream pickup, e.g. after a conntrack flush */
-		v.state = PR_CT_ESTABLISHED;
-	v.state = pr_ct_next_state(&v, p->tcp_flags, p->proto);
-
-	/* reply entry first, so a fast reply never misses it */
-	pr_ct_peer(k, &v, &pk, &pv);
-	err = bpf_map_update_elem(&pr_ct, &pk, &pv, BPF_ANY);
+	if (replace)
+		bpf_map_delete_elem(&pr_ct, k);
+	err = bpf_map_update_elem(&pr_ct, k, v, BPF_NOEXIST);
 	if (err)
-		return err;
-	return bpf_map_update_elem(&pr_ct, k, &v, BPF_ANY);
+		bpf_map_delete_elem(&pr_ct, rk);
+	return err;
 }
 
 #endif

@@ -19,9 +19,10 @@ const volatile bool pr_via_stack = false;
 
 /* Route a packet as it will be once translated: 0 with fib's ifindex and
  * MACs filled when the route and the neighbour are known and the packet may
- * be forwarded as is; -1 when the stack must handle it (local delivery, no
- * neighbour yet, TTL expiring, MTU exceeded, forwarding disabled, attach
- * --via-stack). Runs before the rewrite, so a reply that cannot go straight
+ * be forwarded as is; 1 with fib's ifindex filled when only the neighbour
+ * is unknown yet; -1 when the stack must handle it (local delivery, TTL
+ * expiring, MTU exceeded, forwarding disabled, attach --via-stack, which a
+ * full-NAT packet (pr_x2local()) ignores). Runs before the rewrite, so a reply that cannot go straight
  * out can still be left untranslated (see pr_pipeline_out()).
  *
  * bpf_fib_lookup costs several times the rest of the fast path, so an
@@ -34,16 +35,25 @@ static __always_inline int pr_fib_lookup(void *ctx, struct bpf_fib_lookup *fib, 
 					 void *data_end, __u32 ifindex, const struct pr_pkt *p,
 					 const struct pr_xlate *x, bool cacheable)
 {
-	const union pr_addr *src = x->dir == PR_DIR_ORIG ? &p->saddr : &x->new_addr;
-	const union pr_addr *dst = x->dir == PR_DIR_ORIG ? &x->new_addr : &p->daddr;
+	bool orig = x->dir == PR_DIR_ORIG;
+	const union pr_addr *src = orig ? (pr_x2(x) ? &x->new2_addr : &p->saddr) : &x->new_addr;
+	const union pr_addr *dst = orig ? &x->new_addr : (pr_x2(x) ? &x->new2_addr : &p->daddr);
 	struct iphdr *ip = data + sizeof(struct ethhdr);
 	struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
 	struct pr_ct_val *v = cacheable ? x->ct : NULL;
-	__be16 *ports = p->ports;
+	__be16 *ports = p->ports, sport = 0, dport = 0;
 	__u16 len;
+	int rc;
 
-	if (pr_via_stack || p->frag != PR_FRAG_NONE || !ports || (void *)(ports + 2) > data_end)
-		return -1; /* a datagram's fragments stay on one path, in order */
+	/* a datagram's fragments stay on one path, in order */
+	if (!pr_x2local(x) && (pr_via_stack || p->frag != PR_FRAG_NONE))
+		return -1;
+	if (p->frag != PR_FRAG_LATER) {
+		if (!ports || (void *)(ports + 2) > data_end)
+			return -1;
+		sport = orig ? (pr_x2(x) ? x->new2_port : ports[0]) : x->new_port;
+		dport = orig ? x->new_port : (pr_x2(x) ? x->new2_port : ports[1]);
+	}
 	if (p->family == PR_AF_INET) {
 		if ((void *)(ip + 1) > data_end || ip->ttl <= 1)
 			return -1; /* the stack sends time-exceeded */
@@ -63,8 +73,8 @@ static __always_inline int pr_fib_lookup(void *ctx, struct bpf_fib_lookup *fib, 
 
 	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->l4_protocol = p->proto;
-	fib->sport = x->dir == PR_DIR_ORIG ? ports[0] : x->new_port;
-	fib->dport = x->dir == PR_DIR_ORIG ? x->new_port : ports[1];
+	fib->sport = sport;
+	fib->dport = dport;
 	fib->ifindex = ifindex;
 	fib->tot_len = len;
 	if (p->family == PR_AF_INET) {
@@ -80,10 +90,12 @@ static __always_inline int pr_fib_lookup(void *ctx, struct bpf_fib_lookup *fib, 
 	}
 	/* An L3 egress device (tun, WireGuard, ipip) is fine too: bpf_redirect
 	 * strips the Ethernet header for it, and XDP only uses pr_tx devices. */
-	if (bpf_fib_lookup(ctx, fib, sizeof(*fib), 0) != BPF_FIB_LKUP_RET_SUCCESS) {
+	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
 		if (v)
 			v->nh_ifindex = 0;
-		return -1;
+		/* the kernel names the egress device before it looks for the neighbour */
+		return rc == BPF_FIB_LKUP_RET_NO_NEIGH ? 1 : -1;
 	}
 	if (v) {
 		/* a longer packet than proven, on a fresh cache: the bound grows;
@@ -102,9 +114,9 @@ static __always_inline int pr_fib_lookup(void *ctx, struct bpf_fib_lookup *fib, 
 }
 
 /* What the stack's forward path would do to the headers: TTL or hop limit
- * down by one (IPv4 checksum updated) and the next hop's MACs. */
+ * down by one (IPv4 checksum updated) and, with macs, the next hop's MACs. */
 static __always_inline bool pr_fib_apply(const struct bpf_fib_lookup *fib, void *data, void *data_end,
-					 __u8 family)
+					 __u8 family, bool macs)
 {
 	struct ethhdr *eth = data;
 	struct iphdr *ip = data + sizeof(*eth);
@@ -123,6 +135,8 @@ static __always_inline bool pr_fib_apply(const struct bpf_fib_lookup *fib, void 
 			return false;
 		ip6->hop_limit--;
 	}
+	if (!macs)
+		return true; /* bpf_redirect_neigh writes them */
 	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
 	return true;

@@ -33,11 +33,15 @@ static __always_inline void pr_frag_record(const struct pr_pkt *p, const struct 
 	v.last_seen = pr_now();
 	v.rule_id = x->rule_id;
 	v.dir = x->dir;
+	if (x->nat2) {
+		v.flags = PR_CT_F_NAT2;
+		v.new2_addr = x->new2_addr;
+	}
 	bpf_map_update_elem(&pr_frag, &k, &v, BPF_ANY);
 }
 
 /* Translation for a later fragment: returns 1 and fills x (address only,
- * ports unchanged) when its datagram's first fragment was translated and
+ * ports unchanged; with nat2, both addresses) when its datagram's first fragment was translated and
  * the direction applies to this hook; 0 otherwise. */
 static __always_inline int pr_frag_lookup(const struct pr_pkt *p, enum pr_hook hook,
 					  struct pr_xlate *x)
@@ -57,6 +61,8 @@ static __always_inline int pr_frag_lookup(const struct pr_pkt *p, enum pr_hook h
 	x->old_addr = v->dir == PR_DIR_ORIG ? p->daddr : p->saddr;
 	x->old_port = x->new_port = 0;
 	x->new_flow = 0;
+	if (v->flags & PR_CT_F_NAT2)
+		pr_xlate_nat2(p, &v->new2_addr, 0, x);
 	return 1;
 }
 

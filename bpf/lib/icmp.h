@@ -228,6 +228,10 @@ static __always_inline int pr_icmp_handle(const struct pr_pkt *p, void *data, vo
 	v = pr_icmp_lookup(p, &e);
 	if (!v || (pr_hook_reply_only(hook) && v->dir != PR_DIR_REPLY))
 		return PR_R_PASS_ICMP;
+	/* Not yet: errors about a full-NAT flow need both rewrites and, on
+	 * their way to the client, a route out of ingress (docs/design.md) */
+	if (v->flags & PR_CT_F_NAT2)
+		return PR_R_PASS_ICMP;
 	/* An error on its way to the client may leave with the listen address,
 	 * one of this host's, as its source, which the stack drops as martian
 	 * when it arrives from outside: the egress hook translates it instead,

@@ -37,8 +37,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pr_rmeta SEC(".maps");
 
+/* Source NAT by rule id (struct pr_rule_nat), read when a new flow of a
+ * PR_RULE_F_SNAT rule opens; sized with pr_rstats. Written before the
+ * rule's pr_rules entries, so a lookup that finds the flag finds this. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PR_DEFAULT_MAX_RULES + 1);
+	__type(key, __u32);
+	__type(value, struct pr_rule_nat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_rnat SEC(".maps");
+
 /* Per-rule counters by rule id, per CPU: preallocated, so it costs
- * (max_rules + 1) x 48 bytes x possible CPUs whatever the rule count. */
+ * (max_rules + 1) x 56 bytes x possible CPUs whatever the rule count. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, PR_DEFAULT_MAX_RULES + 1);
@@ -83,6 +94,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } pr_tx SEC(".maps");
+
+/* Attached interfaces' own addresses by ifindex (struct pr_ifaddr), for
+ * --masquerade and hairpin; written by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PR_IFACES);
+	__type(key, __u32);
+	__type(value, struct pr_ifaddr);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_ifaddr SEC(".maps");
 
 /* Attachment records for status; userspace only. */
 struct {

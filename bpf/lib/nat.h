@@ -13,18 +13,71 @@
 #include "rules.h"
 #include "stats.h"
 
-/* One address and port rewrite. dir ORIG rewrites the destination, REPLY the source. */
+/* A translation: one address and port rewrite, and with nat2 a second.
+ * dir ORIG rewrites the destination (and with nat2 the source), REPLY the
+ * source (and with nat2 the destination). */
 struct pr_xlate {
 	union pr_addr old_addr;
 	union pr_addr new_addr;
+	union pr_addr new2_addr; /* nat2 only; the old one is p's (pr_x2_old()) */
 	__be16 old_port;
 	__be16 new_port;
+	__be16 old2_port;
+	__be16 new2_port;
 	__u8 dir;
+	__u8 nat2;   /* the second rewrite applies (PR_CT_F_NAT2) */
+	__u8 local2; /* nat2 changes an address: ingress must send the packet out itself */
+	__u8 replace; /* new flow: a dead entry of the same tuple is in the way */
 	__u32 rule_id;
+	__u32 rule_flags; /* new flow: PR_RULE_F_* of its rule */
 	int new_flow;
 	struct pr_ct_val *ct; /* the flow's entry for this direction, when it existed */
 	__u64 now;            /* pr_now() when ct is set */
 };
+
+/* Whether this hook applies second rewrites itself. XDP does not
+ * (ctx/xdp.h sets PR_NAT2_HOOK 0): it leaves full-NAT packets unmarked to
+ * TC ingress, since their second rewrite would take XDP's pipeline past
+ * the verifier's budget. Code that applies one tests pr_x2()/pr_x2local(),
+ * which then fold away. */
+#ifndef PR_NAT2_HOOK
+#define PR_NAT2_HOOK 1
+#endif
+
+static __always_inline bool pr_x2(const struct pr_xlate *x)
+{
+	return PR_NAT2_HOOK && x->nat2;
+}
+
+static __always_inline bool pr_x2local(const struct pr_xlate *x)
+{
+	return PR_NAT2_HOOK && x->local2;
+}
+
+/* The address x's second rewrite replaces: the source of a forward
+ * packet, the destination of a reply. Kept out of pr_xlate, whose size
+ * counts against the stack. */
+static __always_inline const union pr_addr *pr_x2_old(const struct pr_pkt *p,
+						       const struct pr_xlate *x)
+{
+	return x->dir == PR_DIR_ORIG ? &p->saddr : &p->daddr;
+}
+
+/* Fill x's second rewrite from entry v of the packet's flow (dir as v's). */
+static __always_inline void pr_xlate_nat2(const struct pr_pkt *p, const union pr_addr *addr2,
+					  __be16 port2, struct pr_xlate *x)
+{
+	x->nat2 = 1;
+	if (!PR_NAT2_HOOK)
+		return; /* the packet goes to TC as it is */
+	x->new2_addr = *addr2;
+	x->new2_port = port2;
+	if (x->dir == PR_DIR_ORIG)
+		x->old2_port = p->ports ? p->ports[0] : 0; /* NULL on a later fragment */
+	else
+		x->old2_port = p->ports ? p->ports[1] : 0;
+	x->local2 = !pr_addr_eq(pr_x2_old(p, x), &x->new2_addr);
+}
 
 /* pr_decide() verdicts */
 enum pr_verdict { PR_V_PASS = 0, PR_V_XLATE = 1, PR_V_DROP = 2 };
@@ -95,12 +148,16 @@ static __always_inline void pr_xlate_from_ct(const struct pr_pkt *p, const struc
 		x->old_addr = p->saddr;
 		x->old_port = p->ports[0];
 	}
+	if (v->flags & PR_CT_F_NAT2)
+		pr_xlate_nat2(p, &v->nat2_addr, v->nat2_port, x);
 }
 
 /* Decide what to do with a parsed packet. Returns PR_V_XLATE and fills x
- * when the packet must be rewritten (conntrack already updated); PR_V_PASS
- * or PR_V_DROP with *reason set otherwise. ctx is the program's context,
- * XDP or skb: the socket lookup helpers take either. */
+ * when the packet must be rewritten: for a flow in conntrack (updated
+ * already), or for a new flow (x->new_flow) whose entries pr_snat_open()
+ * makes once its route is known. PR_V_PASS or PR_V_DROP with *reason set
+ * otherwise. ctx is the program's context, XDP or skb: the socket lookup
+ * helpers take either. */
 static __always_inline int pr_decide(void *ctx, const struct pr_pkt *p, enum pr_hook hook,
 				     struct pr_xlate *x, __u32 *reason)
 {
@@ -158,17 +215,15 @@ static __always_inline int pr_decide(void *ctx, const struct pr_pkt *p, enum pr_
 		return PR_V_PASS;
 	}
 	tport = (r->flags & PR_RULE_F_KEEP_PORT) ? p->ports[1] : r->target_port;
-	if (pr_ct_create(&k, p, &r->target, tport, r->id, pr_now())) {
-		*reason = PR_R_PASS_CT_FAIL;
-		return PR_V_PASS;
-	}
 	x->dir = PR_DIR_ORIG;
 	x->rule_id = r->id;
+	x->rule_flags = r->flags;
 	x->old_addr = p->daddr;
 	x->old_port = p->ports[1];
 	x->new_addr = r->target;
 	x->new_port = tport;
 	x->new_flow = 1;
+	x->replace = v != NULL;
 	return PR_V_XLATE;
 
 nomatch:

@@ -13,6 +13,7 @@
 #include "parse.h"
 #include "portredir.h"
 #include "rewrite.h"
+#include "snat.h"
 #include "stats.h"
 
 /* Apply the translation x to the packet p describes and send it on; bytes
@@ -20,24 +21,48 @@
  * goes straight to the egress device when it can. A reply that cannot is
  * left untranslated, since the stack would drop it as martian once its
  * source is one of this host's addresses; the egress hook of the interface
- * the stack picks translates it there. Returns the verdict. */
+ * the stack picks translates it there. A full-NAT packet (pr_x2local())
+ * has one of this host's addresses on one side or the other once
+ * translated, so it always leaves from ingress, --via-stack or not: TC
+ * resolves a missing neighbour itself (ctx_redirect_neigh()) and drops
+ * what has no route (TTL, MTU); XDP leaves every full-NAT packet to TC.
+ * Returns the verdict. */
 static __always_inline int pr_pipeline_out(struct pr_ctx *ctx, enum pr_hook hook,
-					   const struct pr_pkt *p, const struct pr_xlate *x,
+					   const struct pr_pkt *p, struct pr_xlate *x,
 					   __u32 bytes)
 {
-	struct bpf_fib_lookup fib;
-	bool fwd = false;
+	struct pr_ct_scratch *s = pr_ct_scratch_get();
+	int send = 0; /* 1: redirect, 2: redirect resolving the neighbour */
+	struct bpf_fib_lookup *fib;
 
+	if (!s)
+		return CTX_ACT_OK;
+	/* in the scratch: on the stack it leaves pr_snat_open() too little */
+	fib = &s->fib;
+	if (!PR_NAT2_HOOK && x->nat2) {
+		if (x->new_flow)
+			pr_rule_flow(x->rule_id); /* TC finds it established */
+		return CTX_ACT_OK; /* unmarked: TC ingress translates it */
+	}
 	if (pr_hook_forwards(hook)) {
-		fwd = pr_fib_lookup(ctx, &fib, ctx_data(ctx), ctx_data_end(ctx),
-				    ctx_ingress_ifindex(ctx), p, x, ctx_route_cacheable(ctx)) == 0 &&
-		      ctx_can_redirect(fib.ifindex);
-		if (!fwd && x->dir == PR_DIR_REPLY) {
+		int route = pr_fib_lookup(ctx, fib, ctx_data(ctx), ctx_data_end(ctx),
+					  ctx_ingress_ifindex(ctx), p, x, ctx_route_cacheable(ctx));
+
+		if (route == 0 && ctx_can_redirect(fib->ifindex))
+			send = 1;
+		else if (route == 1 && pr_x2local(x))
+			send = 2;
+		else if (pr_x2local(x)) {
+			pr_count(PR_R_DROP_NAT2_NO_ROUTE);
+			return CTX_ACT_DROP;
+		} else if (x->dir == PR_DIR_REPLY) {
 			pr_count(PR_R_PASS_REPLY_EGRESS);
 			ctx_mark_done(ctx);
 			return CTX_ACT_OK;
 		}
 	}
+	if (p->frag == PR_FRAG_FIRST)
+		pr_frag_record(p, x);
 	if (pr_rewrite(ctx, p, x)) {
 		pr_count(PR_R_DROP_REWRITE);
 		return CTX_ACT_DROP;
@@ -46,10 +71,12 @@ static __always_inline int pr_pipeline_out(struct pr_ctx *ctx, enum pr_hook hook
 	ctx_mark_done(ctx);
 	if (p->frag != PR_FRAG_NONE)
 		pr_count(PR_R_XLATE_FRAG);
-	if (!fwd || !pr_fib_apply(&fib, ctx_data(ctx), ctx_data_end(ctx), p->family))
+	if (!send || !pr_fib_apply(fib, ctx_data(ctx), ctx_data_end(ctx), p->family, send == 1))
 		return CTX_ACT_OK;
 	pr_count(PR_R_REDIRECT);
-	return ctx_redirect(ctx, fib.ifindex);
+	if (send == 2)
+		return ctx_redirect_neigh(ctx, fib->ifindex);
+	return ctx_redirect(ctx, fib->ifindex);
 }
 
 /* Run one packet through portredir at hook, a constant. Returns the
@@ -95,6 +122,8 @@ static __always_inline int pr_pipeline(struct pr_ctx *ctx, const enum pr_hook ho
 		return CTX_ACT_OK; /* unmarked: TC ingress handles it */
 	}
 	rc = pr_decide(ctx, &p, hook, &x, &reason);
+	if (rc == PR_V_XLATE && x.new_flow)
+		rc = pr_snat_flow(ctx, &p, &x, &reason);
 	if (rc != PR_V_XLATE) {
 		if (pr_hook_counts_passes(hook))
 			pr_count(reason);
@@ -102,8 +131,6 @@ static __always_inline int pr_pipeline(struct pr_ctx *ctx, const enum pr_hook ho
 			return CTX_ACT_DROP;
 		goto done;
 	}
-	if (p.frag == PR_FRAG_FIRST)
-		pr_frag_record(&p, &x);
 xlate:
 	return pr_pipeline_out(ctx, hook, &p, &x, bytes);
 done:

@@ -11,30 +11,39 @@
 #include "portredir.h"
 
 /* Address and port in place, and the IPv4 header checksum, by direct
- * packet access (both hooks). Returns false if the headers moved out of
- * bounds, which the parser already excluded. */
+ * packet access (both hooks): the destination of a forward packet and the
+ * source of a reply, and with nat2 the other side too. Returns false if the
+ * headers moved out of bounds, which the parser already excluded. */
 static __always_inline bool pr_rewrite_hdrs(const struct pr_pkt *p, const struct pr_xlate *x,
 					    void *data_end)
 {
+	bool orig = x->dir == PR_DIR_ORIG;
+
 	if (p->family == PR_AF_INET) {
 		struct iphdr *ip = p->l3;
 
 		if ((void *)(ip + 1) > data_end)
 			return false;
-		if (x->dir == PR_DIR_ORIG)
+		if (orig)
 			ip->daddr = x->new_addr.v4;
 		else
 			ip->saddr = x->new_addr.v4;
 		pr_csum_replace4(&ip->check, x->old_addr.v4, x->new_addr.v4);
+		if (pr_x2(x)) {
+			if (orig)
+				ip->saddr = x->new2_addr.v4;
+			else
+				ip->daddr = x->new2_addr.v4;
+			pr_csum_replace4(&ip->check, pr_x2_old(p, x)->v4, x->new2_addr.v4);
+		}
 	} else {
 		struct ipv6hdr *ip6 = p->l3;
 
 		if ((void *)(ip6 + 1) > data_end)
 			return false;
-		if (x->dir == PR_DIR_ORIG)
-			__builtin_memcpy(&ip6->daddr, &x->new_addr, 16);
-		else
-			__builtin_memcpy(&ip6->saddr, &x->new_addr, 16);
+		__builtin_memcpy(orig ? &ip6->daddr : &ip6->saddr, &x->new_addr, 16);
+		if (pr_x2(x))
+			__builtin_memcpy(orig ? &ip6->saddr : &ip6->daddr, &x->new2_addr, 16);
 	}
 	if (p->frag != PR_FRAG_LATER) {
 		__be16 *ports = p->ports;
@@ -42,7 +51,9 @@ static __always_inline bool pr_rewrite_hdrs(const struct pr_pkt *p, const struct
 		/* NULL only on a later fragment; the test keeps that visible to the verifier */
 		if (!ports || (void *)(ports + 2) > data_end)
 			return false;
-		ports[x->dir == PR_DIR_ORIG ? 1 : 0] = x->new_port;
+		ports[orig ? 1 : 0] = x->new_port;
+		if (pr_x2(x))
+			ports[orig ? 0 : 1] = x->new2_port;
 	}
 	return true;
 }

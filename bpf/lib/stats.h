@@ -48,4 +48,21 @@ static __always_inline void pr_rule_deny(__u32 rule_id)
 		s->denied++;
 }
 
+/* A new flow counted where another hook translates its first packet. */
+static __always_inline void pr_rule_flow(__u32 rule_id)
+{
+	struct pr_rule_stats *st = bpf_map_lookup_elem(&pr_rstats, &rule_id);
+
+	if (st)
+		st->flows++;
+}
+
+static __always_inline void pr_rule_snat_exhausted(__u32 rule_id)
+{
+	struct pr_rule_stats *st = bpf_map_lookup_elem(&pr_rstats, &rule_id);
+
+	if (st)
+		st->snat_exhausted++;
+}
+
 #endif

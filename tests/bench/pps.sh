@@ -157,15 +157,18 @@ gen() {
 }
 
 # --- contenders -------------------------------------------------------------------
+# nft_rules [masq]: DNAT port for port; with masq, masquerade out of rs too (full NAT)
 nft_rules() {
-	local elems
+	local elems post=
 	elems=$(python3 -c "print(', '.join('%d : %d' % ($LPORT + i, $TPORT + i) for i in range($NPORTS)))")
+	[ "${1:-}" = masq ] && post='chain post { type nat hook postrouting priority 100; oifname "rs" masquerade; }'
 	in_ns "$NS_R" nft -f - <<-NFT
 	table ip prpps {
 		chain pre {
 			type nat hook prerouting priority -100;
 			iifname "rc" udp dport $LPORT-$((LPORT + NPORTS - 1)) dnat to $S_IP : udp dport map { $elems }
 		}
+		$post
 	}
 	NFT
 }
@@ -177,6 +180,13 @@ setup() {
 	bare-xdp) in_ns "$NS_R" bpftool net attach xdpdrv pinned "$BPIN/fwd_xdp" dev rc ;;
 	routed) ;;
 	nftables) nft_rules ;;
+	nftables-masq) nft_rules masq ;;
+	portredir-masq)
+		# full NAT: rs too, whose address masquerade takes; the whole port range, as nftables has it
+		pr attach rc >/dev/null && pr attach rs >/dev/null &&
+			pr add udp :$LPORT-$((LPORT + NPORTS - 1)) $S_IP:$TPORT-$((TPORT + NPORTS - 1)) --masquerade \
+				--snat-ports 1024-65535 >/dev/null || return 1
+		;;
 	portredir-*|x-native-redirect)
 		local m=${1#portredir-}
 		[ "$1" = x-native-redirect ] && m=native
@@ -191,7 +201,8 @@ setup() {
 teardown() {
 	case "$1" in
 	generator|bare-xdp) xdp_off ;;
-	nftables) in_ns "$NS_R" nft delete table ip prpps ;;
+	nftables|nftables-masq) in_ns "$NS_R" nft delete table ip prpps ;;
+	portredir-masq) pr del udp :$LPORT-$((LPORT + NPORTS - 1)) >/dev/null; pr detach rc >/dev/null; pr detach rs >/dev/null ;;
 	portredir-*|x-native-redirect) pr del udp :$LPORT-$((LPORT + NPORTS - 1)) >/dev/null; pr detach rc >/dev/null ;;
 	esac
 	xdp_off
@@ -245,7 +256,7 @@ sample() {
 	echo "$(grep -c 'udp sum ok' "$out") $(grep -c 'bad udp cksum' "$out") $(grep -c ' > ' "$out") $(grep -c " > $S_IP\.2[0-9]*: " "$out")"
 }
 
-CONTENDERS=${PPS_CONTENDERS:-generator routed nftables portredir-tc portredir-native portredir-auto bare-xdp}
+CONTENDERS=${PPS_CONTENDERS:-generator routed nftables portredir-tc portredir-native portredir-auto bare-xdp nftables-masq portredir-masq}
 echo "# case 1: 64-byte UDP pps, generator $GEN on CPU $GEN_CPU, router on CPU $RTR_CPU, $ROUNDS rounds of ${SECS}s"
 : >"$TMP/sample"
 for c in $CONTENDERS; do
@@ -301,7 +312,8 @@ nft, bare, genr = med("nftables"), med("bare-xdp"), med("generator", 0)
 names = {"generator": "generator alone (router: XDP_DROP on rc)", "routed": "routed, no NAT",
          "nftables": "nftables DNAT", "portredir-tc": "portredir tc", "portredir-native": "portredir native XDP",
          "portredir-auto": "portredir auto (tc on veth)", "bare-xdp": "bare XDP forwarder (no lookups)",
-         "x-native-redirect": "portredir native, redirect into rs (experiment)"}
+         "x-native-redirect": "portredir native, redirect into rs (experiment)",
+         "nftables-masq": "nftables DNAT + masquerade", "portredir-masq": "portredir auto --masquerade"}
 gname = "BPF_PROG_RUN live frames (xdp_gen)" if gen == "xdp" else "trafgen"
 print("## Packets per second (case 1): 64-byte UDP, client -> router -> server over veth")
 print()
@@ -354,6 +366,10 @@ print("* " + target("Target: at least 3x nftables DNAT", p / nft if nft else 0, 
 print("* " + target("Target: at least 0.7x the bare XDP forwarder", p / bare if bare else 0, 0.7))
 a = med("portredir-auto")
 print("* auto mode (what users get on veth): %.2fx nftables, %.2fx bare." % (a / nft if nft else 0, a / bare if bare else 0))
+fm, fn = med("portredir-masq"), med("nftables-masq")
+if fm and fn:
+    print("* " + target("Target: full NAT (--masquerade against nftables DNAT + masquerade) at least the DNAT ratio (%.2fx)"
+                        % (a / nft if nft else 0), fm / fn, a / nft if nft else 0))
 print()
 print("Checksums and translation, from a tcpdump -vv sample on s0 (200 packets each):")
 print()

@@ -254,7 +254,8 @@ case_capacity() {
 	m=$(prs -j status | jq -c .maps)
 	expect_begin "status shows the capacity and what the counters cost"
 	expect_eq "rules_max" 4 "$(json_get .rules_max <<<"$m")"
-	expect_eq "rule_counters_bytes" $((5 * 48 * $(json_get .possible_cpus <<<"$m"))) "$(json_get .rule_counters_bytes <<<"$m")"
+	expect_eq "rule_counters_bytes" $((5 * 56 * $(json_get .possible_cpus <<<"$m"))) "$(json_get .rule_counters_bytes <<<"$m")"
+	expect_eq "rule_nat_bytes" $((5 * 24)) "$(json_get .rule_nat_bytes <<<"$m")"
 	expect_end
 	err=$(prs attach rs --max-rules 8 2>&1); rc=$?
 	refused "attach --max-rules cannot resize existing maps (exit 1, states the capacity)" 1 "hold 4 rules"

@@ -65,6 +65,20 @@ case_bad_input() {
 	bad_input "an unknown --mode=MODE" "'turbo'" attach rc --mode=turbo
 	bad_input "a bad --name=NAME on del" "'bad name!'" del --name='bad name!'
 	bad_input "a bad --allow=CIDR" "'10.0.0.0/33'" add tcp :8100 192.0.2.10:80 --allow=10.0.0.0/33
+	bad_input "--snat without an address" "--snat" add tcp :8100 192.0.2.10:80 --snat
+	bad_input "a bad --snat address" "'192.0.2.300'" add tcp :8100 192.0.2.10:80 --snat 192.0.2.300
+	bad_input "an IPv6 --snat on an IPv4 rule" "'2001:db8::1'" add tcp :8100 192.0.2.10:80 --snat 2001:db8::1
+	bad_input "an IPv4 --snat on an IPv6 rule" "'198.51.100.1'" add tcp '[::]:8100' '[2001:db8::10]:80' --snat 198.51.100.1
+	bad_input "an unspecified --snat address" "'0.0.0.0'" add tcp :8100 192.0.2.10:80 --snat 0.0.0.0
+	bad_input "--snat with --masquerade" "'198.51.100.1'" add tcp :8100 192.0.2.10:80 --masquerade --snat 198.51.100.1
+	bad_input "a --snat-ports port 0" "'0'" add tcp :8100 192.0.2.10:80 --masquerade --snat-ports 0-10
+	bad_input "a reversed --snat-ports range" "'5000-4000'" add tcp :8100 192.0.2.10:80 --snat-ports 5000-4000
+	bad_input "a bad --snat-ports=RANGE" "'70000'" add tcp :8100 192.0.2.10:80 --snat-ports=1000-70000
+	bad_input "--snat-ports without a range" "--snat-ports" add tcp :8100 192.0.2.10:80 --snat-ports
+	bad_input "an unknown --hairpin" "'on'" add tcp :8100 192.0.2.10:80 --hairpin on
+	bad_input "a bad --hairpin=VALUE" "'yes'" add tcp :8100 192.0.2.10:80 --hairpin=yes
+	bad_input "--masquerade given a value" "'--masquerade=yes'" add tcp :8100 192.0.2.10:80 --masquerade=yes
+	bad_input "--replace with a bad --snat keeps the rule" "'x'" add tcp :8080 192.0.2.10:80 --replace --snat x
 }
 
 # bad_json DESC CODE TOKEN ARGS...: under -j an error is JSON on stdout,

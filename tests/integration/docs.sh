@@ -245,6 +245,12 @@ expect_reply "del --name with --pin-dir=DIR, split at '=' as bash does" "dns web
 expect_reply "del --name without --pin-dir asks the default pin dir (empty)" "" "$P del --name "
 PORTREDIR_PIN_DIR=$PIN expect_reply "del --name follows \$PORTREDIR_PIN_DIR" "dns web web6" "$P del --name "
 expect_reply "add --name offers nothing (a new name)" "" "$P --pin-dir $PIN add tcp :1 192.0.2.1:1 --name "
+expect_includes "add offers the source NAT options" "--snat --masquerade --snat-ports --hairpin" "$P add tcp :1 192.0.2.1:1 --"
+expect_reply "add --snat offers nothing (an address)" "" "$P add tcp :1 192.0.2.1:1 --snat "
+expect_reply "add --snat-ports offers nothing (a range)" "" "$P add tcp :1 192.0.2.1:1 --snat-ports "
+expect_reply "add --hairpin offers auto and off" "auto off" "$P add tcp :1 192.0.2.1:1 --masquerade --hairpin "
+expect_reply "add --hairpin by prefix" "off" "$P add tcp :1 192.0.2.1:1 --hairpin o"
+expect_includes "add after --snat ADDR goes on with options" "--snat-ports --hairpin" "$P add tcp :1 192.0.2.1:1 --snat 198.51.100.1 "
 expect_reply "del PROTO offers that protocol's listens" ":8080 :9000 [::]:8080" "$P --pin-dir $PIN del tcp "
 expect_reply "del listen split at ':' as bash does" "8080" "$P --pin-dir $PIN del tcp :80" split
 

@@ -14,12 +14,7 @@
 #include <linux/rtnetlink.h>
 #include "cases.h"
 
-static const unsigned char TARGET_MAC[6] = { 2, 0, 0, 0, 0, 0x99 }, CLIENT_MAC[6] = { 2, 0, 0, 0, 0, 0x98 };
-
-struct veths {
-	__u32 in_if, out_if;
-	unsigned char in_mac[6], out_mac[6];
-};
+const unsigned char TARGET_MAC[6] = { 2, 0, 0, 0, 0, 0x99 }, CLIENT_MAC[6] = { 2, 0, 0, 0, 0, 0x98 };
 
 static int sh(const char *cmd)
 {
@@ -76,26 +71,34 @@ static int neigh_del4(__u32 ifindex, const char *addr)
 	return rc;
 }
 
-/* Client side ut_in (LISTEN/24), target side ut_out (203.0.113.1/24), the
- * target's neighbour known, forwarding on; plus the base rules. */
-static bool veths_up(struct fx *f, struct veths *v)
+bool veths_bare(struct veths *v)
 {
-	fx_base_rules(f);
 	if (!ASSERT_OK(sh("ip link add ut_in type veth peer name ut_in_p && ip link add ut_out type veth peer name ut_out_p &&"
 			  " ip addr add " LISTEN "/24 dev ut_in && ip addr add 203.0.113.1/24 dev ut_out &&"
+			  " ip addr add " LISTEN6 "/64 dev ut_in nodad && ip addr add 2001:db8:2::1/64 dev ut_out nodad &&"
 			  " ip link set ut_in up && ip link set ut_in_p up && ip link set ut_out up && ip link set ut_out_p up &&"
 			  " ip neigh replace " TARGET " lladdr 02:00:00:00:00:99 dev ut_out nud permanent &&"
-			  " sysctl -qw net.ipv4.conf.all.forwarding=1"), "veth setup"))
+			  " ip neigh replace " TARGET6 " lladdr 02:00:00:00:00:99 dev ut_out nud permanent &&"
+			  " sysctl -qw net.ipv4.conf.all.forwarding=1 && sysctl -qw net.ipv6.conf.all.forwarding=1"),
+		       "veth setup"))
 		return false;
 	v->in_if = if_nametoindex("ut_in");
 	v->out_if = if_nametoindex("ut_out");
 	return ASSERT_OK(if_mac("ut_in", v->in_mac), "ut_in MAC") && ASSERT_OK(if_mac("ut_out", v->out_mac), "ut_out MAC");
 }
 
-static void veths_down(void)
+/* veths_bare() plus the base rules. */
+static bool veths_up(struct fx *f, struct veths *v)
+{
+	fx_base_rules(f);
+	return veths_bare(v);
+}
+
+void veths_down(void)
 {
 	/* deleting one end of a veth deletes the pair */
-	if (system("ip link del ut_in 2>/dev/null; ip link del ut_out 2>/dev/null; sysctl -qw net.ipv4.conf.all.forwarding=0"))
+	if (system("ip link del ut_in 2>/dev/null; ip link del ut_out 2>/dev/null;"
+		   " sysctl -qw net.ipv4.conf.all.forwarding=0; sysctl -qw net.ipv6.conf.all.forwarding=0"))
 		diag("veth teardown failed");
 }
 
@@ -116,15 +119,22 @@ static bool expect_from(struct fx *f, struct bpf_program *prog, __u32 ifindex, c
 	return ok;
 }
 
-/* The SYN translated and routed out of ut_out: TTL-1, the neighbour's MACs. */
-static void routed(const struct veths *v, struct pkt_spec *w)
+void veths_routed(const struct veths *v, const struct pkt_spec *sp, struct pkt_spec *w)
 {
-	*w = (struct pkt_spec)SYN_SPEC;
+	*w = *sp;
 	w->dst = TARGET;
 	w->dport = 80;
 	w->ttl = 63;
 	w->dmac = TARGET_MAC;
 	w->smac = v->out_mac;
+}
+
+/* The SYN translated and routed out of ut_out: TTL-1, the neighbour's MACs. */
+static void routed(const struct veths *v, struct pkt_spec *w)
+{
+	struct pkt_spec s = SYN_SPEC;
+
+	veths_routed(v, &s, w);
 }
 
 static void fib_xdp_not_in_tx(struct fx *f, const void *arg)

@@ -8,6 +8,18 @@
 #include <sys/socket.h>
 #include "cases.h"
 
+/* A TCP SYN from CLIENT:sport to dst:dport is translated by XDP to want:want_port. */
+static bool tcp_from_to(struct fx *f, __u16 sport, const char *dst, __u16 dport, const char *want,
+			__u16 want_port)
+{
+	struct pkt_spec s = SYN_SPEC;
+
+	s.sport = sport;
+	s.dst = dst;
+	s.dport = dport;
+	return fx_expect_dnat(f, fx_xdp(f), &s, XDP_PASS, want, want_port, "translated");
+}
+
 /* A TCP SYN to dst:dport is translated by XDP to want:want_port. */
 static bool tcp_to(struct fx *f, const char *dst, __u16 dport, const char *want, __u16 want_port)
 {
@@ -91,7 +103,8 @@ static void range_onto_one(struct fx *f, const void *arg)
 	range_spec(&s, 7100, 7199, 7000, 0);
 	ASSERT_OK(fx_add_spec(f, &s, NULL), "add the range");
 	tcp_to(f, "198.51.100.77", 7100, "203.0.113.9", 7000);
-	tcp_to(f, "198.51.100.77", 7199, "203.0.113.9", 7000);
+	/* another client port: from CPORT the two flows' replies would clash */
+	tcp_from_to(f, CPORT + 1, "198.51.100.77", 7199, "203.0.113.9", 7000);
 	tcp_untouched(f, "198.51.100.77", 7200);
 	TEST_LINE("a range whose target is one port maps every port onto it");
 }

@@ -53,10 +53,8 @@ static void udp_reply_egress(struct fx *f, const void *arg)
 	TEST_LINE("tc egress: UDP reply is reverse-translated with a valid checksum");
 }
 
-/* Run the fragments of s through prog and compare each with the fragments
- * of w, and the reassembled output with w. */
-static void frag_run(struct fx *f, struct bpf_program *prog, int verdict, const struct pkt_spec *s,
-		     const struct pkt_spec *w, int nwant)
+void frag_run_from(struct fx *f, struct bpf_program *prog, __u32 ifindex, int verdict,
+		   const struct pkt_spec *s, const struct pkt_spec *w, int nwant)
 {
 	struct pkt d, in[4], want[4], out[4], whole, wd;
 	int n, nw;
@@ -68,7 +66,7 @@ static void frag_run(struct fx *f, struct bpf_program *prog, int verdict, const 
 	if (!ASSERT_EQ(n, nwant, "fragment count") || !ASSERT_EQ(nw, n, "expected fragment count"))
 		return;
 	for (int i = 0; i < n; i++) {
-		ASSERT_EQ(fx_run(f, prog, &in[i], &out[i], 0), verdict, "fragment verdict");
+		ASSERT_EQ(fx_run(f, prog, &in[i], &out[i], ifindex), verdict, "fragment verdict");
 		if (fx_is_xdp(prog))
 			ASSERT_EQ_HEX(f->meta, PR_META_DONE, "fragment marked done");
 		ASSERT_TRUE(pkt_ip4_csum_ok(&out[i]), "fragment IP checksum");
@@ -81,6 +79,12 @@ static void frag_run(struct fx *f, struct bpf_program *prog, int verdict, const 
 	ASSERT_EQ(pkt_dport(&whole), w->dport, "reassembled destination port");
 	ASSERT_ADDR4_EQ(pkt_ip4(&whole)->saddr, w->src, "source");
 	ASSERT_ADDR4_EQ(pkt_ip4(&whole)->daddr, w->dst, "destination");
+}
+
+static void frag_run(struct fx *f, struct bpf_program *prog, int verdict, const struct pkt_spec *s,
+		     const struct pkt_spec *w, int nwant)
+{
+	frag_run_from(f, prog, 0, verdict, s, w, nwant);
 }
 
 #define BIG_UDP \

@@ -156,6 +156,65 @@ bool fx_expect_dnat_at(const char *file, int line, struct fx *f, struct bpf_prog
 	return fx_expect_spec_at(file, line, f, prog, in_spec, verdict, &w, what);
 }
 
+static int fd_rnat(struct fx *f) { return bpf_map__fd(f->xskel->maps.pr_rnat); }
+static int fd_ifaddr(struct fx *f) { return bpf_map__fd(f->xskel->maps.pr_ifaddr); }
+
+bool fx_rnat(struct fx *f, __u32 id, __u8 mode, const char *addr, __u16 lo, __u16 hi)
+{
+	struct pr_rule_nat n = { .mode = mode, .port_lo = lo, .port_hi = hi };
+
+	if (addr) {
+		n.family = strchr(addr, ':') ? PR_AF_INET6 : PR_AF_INET;
+		inet_pton(n.family == PR_AF_INET6 ? AF_INET6 : AF_INET, addr, n.addr.b);
+	}
+	return ASSERT_OK(bpf_map_update_elem(fd_rnat(f), &id, &n, BPF_ANY), "pr_rnat write");
+}
+
+bool fx_rule_flags(struct fx *f, const char *proto, __u16 lport, bool v6, __u32 flags)
+{
+	struct pr_rule_key k = { .port = htons(lport), .proto = strcmp(proto, "tcp") ? IPPROTO_UDP : IPPROTO_TCP,
+				 .family = v6 ? PR_AF_INET6 : PR_AF_INET };
+	struct pr_rule r;
+
+	if (!ASSERT_OK(bpf_map_lookup_elem(f->ctx.fd_rules, &k, &r), "pr_rules entry"))
+		return false;
+	r.flags |= flags;
+	return ASSERT_OK(bpf_map_update_elem(f->ctx.fd_rules, &k, &r, BPF_EXIST), "pr_rules write");
+}
+
+bool fx_ifaddr(struct fx *f, __u32 ifindex, const char *v4, const char *v6)
+{
+	struct pr_ifaddr a = {};
+
+	if (v4)
+		a.has_v4 = inet_pton(AF_INET, v4, &a.v4) == 1;
+	if (v6)
+		a.has_v6 = inet_pton(AF_INET6, v6, a.v6.b) == 1;
+	return ASSERT_OK(bpf_map_update_elem(fd_ifaddr(f), &ifindex, &a, BPF_ANY), "pr_ifaddr write");
+}
+
+struct pr_rule_stats fx_rstat(struct fx *f, __u32 id)
+{
+	struct pr_rule_stats st = {};
+
+	ASSERT_OK(pr_rule_stats(&f->ctx, id, &st), "rule stats");
+	return st;
+}
+
+/* pr_rnat is an array: zero the ids cases use (handed out lowest first
+ * into an empty table). */
+#define FX_RNAT_IDS 64
+
+static int rnat_clear(struct fx *f)
+{
+	struct pr_rule_nat n = {};
+
+	for (__u32 id = 0; id < FX_RNAT_IDS; id++)
+		if (bpf_map_update_elem(fd_rnat(f), &id, &n, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
 /* Delete every entry of a hash-like map. */
 static int map_clear(int fd, size_t key_size)
 {
@@ -197,6 +256,10 @@ static int fx_reset(struct fx *f)
 		rc = map_clear(f->ctx.fd_frag, sizeof(struct pr_frag_key));
 	if (!rc)
 		rc = map_clear(f->ctx.fd_tx, sizeof(__u32));
+	if (!rc)
+		rc = map_clear(fd_ifaddr(f), sizeof(__u32));
+	if (!rc)
+		rc = rnat_clear(f);
 	if (!rc)
 		rc = pr_map_fill(&f->ctx, &fill);
 	if (rc) {

@@ -48,6 +48,18 @@ int fx_add_spec(struct fx *f, const struct pr_rule_spec *s, struct pr_rule_meta 
 int fx_del_spec(struct fx *f, const struct pr_rule_spec *s);
 __u64 fx_gstat(struct fx *f, unsigned int reason);
 
+/* Full NAT, written straight into the maps (the loader's API for them is
+ * the control plane's): the rule's source NAT in pr_rnat (mode enum
+ * pr_snat_mode, addr NULL for none, ports lo..hi host order), extra
+ * PR_RULE_F_* flags on its lookup entry for any address and lport, and an
+ * interface's own addresses in pr_ifaddr (NULL: none of that family).
+ * Each returns whether it worked (a failed check otherwise). */
+bool fx_rnat(struct fx *f, __u32 id, __u8 mode, const char *addr, __u16 lo, __u16 hi);
+bool fx_rule_flags(struct fx *f, const char *proto, __u16 lport, bool v6, __u32 flags);
+bool fx_ifaddr(struct fx *f, __u32 ifindex, const char *v4, const char *v6);
+/* The rule's counters summed over CPUs. */
+struct pr_rule_stats fx_rstat(struct fx *f, __u32 id);
+
 /* Run in through prog and check the verdict and the whole output: want is
  * the packet expected (NULL: in, unchanged); a translated packet also has
  * to verify from scratch. out may be NULL. Returns whether all held. */

@@ -269,7 +269,7 @@ static int dry_run(const char *text, struct pr_ctx *c, struct pr_apply_result *r
 
 	memset(c, 0, sizeof(*c));
 	c->lock_fd = c->fd_rules = c->fd_rmeta = c->fd_rstats = c->fd_gstats = c->fd_ct = -1;
-	c->fd_tx = c->fd_ifaces = c->fd_info = c->fd_allow = c->fd_frag = -1;
+	c->fd_tx = c->fd_ifaces = c->fd_info = c->fd_allow = c->fd_frag = c->fd_rnat = c->fd_ifaddr = -1;
 	memset(r, 0, sizeof(*r));
 	ret = read_text(text, &rs, &line, c->err);
 	if (ret) {
@@ -342,7 +342,8 @@ void t_reason_names(void)
 		"pass_fragment", "pass_malformed", "pass_partial_csum_to_tc", "pass_no_xdp_meta",
 		"pass_tcp_rst_no_flow", "pass_ct_insert_failed", "drop_rewrite_failed", "xlate_icmp_error",
 		"pass_icmp", "xlate_fragment", "pass_denied_source", "drop_denied_source", "pass_dmz_local_socket",
-		"pass_reply_to_egress", "xlate_local_socket", "pass_loopback_dst",
+		"pass_reply_to_egress", "drop_snat_exhausted", "xlate_port_remapped", "drop_snat_no_address", "drop_nat2_no_route",
+		"xlate_local_socket", "pass_loopback_dst",
 	};
 
 	EXPECT_INT(PR_R_MAX, sizeof(want) / sizeof(want[0]));

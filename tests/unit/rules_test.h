@@ -36,5 +36,10 @@ void t_sizing(void);
 void t_caps_check(void);
 void t_dry_run_capacity(void);
 void t_reason_names(void);
+/* rules_nat.c */
+void t_nat_fields(void);
+void t_snat_default(void);
+void t_nat_identity(void);
+void t_ifaddr_pick(void);
 
 #endif

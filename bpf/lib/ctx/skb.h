@@ -5,6 +5,13 @@
 
 #ifdef pr_ctx
 #error "one context layer per object"
+/* A full-NAT packet whose route is known but not its neighbour yet: the
+ * kernel resolves it and fills in the MACs (bpf_redirect_neigh, 5.10). */
+static __always_inline int ctx_redirect_neigh(struct __sk_buff *ctx, __u32 ifindex)
+{
+	return bpf_redirect_neigh(ifindex, NULL, 0, 0);
+}
+
 #endif
 #define pr_ctx __sk_buff
 
@@ -66,10 +73,11 @@ static __always_inline bool ctx_csum_unsure(const struct pr_pkt *p)
  * skb->ip_summed: a CHECKSUM_PARTIAL packet from a local socket gets its
  * pseudo-header sum updated and its port change left to the device, a
  * CHECKSUM_COMPLETE one gets skb->csum fixed; BPF_F_MARK_MANGLED_0 keeps a
- * UDP checksum of zero (none). Returns 0 or a negative errno; packet
+ * UDP checksum of zero (none). Both pairs with nat2. Returns 0 or a negative errno; packet
  * pointers are invalid afterwards. */
-static __always_inline int ctx_l4_csum_xlate(struct __sk_buff *ctx, const struct pr_pkt *p,
-					     const struct pr_xlate *x)
+static __always_inline int ctx_l4_csum_pair(struct __sk_buff *ctx, const struct pr_pkt *p,
+					    const union pr_addr *old_a, const union pr_addr *new_a,
+					    __be16 old_p, __be16 new_p)
 {
 	__u64 l4f = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
 	__u32 csum_off = p->csum_off;
@@ -79,12 +87,22 @@ static __always_inline int ctx_l4_csum_xlate(struct __sk_buff *ctx, const struct
 	for (int i = 0; i < 4 && !err; i++) {
 		if (i * 4 >= alen)
 			break;
-		err = bpf_l4_csum_replace(ctx, csum_off, x->old_addr.v6[i], x->new_addr.v6[i],
+		err = bpf_l4_csum_replace(ctx, csum_off, old_a->v6[i], new_a->v6[i],
 					  l4f | BPF_F_PSEUDO_HDR | sizeof(__be32));
 	}
 	if (!err)
-		err = bpf_l4_csum_replace(ctx, csum_off, x->old_port, x->new_port,
-					  l4f | sizeof(x->new_port));
+		err = bpf_l4_csum_replace(ctx, csum_off, old_p, new_p, l4f | sizeof(new_p));
+	return err;
+}
+
+static __always_inline int ctx_l4_csum_xlate(struct __sk_buff *ctx, const struct pr_pkt *p,
+					     const struct pr_xlate *x)
+{
+	int err = ctx_l4_csum_pair(ctx, p, &x->old_addr, &x->new_addr, x->old_port, x->new_port);
+
+	if (!err && pr_x2(x))
+		err = ctx_l4_csum_pair(ctx, p, pr_x2_old(p, x), &x->new2_addr, x->old2_port,
+				       x->new2_port);
 	return err;
 }
 
@@ -104,6 +122,13 @@ static __always_inline bool ctx_can_redirect(__u32 ifindex)
 static __always_inline int ctx_redirect(struct __sk_buff *ctx, __u32 ifindex)
 {
 	return bpf_redirect(ifindex, 0);
+}
+
+/* A full-NAT packet whose route is known but not its neighbour yet: the
+ * kernel resolves it and fills in the MACs (bpf_redirect_neigh, 5.10). */
+static __always_inline int ctx_redirect_neigh(struct __sk_buff *ctx, __u32 ifindex)
+{
+	return bpf_redirect_neigh(ifindex, NULL, 0, 0);
 }
 
 #endif

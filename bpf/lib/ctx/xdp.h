@@ -5,8 +5,17 @@
 
 #ifdef pr_ctx
 #error "one context layer per object"
+/* XDP resolves no neighbours: the pipeline leaves a packet that would need
+ * this to TC (CTX_TC_FOLLOWS) before touching it, so XDP never calls it. */
+static __always_inline int ctx_redirect_neigh(struct xdp_md *ctx, __u32 ifindex)
+{
+	return XDP_PASS;
+}
+
 #endif
 #define pr_ctx xdp_md
+/* Full-NAT packets are TC's (see pr_x2() in nat.h). */
+#define PR_NAT2_HOOK 0
 
 #include "../ctx.h"
 #include "../csum.h"
@@ -72,7 +81,7 @@ static __always_inline bool ctx_csum_unsure(const struct pr_pkt *p)
 }
 
 /* The L4 checksum of a translated packet, by hand: the address in the
- * pseudo header and the port. The checksum is complete (ctx_csum_unsure()
+ * pseudo header and the port (both pairs with nat2). The checksum is complete (ctx_csum_unsure()
  * let the packet through); a UDP checksum of zero means none and stays
  * zero, and none becomes zero. Returns 0. */
 static __always_inline int ctx_l4_csum_xlate(struct xdp_md *ctx, const struct pr_pkt *p,
@@ -84,6 +93,10 @@ static __always_inline int ctx_l4_csum_xlate(struct xdp_md *ctx, const struct pr
 		return 0;
 	pr_csum_replace_addr(sum, &x->old_addr, &x->new_addr, p->alen);
 	pr_csum_replace2(sum, x->old_port, x->new_port);
+	if (pr_x2(x)) {
+		pr_csum_replace_addr(sum, pr_x2_old(p, x), &x->new2_addr, p->alen);
+		pr_csum_replace2(sum, x->old2_port, x->new2_port);
+	}
 	if (p->proto == IPPROTO_UDP && *sum == 0)
 		*sum = 0xffff;
 	return 0;
@@ -105,6 +118,13 @@ static __always_inline bool ctx_can_redirect(__u32 ifindex)
 static __always_inline int ctx_redirect(struct xdp_md *ctx, __u32 ifindex)
 {
 	return bpf_redirect_map(&pr_tx, ifindex, XDP_PASS);
+}
+
+/* XDP resolves no neighbours: the pipeline leaves a packet that would need
+ * this to TC (CTX_TC_FOLLOWS) before touching it, so XDP never calls it. */
+static __always_inline int ctx_redirect_neigh(struct xdp_md *ctx, __u32 ifindex)
+{
+	return XDP_PASS;
 }
 
 #endif
