@@ -30,18 +30,29 @@ int pr_snat_default_ports(__u16 local_lo, __u16 local_hi, __u16 *lo, __u16 *hi)
 
 void pr_local_port_range(__u16 *lo, __u16 *hi)
 {
-	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+	/* Read once a process: apply parses a default range for every rule of
+	 * its file, and the file costs an open and a read each time. */
+	static __u16 cached_lo, cached_hi;
 	unsigned int a, b;
+	FILE *f;
 
+	if (cached_lo) {
+		*lo = cached_lo;
+		*hi = cached_hi;
+		return;
+	}
 	*lo = LOCAL_LO_DEFAULT;
 	*hi = LOCAL_HI_DEFAULT;
-	if (!f)
-		return;
-	if (fscanf(f, "%u %u", &a, &b) == 2 && a >= 1 && a <= b && b <= 65535) {
-		*lo = a;
-		*hi = b;
+	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+	if (f) {
+		if (fscanf(f, "%u %u", &a, &b) == 2 && a >= 1 && a <= b && b <= 65535) {
+			*lo = a;
+			*hi = b;
+		}
+		fclose(f);
 	}
-	fclose(f);
+	cached_lo = *lo;
+	cached_hi = *hi;
 }
 
 int pr_nat_word(int argc, char *const *argv, int *i, struct pr_nat_words *w, char *err, size_t len)
