@@ -76,7 +76,12 @@ static __always_inline int pr_fib_lookup(void *ctx, struct bpf_fib_lookup *fib, 
 	fib->sport = sport;
 	fib->dport = dport;
 	fib->ifindex = ifindex;
-	fib->tot_len = len;
+	/* A GSO skb's IP length is its whole burst, which the MTU check would
+	 * refuse; with no length the kernel checks the skb itself against the
+	 * egress MTU, segment by segment (is_skb_forwardable()). A full-NAT
+	 * burst has no stack path to fall back on, so without this bulk TCP
+	 * through it stops (make bench). */
+	fib->tot_len = cacheable ? len : 0;
 	if (p->family == PR_AF_INET) {
 		fib->family = AF_INET; /* the kernel's, not enum pr_family */
 		fib->tos = ip->tos;
