@@ -15,6 +15,9 @@
 #include "portredir.h"
 #include "stats.h"
 
+/* TC only: XDP leaves these errors to TC ingress (PR_NAT2_HOOK 0, nat.h). */
+#if PR_NAT2_HOOK
+
 /* pr_icmp2()'s answer besides a verdict: translated, now send it out of
  * ingress (pr_icmp2_send()). No verdict of TC's has this value. */
 #define PR_ICMP2_SEND 0x100
@@ -300,5 +303,7 @@ __noinline int pr_icmp2_eg6(struct pr_ctx *ctx, __u32 l4_off, __u32 l4_len)
 {
 	return pr_icmp2(ctx, l4_off, l4_len, PR_AF_INET6, PR_HOOK_EGRESS);
 }
+
+#endif /* PR_NAT2_HOOK */
 
 #endif
