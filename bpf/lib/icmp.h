@@ -12,17 +12,39 @@
 #include "parse.h"
 #include "portredir.h"
 
-/* An ICMP(v6) error quoting a TCP or UDP packet, all pointers inside the
- * buffer. The quoted addresses are in the flow's key (pr_icmp_qsrc()). */
-struct pr_icmp {
-	struct icmphdr *icmp; /* type, code and checksum sit alike in ICMPv6; the quoted
-			       * IP header follows it */
-	__be16 *iports;       /* quoted ports: [0] source, [1] destination */
-	__u16 *il4_csum;      /* quoted L4 checksum, or NULL when not quoted or UDP without one */
-	__u16 iports_off;     /* the same two from the frame's start (pr_icmp2()) */
-	__u16 il4_csum_off;
+/* An ICMP(v6) error quoting a TCP or UDP packet: where the parts a rewrite
+ * touches sit, as offsets from the frame's start. Offsets rather than
+ * pointers: kept in a per-CPU scratch, off the stack, and each rewrite step
+ * derives its pointer afresh, so no pointer is held (or spilled) through
+ * the checksum arithmetic; pr_icmp2() does two rewrites within a frame
+ * that adds to the pipeline's (BPF's 512 bytes). The quoted addresses are
+ * in the flow's key (pr_icmp_qsrc()). */
+struct pr_icmp_at {
+	__u32 icmp;     /* the ICMP header; the quoted IP header follows it */
+	__u32 iports;   /* the quoted ports: source, destination */
+	__u32 il4_csum; /* the quoted L4 checksum; 0: not quoted, or UDP without one */
 	__u8 iproto;
+	__u8 pad[3];
 };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pr_icmp_at);
+} pr_icmp_scratch SEC(".maps");
+
+static __always_inline struct pr_icmp_at *pr_icmp_at_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&pr_icmp_scratch, &zero);
+}
+
+/* A bound on pr_icmp_at's offsets, for the verifier: the largest the parse
+ * gives is 394 (ICMP behind the longest headers pr_parse() takes) + 8 + 60
+ * (a quoted IPv4 header with options) + 16 (TCP's checksum) = 478. */
+#define PR_ICMP_OFF_MAX 512
 
 static __always_inline bool pr_icmp_is_error(__u8 family, __u8 type)
 {
@@ -49,14 +71,14 @@ static __always_inline const union pr_addr *pr_icmp_qdst(const struct pr_ct_key 
  * the l4_len bytes at l4_off, and k with the key of the conntrack entry the
  * quoted packet belongs to, seen from its answer's side: the quoted tuple
  * reversed. A quoted client->target packet finds the reply entry, a quoted
- * listen->client packet the forward entry. k lives in the conntrack
- * scratch, not on the stack: the ICMP path is the pipeline's deepest, and
- * pr_icmp2()'s frame adds to it. Returns -1 for an error we may translate,
- * else the enum pr_reason to pass it for. Only direct packet access is
- * used, so XDP and TC (after a pull) share it, and so does pr_icmp2(),
- * which gets the offsets as scalars. */
+ * listen->client packet the forward entry. Both live in per-CPU scratch
+ * maps, not on the stack (see struct pr_icmp_at; the key took 40 bytes of
+ * the pipeline's frame). Returns -1 for an error we may translate, else
+ * the enum pr_reason to pass it for. Only direct packet access is used, so
+ * XDP and TC (after a pull) share it, and so does pr_icmp2(), which gets
+ * the offsets as scalars and parses again. */
 static __always_inline int pr_icmp_parse_at(__u8 family, __u32 l4_off, __u32 l4_len, void *data,
-					    void *data_end, struct pr_icmp *e, struct pr_ct_key *k)
+					    void *data_end, struct pr_icmp_at *e, struct pr_ct_key *k)
 {
 	/* the message ends where the IP length says: bytes after it (padding,
 	 * a trailer) are not quoted bytes, and the ICMP checksum excludes them */
@@ -75,7 +97,7 @@ static __always_inline int pr_icmp_parse_at(__u8 family, __u32 l4_off, __u32 l4_
 	__builtin_memset(e, 0, sizeof(*e));
 	__builtin_memset(k, 0, sizeof(*k));
 	k->family = family;
-	e->icmp = ic;
+	e->icmp = l4_off;
 	if (family == PR_AF_INET) {
 		struct iphdr *i4 = in;
 
@@ -106,24 +128,19 @@ static __always_inline int pr_icmp_parse_at(__u8 family, __u32 l4_off, __u32 l4_
 	/* RFC 792: at least 8 bytes of the original datagram, so the ports */
 	if (il4 + 8 > data_end || il4_off + 8 > msg_end)
 		return PR_R_PASS_MALFORMED;
-	e->iports = il4;
-	e->iports_off = il4_off;
-	k->sport = e->iports[1];
-	k->dport = e->iports[0];
+	e->iports = il4_off;
+	k->sport = ((__be16 *)il4)[1];
+	k->dport = ((__be16 *)il4)[0];
 	k->proto = e->iproto;
 	if (e->iproto == IPPROTO_TCP) {
 		if (il4 + offsetof(struct tcphdr, check) + 2 <= data_end &&
-		    il4_off + offsetof(struct tcphdr, check) + 2 <= msg_end) {
-			e->il4_csum = il4 + offsetof(struct tcphdr, check);
-			e->il4_csum_off = il4_off + offsetof(struct tcphdr, check);
-		}
+		    il4_off + offsetof(struct tcphdr, check) + 2 <= msg_end)
+			e->il4_csum = il4_off + offsetof(struct tcphdr, check);
 	} else {
 		__u16 *c = il4 + offsetof(struct udphdr, check);
 
-		if (*c) {
-			e->il4_csum = c;
-			e->il4_csum_off = il4_off + offsetof(struct udphdr, check);
-		}
+		if (*c)
+			e->il4_csum = il4_off + offsetof(struct udphdr, check);
 	}
 	return -1;
 }
@@ -146,89 +163,100 @@ static __always_inline bool pr_addr6_eq(const void *pkt, const union pr_addr *a)
 	return w[0] == a->v6[0] && w[1] == a->v6[1] && w[2] == a->v6[2] && w[3] == a->v6[3];
 }
 
-/* Rewrite one side of the quoted packet of e, an error of family whose
- * outer IP header is l3: its source (src) or destination address *old_a
- * (as parsed) becomes *new_a and that side's port new_p, with the quoted
- * IPv4 and L4 checksums and the ICMP checksum over all of them; then the
- * outer address facing that side (the outer destination for the quoted
- * source, the outer source for the quoted destination) when it is *old_a
- * itself: the translated endpoint sent or gets the error. An error another
- * host generated keeps that host's address. ICMPv6's checksum also covers
- * the outer addresses. ICMP checksums are never CHECKSUM_PARTIAL, so this
- * is safe from XDP. */
-static __always_inline void pr_icmp_rewrite_side(__u8 family, void *l3, struct pr_icmp *e, bool src,
-						 const union pr_addr *old_a, const union pr_addr *new_a,
-						 __be16 new_p, void *data_end)
+/* Rewrite one side of the quoted packet of the error at at, of family, in
+ * the frame [data, data_end): its source (src) or destination address
+ * *old_a (as parsed) becomes *new_a and that side's port new_p, with the
+ * quoted IPv4 and L4 checksums and the ICMP checksum over all of them;
+ * then the outer address facing that side (the outer destination for the
+ * quoted source, the outer source for the quoted destination) when it is
+ * *old_a itself: the translated endpoint sent or gets the error. An error
+ * another host generated keeps that host's address. ICMPv6's checksum also
+ * covers the outer addresses. ICMP checksums are never CHECKSUM_PARTIAL,
+ * so this is safe from XDP. */
+static __always_inline void pr_icmp_rewrite_side(void *data, void *data_end, const struct pr_icmp_at *at,
+						 __u8 family, bool src, const union pr_addr *old_a,
+						 const union pr_addr *new_a, __be16 new_p)
 {
-	/* the address's change, folded once for the three checksums it is in */
-	__u16 da = pr_csum_delta_addr(old_a, new_a, family == PR_AF_INET ? 4 : 16), dp, old_c;
-	__u16 *icsum = &e->icmp->checksum;
+	__u16 da = pr_csum_delta_addr(old_a, new_a, family == PR_AF_INET ? 4 : 16), old_c;
+	struct icmphdr *ic;
 	__be16 *iport;
+	__u16 *l4c;
+	__u32 off;
 
-	iport = &e->iports[src ? 0 : 1];
-	dp = pr_csum_delta16(*iport, new_p);
-
-	/* the quoted header from the ICMP header, not kept in e: one pointer
-	 * less to hold (and spill) through the checksum arithmetic */
+	off = at->icmp;
+	if (off > PR_ICMP_OFF_MAX)
+		return;
+	ic = data + off;
 	if (family == PR_AF_INET) {
-		struct iphdr *i4 = (void *)(e->icmp + 1);
+		struct iphdr *i4 = (void *)(ic + 1);
 
 		if ((void *)(i4 + 1) > data_end)
 			return;
 		old_c = i4->check;
 		pr_csum_apply(&i4->check, da);
-		pr_csum_replace2(icsum, old_c, i4->check);
+		pr_csum_replace2(&ic->checksum, old_c, i4->check);
 		if (src)
 			i4->saddr = new_a->v4;
 		else
 			i4->daddr = new_a->v4;
 	} else {
-		struct ipv6hdr *i6 = (void *)(e->icmp + 1);
+		struct ipv6hdr *i6 = (void *)(ic + 1);
 
 		if ((void *)(i6 + 1) > data_end)
 			return;
-		if (src)
-			__builtin_memcpy(&i6->saddr, new_a, 16);
-		else
-			__builtin_memcpy(&i6->daddr, new_a, 16);
+		__builtin_memcpy(src ? (void *)&i6->saddr : (void *)&i6->daddr, new_a, 16);
 	}
-	pr_csum_apply(icsum, da);
+	pr_csum_apply(&ic->checksum, da);
 
-	pr_csum_apply(icsum, dp);
+	off = at->iports + (src ? 0 : 2);
+	if (off > PR_ICMP_OFF_MAX)
+		return;
+	iport = data + off;
+	if ((void *)(iport + 1) > data_end)
+		return;
+	pr_csum_replace2(&ic->checksum, *iport, new_p);
+	old_c = pr_csum_delta16(*iport, new_p);
 	*iport = new_p;
 
-	if (e->il4_csum) {
-		old_c = *e->il4_csum;
-		pr_csum_apply(e->il4_csum, pr_csum_add16(da, dp));
-		if (e->iproto == IPPROTO_UDP && *e->il4_csum == 0)
-			*e->il4_csum = 0xffff;
-		pr_csum_replace2(icsum, old_c, *e->il4_csum);
+	off = at->il4_csum;
+	/* two tests: clang folds "off && off <= MAX" into one on a copy of off,
+	 * which leaves off itself unbounded for the verifier */
+	if (off > PR_ICMP_OFF_MAX)
+		return;
+	if (off) {
+		l4c = data + off;
+		if ((void *)(l4c + 1) > data_end)
+			return;
+		da = pr_csum_add16(da, old_c); /* address and port */
+		old_c = *l4c;
+		pr_csum_apply(l4c, da);
+		if (at->iproto == IPPROTO_UDP && *l4c == 0)
+			*l4c = 0xffff;
+		pr_csum_replace2(&ic->checksum, old_c, *l4c);
 	}
 
 	if (family == PR_AF_INET) {
-		struct iphdr *ip = l3;
+		struct iphdr *ip = data + sizeof(struct ethhdr);
 
 		if ((void *)(ip + 1) > data_end)
 			return;
 		if ((src ? ip->daddr : ip->saddr) != old_a->v4)
 			return;
-		pr_csum_apply(&ip->check, da);
+		pr_csum_apply(&ip->check, pr_csum_delta_addr(old_a, new_a, 4));
 		if (src)
 			ip->daddr = new_a->v4;
 		else
 			ip->saddr = new_a->v4;
 	} else {
-		struct ipv6hdr *ip6 = l3;
+		struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
 
 		if ((void *)(ip6 + 1) > data_end)
 			return;
 		if (!pr_addr6_eq(src ? (void *)&ip6->daddr : (void *)&ip6->saddr, old_a))
 			return;
-		pr_csum_apply(icsum, da); /* ICMPv6 pseudo header */
-		if (src)
-			__builtin_memcpy(&ip6->daddr, new_a, 16);
-		else
-			__builtin_memcpy(&ip6->saddr, new_a, 16);
+		/* ICMPv6 pseudo header */
+		pr_csum_apply(&ic->checksum, pr_csum_delta_addr(old_a, new_a, 16));
+		__builtin_memcpy(src ? (void *)&ip6->daddr : (void *)&ip6->saddr, new_a, 16);
 	}
 }
 
@@ -238,14 +266,14 @@ static __always_inline void pr_icmp_rewrite_side(__u8 family, void *l3, struct p
  * becomes the client's own client->listen one (its destination), a forward
  * entry's quoted listen->client packet the target's own target->client one
  * (its source). */
-static __always_inline void pr_icmp_rewrite(const struct pr_pkt *p, struct pr_icmp *e,
-					    const struct pr_ct_key *k, const struct pr_ct_val *v,
-					    void *data_end)
+static __always_inline void pr_icmp_rewrite(const struct pr_pkt *p, void *data, void *data_end,
+					    const struct pr_icmp_at *e, const struct pr_ct_key *k,
+					    const struct pr_ct_val *v)
 {
 	bool reply = v->dir == PR_DIR_REPLY;
 
-	pr_icmp_rewrite_side(p->family, p->l3, e, !reply, reply ? pr_icmp_qdst(k) : pr_icmp_qsrc(k),
-			     &v->nat_addr, v->nat_port, data_end);
+	pr_icmp_rewrite_side(data, data_end, e, p->family, !reply, reply ? pr_icmp_qdst(k) : pr_icmp_qsrc(k),
+			     &v->nat_addr, v->nat_port);
 }
 
 /* pr_icmp_handle()'s answer for an error about a full-NAT flow: the
@@ -259,13 +287,13 @@ static __always_inline int pr_icmp_handle(const struct pr_pkt *p, void *data, vo
 					  enum pr_hook hook)
 {
 	struct pr_ct_scratch *s = pr_ct_scratch_get();
-	struct pr_icmp e;
+	struct pr_icmp_at *e = pr_icmp_at_get();
 	struct pr_ct_val *v;
 	int rc;
 
-	if (!s)
+	if (!s || !e)
 		return PR_R_PASS_ICMP;
-	rc = pr_icmp_parse_at(p->family, p->l4_off, p->l4_len, data, data_end, &e, &s->k);
+	rc = pr_icmp_parse_at(p->family, p->l4_off, p->l4_len, data, data_end, e, &s->k);
 	if (rc >= 0)
 		return rc;
 	v = pr_icmp_find(&s->k);
@@ -281,7 +309,7 @@ static __always_inline int pr_icmp_handle(const struct pr_pkt *p, void *data, vo
 	 * as it does replies that cannot go straight out. */
 	if (hook == PR_HOOK_INGRESS && v->dir == PR_DIR_REPLY)
 		return PR_R_PASS_REPLY_EGRESS;
-	pr_icmp_rewrite(p, &e, &s->k, v, data_end);
+	pr_icmp_rewrite(p, data, data_end, e, &s->k, v);
 	return PR_R_XLATE_ICMP;
 }
 

@@ -87,18 +87,7 @@ static __always_inline int pr_pipeline_icmp2(struct pr_ctx *ctx, enum pr_hook ho
 					     const struct pr_pkt *p)
 {
 #if PR_NAT2_HOOK
-	int rc;
-
-	if (hook == PR_HOOK_INGRESS)
-		rc = p->family == PR_AF_INET ? pr_icmp2_in4(ctx, p->l4_off, p->l4_len)
-					     : pr_icmp2_in6(ctx, p->l4_off, p->l4_len);
-	else
-		rc = p->family == PR_AF_INET ? pr_icmp2_eg4(ctx, p->l4_off, p->l4_len)
-					     : pr_icmp2_eg6(ctx, p->l4_off, p->l4_len);
-	/* a call of its own, so its frame does not add to pr_icmp2()'s */
-	if (rc == PR_ICMP2_SEND)
-		return pr_icmp2_send(ctx, p->family);
-	return rc;
+	return pr_icmp2(ctx, p->l4_off, p->l4_len, PR_ICMP2_HOW(p->family, hook));
 #else
 	return CTX_ACT_OK;
 #endif
