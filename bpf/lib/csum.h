@@ -39,6 +39,36 @@ static __always_inline void pr_csum_replace4(__u16 *sum, __u32 from, __u32 to)
 	pr_csum_replace2(sum, (__u16)(from >> 16), (__u16)(to >> 16));
 }
 
+/* Add d, a folded one's-complement change (pr_csum_delta*()), to the
+ * checksum at sum: RFC 1624's HC' = ~(~HC + d). */
+static __always_inline void pr_csum_apply(__u16 *sum, __u16 d)
+{
+	*sum = ~pr_csum_add16(~*sum, d);
+}
+
+/* The change ~m + m' of a 16-bit field from -> to, for pr_csum_apply(). */
+static __always_inline __u16 pr_csum_delta16(__u16 from, __u16 to)
+{
+	return pr_csum_add16(~from, to);
+}
+
+/* The change of an address from -> to (alen 4 or 16 bytes; IPv4 in the
+ * first word), folded once for every checksum that covers it. */
+static __always_inline __u16 pr_csum_delta_addr(const union pr_addr *from, const union pr_addr *to,
+						__u8 alen)
+{
+	__u32 s = 0;
+
+	for (int i = 0; i < 4; i++) {
+		__u32 f = ~from->v6[i], t = to->v6[i];
+
+		if (i * 4 >= alen)
+			break;
+		s += (f & 0xffff) + (f >> 16) + (t & 0xffff) + (t >> 16);
+	}
+	return pr_csum_fold32(s);
+}
+
 /* An address change in a checksum that covers it (the L4 pseudo header, or
  * ICMPv6). alen is 4 or 16; IPv4 addresses sit in the first word. */
 static __always_inline void pr_csum_replace_addr(__u16 *sum, const union pr_addr *from,

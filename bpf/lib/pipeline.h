@@ -8,6 +8,7 @@
 #include "frag.h"
 #include "hook.h"
 #include "icmp.h"
+#include "icmp2.h"
 #include "kernel.h"
 #include "nat.h"
 #include "parse.h"
@@ -79,6 +80,19 @@ static __always_inline int pr_pipeline_out(struct pr_ctx *ctx, enum pr_hook hook
 	return ctx_redirect(ctx, fib->ifindex);
 }
 
+/* An ICMP error about a full-NAT flow (PR_ICMP_NAT2): TC translates it in
+ * a global function of its own (pr_icmp2()); XDP leaves it unmarked to TC
+ * ingress, as every full-NAT packet. Returns the verdict. */
+static __always_inline int pr_pipeline_icmp2(struct pr_ctx *ctx, enum pr_hook hook,
+					     const struct pr_pkt *p)
+{
+#if PR_NAT2_HOOK
+	return pr_icmp2(ctx, p->l4_off, p->l4_len, PR_ICMP2_HOW(p->family, hook));
+#else
+	return CTX_ACT_OK;
+#endif
+}
+
 /* Run one packet through portredir at hook, a constant. Returns the
  * verdict: CTX_ACT_DROP for a denied flow whose rule says drop or a failed
  * rewrite, a redirect, or CTX_ACT_OK. */
@@ -103,6 +117,8 @@ static __always_inline int pr_pipeline(struct pr_ctx *ctx, const enum pr_hook ho
 	rc = pr_parse(data, data_end, bytes, &p);
 	if (rc == PR_PARSE_ICMP)
 		rc = pr_icmp_handle(&p, data, data_end, hook);
+	if (rc == PR_ICMP_NAT2)
+		return pr_pipeline_icmp2(ctx, hook, &p);
 	if (rc == PR_PARSE_FRAG) {
 		if (pr_frag_lookup(&p, hook, &x))
 			goto xlate;

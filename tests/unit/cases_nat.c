@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/icmp.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include "cases.h"
 
 #define SNAT_ADDR "203.0.113.1" /* ut_out's own address */
@@ -352,27 +354,247 @@ out:
 	veths_down();
 }
 
-/* Not translated yet (docs/design.md): an error about a full-NAT flow passes as it is. */
-static void nat_icmp_passed(struct fx *f, const void *arg)
+/* ICMP errors about full-NAT flows (docs/design.md, "ICMP errors"). */
+
+#define ROUTER "203.0.113.254" /* a router on the target's link */
+#define ROUTER_C "198.51.100.254" /* a router on the client's link */
+#define QLEN (20 + 28) /* the quoted IP header and 28 bytes of TCP, its checksum included */
+
+/* p as it leaves a redirect: TTL or hop limit 63, and with dmac the next
+ * hop's MACs (NULL: bpf_redirect_neigh writes them, the test sees the input's). */
+static void as_routed(struct pkt *p, const unsigned char *dmac, const unsigned char *smac)
 {
-	struct pkt_spec s = SYN_SPEC, q;
-	struct pkt quoted, err;
-	struct veths v;
+	if (pkt_is_ip6(p)) {
+		pkt_ip6(p)->hop_limit = 63;
+	} else {
+		pkt_ip4(p)->ttl = 63;
+		pkt_ip4(p)->check = 0;
+		pkt_ip4(p)->check = htons(pkt_ip4_csum(pkt_ip4(p)));
+	}
+	if (dmac) {
+		memcpy(p->b, dmac, 6);
+		memcpy(p->b + 6, smac, 6);
+	}
+}
+
+/* Run the error in through TC ingress from ifindex: redirected, and out is
+ * want whole, its checksums (outer IPv4, ICMP(v6) with the quote) verifying
+ * from scratch; xlate_icmp_error and redirect counted. */
+static bool icmp_redirected(struct fx *f, __u32 ifindex, const struct pkt *in, const struct pkt *want,
+			    const char *what)
+{
+	__u64 xl = fx_gstat(f, PR_R_XLATE_ICMP), rd = fx_gstat(f, PR_R_REDIRECT);
 	struct pkt out;
+	bool ok;
+
+	ok = ASSERT_EQ(fx_run(f, fx_tc_in(f), in, &out, ifindex), TC_ACT_REDIRECT, what);
+	ok = ASSERT_PKT_EQ(&out, want, what) && ok;
+	ok = ASSERT_CSUMS_OK(&out, what) && ok;
+	ok = ASSERT_EQ(fx_gstat(f, PR_R_XLATE_ICMP), xl + 1, "xlate_icmp_error") && ok;
+	return ASSERT_EQ(fx_gstat(f, PR_R_REDIRECT), rd + 1, "redirect") && ok;
+}
+
+/* A --snat flow from the client: c0 what the client sent (spec), c1 what
+ * the target got (source SNAT_ADDR:20000). The client's neighbour is known. */
+static bool snat_flow(struct fx *f, struct veths *v, const struct pkt_spec *c0, struct pkt *c1)
+{
+	struct pkt_spec w;
+	struct pkt in;
+
+	if (!veths_bare(v))
+		return false;
+	snat_rule(f, PR_SNAT_ADDR, 20000, 20000);
+	if (!ASSERT_OK(system("ip neigh replace " CLIENT " lladdr 02:00:00:00:00:98 dev ut_in nud permanent"),
+		       "client neighbour"))
+		return false;
+	pkt_build(&in, c0);
+	if (!ASSERT_EQ(fx_run(f, fx_tc_in(f), &in, c1, v->in_if), TC_ACT_REDIRECT, "the client's segment"))
+		return false;
+	routed_syn(v, c0, SNAT_ADDR, 20000, &w);
+	return is_pkt(c1, &w, "the client's segment");
+}
+
+/* The target, then a router on its path, about the forwarded segment: the
+ * client gets each error quoting its own segment (but for the TTL we took
+ * off), from the listen address (the target) or the router, the MTU kept. */
+static void nat_icmp_target_side(struct fx *f, const void *arg)
+{
+	struct pkt_spec c0 = SYN_SPEC, q;
+	struct pkt c1, quote, in, want, out;
+	struct veths v;
+
+	c0.tcp_flags = TCP_PSH | TCP_ACK;
+	c0.payload = 1400;
+	if (!snat_flow(f, &v, &c0, &c1))
+		goto out;
+	q = c0;
+	q.ttl = 63;
+	pkt_build(&quote, &q);
+
+	pkt_icmp(&in, TARGET, SNAT_ADDR, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, &c1, QLEN);
+	pkt_icmp(&want, LISTEN, CLIENT, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, &quote, QLEN);
+	as_routed(&want, CLIENT_MAC, v.in_mac);
+	icmp_redirected(f, v.out_if, &in, &want, "port-unreachable from the target");
+	TEST_LINE("tc: port-unreachable from the target about a --snat segment reaches the client quoting its own "
+		  "segment, from the listen address");
+
+	pkt_icmp(&in, ROUTER, SNAT_ADDR, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, 1280, &c1, QLEN);
+	pkt_icmp(&want, ROUTER, CLIENT, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, 1280, &quote, QLEN);
+	as_routed(&want, CLIENT_MAC, v.in_mac);
+	icmp_redirected(f, v.out_if, &in, &want, "frag-needed from a router");
+	TEST_LINE("tc: frag-needed from a router on the target's path reaches the client from the router, MTU 1280 kept");
+
+	fx_expect(f, fx_xdp(f), &in, XDP_PASS, NULL, NULL, "xdp");
+	ASSERT_EQ_HEX(f->meta, 0, "left unmarked for TC");
+	ASSERT_EQ(fx_run(f, fx_tc_eg(f), &in, &out, 0), TC_ACT_OK, "tc egress");
+	ASSERT_PKT_EQ(&out, &in, "tc egress");
+	TEST_LINE("xdp leaves such an error unmarked to TC ingress, and tc egress leaves it alone");
+out:
+	veths_down();
+}
+
+/* The client, then a router on its side, about a reply: the target gets
+ * each error quoting its own reply, to the target from the SNAT address
+ * (the client) or the router. */
+static void nat_icmp_client_side(struct fx *f, const void *arg)
+{
+	struct pkt_spec c0 = SYN_SPEC, r, rw;
+	struct pkt c1, r0, r1, quote, in, want;
+	struct veths v;
+
+	if (!snat_flow(f, &v, &c0, &c1))
+		goto out;
+	r = (struct pkt_spec){ .src = TARGET, .dst = SNAT_ADDR, .sport = 80, .dport = 20000, .proto = IPPROTO_TCP,
+			       .tcp_flags = TCP_SYN | TCP_ACK, .payload = 100 };
+	pkt_build(&r0, &r);
+	if (!ASSERT_EQ(fx_run(f, fx_tc_in(f), &r0, &r1, v.out_if), TC_ACT_REDIRECT, "the target's reply"))
+		goto out;
+	rw = r;
+	rw.src = LISTEN;
+	rw.sport = 8080;
+	rw.dst = CLIENT;
+	rw.dport = CPORT;
+	rw.ttl = 63;
+	rw.dmac = CLIENT_MAC;
+	rw.smac = v.in_mac;
+	if (!is_pkt(&r1, &rw, "the target's reply"))
+		goto out;
+	r.ttl = 63;
+	pkt_build(&quote, &r);
+
+	pkt_icmp(&in, CLIENT, LISTEN, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, &r1, QLEN);
+	pkt_icmp(&want, SNAT_ADDR, TARGET, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, &quote, QLEN);
+	as_routed(&want, TARGET_MAC, v.out_mac);
+	icmp_redirected(f, v.in_if, &in, &want, "port-unreachable from the client");
+	TEST_LINE("tc: port-unreachable from the client about a reply reaches the target from the SNAT address, "
+		  "quoting the target's own reply");
+
+	pkt_icmp(&in, ROUTER_C, LISTEN, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, 1400, &r1, QLEN);
+	pkt_icmp(&want, ROUTER_C, TARGET, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, 1400, &quote, QLEN);
+	as_routed(&want, TARGET_MAC, v.out_mac);
+	icmp_redirected(f, v.in_if, &in, &want, "frag-needed from the client's router");
+	TEST_LINE("tc: frag-needed from a router on the client's side reaches the target from that router, MTU kept");
+out:
+	veths_down();
+}
+
+/* A UDP --snat flow: port-unreachable from the target quotes a datagram
+ * with its checksum, one without keeps none. */
+static void nat_icmp_udp(struct fx *f, const void *arg)
+{
+	struct pkt_spec s = { .src = CLIENT, .dst = LISTEN, .sport = CPORT, .dport = 5353, .proto = IPPROTO_UDP,
+			      .payload = 40 }, w;
+	struct pkt in, u1, quote, want;
+	struct veths v;
+	__u32 id;
 
 	if (!veths_bare(&v))
 		goto out;
-	snat_rule(f, PR_SNAT_ADDR, 20000, 20000);
-	run_from(f, fx_tc_in(f), v.in_if, &s, TC_ACT_REDIRECT, &out, "SYN");
-	q = (struct pkt_spec){ .src = SNAT_ADDR, .dst = TARGET, .sport = 20000, .dport = 80, .proto = IPPROTO_TCP,
-			       .tcp_flags = TCP_SYN };
-	pkt_build(&quoted, &q);
-	pkt_icmp(&err, TARGET, SNAT_ADDR, 3, 3, 0, &quoted, 28);
-	ASSERT_EQ(fx_run(f, fx_tc_in(f), &err, &out, v.out_if), TC_ACT_OK, "error verdict");
-	ASSERT_PKT_EQ(&out, &err, "error untouched");
-	TEST_LINE("tc: an ICMP error about a full-NAT flow is passed untranslated (not supported yet)");
+	id = fx_rule(f, "udp", NULL, 5353, TARGET, 53, false);
+	fx_rule_flags(f, "udp", 5353, false, PR_RULE_F_SNAT);
+	fx_rnat(f, id, PR_SNAT_ADDR, SNAT_ADDR, 20000, 20001);
+	for (int zero = 0; zero < 2; zero++) {
+		s.udp_zero_csum = zero;
+		s.sport = CPORT + zero;
+		pkt_build(&in, &s);
+		if (!ASSERT_EQ(fx_run(f, fx_tc_in(f), &in, &u1, v.in_if), TC_ACT_REDIRECT, "datagram"))
+			goto out;
+		w = s;
+		w.ttl = 63;
+		pkt_build(&quote, &w);
+		pkt_icmp(&in, TARGET, SNAT_ADDR, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, &u1, 28 + 8);
+		pkt_icmp(&want, LISTEN, CLIENT, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, &quote, 28 + 8);
+		as_routed(&want, NULL, NULL); /* the client's neighbour is unknown: bpf_redirect_neigh */
+		icmp_redirected(f, v.out_if, &in, &want, zero ? "no UDP checksum" : "UDP checksum");
+	}
+	TEST_LINE("tc: port-unreachable about a --snat UDP datagram is translated, a quoted checksum of 0 stays 0");
 out:
 	veths_down();
+}
+
+/* IPv6: packet-too-big from the target about a --snat segment. */
+static void nat_icmp_v6(struct fx *f, const void *arg)
+{
+	struct pkt_spec s = { .src = CLIENT6, .dst = LISTEN6, .sport = CPORT, .dport = 8080, .proto = IPPROTO_TCP,
+			      .tcp_flags = TCP_PSH | TCP_ACK, .payload = 1300 }, w, q;
+	struct pkt in, c1, quote, want;
+	struct veths v;
+	__u32 id;
+
+	if (!veths_bare(&v))
+		goto out;
+	id = rule(f, 8080, TARGET6, 80, PR_RULE_F_SNAT);
+	fx_rnat(f, id, PR_SNAT_ADDR, "2001:db8:2::1", 20000, 20000);
+	pkt_build(&in, &s);
+	if (!ASSERT_EQ(fx_run(f, fx_tc_in(f), &in, &c1, v.in_if), TC_ACT_REDIRECT, "IPv6 segment"))
+		goto out;
+	routed_syn(&v, &s, "2001:db8:2::1", 20000, &w);
+	w.dst = TARGET6;
+	if (!is_pkt(&c1, &w, "IPv6 segment"))
+		goto out;
+	q = s;
+	q.ttl = 63;
+	pkt_build(&quote, &q);
+	pkt_icmp(&in, TARGET6, "2001:db8:2::1", 2 /* packet too big */, 0, 1280, &c1, 40 + 28);
+	pkt_icmp(&want, LISTEN6, CLIENT6, 2, 0, 1280, &quote, 40 + 28);
+	as_routed(&want, NULL, NULL);
+	icmp_redirected(f, v.out_if, &in, &want, "packet-too-big");
+	TEST_LINE("tc: ICMPv6 packet-too-big about a --snat segment reaches the client quoting its own segment, "
+		  "MTU kept, checksum over the new pseudo header");
+out:
+	veths_down();
+}
+
+/* A flow whose source port only was remapped (nat_clash): its errors go as
+ * a DNAT flow's, the reply side translated at egress, with the port too. */
+static void nat_icmp_remapped(struct fx *f, const void *arg)
+{
+	struct pkt_spec s1 = SYN_SPEC, s2 = SYN_SPEC, w;
+	struct pkt in, out, c1, quote, want;
+	__u64 before = fx_gstat(f, PR_R_PASS_REPLY_EGRESS);
+	__u32 id2;
+
+	rule(f, 8080, TARGET, 80, 0);
+	id2 = rule(f, 8081, TARGET, 80, 0);
+	fx_rnat(f, id2, PR_SNAT_NONE, NULL, 50000, 50000);
+	s2.dport = 8081;
+	fx_expect_dnat(f, fx_tc_in(f), &s1, TC_ACT_OK, TARGET, 80, "first flow");
+	pkt_build(&in, &s2);
+	ASSERT_EQ(fx_run(f, fx_tc_in(f), &in, &c1, 0), TC_ACT_OK, "second flow");
+	w = s2;
+	w.dst = TARGET;
+	w.dport = 80;
+	w.sport = 50000;
+	is_pkt(&c1, &w, "second flow, remapped");
+	pkt_icmp(&in, TARGET, CLIENT, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, 1280, &c1, 28);
+	fx_expect(f, fx_tc_in(f), &in, TC_ACT_OK, NULL, NULL, "tc ingress");
+	ASSERT_EQ(fx_gstat(f, PR_R_PASS_REPLY_EGRESS), before + 1, "pass_reply_to_egress");
+	pkt_build(&quote, &s2);
+	pkt_icmp(&want, LISTEN, CLIENT, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, 1280, &quote, 28);
+	ASSERT_EQ(fx_run(f, fx_tc_eg(f), &in, &out, 0), TC_ACT_OK, "tc egress");
+	ASSERT_PKT_EQ(&out, &want, "tc egress");
+	ASSERT_CSUMS_OK(&out, "tc egress");
+	TEST_LINE("tc: an error about a remapped flow is left at ingress to egress, which restores port and address");
 }
 
 const struct pr_case cases_nat[] = {
@@ -385,6 +607,10 @@ const struct pr_case cases_nat[] = {
 	CASE(nat_hairpin, "hairpin, and --hairpin off"),
 	CASE(nat_snat_v6, "IPv6 --snat"),
 	CASE(nat_frag, "fragments of a --snat flow, both ways"),
-	CASE(nat_icmp_passed, "an ICMP error about a full-NAT flow is passed"),
+	CASE(nat_icmp_target_side, "ICMP errors from the target side of a --snat flow"),
+	CASE(nat_icmp_client_side, "ICMP errors from the client side of a --snat flow"),
+	CASE(nat_icmp_udp, "port-unreachable about --snat UDP, with and without a checksum"),
+	CASE(nat_icmp_v6, "ICMPv6 packet-too-big about a --snat flow"),
+	CASE(nat_icmp_remapped, "an ICMP error about a flow whose port was remapped"),
 };
 const size_t cases_nat_n = CASES_COUNT(cases_nat);
