@@ -76,12 +76,15 @@ static __always_inline int pr_fib_lookup(void *ctx, struct bpf_fib_lookup *fib, 
 	fib->sport = sport;
 	fib->dport = dport;
 	fib->ifindex = ifindex;
-	/* A GSO skb's IP length is its whole burst, which the MTU check would
-	 * refuse; with no length the kernel checks the skb itself against the
-	 * egress MTU, segment by segment (is_skb_forwardable()). A full-NAT
-	 * burst has no stack path to fall back on, so without this bulk TCP
-	 * through it stops (make bench). */
-	fib->tot_len = cacheable ? len : 0;
+	/* A GSO skb's IP length is its whole burst, which the MTU check
+	 * refuses. A DNAT burst then takes the stack's path, which segments it
+	 * or answers frag-needed. A full-NAT burst has no such path (without
+	 * this, bulk TCP through --masquerade stopped: make bench), so it is
+	 * looked up with no length, and the kernel passes any GSO skb
+	 * (is_skb_forwardable()): a segment too big for the egress MTU then
+	 * goes out as it is. Checking one segment's length instead cost TC
+	 * ingress more than the verifier's million instructions. */
+	fib->tot_len = (cacheable || !pr_x2local(x)) ? len : 0;
 	if (p->family == PR_AF_INET) {
 		fib->family = AF_INET; /* the kernel's, not enum pr_family */
 		fib->tos = ip->tos;
