@@ -14,7 +14,7 @@
 # The guest's modprobe loads modules from the host's /lib/modules/<guest kver>.
 #
 # Environment:
-#   VM_TIMEOUT          overall limit in seconds (default 2700); qemu is killed after it
+#   VM_TIMEOUT          overall limit in seconds (default 3600); qemu is killed after it
 #   VM_MEM, VM_SMP      guest memory (default 3072M) and CPUs (default 2)
 #   VM_ACCEL            kvm or tcg to skip the probe (default: kvm if it works, else tcg)
 #   VM_KVM_PROBE_TIMEOUT seconds the KVM probe boot may take (default 30)
@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || usage
 
-VM_TIMEOUT=${VM_TIMEOUT:-2700}
+VM_TIMEOUT=${VM_TIMEOUT:-3600}
 VM_MEM=${VM_MEM:-3072}
 VM_SMP=${VM_SMP:-2}
 VM_KVM_PROBE_TIMEOUT=${VM_KVM_PROBE_TIMEOUT:-30}
