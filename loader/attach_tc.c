@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The TC half of an attachment: portredir's ingress and egress filters on a clsact qdisc. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 #include "libportredir.h"
 #include "internal.h"
@@ -24,13 +26,27 @@ __u32 pr_tc_live_id(__u32 ifindex, bool egress)
 	return bpf_tc_query(&h, &o) ? 0 : o.prog_id;
 }
 
-int pr_tc_attach(struct pr_ctx *c, __u32 ifindex, const char *ifname, struct pr_iface *rec, bool via_stack)
+static const char *const tc_names[2] = { "ingress", "egress" };
+
+/* Our ingress and egress programs for via_stack into fds: from the cache,
+ * else loaded (the verifier's part of an attach) and put there. */
+static int tc_progs(struct pr_ctx *c, bool via_stack, int fds[2])
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = c->pin_dir);
-	struct bpf_tc_hook h;
+	static char tag[PR_BUILD_TAG_LEN];
 	struct tc_bpf *skel;
+	char key[64];
+	size_t sz = 0;
+	const void *elf;
 	int err;
 
+	if (!tag[0]) {
+		elf = tc_bpf__elf_bytes(&sz);
+		pr_build_tag(elf, sz, tag);
+	}
+	snprintf(key, sizeof(key), "tc-%s-s%d", tag, via_stack);
+	if (pr_prog_cache_get(c, key, tc_names, 2, fds) == 0)
+		return 0;
 	skel = tc_bpf__open_opts(&oo);
 	if (!skel)
 		return pr_errf(c, -errno, "cannot open the TC object: %s", strerror(errno));
@@ -44,6 +60,30 @@ int pr_tc_attach(struct pr_ctx *c, __u32 ifindex, const char *ifname, struct pr_
 			      strerror(-err));
 		goto out;
 	}
+	fds[0] = dup(bpf_program__fd(skel->progs.pr_tc_ingress));
+	fds[1] = dup(bpf_program__fd(skel->progs.pr_tc_egress));
+	if (fds[0] < 0 || fds[1] < 0) {
+		err = pr_errf(c, -errno, "cannot keep the TC programs: %s", strerror(errno));
+		if (fds[0] >= 0)
+			close(fds[0]);
+		if (fds[1] >= 0)
+			close(fds[1]);
+		goto out;
+	}
+	pr_prog_cache_put(c, key, tc_names, 2, fds);
+out:
+	tc_bpf__destroy(skel);
+	return err;
+}
+
+int pr_tc_attach(struct pr_ctx *c, __u32 ifindex, const char *ifname, struct pr_iface *rec, bool via_stack)
+{
+	struct bpf_tc_hook h;
+	int err, fds[2];
+
+	err = tc_progs(c, via_stack, fds);
+	if (err)
+		return err;
 	tc_hook(ifindex, BPF_TC_INGRESS, &h);
 	err = bpf_tc_hook_create(&h);
 	if (err == 0)
@@ -53,16 +93,13 @@ int pr_tc_attach(struct pr_ctx *c, __u32 ifindex, const char *ifname, struct pr_
 		goto out;
 	}
 	for (int i = 0; i < 2; i++) {
-		enum bpf_tc_attach_point pt = i ? BPF_TC_EGRESS : BPF_TC_INGRESS;
-		struct bpf_program *prog = i ? skel->progs.pr_tc_egress : skel->progs.pr_tc_ingress;
 		LIBBPF_OPTS(bpf_tc_opts, o, .handle = PR_TC_HANDLE, .priority = PR_TC_PRIO,
-			    .flags = BPF_TC_F_REPLACE, .prog_fd = bpf_program__fd(prog));
+			    .flags = BPF_TC_F_REPLACE, .prog_fd = fds[i]);
 
-		tc_hook(ifindex, pt, &h);
+		tc_hook(ifindex, i ? BPF_TC_EGRESS : BPF_TC_INGRESS, &h);
 		err = bpf_tc_attach(&h, &o);
 		if (err) {
-			err = pr_errf(c, err, "cannot attach TC %s on %s: %s", i ? "egress" : "ingress",
-				      ifname, strerror(-err));
+			err = pr_errf(c, err, "cannot attach TC %s on %s: %s", tc_names[i], ifname, strerror(-err));
 			goto out;
 		}
 		if (i)
@@ -70,8 +107,10 @@ int pr_tc_attach(struct pr_ctx *c, __u32 ifindex, const char *ifname, struct pr_
 		else
 			rec->tc_in_prog_id = o.prog_id;
 	}
+	err = 0;
 out:
-	tc_bpf__destroy(skel);
+	close(fds[0]);
+	close(fds[1]);
 	return err;
 }
 

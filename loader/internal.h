@@ -85,6 +85,22 @@ int pr_caps_check(const struct pr_caps *k, const struct pr_usage *u, char *err, 
 int pr_ensure_bpffs(struct pr_ctx *c);
 /* A map's max_entries, 0 if it cannot be read. */
 __u32 pr_map_max_entries(int fd);
+/* The open pinned map named name (fd, or -EBADF when not open), or -ENOENT
+ * when no pinned map has that name. */
+int pr_pinned_map_fd(struct pr_ctx *c, const char *name);
+/* The kernel's id of the map fd, 0 if it cannot be read. */
+__u32 pr_fd_id(int fd);
+
+/* The verified-program cache (prog_cache.c): PIN/progs/KEY-NAME, where KEY
+ * is "KIND-BUILDTAG-VARIANT"; entries of another build of KIND go when one
+ * is put. A cache only: a miss means load, a failed put changes nothing. */
+#define PR_BUILD_TAG_LEN 17
+/* The build tag of an object from its ELF bytes (16 hex digits). */
+void pr_build_tag(const void *elf, size_t n, char tag[PR_BUILD_TAG_LEN]);
+/* fds[n] of the cached programs names[n] of key when all are there and
+ * bound to the maps pinned now: 0; else -ENOENT, nothing left open. */
+int pr_prog_cache_get(struct pr_ctx *c, const char *key, const char *const *names, int n, int *fds);
+void pr_prog_cache_put(struct pr_ctx *c, const char *key, const char *const *names, int n, const int *fds);
 /* tc_nl.c: filters on ifindex's clsact ingress or egress that are not portredir's; count or -errno. */
 int pr_tc_foreign_filters(int ifindex, bool egress);
 

@@ -92,6 +92,22 @@ static int *slot_fd(struct pr_ctx *c, const struct map_slot *s)
 	return (int *)((char *)c + s->off);
 }
 
+int pr_pinned_map_fd(struct pr_ctx *c, const char *name)
+{
+	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
+		if (strcmp(slots[i].name, name) == 0)
+			return *slot_fd(c, &slots[i]) >= 0 ? *slot_fd(c, &slots[i]) : -EBADF;
+	return -ENOENT;
+}
+
+__u32 pr_fd_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
 /* Refuse a pin dir written by another schema before libbpf tries to reuse it. */
 static int check_schema(struct pr_ctx *c)
 {

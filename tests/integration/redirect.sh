@@ -369,6 +369,46 @@ case_foreign_qdisc() {
 	check "detach of an interface we are not on fails cleanly" sh -c "! '$PR_BIN' --pin-dir '$PIN' detach lo 2>/dev/null"
 }
 
+# Verified TC programs are pinned in PIN/progs and shared: a second
+# interface's attach loads nothing. An entry bound to another pin dir's maps
+# is not used, and one of another build goes when a new one is put; the
+# client's flow enters by rc, which then runs the reloaded programs.
+case_prog_cache() {
+	local st in_c in_s ls2 old a
+	pr attach rs --mode "$MODE" >/dev/null
+	st=$(pr -j status)
+	in_c=$(json_get '.interfaces[] | select(.interface == "rc") | .tc_ingress_prog_id' <<<"$st")
+	in_s=$(json_get '.interfaces[] | select(.interface == "rs") | .tc_ingress_prog_id' <<<"$st")
+	expect_begin "rc and rs run the same cached TC programs"
+	expect_gt "rc's ingress program" 0 "$in_c"
+	expect_eq "rs's ingress program" "$in_c" "$in_s"
+	expect_match "the pin dir holds them" '^tc-[0-9a-f]{16}-s0-ingress$' "$(ls "$PIN/progs")"
+	expect_end
+	[ "$MODE" = tc ] || return 0
+	# Programs bound to another pin dir's maps, put in place of ours.
+	in_ns "$NS_S" "$PR_BIN" --pin-dir "$PIN-b" attach s0 --mode tc >/dev/null
+	old=$(in_ns "$NS_S" "$PR_BIN" --pin-dir "$PIN-b" -j status | json_get '.interfaces[0].tc_ingress_prog_id')
+	ls2=$(cd "$PIN/progs" && ls)
+	for a in $ls2; do
+		rm "$PIN/progs/$a"
+		bpftool prog pin id "$old" "$PIN/progs/$a"
+	done
+	bpftool prog pin id "$old" "$PIN/progs/tc-0000000000000000-s0-ingress"
+	in_ns "$NS_S" "$PR_BIN" --pin-dir "$PIN-b" detach --all >/dev/null
+	rm -rf "$PIN-b"
+	pr detach rc >/dev/null
+	pr attach rc --mode "$MODE" >/dev/null
+	in_c=$(pr -j status | json_get '.interfaces[] | select(.interface == "rc") | .tc_ingress_prog_id')
+	expect_begin "an entry bound to other maps is loaded again, and another build's entry goes"
+	expect_gt "rc's ingress program" 0 "$in_c"
+	expect_eq "not the foreign program" 1 "$([ "$in_c" != "$old" ] && echo 1)"
+	expect_eq "entries" "$ls2" "$(cd "$PIN/progs" && ls)"
+	expect_end
+	add tcp :8080 $S_IP:80 --name web
+	srv_echo $S_IP 80 A
+	expect_eq "a flow through the reloaded programs" "A $C_IP hello" "$(tcp_get $R_CIP 8080)"
+}
+
 tap_plan
 echo "# mode $MODE, namespaces $NS_C $NS_R $NS_S, pin dir $PIN, time scale x$PR_SCALE"
 topo_up || { echo "Bail out! cannot build namespaces"; exit 1; }
@@ -382,5 +422,5 @@ echo "# fixed state between cases: $STD_IFACES"
 if [ $# -gt 0 ]; then PR_CASES="$*"; fi
 run_cases case_attach case_tcp_udp case_ipv6 case_raw_udp case_fragments case_replace_live case_range \
 	case_allowlist case_dmz case_stats case_pmtu case_direct case_port_unreachable case_via_stack \
-	case_del case_detach case_foreign_qdisc
+	case_del case_detach case_foreign_qdisc case_prog_cache
 tap_done
