@@ -183,9 +183,20 @@ deps:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# The previous release (0.1.0, main at d49d2d8: schema 5), built from this
+# repository's history for tests/integration/upgrade.sh to attach over.
+PREV_COMMIT := d49d2d8
+PREV := $(O)/prev/portredir
+$(PREV):
+	rm -rf $(O)/prev && mkdir -p $(O)/prev/src
+	git archive $(PREV_COMMIT) | tar -x -C $(O)/prev/src
+	$(MAKE) -s -C $(O)/prev/src O=$(abspath $(O)/prev/out) $(abspath $(O)/prev/out)/portredir
+	cp $(O)/prev/out/portredir $@
+
 check: deps
 	$(MAKE) O=$(O) all
 	$(MAKE) O=$(O) $(FUZZER) || echo "fuzz harness not built (tests/run.sh reports why)"
+	$(MAKE) O=$(O) $(PREV) || echo "previous release not built (the upgrade suite reports why)"
 	O=$(O) tests/run.sh
 
 unit: all
@@ -214,7 +225,7 @@ vmdeps:
 
 # The whole suite inside a VM on KERNEL (default: Debian's 6.1 from vmdeps).
 vmtest: vmdeps
-	$(MAKE) all $(FUZZER)
+	$(MAKE) all $(FUZZER) $(PREV)
 	tests/vm/vmtest.sh $(KERNEL)
 
 # Install layout. PREFIX=/usr for a distribution package; DESTDIR stages the tree.

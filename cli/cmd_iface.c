@@ -55,7 +55,7 @@ struct attach_out {
 	struct pr_attach_result res;
 };
 
-enum { AT_IFACE, AT_MODE, AT_ALREADY, AT_FELL_BACK, AT_WHY, AT_LOCAL, AT_LOCAL_ERR, AT_VERB, AT_REASON };
+enum { AT_IFACE, AT_MODE, AT_ALREADY, AT_UPGRADED, AT_FELL_BACK, AT_WHY, AT_LOCAL, AT_LOCAL_ERR, AT_VERB, AT_REASON };
 
 static void attach_get(const void *obj, size_t which, struct out_val *v)
 {
@@ -65,6 +65,7 @@ static void attach_get(const void *obj, size_t which, struct out_val *v)
 	case AT_IFACE: out_str(v, "%s", o->ifname); break;
 	case AT_MODE: out_str(v, "%s", pr_mode_name(o->res.mode)); break;
 	case AT_ALREADY: out_bool(v, o->res.already); break;
+	case AT_UPGRADED: out_bool(v, o->res.upgraded); break;
 	case AT_FELL_BACK: out_bool(v, o->res.fell_back); break;
 	case AT_WHY: out_str(v, "%s", o->res.why); break;
 	case AT_LOCAL: out_bool(v, !o->res.local_failed); break;
@@ -72,7 +73,10 @@ static void attach_get(const void *obj, size_t which, struct out_val *v)
 		out_str(v, "%s", o->res.local_err);
 		v->absent = !o->res.local_failed;
 		break;
-	case AT_VERB: out_str(v, "%s", o->res.already ? "already attached to" : "attached to"); break;
+	case AT_VERB:
+		out_str(v, "%s", o->res.already ? "already attached to" :
+				 o->res.upgraded ? "replaced another build's programs on" : "attached to");
+		break;
 	/* a fall-back's reason went to stderr as a warning */
 	case AT_REASON: out_str(v, "%s", o->res.fell_back ? "" : o->res.why); break;
 	}
@@ -82,6 +86,7 @@ static const struct out_field attach_fields[] = {
 	[AT_IFACE] = { "interface", attach_get, .arg = AT_IFACE },
 	[AT_MODE] = { "mode", attach_get, .arg = AT_MODE },
 	[AT_ALREADY] = { "already", attach_get, .arg = AT_ALREADY },
+	[AT_UPGRADED] = { "upgraded", attach_get, .arg = AT_UPGRADED },
 	[AT_FELL_BACK] = { "fell_back", attach_get, .arg = AT_FELL_BACK },
 	[AT_WHY] = { "why", attach_get, .arg = AT_WHY },
 	[AT_LOCAL] = { "local_clients", attach_get, .arg = AT_LOCAL },

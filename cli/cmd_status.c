@@ -6,7 +6,7 @@
 
 /* ---- status ---- */
 
-enum { IF_NAME, IF_INDEX, IF_MODE, IF_XDP, IF_TC_IN, IF_TC_EG, IF_FORWARD, IF_XDP_TX, IF_OK, IF_STATE };
+enum { IF_NAME, IF_INDEX, IF_MODE, IF_XDP, IF_TC_IN, IF_TC_EG, IF_FORWARD, IF_XDP_TX, IF_OK, IF_BUILD, IF_STATE };
 
 bool cli_iface_ok(const struct pr_iface_status *s)
 {
@@ -23,9 +23,15 @@ static void iface_get(const void *obj, size_t which, struct out_val *v)
 	case IF_FORWARD: out_str(v, "%s", (s->rec.flags & PR_IF_VIA_STACK) ? "stack" : "direct"); break;
 	case IF_XDP_TX: out_bool(v, (s->rec.flags & PR_IF_XDP_TX) != 0); break;
 	case IF_OK: out_bool(v, cli_iface_ok(s)); break;
+	case IF_BUILD:
+		out_str(v, "%s", s->other_build ? "other" : "this");
+		v->absent = !cli_iface_ok(s);
+		break;
 	case IF_STATE:
-		out_str(v, "%s", cli_iface_ok(s) ? "ok" : !s->present ? "GONE (interface removed)" :
-				 "BROKEN (programs missing; attach again)");
+		out_str(v, "%s", !cli_iface_ok(s) ? (!s->present ? "GONE (interface removed)" :
+						   "BROKEN (programs missing; attach again)") :
+				 s->other_build ? "ok, running another build's programs (attach again to replace them)" :
+						  "ok");
 		break;
 	}
 }
@@ -40,6 +46,7 @@ static const struct out_field iface_fields[] = {
 	[IF_FORWARD] = { "forward", iface_get, .arg = IF_FORWARD },
 	[IF_XDP_TX] = { "xdp_redirect", iface_get, .arg = IF_XDP_TX },
 	[IF_OK] = { "ok", iface_get, .arg = IF_OK },
+	[IF_BUILD] = { "build", iface_get, .arg = IF_BUILD },
 	[IF_STATE] = { "state", iface_get, .arg = IF_STATE, .flags = OUT_F_TEXT },
 };
 static const struct out_desc iface_desc = OUT_DESC(iface_fields);

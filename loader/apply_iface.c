@@ -33,7 +33,7 @@ static int plan_line(struct pr_ctx *c, const struct pr_iface_spec *s, const stru
 			matched[j] = 1;
 		}
 	}
-	if (have && iface_live(have) && strncmp(have->rec.name, s->name, sizeof(have->rec.name)) == 0 &&
+	if (have && iface_live(have) && !have->other_build && strncmp(have->rec.name, s->name, sizeof(have->rec.name)) == 0 &&
 	    pr_iface_satisfies(&have->rec, s->req, s->flags, pr_auto_mode(s->name))) {
 		if (!(have->rec.flags & PR_IF_AUTO) == (s->req != PR_REQ_AUTO)) {
 			r->if_unchanged++;

@@ -58,6 +58,7 @@ struct attach_plan {
 	char drv[32];
 	bool via_stack;
 	bool have;     /* a live attachment, changed in place */
+	bool upgrade;  /* what it asks for, by another build's programs */
 	bool redo_tc;  /* (re)attach the TC programs */
 	bool drop_xdp; /* detach the XDP program there is */
 	bool new_xdp;  /* attach an XDP program */
@@ -81,6 +82,12 @@ static int find_record(struct pr_ctx *c, const char *ifname, enum pr_mode_req re
 	want = req == PR_REQ_NATIVE ? PR_MODE_NATIVE :
 	       req == PR_REQ_GENERIC ? PR_MODE_GENERIC :
 	       req == PR_REQ_TC ? PR_MODE_TC : old->mode;
+	if (live && want == old->mode && a->via_stack == !!(old->flags & PR_IF_VIA_STACK) &&
+	    !pr_tc_current(c, a->ifindex, a->via_stack)) {
+		/* another build's programs: replaced in place, TC atomically */
+		a->have = a->upgrade = res->upgraded = true;
+		return 0;
+	}
 	if (live && !(flags & PR_ATTACH_CHANGE) && want == old->mode &&
 	    a->via_stack == !!(old->flags & PR_IF_VIA_STACK)) {
 		res->already = true;
@@ -137,7 +144,7 @@ static void plan_attach(const char *ifname, enum pr_mode_req req, struct attach_
 		rec->tc_in_prog_id = old->tc_in_prog_id;
 		rec->tc_eg_prog_id = old->tc_eg_prog_id;
 		rec->attached_ns = old->attached_ns;
-		a->redo_tc = a->via_stack != !!(old->flags & PR_IF_VIA_STACK);
+		a->redo_tc = a->upgrade || a->via_stack != !!(old->flags & PR_IF_VIA_STACK);
 		a->drop_xdp = old->mode != PR_MODE_TC && (old->mode != a->mode || a->redo_tc);
 		if (old->mode == a->mode && !a->drop_xdp)
 			rec->xdp_prog_id = old->xdp_prog_id;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "libportredir.h"
 #include "internal.h"
@@ -28,23 +29,51 @@ __u32 pr_tc_live_id(__u32 ifindex, bool egress)
 
 static const char *const tc_names[2] = { "ingress", "egress" };
 
-/* Our ingress and egress programs for via_stack into fds: from the cache,
- * else loaded (the verifier's part of an attach) and put there. */
-static int tc_progs(struct pr_ctx *c, bool via_stack, int fds[2])
+/* The cache key of this build's TC programs for via_stack. */
+static void tc_key(bool via_stack, char key[64])
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = c->pin_dir);
 	static char tag[PR_BUILD_TAG_LEN];
-	struct tc_bpf *skel;
-	char key[64];
-	size_t sz = 0;
 	const void *elf;
-	int err;
+	size_t sz = 0;
 
 	if (!tag[0]) {
 		elf = tc_bpf__elf_bytes(&sz);
 		pr_build_tag(elf, sz, tag);
 	}
-	snprintf(key, sizeof(key), "tc-%s-s%d", tag, via_stack);
+	snprintf(key, 64, "tc-%s-s%d", tag, via_stack);
+}
+
+bool pr_tc_current(struct pr_ctx *c, __u32 ifindex, bool via_stack)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	bool same = false;
+	char key[64];
+	int fds[2];
+
+	tc_key(via_stack, key);
+	if (pr_prog_cache_get(c, key, tc_names, 2, fds))
+		return false; /* this build never attached here */
+	if (bpf_obj_get_info_by_fd(fds[0], &info, &len) == 0 && info.id == pr_tc_live_id(ifindex, false)) {
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		same = bpf_obj_get_info_by_fd(fds[1], &info, &len) == 0 && info.id == pr_tc_live_id(ifindex, true);
+	}
+	close(fds[0]);
+	close(fds[1]);
+	return same;
+}
+
+/* Our ingress and egress programs for via_stack into fds: from the cache,
+ * else loaded (the verifier's part of an attach) and put there. */
+static int tc_progs(struct pr_ctx *c, bool via_stack, int fds[2])
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = c->pin_dir);
+	struct tc_bpf *skel;
+	char key[64];
+	int err;
+
+	tc_key(via_stack, key);
 	if (pr_prog_cache_get(c, key, tc_names, 2, fds) == 0)
 		return 0;
 	skel = tc_bpf__open_opts(&oo);

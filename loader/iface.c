@@ -76,6 +76,8 @@ int pr_iface_list(struct pr_ctx *c, struct pr_iface_status **out, size_t *n)
 			s->live_xdp_id = s->rec.mode == PR_MODE_TC ? 0 : pr_xdp_live_id(key.ifindex);
 			s->live_tc_in_id = pr_tc_live_id(key.ifindex, false);
 			s->live_tc_eg_id = pr_tc_live_id(key.ifindex, true);
+			s->other_build = s->live_tc_in_id &&
+					 !pr_tc_current(c, key.ifindex, s->rec.flags & PR_IF_VIA_STACK);
 		}
 		(*n)++;
 	}

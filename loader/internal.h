@@ -122,6 +122,9 @@ __u32 pr_tc_live_id(__u32 ifindex, bool egress);
 /* Load the TC programs and attach ingress and egress, creating clsact when
  * absent (PR_IF_OWN_CLSACT in rec->flags) and noting the ids in rec. */
 int pr_tc_attach(struct pr_ctx *c, __u32 ifindex, const char *ifname, struct pr_iface *rec, bool via_stack);
+/* Whether ifindex's TC programs are this build's (for via_stack), as the
+ * cache knows them; false when this build never attached in the pin dir. */
+bool pr_tc_current(struct pr_ctx *c, __u32 ifindex, bool via_stack);
 /* Remove our filters, then the clsact qdisc if we created it and nobody else
  * has filters on it; whether a filter was there. */
 bool pr_tc_detach(__u32 ifindex, bool own_clsact);

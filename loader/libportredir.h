@@ -131,6 +131,7 @@ enum pr_mode_req { PR_REQ_AUTO, PR_REQ_NATIVE, PR_REQ_GENERIC, PR_REQ_TC };
 struct pr_attach_result {
 	enum pr_mode mode;
 	bool already;      /* it was attached in that mode already: nothing changed */
+	bool upgraded;     /* it was, by another build's programs, which this build's replaced */
 	bool fell_back;    /* native XDP failed and generic was used */
 	char why[160];     /* why auto chose this mode, or why native failed */
 	bool local_failed; /* the interface is attached, the socket hooks for local clients are not */
@@ -321,6 +322,7 @@ struct pr_iface_status {
 	__u32 live_xdp_id; /* what the kernel reports now; 0 if none */
 	__u32 live_tc_in_id;
 	__u32 live_tc_eg_id;
+	bool other_build;  /* its programs are another portredir build's: attach again to replace them */
 };
 /* Attachments recorded for the caller's network namespace; caller frees *out. */
 int pr_iface_list(struct pr_ctx *c, struct pr_iface_status **out, size_t *n);

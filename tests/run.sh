@@ -28,6 +28,8 @@ if [ "$WHAT" != unit ] && [ -n "$ROOT" ]; then
 	# local clients (socket hooks): the attach mode decides how a frame from outside meets a loopback rule
 	for m in tc native generic; do suites+=("local-$m:tests/integration/local.sh $m"); done
 	for m in tc native generic; do suites+=("nat-$m:tests/integration/nat.sh $m"); done
+	# this build attached over the previous release under live flows
+	suites+=("upgrade:tests/integration/upgrade.sh")
 	# man pages and bash completion against the CLI's own usage
 	suites+=("docs:tests/integration/docs.sh")
 fi

@@ -84,7 +84,7 @@ expect "save | diff - CONF shows no drift after start" "0 ''" "$rc '$out'"
 # stream OUT PORT: one TCP connection exchanging a line every 5 ms until $TMP/stop
 stream() {
 	rm -f "$TMP/stop"
-	in_ns "$NS_C" timeout $((120 * SLOW)) python3 "$HELP/tcp_stream.py" $R_CIP "$2" "$TMP/stop" $((100 * SLOW)) 0.005 >"$1" 2>&1 </dev/null &
+	in_ns "$NS_C" timeout $((120 * SLOW)) python3 "$HELP/stream.py" tcp $R_CIP "$2" "$TMP/stop" $((100 * SLOW)) 0.005 >"$1" 2>&1 </dev/null &
 	PIDS+=($!); strm=$!
 	wait_until 10 grep -q . "$1"
 }
