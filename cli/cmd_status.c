@@ -118,7 +118,7 @@ static const struct out_col hook_view[] = {
 	{ LH_HOOK, .fmt = "  %-15s " }, { LH_LINK, .fmt = "link %-5s " }, { LH_PROG, .fmt = "prog %s\n" }, OUT_COLS_END,
 };
 
-enum { LO_ATTACHED, LO_EXPLICIT, LO_CGROUP, LO_COOKIE, LO_ADDRS, LO_HOOKS, LO_STATE, LO_WHY };
+enum { LO_ATTACHED, LO_EXPLICIT, LO_CGROUP, LO_COOKIE, LO_ADDRS, LO_HOOKS, LO_BUILD, LO_STATE, LO_WHY };
 
 static void local_get(const void *obj, size_t which, struct out_val *v)
 {
@@ -127,8 +127,13 @@ static void local_get(const void *obj, size_t which, struct out_val *v)
 	switch (which) {
 	case LO_CGROUP: out_str(v, "%s", l->cgroup); break;
 	case LO_HOOKS: out_array(v, &hook_desc, l->hooks, l->nhooks, sizeof(l->hooks[0])); break;
+	case LO_BUILD:
+		out_str(v, "%s", l->other_build ? "other" : "this");
+		v->absent = !l->attached;
+		break;
 	case LO_STATE:
-		out_str(v, "%s", l->attached ? "attached to cgroup " : l->nhooks || l->recorded ?
+		out_str(v, "%s", l->attached && l->other_build ? "another build's programs (attach again to replace them), attached to cgroup " :
+			l->attached ? "attached to cgroup " : l->nhooks || l->recorded ?
 			"BROKEN (hooks missing; attach again) on cgroup " : "none in this network namespace");
 		break;
 	case LO_WHY:
@@ -144,6 +149,7 @@ static const struct out_field local_fields[] = {
 	[LO_COOKIE] = { "netns_cookie", out_get_u64, .arg = offsetof(struct pr_local_status, netns_cookie) },
 	[LO_ADDRS] = { "local_addresses", out_get_size, .arg = offsetof(struct pr_local_status, addrs) },
 	[LO_HOOKS] = { "hooks", local_get, .arg = LO_HOOKS },
+	[LO_BUILD] = { "build", local_get, .arg = LO_BUILD },
 	[LO_STATE] = { "state", local_get, .arg = LO_STATE, .flags = OUT_F_TEXT },
 	[LO_WHY] = { "why", local_get, .arg = LO_WHY, .flags = OUT_F_TEXT },
 };

@@ -83,6 +83,20 @@ static void links_dir(const struct pr_ctx *c, __u64 cookie, char *buf, size_t le
 	snprintf(buf, len, "%s/local-%016llx", c->pin_dir, (unsigned long long)cookie);
 }
 
+/* The cache key of this build's hooks for cookie (their read-only data). */
+static void sock_key(__u64 cookie, char key[64])
+{
+	static char tag[PR_BUILD_TAG_LEN];
+	const void *elf;
+	size_t sz = 0;
+
+	if (!tag[0]) {
+		elf = sock_bpf__elf_bytes(&sz);
+		pr_build_tag(elf, sz, tag);
+	}
+	snprintf(key, 64, "sock-%s-%016llx", tag, (unsigned long long)cookie);
+}
+
 /* The pinned links of cookie that are attached, into st->hooks. */
 static void read_links(struct pr_ctx *c, __u64 cookie, struct pr_local_status *st)
 {
@@ -110,10 +124,11 @@ static void read_links(struct pr_ctx *c, __u64 cookie, struct pr_local_status *s
 	}
 }
 
-/* Detach and unpin every link of cookie, then remove its directory. */
+/* Detach and unpin every link of cookie, then remove its directory and
+ * this build's cached hooks for it. */
 static void unpin_links(struct pr_ctx *c, __u64 cookie)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 16];
+	char dir[PATH_MAX], path[PATH_MAX + 16], key[64];
 
 	links_dir(c, cookie, dir, sizeof(dir));
 	for (int i = 0; i < PR_LOCAL_HOOKS; i++) {
@@ -128,30 +143,95 @@ static void unpin_links(struct pr_ctx *c, __u64 cookie)
 		unlink(path);
 	}
 	rmdir(dir);
+	sock_key(cookie, key);
+	pr_prog_cache_drop(c, key, hook_names, PR_LOCAL_HOOKS);
+}
+
+/* This build's hooks for cookie, loaded (and cached: status tells builds
+ * apart by them) into *skel; the caller destroys it. */
+static int load_hooks(struct pr_ctx *c, __u64 cookie, struct sock_bpf **skel)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = c->pin_dir);
+	int fds[PR_LOCAL_HOOKS], err;
+	char key[64];
+
+	*skel = sock_bpf__open_opts(&oo);
+	if (!*skel)
+		return pr_errf(c, -errno, "cannot open the socket hooks' object: %s", strerror(errno));
+	(*skel)->rodata->pr_sock_netns = cookie;
+	err = pr_obj_reuse_maps(c, (*skel)->obj);
+	if (err)
+		return err;
+	err = sock_bpf__load(*skel);
+	if (err)
+		return pr_errf(c, err, "cannot load the socket hooks: %s (run with -v for the verifier log)",
+			       strerror(-err));
+	for (int i = 0; i < PR_LOCAL_HOOKS; i++)
+		fds[i] = bpf_program__fd(hook_prog(*skel, i));
+	sock_key(cookie, key);
+	pr_prog_cache_put(c, key, hook_names, PR_LOCAL_HOOKS, fds);
+	return 0;
+}
+
+/* Whether st's hooks run another build's programs. */
+static bool other_build(struct pr_ctx *c, const struct pr_local_status *st)
+{
+	int fds[PR_LOCAL_HOOKS];
+	bool other = false;
+	char key[64];
+
+	if (!st->nhooks)
+		return false;
+	sock_key(st->netns_cookie, key);
+	if (pr_prog_cache_get(c, key, hook_names, PR_LOCAL_HOOKS, fds))
+		return true; /* this build never attached them */
+	for (size_t h = 0; h < st->nhooks; h++) {
+		for (int i = 0; i < PR_LOCAL_HOOKS; i++) {
+			struct bpf_prog_info info = {};
+			__u32 len = sizeof(info);
+
+			if (strcmp(st->hooks[h].hook, hook_names[i]) == 0)
+				other |= bpf_obj_get_info_by_fd(fds[i], &info, &len) || info.id != st->hooks[h].prog_id;
+		}
+	}
+	for (int i = 0; i < PR_LOCAL_HOOKS; i++)
+		close(fds[i]);
+	return other;
+}
+
+/* Another build's hooks for cookie: each link moved to this build's program
+ * in place (bpf_link_update), so no socket call goes unhooked. */
+static int replace_hooks(struct pr_ctx *c, __u64 cookie)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	struct sock_bpf *skel;
+	int err, fd;
+
+	err = load_hooks(c, cookie, &skel);
+	links_dir(c, cookie, dir, sizeof(dir));
+	for (int i = 0; i < PR_LOCAL_HOOKS && !err; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, hook_names[i]);
+		fd = bpf_obj_get(path);
+		if (fd < 0 || bpf_link_update(fd, bpf_program__fd(hook_prog(skel, i)), NULL))
+			err = pr_errf(c, -errno, "cannot replace the %s hook's program: %s", hook_names[i], strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	sock_bpf__destroy(skel);
+	return err;
 }
 
 /* Load the hooks for cookie, attach each to cgroup through a link and pin
  * it; on failure nothing stays. */
 static int install(struct pr_ctx *c, __u64 cookie, const char *cgroup)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = c->pin_dir);
 	char dir[PATH_MAX], path[PATH_MAX + 16];
 	struct sock_bpf *skel;
 	int cg = -1, err;
 
-	skel = sock_bpf__open_opts(&oo);
-	if (!skel)
-		return pr_errf(c, -errno, "cannot open the socket hooks' object: %s", strerror(errno));
-	skel->rodata->pr_sock_netns = cookie;
-	err = pr_obj_reuse_maps(c, skel->obj);
+	err = load_hooks(c, cookie, &skel);
 	if (err)
 		goto out;
-	err = sock_bpf__load(skel);
-	if (err) {
-		err = pr_errf(c, err, "cannot load the socket hooks: %s (run with -v for the verifier log)",
-			      strerror(-err));
-		goto out;
-	}
 	cg = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg < 0) {
 		err = pr_errf(c, -errno, "cannot open cgroup %s: %s", cgroup, strerror(errno));
@@ -234,6 +314,7 @@ int pr_local_status(struct pr_ctx *c, struct pr_local_status *st)
 		snprintf(st->cgroup, sizeof(st->cgroup), "%s", rec.cgroup);
 	}
 	st->attached = st->nhooks == PR_LOCAL_HOOKS;
+	st->other_build = other_build(c, st);
 	st->addrs = pr_local_addrs_count(c, st->netns_cookie);
 	return 0;
 }
@@ -262,6 +343,11 @@ int pr_local_attach(struct pr_ctx *c, bool explicit_local, bool *already)
 	if (err)
 		return err;
 	if (st.attached && st.recorded) {
+		if (st.other_build) {
+			err = replace_hooks(c, st.netns_cookie);
+			if (err)
+				return err;
+		}
 		*already = !explicit_local || (rec.flags & PR_LOCAL_F_EXPLICIT);
 	} else {
 		unpin_links(c, st.netns_cookie); /* what a lost record or a removed link left */

@@ -101,6 +101,7 @@ void pr_build_tag(const void *elf, size_t n, char tag[PR_BUILD_TAG_LEN]);
  * bound to the maps pinned now: 0; else -ENOENT, nothing left open. */
 int pr_prog_cache_get(struct pr_ctx *c, const char *key, const char *const *names, int n, int *fds);
 void pr_prog_cache_put(struct pr_ctx *c, const char *key, const char *const *names, int n, const int *fds);
+void pr_prog_cache_drop(struct pr_ctx *c, const char *key, const char *const *names, int n);
 /* tc_nl.c: filters on ifindex's clsact ingress or egress that are not portredir's; count or -errno. */
 int pr_tc_foreign_filters(int ifindex, bool egress);
 

@@ -300,9 +300,11 @@ struct pr_local_status {
 		__u32 link_id, prog_id;
 	} hooks[PR_LOCAL_HOOKS];
 	size_t addrs;         /* local addresses known for ":PORT" rules */
+	bool other_build;     /* the hooks run another build's programs: attach again to replace them */
 };
 int pr_local_status(struct pr_ctx *c, struct pr_local_status *st);
-/* Attach the hooks when they are not all there, and refresh the addresses
+/* Attach the hooks when they are not all there, or replace another build's
+ * programs in their links, and refresh the addresses
  * they take for local; explicit_local keeps them without interfaces.
  * *already: nothing was missing (and explicit_local asked nothing new). */
 int pr_local_attach(struct pr_ctx *c, bool explicit_local, bool *already);

@@ -123,3 +123,13 @@ void pr_prog_cache_put(struct pr_ctx *c, const char *key, const char *const *nam
 		bpf_obj_pin(fds[i], path);
 	}
 }
+
+void pr_prog_cache_drop(struct pr_ctx *c, const char *key, const char *const *names, int n)
+{
+	char path[PATH_MAX];
+
+	for (int i = 0; i < n; i++) {
+		cache_path(c, key, names[i], path, sizeof(path));
+		unlink(path);
+	}
+}

@@ -56,9 +56,12 @@ expect_end
 st=$(pr -j status)
 in_before=$(json_get '.interfaces[] | select(.interface == "rc") | .tc_ingress_prog_id' <<<"$st")
 xdp_before=$(json_get '.interfaces[] | select(.interface == "rs") | .xdp_prog_id' <<<"$st")
+links_before=$(json_get '[.local_clients.hooks[].link_id] | join(",")' <<<"$st")
+hprog_before=$(json_get '.local_clients.hooks[0].prog_id' <<<"$st")
 expect_begin "this build's status says another build's programs run"
 expect_eq "rc" "other" "$(json_get '.interfaces[] | select(.interface == "rc") | .build' <<<"$st")"
 expect_eq "rs" "other" "$(json_get '.interfaces[] | select(.interface == "rs") | .build' <<<"$st")"
+expect_eq "socket hooks" "other" "$(json_get '.local_clients.build' <<<"$st")"
 expect_match "text" '^  rc .*ok, running another build.s programs' "$(pr status)"
 expect_end
 
@@ -77,11 +80,16 @@ expect_contains "rules" "added 0, replaced 0, deleted 0, unchanged 2" "$out"
 expect_contains "interfaces" "interfaces: attached 0, changed 1, detached 0, unchanged 1" "$out"
 expect_end
 st=$(pr -j status)
-expect_begin "both interfaces run this build's programs now"
+expect_begin "both interfaces and the socket hooks run this build's programs now"
 expect_eq "rc build" "this" "$(json_get '.interfaces[] | select(.interface == "rc") | .build' <<<"$st")"
 expect_eq "rs build" "this" "$(json_get '.interfaces[] | select(.interface == "rs") | .build' <<<"$st")"
 expect_eq "rc ok" true "$(json_get '.interfaces[] | select(.interface == "rc") | .ok' <<<"$st")"
 expect_eq "rs ok" true "$(json_get '.interfaces[] | select(.interface == "rs") | .ok' <<<"$st")"
+expect_eq "socket hooks' build" "this" "$(json_get '.local_clients.build' <<<"$st")"
+expect_eq "socket hooks attached" true "$(json_get '.local_clients.attached' <<<"$st")"
+expect_eq "in the same links" "$links_before" "$(json_get '[.local_clients.hooks[].link_id] | join(",")' <<<"$st")"
+expect_eq "a hook's program changed" 1 \
+	"$([ "$(json_get '.local_clients.hooks[0].prog_id' <<<"$st")" != "$hprog_before" ] && echo 1)"
 expect_eq "rc's TC program changed" 1 \
 	"$([ "$(json_get '.interfaces[] | select(.interface == "rc") | .tc_ingress_prog_id' <<<"$st")" != "$in_before" ] && echo 1)"
 expect_eq "rs's XDP program changed" 1 \
@@ -101,6 +109,7 @@ expect_begin "the TCP and UDP flows opened before the upgrade carried on, no exc
 expect_match "tcp" "^ok [0-9]+ A $C_IP [0-9]+$" "$(tail -1 "$TMP/tcp.out")"
 expect_match "udp" "^ok [0-9]+ U $C_IP [0-9]+$" "$(tail -1 "$TMP/udp.out")"
 expect_end
-expect_eq "new flows work after the upgrade" "A $C_IP hello|U $C_IP hello" \
-	"$(tcp_req "$NS_C" $R_CIP 8080 | tr -d '\n')|$(udp_req "$NS_C" $R_CIP 5353 <<<hello 2>&1 | tr -d '\n')"
+expect_eq "new flows work after the upgrade, from a client and from the host itself" \
+	"A $C_IP hello|U $C_IP hello|A $R_SIP hello" \
+	"$(tcp_req "$NS_C" $R_CIP 8080 | tr -d '\n')|$(udp_req "$NS_C" $R_CIP 5353 <<<hello 2>&1 | tr -d '\n')|$(tcp_req "$NS_R" $R_CIP 8080 | tr -d '\n')"
 tap_done
