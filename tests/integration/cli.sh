@@ -13,7 +13,7 @@ trap 'cleanup; rm -rf "$PIN_SMALL" "${PIN}_eq" "$TMP"' EXIT
 
 
 case_bad_input() {
-	local before
+	local before bad_state=end
 	check "add a rule" pr add tcp :8080 192.0.2.10:80 --name web
 	check "add a UDP rule with a listen address" pr add udp 198.51.100.1:53 192.0.2.10:5353
 	before=$(state)
@@ -79,6 +79,7 @@ case_bad_input() {
 	bad_input "a bad --hairpin=VALUE" "'yes'" add tcp :8100 192.0.2.10:80 --hairpin=yes
 	bad_input "--masquerade given a value" "'--masquerade=yes'" add tcp :8100 192.0.2.10:80 --masquerade=yes
 	bad_input "--replace with a bad --snat keeps the rule" "'x'" add tcp :8080 192.0.2.10:80 --replace --snat x
+	bad_inputs_changed_nothing
 }
 
 # bad_json DESC CODE TOKEN ARGS...: under -j an error is JSON on stdout,
