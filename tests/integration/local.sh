@@ -74,7 +74,7 @@ case_tcp() {
 
 case_ipv6() {
 	local r
-	r=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).exploded)" $R_SIP6)
+	r=$(python3 -S -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).exploded)" $R_SIP6)
 	srv_echo "$NS_S" $S_IP6 80 A6
 	add tcp '[::]:8080' "[$S_IP6]:80" --name web6
 	expect_eq "the router reaches an IPv6 rule through [::1]" "A6 [$r] hello" "$(tcp_req "$NS_R" ::1 8080)"
@@ -95,7 +95,7 @@ case_udp() {
 
 case_udp6() {
 	local r
-	r=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).exploded)" $R_SIP6)
+	r=$(python3 -S -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).exploded)" $R_SIP6)
 	srv_udp "$NS_S" $S_IP6 53 U6
 	add udp '[::]:5353' "[$S_IP6]:53" --name dns6
 	expect_eq "IPv6 UDP from the router: the reply comes from [::1]" \

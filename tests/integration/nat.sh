@@ -120,7 +120,7 @@ case_relay_masquerade() {
 
 case_relay_ipv6() {
 	local long
-	long=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).exploded)" $R_SIP6)
+	long=$(python3 -S -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).exploded)" $R_SIP6)
 	serve "$NS_S" tcp $S_IP6 80 socat TCP6-LISTEN:80,bind="[$S_IP6]",fork,reuseaddr SYSTEM:"read l; echo A6 \$SOCAT_PEERADDR"
 	in_ns "$NS_S" ip -6 route replace default via 2001:db8:2::99
 	add tcp '[::]:8080' "[$S_IP6]:80" --name snat6 --snat $R_SIP6
@@ -302,7 +302,7 @@ ifaddr_of() {
 		jq -er '.formatted.value // empty | "\(.v4) \(.has_v4)"' 2>/dev/null || echo none
 }
 # le32 ADDR: an IPv4 address as bpftool prints a __be32 read on this host
-le32() { python3 -c 'import socket,struct,sys; print(struct.unpack("=I", socket.inet_aton(sys.argv[1]))[0])' "$1"; }
+le32() { python3 -S -c 'import socket,struct,sys; print(struct.unpack("=I", socket.inet_aton(sys.argv[1]))[0])' "$1"; }
 
 case_ifaddr() {
 	in_ns "$NS_R" ip link add prd0 type veth peer name prd1

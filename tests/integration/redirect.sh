@@ -114,7 +114,7 @@ case_tcp_udp() {
 # IPv6 through the same router and rules of the same shape (socat prints peers in full)
 case_ipv6() {
 	local long
-	long=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).exploded)" $C_IP6)
+	long=$(python3 -S -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).exploded)" $C_IP6)
 	srv_echo $S_IP6 80 A6; srv_udp $S_IP6 53 U6
 	add tcp :8080 "[$S_IP6]:80" --name web6
 	add udp "[$R_CIP6]:5353" "[$S_IP6]:53" --name dns6

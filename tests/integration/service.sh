@@ -54,7 +54,7 @@ fi
 # run_unit CMD: one unit command line in the router's namespace, with the test's pin dir
 run_unit() { in_ns "$NS_R" env PORTREDIR_PIN_DIR="$PIN" $1; }
 # rows of status: "IFACE MODE FORWARD ok"
-ifaces() { pr -j status | python3 -c '
+ifaces() { pr -j status | python3 -S -c '
 import json,sys
 for i in json.load(sys.stdin)["interfaces"]: print(i["interface"], i["mode"], i["forward"], "ok" if i["ok"] else "BROKEN")'; }
 # state = save's text, status without live-flow counts (they expire on their own)
@@ -84,7 +84,7 @@ expect "save | diff - CONF shows no drift after start" "0 ''" "$rc '$out'"
 # stream OUT PORT: one TCP connection exchanging a line every 5 ms until $TMP/stop
 stream() {
 	rm -f "$TMP/stop"
-	in_ns "$NS_C" timeout $((120 * SLOW)) python3 "$HELP/stream.py" tcp $R_CIP "$2" "$TMP/stop" $((100 * SLOW)) 0.005 >"$1" 2>&1 </dev/null &
+	in_ns "$NS_C" timeout $((120 * SLOW)) python3 -S "$HELP/stream.py" tcp $R_CIP "$2" "$TMP/stop" $((100 * SLOW)) 0.005 >"$1" 2>&1 </dev/null &
 	PIDS+=($!); strm=$!
 	wait_until 10 grep -q . "$1"
 }
@@ -92,7 +92,7 @@ stream() {
 stream_end() { touch "$TMP/stop"; wait "$strm" 2>/dev/null; }
 stream "$TMP/st1.out" 8080
 expect "a live flow through web reaches backend A" "started A $C_IP 0" "$(head -1 "$TMP/st1.out")"
-web_id=$(pr -j list | python3 -c 'import json,sys; print({r["name"]:r["id"] for r in json.load(sys.stdin)}["web"])')
+web_id=$(pr -j list | python3 -S -c 'import json,sys; print({r["name"]:r["id"] for r in json.load(sys.stdin)}["web"])')
 
 printf '%s\n' "interface rc" "interface rs --mode generic" \
 	"tcp :8080 $S_IP:80 --name web" \
@@ -104,7 +104,7 @@ expect "ExecReload: rs attached, other replaced, new added, dns deleted (its flo
 	"$rc $(printf '%s' "$out" | paste -sd'|')"
 expect "status after reload: rc tc, rs generic" "$(printf 'rc tc direct ok\nrs generic direct ok')" "$(ifaces | sort)"
 expect "web kept its id across reload" "$web_id" \
-	"$(pr -j list | python3 -c 'import json,sys; print({r["name"]:r["id"] for r in json.load(sys.stdin)}["web"])')"
+	"$(pr -j list | python3 -S -c 'import json,sys; print({r["name"]:r["id"] for r in json.load(sys.stdin)}["web"])')"
 out=$(in_ns "$NS_C" timeout $((5 * SLOW)) socat -T3 - TCP:$R_CIP:8081 <<<"hello" 2>&1)
 expect "a new flow to the replaced rule reaches its new backend B" "B $C_IP hello" "$out"
 
@@ -141,13 +141,13 @@ echo "# the flow exchanged ${n%% *} lines across the changes"
 # auto records what was asked: an explicit mode that auto would pick is re-recorded, programs untouched
 pr detach rc >/dev/null
 pr attach rc --mode tc >/dev/null
-ids=$(pr -j status | python3 -c 'import json,sys; print([(i["tc_ingress_prog_id"],i["tc_egress_prog_id"]) for i in json.load(sys.stdin)["interfaces"] if i["interface"]=="rc"])')
+ids=$(pr -j status | python3 -S -c 'import json,sys; print([(i["tc_ingress_prog_id"],i["tc_egress_prog_id"]) for i in json.load(sys.stdin)["interfaces"] if i["interface"]=="rc"])')
 out=$(run_unit "$RELOAD" 2>&1)
 expect "rc attached by hand as --mode tc, config 'interface rc': only the request is recorded" \
 	"changed interface rc (line 1): auto -> tc, forward direct (was tc, forward direct); programs untouched, only the request is recorded" \
 	"$(grep '^changed' <<<"$out")"
 expect "...its programs are the same" "$ids" \
-	"$(pr -j status | python3 -c 'import json,sys; print([(i["tc_ingress_prog_id"],i["tc_egress_prog_id"]) for i in json.load(sys.stdin)["interfaces"] if i["interface"]=="rc"])')"
+	"$(pr -j status | python3 -S -c 'import json,sys; print([(i["tc_ingress_prog_id"],i["tc_egress_prog_id"]) for i in json.load(sys.stdin)["interfaces"] if i["interface"]=="rc"])')"
 expect "...and save writes it as the config does" "interface rc" "$(pr save | grep '^interface rc')"
 
 # removing an interface line detaches it
@@ -175,14 +175,14 @@ expect "apply --dry-run prints the interface changes and changes nothing" \
 	"0 attach  interface rs (line 1): auto, forward stack|detach  interface rc: was auto -> tc, forward direct|dry run, nothing changed: would add 0, replace 0, delete 0; unchanged 3|interfaces: would attach 1, change 0, detach 1, unchanged 0|same" \
 	"$rc $(printf '%s' "$out" | paste -sd'|')|$([ "$(state)" = "$before" ] && echo same || echo CHANGED)"
 out=$(pr -j apply --dry-run "$TMP/dry.conf" 2>&1)
-check "apply -j --dry-run lists the interface changes as JSON" python3 -c "
+check "apply -j --dry-run lists the interface changes as JSON" python3 -S -c "
 import json,sys; j=json.loads(sys.argv[1]); i=j['interfaces']
 assert j['dry_run'] and (i['attached'],i['changed'],i['detached'],i['unchanged'])==(1,0,1,0), j
 a,d=i['changes']
 assert a=={'action':'attach','interface':'rs','done':False,'line':1,'mode':'auto','forward':'stack'}, a
 assert d['action']=='detach' and d['interface']=='rc' and d['old']=={'mode':'auto','attached_mode':'tc','forward':'direct'}, d" "$out"
 out=$(pr -j apply "$CONF" 2>&1)
-check "apply -j of the config reports the interfaces unchanged" python3 -c "
+check "apply -j of the config reports the interfaces unchanged" python3 -S -c "
 import json,sys; j=json.loads(sys.argv[1]); i=j['interfaces']
 assert (i['attached'],i['changed'],i['detached'],i['unchanged'])==(0,0,0,1) and i['changes']==[], j" "$out"
 
@@ -195,7 +195,7 @@ printf '%s\n' "interface rc" "interface rs --mode generic --via-stack" \
 run_unit "$RELOAD" >/dev/null 2>&1
 session() { # session OUT PORT: one TCP connection that waits for $TMP/go
 	rm -f "$TMP/go"
-	in_ns "$NS_C" timeout $((60 * SLOW)) python3 "$HELP/tcp_session.py" $R_CIP "$2" "$TMP/go" $((50 * SLOW)) >"$1" 2>&1 </dev/null &
+	in_ns "$NS_C" timeout $((60 * SLOW)) python3 -S "$HELP/tcp_session.py" $R_CIP "$2" "$TMP/go" $((50 * SLOW)) >"$1" 2>&1 </dev/null &
 	PIDS+=($!); sess=$!
 	wait_until 10 grep -q . "$1"
 }
@@ -204,9 +204,9 @@ expect "a live flow through web (before save)" "A $C_IP first" "$(head -1 "$TMP/
 # everything apply could disturb: ids and rules, counters, flows (without ages), programs
 snapshot() {
 	pr -j list
-	pr -j stats | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["rules"], sort_keys=True))'
-	pr -j conntrack list | python3 -c 'import json,sys; print(sorted((e["proto"],e["client"],e["listen"],e["target"],e["state"],e["rule"]) for e in json.load(sys.stdin)))'
-	pr -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["interfaces"])'
+	pr -j stats | python3 -S -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["rules"], sort_keys=True))'
+	pr -j conntrack list | python3 -S -c 'import json,sys; print(sorted((e["proto"],e["client"],e["listen"],e["target"],e["state"],e["rule"]) for e in json.load(sys.stdin)))'
+	pr -j status | python3 -S -c 'import json,sys; print(json.load(sys.stdin)["interfaces"])'
 }
 pr save >"$TMP/saved.conf"
 expect "save prints the config in its canonical form (IPv6, range, allowlist, DMZ, modes)" \
@@ -237,7 +237,7 @@ expect "after stop no interface is attached" "" "$(ifaces)"
 expect "after stop no portredir program is on rc" "" \
 	"$(in_ns "$NS_R" tc filter show dev rc ingress 2>/dev/null; in_ns "$NS_R" ip link show dev rc 2>/dev/null | grep -o 'prog/xdp.*')"
 expect "after stop the rules are still in the maps" "$rules_before" "$(pr -j list)"
-check "after stop the live flow's conntrack entry is still there" python3 -c "
+check "after stop the live flow's conntrack entry is still there" python3 -S -c "
 import json,sys; assert [e for e in json.loads(sys.argv[1]) if e['listen']=='$R_CIP:8080' and e['state']=='ESTABLISHED'], sys.argv[1]" "$(pr -j conntrack list)"
 # the gap: a packet meets the host's own stack, where nothing listens on 8080
 out=$(in_ns "$NS_C" timeout $((5 * SLOW)) socat -T2 - TCP:$R_CIP:8080 <<<"gap" 2>&1); rc=$?
@@ -299,7 +299,7 @@ printf '%s
 ' "interface rs --mode tc --max-rules 16" "tcp :8080 $S_IP:80 --name web" >"$TMP/sized.conf"
 out=$(pr2 apply "$TMP/sized.conf" 2>&1); rc=$?
 expect "a config with --max-rules 16 creates maps for 16 rules" "0 16" \
-	"$rc $(pr2 -j status | python3 -c 'import json,sys; print(json.load(sys.stdin)["maps"]["rules_max"])')"
+	"$rc $(pr2 -j status | python3 -S -c 'import json,sys; print(json.load(sys.stdin)["maps"]["rules_max"])')"
 expect "save writes --max-rules back on the interface line" "$(cat "$TMP/sized.conf")" "$(pr2 save)"
 out=$(pr2 save | pr2 apply - 2>&1)
 expect "and applying that changes nothing" \
