@@ -15,6 +15,8 @@
 int pr_errf(struct pr_ctx *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Set err (one line naming the bad token) and return -EINVAL: the parsers' error. */
 int pr_perr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* An option that takes one value given twice (first, then again): pr_perr naming both. */
+int pr_twice(char *err, size_t len, const char *opt, const char *first, const char *again);
 /* Number of possible CPUs, for per-CPU map values. */
 int pr_ncpus(void);
 /* CLOCK_REALTIME in ns, as rules and attachments record their creation. */

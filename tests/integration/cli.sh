@@ -79,6 +79,17 @@ case_bad_input() {
 	bad_input "a bad --hairpin=VALUE" "'yes'" add tcp :8100 192.0.2.10:80 --hairpin=yes
 	bad_input "--masquerade given a value" "'--masquerade=yes'" add tcp :8100 192.0.2.10:80 --masquerade=yes
 	bad_input "--replace with a bad --snat keeps the rule" "'x'" add tcp :8080 192.0.2.10:80 --replace --snat x
+	# top-level options: one line naming the word, not the usage text
+	bad_input "an unknown top-level option" "'--bogus'" --bogus list
+	bad_input "an unknown top-level short option" "'-x'" -x list
+	bad_input "--pin-dir without a value" "--pin-dir" --pin-dir
+	# an option that takes one value, given twice: both values named
+	bad_input "--pin-dir given twice" "'$TMP/other'" --pin-dir "$TMP/other" list
+	bad_input "--name given twice" "('a', then 'b')" add tcp :8081 192.0.2.10:80 --name a --name=b
+	bad_input "--deny-action given twice" "('pass', then 'drop')" add tcp :8081 192.0.2.10:80 --allow 10.0.0.0/8 --deny-action pass --deny-action drop
+	bad_input "--snat given twice" "('198.51.100.1', then '198.51.100.2')" add tcp :8081 192.0.2.10:80 --snat 198.51.100.1 --snat 198.51.100.2
+	bad_input "--mode given twice" "('tc', then 'native')" attach rc --mode tc --mode native
+	bad_input "del --name given twice" "('web', then 'x')" del --name web --name x
 }
 
 # bad_json DESC CODE TOKEN ARGS...: under -j an error is JSON on stdout,
