@@ -60,10 +60,26 @@ static const struct out_field counter_fields[] = {
 static const struct out_desc counter_desc = OUT_DESC(counter_fields);
 static const struct out_col counter_view[] = { { 0, .fmt = "  %-26s " }, { 1, .fmt = "%s\n" }, OUT_COLS_END };
 
+/* The conntrack table's fill and evictions (struct pr_ct_fill). */
+#define CT_FIELD(key, member) { key, out_get_size, .arg = offsetof(struct pr_ct_fill, member) }
+static const struct out_field ct_fields[] = {
+	CT_FIELD("entries", entries),
+	CT_FIELD("max", max),
+	CT_FIELD("live", live),
+	CT_FIELD("flows", flows),
+	{ "evicted", out_get_u64, .arg = offsetof(struct pr_ct_fill, evicted) },
+};
+static const struct out_desc ct_desc = OUT_DESC(ct_fields);
+static const struct out_col ct_view[] = {
+	{ 0, .fmt = "conntrack: entries %s" }, { 1, .fmt = "/%s" }, { 2, .fmt = ", live %s" },
+	{ 3, .fmt = ", flows %s" }, { 4, .fmt = ", live entries evicted %s\n" }, OUT_COLS_END,
+};
+
 struct stats_out {
 	struct stats_row *rows;
 	size_t n;
 	struct counter global[PR_R_MAX];
+	struct pr_ct_fill ct;
 };
 
 static void stats_get(const void *obj, size_t which, struct out_val *v)
@@ -72,28 +88,34 @@ static void stats_get(const void *obj, size_t which, struct out_val *v)
 
 	if (which == 0)
 		out_array(v, &row_desc, s->rows, s->n, sizeof(*s->rows));
-	else
+	else if (which == 1)
 		out_map(v, &counter_desc, s->global, PR_R_MAX, sizeof(s->global[0]));
+	else
+		out_obj(v, &ct_desc, &s->ct);
 }
 
 static const struct out_field stats_fields[] = {
 	{ "rules", stats_get, .arg = 0 },
 	{ "global", stats_get, .arg = 1 },
+	{ "conntrack", stats_get, .arg = 2 },
 };
 static const struct out_desc stats_desc = OUT_DESC(stats_fields);
 static const struct out_col stats_view[] = {
-	{ 0, .view = row_view, .flags = OUT_C_HEADER }, { 1, "global:\n", .view = counter_view }, OUT_COLS_END,
+	{ 0, .view = row_view, .flags = OUT_C_HEADER }, { 1, "global:\n", .view = counter_view },
+	{ 2, .view = ct_view }, OUT_COLS_END,
 };
 
-/* Rules and counters into s; with no maps (c NULL) every counter is 0.
- * Returns 0, -1 (c->err says why) or -ENOMEM. */
+/* Rules, counters and the conntrack fill into s; with no maps (c NULL)
+ * every counter is 0. Returns 0, -1 (c->err says why) or -ENOMEM. */
 static int stats_read(struct pr_ctx *c, struct stats_out *s, struct pr_rule_meta **rules)
 {
 	__u64 g[PR_R_MAX] = {};
 	size_t n = 0;
 
-	if (c && (pr_rule_list(c, rules, &n) || pr_global_stats(c, g)))
+	if (c && (pr_rule_list(c, rules, &n) || pr_global_stats(c, g) || pr_ct_fill(c, &s->ct)))
 		return -1;
+	if (!c)
+		s->ct.max = PR_CT_ENTRIES;
 	s->rows = calloc(n ? n : 1, sizeof(*s->rows));
 	if (!s->rows)
 		return -ENOMEM;

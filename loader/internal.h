@@ -99,6 +99,10 @@ int pr_map_update_many(int fd, const void *keys, size_t ksz, const void *vals, s
 		       __u64 elem_flags, size_t *done);
 /* Elements in fd, read in chunks. */
 int pr_map_count(int fd, size_t ksz, size_t vsz, size_t *n);
+/* Every element of fd, in chunks of fixed buffers (no copy of the whole
+ * map): fn gets n keys and n values at a time. */
+typedef void (*pr_walk_fn)(const void *keys, const void *vals, size_t n, void *arg);
+int pr_map_walk(int fd, size_t ksz, size_t vsz, pr_walk_fn fn, void *arg);
 /* Absent keys are skipped; *deleted (may be NULL) counts the rest. */
 int pr_map_delete_many(int fd, const void *keys, size_t ksz, size_t n, size_t *deleted);
 
