@@ -6,6 +6,7 @@
 #include <string.h>
 #include "cli.h"
 #include "describe.h"
+#include "prometheus.h"
 
 /* ---- stats ---- */
 
@@ -130,11 +131,46 @@ static int stats_read(struct pr_ctx *c, struct stats_out *s, struct pr_rule_meta
 	return 0;
 }
 
+struct stats_cfg {
+	bool prometheus;
+};
+
+static const struct opt stats_opts[] = {
+	{ "--prometheus", OPT_FLAG, offsetof(struct stats_cfg, prometheus),
+	  .help = "the Prometheus text format instead (for node_exporter's\ntextfile collector)" },
+	{ .type = OPT_END },
+};
+
+/* The whole exposition or nothing: a failed read prints no half of it. */
+static int stats_prometheus(struct pr_ctx *c)
+{
+	char *buf = NULL, err[PR_ERR_LEN] = "";
+	size_t len = 0;
+	FILE *f;
+	int ret;
+
+	if (out_json())
+		return out_err(EXIT_USAGE, "--prometheus does not go with -j");
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return out_err(EXIT_FAIL, "out of memory");
+	ret = prom_write(f, c, err, sizeof(err));
+	fclose(f);
+	if (!ret)
+		fwrite(buf, 1, len, stdout);
+	free(buf);
+	return ret ? out_err(EXIT_FAIL, "%s", err) : EXIT_OK;
+}
+
 static int do_stats(const void *cfg, struct pr_ctx *c)
 {
+	const struct stats_cfg *a = cfg;
 	struct pr_rule_meta *rules = NULL;
 	struct stats_out s = {};
 	int rc = EXIT_OK, err;
+
+	if (a->prometheus)
+		return stats_prometheus(c);
 
 	err = stats_read(c, &s, &rules);
 	if (err)
@@ -147,10 +183,11 @@ static int do_stats(const void *cfg, struct pr_ctx *c)
 }
 
 const struct cmd cmd_stats = {
-	"stats", do_stats, params_none, 0, CMD_MAPS_READ,
+	"stats", do_stats, stats_opts, sizeof(struct stats_cfg), CMD_MAPS_READ,
 	"Per rule: flows, packets and bytes in (client to target) and out (replies), new\n"
 	"flows refused by the allowlist (DENIED) and for want of a free source port\n"
-	"(EXHAUSTED); then global counters by reason.",
+	"(EXHAUSTED); then global counters by reason, and the conntrack table's fill\n"
+	"and live entries evicted.",
 };
 
 /* ---- conntrack ---- */
