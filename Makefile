@@ -34,6 +34,8 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Werror -nost
 	-Iinclude -I$(VMLINUX_DIR) -MMD -MP
 USER_CFLAGS := $(CFLAGS) $(CPPFLAGS) $(WARN_CFLAGS) -Iinclude -Iloader -Itests -I$(O) -MMD -MP
 LIBS := -lxdp -lbpf -lelf -lz -ljansson
+# The command's own: the exporter's HTTP server.
+CLI_LIBS := $(LIBS) -lmicrohttpd
 
 ifeq ($(V),1)
 Q :=
@@ -57,11 +59,12 @@ RULES_TEST_OBJS := $(patsubst %.c,$(O)/%.o,$(wildcard tests/unit/test_rules*.c t
 FUZZ_PKGS := libclang-rt-14-dev
 # Debian 12 packages the build, the tests and the demo need: nftables for the
 # --via-stack tests, man-db, groff-base and bash-completion for tests/integration/docs.sh,
-# systemd for systemd-analyze verify in tests/integration/service.sh, libFuzzer
-# for the fuzz suite. A fresh debootstrap root proves the list (.ci/fresh-root.sh).
+# systemd for systemd-analyze verify in tests/integration/service.sh, prometheus for
+# promtool (the exporter's output checked by a real parser, tests/integration/redirect.sh),
+# libFuzzer for the fuzz suite. A fresh debootstrap root proves the list (.ci/fresh-root.sh).
 DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
-	libjansson-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux \
-	nftables iputils-ping man-db groff-base bash-completion systemd jq \
+	libjansson-dev libmicrohttpd-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux \
+	nftables iputils-ping man-db groff-base bash-completion systemd jq prometheus \
 	$(FUZZ_PKGS)
 # What `make deb` needs besides DEPS_PKGS (the rest of debian/control's Build-Depends).
 DEB_PKGS := build-essential dpkg-dev debhelper fakeroot lintian
@@ -118,7 +121,7 @@ $(O)/libportredir.a: $(LOADER_OBJS)
 
 $(CLI): $(patsubst %.c,$(O)/%.o,$(wildcard cli/*.c)) $(O)/libportredir.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CLI_LIBS)
 
 UNIT_OBJS := $(addprefix $(O)/tests/unit/,test_datapath.o harness.o fixture.o pkt.o) \
 	$(patsubst %.c,$(O)/%.o,$(wildcard tests/unit/cases_*.c))

@@ -33,6 +33,6 @@ int cli_fail(const struct pr_ctx *c);
 /* The commands, each defined next to its function. */
 extern const struct cmd cmd_attach, cmd_detach, cmd_status;
 extern const struct cmd cmd_add, cmd_del, cmd_list, cmd_apply, cmd_save;
-extern const struct cmd cmd_stats, cmd_conntrack;
+extern const struct cmd cmd_stats, cmd_conntrack, cmd_exporter;
 
 #endif

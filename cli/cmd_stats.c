@@ -6,6 +6,7 @@
 #include <string.h>
 #include "cli.h"
 #include "describe.h"
+#include "prometheus.h"
 
 /* ---- stats ---- */
 
@@ -60,10 +61,26 @@ static const struct out_field counter_fields[] = {
 static const struct out_desc counter_desc = OUT_DESC(counter_fields);
 static const struct out_col counter_view[] = { { 0, .fmt = "  %-26s " }, { 1, .fmt = "%s\n" }, OUT_COLS_END };
 
+/* The conntrack table's fill and evictions (struct pr_ct_fill). */
+#define CT_FIELD(key, member) { key, out_get_size, .arg = offsetof(struct pr_ct_fill, member) }
+static const struct out_field ct_fields[] = {
+	CT_FIELD("entries", entries),
+	CT_FIELD("max", max),
+	CT_FIELD("live", live),
+	CT_FIELD("flows", flows),
+	{ "evicted", out_get_u64, .arg = offsetof(struct pr_ct_fill, evicted) },
+};
+static const struct out_desc ct_desc = OUT_DESC(ct_fields);
+static const struct out_col ct_view[] = {
+	{ 0, .fmt = "conntrack: entries %s" }, { 1, .fmt = "/%s" }, { 2, .fmt = ", live %s" },
+	{ 3, .fmt = ", flows %s" }, { 4, .fmt = ", live entries evicted %s\n" }, OUT_COLS_END,
+};
+
 struct stats_out {
 	struct stats_row *rows;
 	size_t n;
 	struct counter global[PR_R_MAX];
+	struct pr_ct_fill ct;
 };
 
 static void stats_get(const void *obj, size_t which, struct out_val *v)
@@ -72,28 +89,34 @@ static void stats_get(const void *obj, size_t which, struct out_val *v)
 
 	if (which == 0)
 		out_array(v, &row_desc, s->rows, s->n, sizeof(*s->rows));
-	else
+	else if (which == 1)
 		out_map(v, &counter_desc, s->global, PR_R_MAX, sizeof(s->global[0]));
+	else
+		out_obj(v, &ct_desc, &s->ct);
 }
 
 static const struct out_field stats_fields[] = {
 	{ "rules", stats_get, .arg = 0 },
 	{ "global", stats_get, .arg = 1 },
+	{ "conntrack", stats_get, .arg = 2 },
 };
 static const struct out_desc stats_desc = OUT_DESC(stats_fields);
 static const struct out_col stats_view[] = {
-	{ 0, .view = row_view, .flags = OUT_C_HEADER }, { 1, "global:\n", .view = counter_view }, OUT_COLS_END,
+	{ 0, .view = row_view, .flags = OUT_C_HEADER }, { 1, "global:\n", .view = counter_view },
+	{ 2, .view = ct_view }, OUT_COLS_END,
 };
 
-/* Rules and counters into s; with no maps (c NULL) every counter is 0.
- * Returns 0, -1 (c->err says why) or -ENOMEM. */
+/* Rules, counters and the conntrack fill into s; with no maps (c NULL)
+ * every counter is 0. Returns 0, -1 (c->err says why) or -ENOMEM. */
 static int stats_read(struct pr_ctx *c, struct stats_out *s, struct pr_rule_meta **rules)
 {
 	__u64 g[PR_R_MAX] = {};
 	size_t n = 0;
 
-	if (c && (pr_rule_list(c, rules, &n) || pr_global_stats(c, g)))
+	if (c && (pr_rule_list(c, rules, &n) || pr_global_stats(c, g) || pr_ct_fill(c, &s->ct)))
 		return -1;
+	if (!c)
+		s->ct.max = PR_CT_ENTRIES;
 	s->rows = calloc(n ? n : 1, sizeof(*s->rows));
 	if (!s->rows)
 		return -ENOMEM;
@@ -108,11 +131,46 @@ static int stats_read(struct pr_ctx *c, struct stats_out *s, struct pr_rule_meta
 	return 0;
 }
 
+struct stats_cfg {
+	bool prometheus;
+};
+
+static const struct opt stats_opts[] = {
+	{ "--prometheus", OPT_FLAG, offsetof(struct stats_cfg, prometheus),
+	  .help = "the Prometheus text format instead (for node_exporter's\ntextfile collector)" },
+	{ .type = OPT_END },
+};
+
+/* The whole exposition or nothing: a failed read prints no half of it. */
+static int stats_prometheus(struct pr_ctx *c)
+{
+	char *buf = NULL, err[PR_ERR_LEN] = "";
+	size_t len = 0;
+	FILE *f;
+	int ret;
+
+	if (out_json())
+		return out_err(EXIT_USAGE, "--prometheus does not go with -j");
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return out_err(EXIT_FAIL, "out of memory");
+	ret = prom_write(f, c, err, sizeof(err));
+	fclose(f);
+	if (!ret)
+		fwrite(buf, 1, len, stdout);
+	free(buf);
+	return ret ? out_err(EXIT_FAIL, "%s", err) : EXIT_OK;
+}
+
 static int do_stats(const void *cfg, struct pr_ctx *c)
 {
+	const struct stats_cfg *a = cfg;
 	struct pr_rule_meta *rules = NULL;
 	struct stats_out s = {};
 	int rc = EXIT_OK, err;
+
+	if (a->prometheus)
+		return stats_prometheus(c);
 
 	err = stats_read(c, &s, &rules);
 	if (err)
@@ -125,10 +183,11 @@ static int do_stats(const void *cfg, struct pr_ctx *c)
 }
 
 const struct cmd cmd_stats = {
-	"stats", do_stats, params_none, 0, CMD_MAPS_READ,
+	"stats", do_stats, stats_opts, sizeof(struct stats_cfg), CMD_MAPS_READ,
 	"Per rule: flows, packets and bytes in (client to target) and out (replies), new\n"
 	"flows refused by the allowlist (DENIED) and for want of a free source port\n"
-	"(EXHAUSTED); then global counters by reason.",
+	"(EXHAUSTED); then global counters by reason, and the conntrack table's fill\n"
+	"and live entries evicted.",
 };
 
 /* ---- conntrack ---- */

@@ -58,7 +58,14 @@ static const struct out_col iface_view[] = {
 };
 
 enum { FI_RULES, FI_RULES_MAX, FI_ENTRIES, FI_ENTRIES_MAX, FI_ALLOW_MAX, FI_COUNTER_BYTES, FI_CPUS, FI_FLOWS,
-       FI_CT, FI_CT_MAX, FI_COUNTER_MIB, FI_SLOTS, FI_SLOT_BYTES, FI_RNAT_BYTES, FI_RNAT_MIB, FI_RNAT_SLOT };
+       FI_CT, FI_CT_MAX, FI_COUNTER_MIB, FI_SLOTS, FI_SLOT_BYTES, FI_RNAT_BYTES, FI_RNAT_MIB, FI_RNAT_SLOT,
+       FI_CT_LIVE, FI_CT_EVICTED, FI_CT_PCT, FI_CT_FULL, FI_CT_WARN };
+
+/* Live entries as a share of the table, in whole percent (rounded down). */
+static unsigned int ct_pct(const struct pr_ct_fill *f)
+{
+	return f->max ? (unsigned int)(f->live * 100 / f->max) : 0;
+}
 
 static void fill_get(const void *obj, size_t which, struct out_val *v)
 {
@@ -71,6 +78,14 @@ static void fill_get(const void *obj, size_t which, struct out_val *v)
 	case FI_SLOT_BYTES: out_uint(v, sizeof(struct pr_rule_stats)); break;
 	case FI_RNAT_MIB: out_str(v, "%.1f", f->rnat_bytes / 1048576.0); break;
 	case FI_RNAT_SLOT: out_uint(v, sizeof(struct pr_rule_nat)); break;
+	case FI_CT_PCT: out_uint(v, ct_pct(&f->ct)); break;
+	case FI_CT_FULL: out_bool(v, pr_ct_near_full(&f->ct)); break;
+	case FI_CT_WARN:
+		if (pr_ct_near_full(&f->ct))
+			out_str(v, "warning: conntrack is %u%% full (%zu of %zu entries live, warned from %d%%): "
+				"new flows now evict live ones (counted as evicted)\n",
+				ct_pct(&f->ct), f->ct.live, f->ct.max, PR_CT_WARN_PCT);
+		break;
 	}
 }
 
@@ -92,12 +107,19 @@ static const struct out_field fill_fields[] = {
 	[FI_SLOT_BYTES] = { "counter_bytes", fill_get, .arg = FI_SLOT_BYTES, .flags = OUT_F_TEXT },
 	[FI_RNAT_MIB] = { "rnat_mib", fill_get, .arg = FI_RNAT_MIB, .flags = OUT_F_TEXT },
 	[FI_RNAT_SLOT] = { "rnat_slot_bytes", fill_get, .arg = FI_RNAT_SLOT, .flags = OUT_F_TEXT },
+	[FI_CT_LIVE] = FILL("conntrack_live", ct.live),
+	[FI_CT_EVICTED] = { "conntrack_evicted", out_get_u64, .arg = offsetof(struct pr_fill, ct.evicted) },
+	[FI_CT_PCT] = { "conntrack_live_pct", fill_get, .arg = FI_CT_PCT },
+	[FI_CT_FULL] = { "conntrack_near_full", fill_get, .arg = FI_CT_FULL },
+	[FI_CT_WARN] = { "conntrack_warning", fill_get, .arg = FI_CT_WARN, .flags = OUT_F_TEXT },
 };
 static const struct out_desc fill_desc = OUT_DESC(fill_fields);
 static const struct out_col fill_view[] = {
 	{ FI_RULES, .fmt = "maps: rules %s" }, { FI_RULES_MAX, .fmt = "/%s" }, { FI_ENTRIES, .fmt = ", lookup entries %s" },
 	{ FI_ENTRIES_MAX, .fmt = "/%s" },	 { FI_FLOWS, .fmt = ", flows %s" }, { FI_CT, .fmt = ", conntrack entries %s" },
-	{ FI_CT_MAX, .fmt = "/%s\n" },		 OUT_COLS_END,
+	{ FI_CT_MAX, .fmt = "/%s" },		 { FI_CT_LIVE, .fmt = " (%s live, " }, { FI_CT_PCT, .fmt = "%s%% full)" },
+	{ FI_CT_EVICTED, .fmt = ", live entries evicted %s\n" }, { FI_CT_WARN, .fmt = "%s", .flags = OUT_C_SKIP_EMPTY },
+	OUT_COLS_END,
 };
 static const struct out_col capacity_view[] = {
 	{ FI_RULES_MAX, .fmt = "capacity: %s rules, set when the maps were created (attach --max-rules); " },

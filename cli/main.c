@@ -30,6 +30,7 @@ static const struct opt global_opts[] = {
 static const struct cmd *const commands[] = {
 	&cmd_attach, &cmd_detach, &cmd_status, &cmd_add,       &cmd_del,
 	&cmd_apply,  &cmd_save,   &cmd_list,   &cmd_stats,     &cmd_conntrack,
+	&cmd_exporter,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -100,7 +101,8 @@ int cli_fail(const struct pr_ctx *c)
 	return out_err(EXIT_FAIL, "%s", c->err);
 }
 
-/* The global options; a bad one is reported as JSON when -j came before it. */
+/* The global options; a bad one is reported as JSON when -j came before it,
+ * and in one line as every bad input is (not with the usage text). */
 static int parse_global(int argc, char **argv, int *next)
 {
 	int err;
@@ -112,8 +114,6 @@ static int parse_global(int argc, char **argv, int *next)
 	if (err) {
 		memset(&cli, 0, sizeof(cli));
 		params_parse_global(global_opts, argc, argv, &cli, next);
-		if (!cli.json)
-			usage(stderr);
 	}
 	return err;
 }

@@ -328,14 +328,65 @@ void out_print_list(const struct out_desc *d, const void *base, size_t n, size_t
 		puts(none);
 }
 
+/* Length of the valid UTF-8 sequence of a printable character at s, or 0:
+ * ASCII controls, DEL, the C1 controls U+0080-U+009F (which some terminals
+ * obey), overlong forms, surrogates and stray bytes are not. */
+static size_t printable_utf8(const unsigned char *s)
+{
+	size_t n, i;
+	__u32 cp;
+
+	if (s[0] >= 0x20 && s[0] < 0x7f)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < 0xa0 || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* msg with every byte that is not part of a printable UTF-8 character
+ * written as \xNN, so a bad file's control bytes never reach a terminal
+ * raw, and JSON always gets a valid string. */
+static void escape_msg(char *dst, size_t len, const char *msg)
+{
+	const unsigned char *s = (const unsigned char *)msg;
+	size_t o = 0, n;
+
+	while (*s && o + 5 < len) {
+		n = printable_utf8(s);
+		if (n) {
+			memcpy(dst + o, s, n);
+			o += n;
+			s += n;
+		} else {
+			o += snprintf(dst + o, len - o, "\\x%02x", *s++);
+		}
+	}
+	dst[o] = 0;
+}
+
 int out_err(int code, const char *fmt, ...)
 {
-	char msg[1024];
+	char raw[1024], msg[4096];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	escape_msg(msg, sizeof(msg), raw);
 	if (muted)
 		return code;
 	if (json_mode)
@@ -349,13 +400,14 @@ int out_err(int code, const char *fmt, ...)
 
 void out_note(const char *fmt, ...)
 {
+	char raw[1024], msg[4096];
 	va_list ap;
 
 	if (json_mode)
 		return;
-	fprintf(stderr, "portredir: %s: ", cmd_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	escape_msg(msg, sizeof(msg), raw);
+	fprintf(stderr, "portredir: %s: %s\n", cmd_name, msg);
 }

@@ -100,8 +100,26 @@ static int missing_value(const struct opt *o)
 	return out_err(-EINVAL, "%s needs a value", o->name);
 }
 
-/* One long option word (argv[*i], maybe "--opt=value"), consuming its value. */
-static int parse_long(const struct opt *opts, int argc, char **argv, int *i, void *cfg, const struct opt **seen)
+/* An option that takes one value, given before: where its first value is
+ * kept, to name both. OPT_WORDS options are the loader grammar's to check. */
+static const char *earlier_value(const struct opt *o, const void *cfg)
+{
+	const char *dst = (const char *)cfg + o->off;
+
+	if (o->type == OPT_STRING)
+		return *(const char *const *)dst;
+	if (o->type == OPT_ENUM)
+		for (int i = 0; o->choices[i].name; i++)
+			if (o->choices[i].value == *(const int *)dst)
+				return o->choices[i].name;
+	return "";
+}
+
+/* One long option word (argv[*i], maybe "--opt=value"), consuming its value.
+ * given[] marks the options of opts seen so far: one that takes a single
+ * value may not come twice. */
+static int parse_long(const struct opt *opts, int argc, char **argv, int *i, void *cfg, const struct opt **seen,
+		      const bool *given)
 {
 	const char *a = argv[*i], *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL, *val = NULL;
 	const struct opt *o = find_long(opts, a, eq ? (size_t)(eq - a) : strlen(a));
@@ -122,6 +140,8 @@ static int parse_long(const struct opt *opts, int argc, char **argv, int *i, voi
 		return set_value(o, NULL, cfg); /* the grammar's owner says what it needs */
 	if (!val)
 		return missing_value(o);
+	if (given[o - opts] && o->type != OPT_WORDS)
+		return out_err(-EINVAL, "%s given twice ('%s', then '%s')", o->name, earlier_value(o, cfg), val);
 	return set_value(o, val, cfg);
 }
 
@@ -264,7 +284,7 @@ int params_parse(const struct cmd *c, int argc, char **argv, void *cfg)
 	}
 	for (int i = 1; i < argc; i++) {
 		if (argv[i][0] == '-' && argv[i][1]) {
-			if (parse_long(c->options, argc, argv, &i, cfg, &o))
+			if (parse_long(c->options, argc, argv, &i, cfg, &o, seen))
 				return -EINVAL;
 		} else {
 			o = nth_positional(c->options, npos++);
@@ -282,13 +302,15 @@ int params_parse(const struct cmd *c, int argc, char **argv, void *cfg)
 
 int params_parse_global(const struct opt *opts, int argc, char **argv, void *cfg, int *next)
 {
+	bool given[MAX_OPTS] = {};
 	const struct opt *o;
 	int i;
 
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		if (argv[i][1] == '-') {
-			if (parse_long(opts, argc, argv, &i, cfg, &o))
+			if (parse_long(opts, argc, argv, &i, cfg, &o, given))
 				return -EINVAL;
+			mark(opts, o, given);
 			continue;
 		}
 		/* bundled short flags: -jv */

@@ -290,7 +290,12 @@ enum pr_reason {
 #undef PR_REASON_ENUM
 /* pr_gstats has fixed room, so new reasons do not change the pinned map. */
 #define PR_GSTATS_SLOTS 64
-_Static_assert(PR_R_MAX <= PR_GSTATS_SLOTS, "pr_gstats too small");
+/* Table events, counted in pr_gstats's last slots (apart from the packet
+ * reasons above, which grow from slot 0): a live flow's entry found evicted
+ * by the LRU (the flow's other entry saw a packet and the peer was gone;
+ * see docs/design.md, "Conntrack"). */
+#define PR_G_CT_EVICTED (PR_GSTATS_SLOTS - 1)
+_Static_assert(PR_R_MAX <= PR_G_CT_EVICTED, "pr_gstats too small");
 
 /* Interface attachment record, keyed by (netns inode, ifindex); for status only. */
 struct pr_iface_key {

@@ -164,14 +164,13 @@ int pr_map_delete_many(int fd, const void *keys, size_t ksz, size_t n, size_t *d
 	return 0;
 }
 
-int pr_map_count(int fd, size_t ksz, size_t vsz, size_t *n)
+int pr_map_walk(int fd, size_t ksz, size_t vsz, pr_walk_fn fn, void *arg)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	char token[64], next[64], *k = malloc(READ_CHUNK * ksz), *v = malloc(READ_CHUNK * vsz);
 	bool first = true;
 	int err = 0;
 
-	*n = 0;
 	if (!k || !v || ksz > sizeof(token)) {
 		err = -ENOMEM;
 		goto out;
@@ -184,7 +183,8 @@ int pr_map_count(int fd, size_t ksz, size_t vsz, size_t *n)
 			break;
 		if (err && err != -ENOENT)
 			goto out;
-		*n += count;
+		if (count)
+			fn(k, v, count, arg);
 		if (err == -ENOENT) {
 			err = 0;
 			goto out;
@@ -192,14 +192,26 @@ int pr_map_count(int fd, size_t ksz, size_t vsz, size_t *n)
 		memcpy(token, next, sizeof(token));
 		first = false;
 	}
-	/* no batch op: walk the keys */
+	/* no batch op: one element at a time (one deleted meanwhile is skipped) */
 	err = 0;
 	for (void *prev = NULL; bpf_map_get_next_key(fd, prev, next) == 0; prev = token) {
 		memcpy(token, next, ksz);
-		(*n)++;
+		if (bpf_map_lookup_elem(fd, token, v) == 0)
+			fn(token, v, 1, arg);
 	}
 out:
 	free(k);
 	free(v);
 	return err;
+}
+
+static void count_chunk(const void *keys, const void *vals, size_t n, void *arg)
+{
+	*(size_t *)arg += n;
+}
+
+int pr_map_count(int fd, size_t ksz, size_t vsz, size_t *n)
+{
+	*n = 0;
+	return pr_map_walk(fd, ksz, vsz, count_chunk, n);
 }

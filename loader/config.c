@@ -110,6 +110,24 @@ static int add_rule(struct pr_ruleset *rs, size_t *cap, int argc, char *const *a
 	return 0;
 }
 
+/* A UTF-8 byte-order mark opening the file (what some editors write) is
+ * no word of it: dropped. A UTF-16 one means a file in an encoding this
+ * parser does not read: refused, saying so, rather than as a NUL byte. */
+static int skip_bom(char *line, ssize_t *got, char *err, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)line;
+
+	if (*got >= 3 && u[0] == 0xef && u[1] == 0xbb && u[2] == 0xbf) {
+		memmove(line, line + 3, *got - 2);
+		*got -= 3;
+		return 0;
+	}
+	if (*got >= 2 && ((u[0] == 0xff && u[1] == 0xfe) || (u[0] == 0xfe && u[1] == 0xff)))
+		return pr_perr(err, len, "the file is UTF-16 (byte-order mark %02X %02X): write it as UTF-8 or ASCII",
+			       u[0], u[1]);
+	return 0;
+}
+
 int pr_ruleset_read(FILE *f, struct pr_ruleset *rs, unsigned int *bad_line, char *err, size_t len)
 {
 	char *line = NULL, *w[MAX_WORDS];
@@ -124,6 +142,11 @@ int pr_ruleset_read(FILE *f, struct pr_ruleset *rs, unsigned int *bad_line, char
 		lineno++;
 		while (got && (line[got - 1] == '\n' || line[got - 1] == '\r'))
 			line[--got] = 0;
+		if (lineno == 1) {
+			ret = skip_bom(line, &got, err, len);
+			if (ret)
+				goto fail;
+		}
 		if (memchr(line, 0, got)) {
 			ret = pr_perr(err, len, "a NUL byte in the line");
 			goto fail;

@@ -63,6 +63,54 @@ int pr_ct_list(struct pr_ctx *c, struct pr_ct_entry **out, size_t *n)
 	return 0;
 }
 
+struct fill_walk {
+	struct pr_ct_fill *f;
+	__u64 now;
+};
+
+static void fill_chunk(const void *keys, const void *vals, size_t n, void *arg)
+{
+	const struct pr_ct_val *v = vals;
+	struct fill_walk *w = arg;
+
+	for (size_t i = 0; i < n; i++) {
+		__s64 age = (__s64)(w->now - v[i].last_seen); /* signed, as the datapath's pr_age() */
+
+		if (age > (__s64)pr_ct_timeout(v[i].state) * 1000000000LL || v[i].state >= PR_CT_STATE_MAX)
+			continue;
+		w->f->live++;
+		w->f->flows += v[i].dir == PR_DIR_ORIG;
+	}
+	w->f->entries += n;
+}
+
+int pr_ct_fill(struct pr_ctx *c, struct pr_ct_fill *f)
+{
+	struct fill_walk w = { f, pr_monotonic_ns() };
+	int ncpu = pr_ncpus(), err;
+	__u32 slot = PR_G_CT_EVICTED;
+	__u64 *pc;
+
+	memset(f, 0, sizeof(*f));
+	f->max = pr_map_max_entries(c->fd_ct);
+	err = pr_map_walk(c->fd_ct, sizeof(struct pr_ct_key), sizeof(struct pr_ct_val), fill_chunk, &w);
+	if (err)
+		return pr_errf(c, err, "cannot read conntrack: %s", strerror(-err));
+	pc = calloc(ncpu, sizeof(*pc));
+	if (!pc)
+		return pr_errf(c, -ENOMEM, "out of memory reading the eviction counter");
+	if (bpf_map_lookup_elem(c->fd_gstats, &slot, pc) == 0)
+		for (int i = 0; i < ncpu; i++)
+			f->evicted += pc[i];
+	free(pc);
+	return 0;
+}
+
+bool pr_ct_near_full(const struct pr_ct_fill *f)
+{
+	return f->max && (__u64)f->live * 100 >= (__u64)PR_CT_WARN_PCT * f->max;
+}
+
 /* Delete the entries of the rule ids marked in mark (else of rule_id, or of
  * every rule when that is 0): one read, one batch delete. Entries evicted
  * meanwhile are skipped. */

@@ -18,7 +18,7 @@ const char *pr_mode_name(enum pr_mode m)
 
 int pr_iface_parse(int argc, char *const *argv, struct pr_iface_spec *s, char *err, size_t len)
 {
-	const char *name = NULL;
+	const char *name = NULL, *max_tok = NULL, *mode_tok = NULL;
 
 	memset(s, 0, sizeof(*s));
 	s->req = PR_REQ_AUTO;
@@ -32,6 +32,9 @@ int pr_iface_parse(int argc, char *const *argv, struct pr_iface_spec *s, char *e
 
 			if (!v)
 				return pr_perr(err, len, "--max-rules needs a number (1-%u)", PR_MAX_RULES_LIMIT);
+			if (max_tok)
+				return pr_twice(err, len, "--max-rules", max_tok, v);
+			max_tok = v;
 			for (p = v; *p >= '0' && *p <= '9' && n <= PR_MAX_RULES_LIMIT; p++)
 				n = n * 10 + (*p - '0');
 			if (!*v || *p || n < 1 || n > PR_MAX_RULES_LIMIT)
@@ -42,6 +45,9 @@ int pr_iface_parse(int argc, char *const *argv, struct pr_iface_spec *s, char *e
 
 			if (!m)
 				return pr_perr(err, len, "--mode needs a value (auto, native, generic or tc)");
+			if (mode_tok)
+				return pr_twice(err, len, "--mode", mode_tok, m);
+			mode_tok = m;
 			if (strcmp(m, "auto") == 0)
 				s->req = PR_REQ_AUTO;
 			else if (strcmp(m, "native") == 0)

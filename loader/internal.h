@@ -15,6 +15,8 @@
 int pr_errf(struct pr_ctx *c, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Set err (one line naming the bad token) and return -EINVAL: the parsers' error. */
 int pr_perr(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* An option that takes one value given twice (first, then again): pr_perr naming both. */
+int pr_twice(char *err, size_t len, const char *opt, const char *first, const char *again);
 /* Number of possible CPUs, for per-CPU map values. */
 int pr_ncpus(void);
 /* CLOCK_REALTIME in ns, as rules and attachments record their creation. */
@@ -114,6 +116,10 @@ int pr_map_update_many(int fd, const void *keys, size_t ksz, const void *vals, s
 		       __u64 elem_flags, size_t *done);
 /* Elements in fd, read in chunks. */
 int pr_map_count(int fd, size_t ksz, size_t vsz, size_t *n);
+/* Every element of fd, in chunks of fixed buffers (no copy of the whole
+ * map): fn gets n keys and n values at a time. */
+typedef void (*pr_walk_fn)(const void *keys, const void *vals, size_t n, void *arg);
+int pr_map_walk(int fd, size_t ksz, size_t vsz, pr_walk_fn fn, void *arg);
 /* Absent keys are skipped; *deleted (may be NULL) counts the rest. */
 int pr_map_delete_many(int fd, const void *keys, size_t ksz, size_t n, size_t *deleted);
 

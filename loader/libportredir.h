@@ -251,6 +251,20 @@ struct pr_ct_entry {
 int pr_ct_list(struct pr_ctx *c, struct pr_ct_entry **out, size_t *n);
 /* Delete entries of rule_id, or all when rule_id is 0. */
 int pr_ct_flush(struct pr_ctx *c, __u32 rule_id, size_t *flushed);
+/* How full the conntrack table is, from one walk in fixed-size chunks, and
+ * the live entries the LRU evicted (see docs/design.md, "Conntrack"). */
+struct pr_ct_fill {
+	size_t entries; /* in the table, expired ones included (the LRU reclaims those) */
+	size_t live;    /* of them unexpired: the ones new flows would evict once it is full */
+	size_t flows;   /* live forward entries: one a flow */
+	size_t max;     /* the table's size */
+	__u64 evicted;  /* live entries found evicted by the LRU since the maps were made */
+};
+int pr_ct_fill(struct pr_ctx *c, struct pr_ct_fill *f);
+/* status warns when live entries reach this share of the table (percent;
+ * docs/design.md says why 90): pr_ct_near_full(). */
+#define PR_CT_WARN_PCT 90
+bool pr_ct_near_full(const struct pr_ct_fill *f);
 const char *pr_ct_state_name(unsigned int state);
 /* Timeout in seconds of a state, as the datapath applies it. */
 unsigned int pr_ct_timeout(unsigned int state);
@@ -332,6 +346,7 @@ int pr_iface_list(struct pr_ctx *c, struct pr_iface_status **out, size_t *n);
 struct pr_fill {
 	size_t rules, rules_max, rule_entries, rule_entries_max, allow_entries_max;
 	size_t flows, ct_entries, ct_max;
+	struct pr_ct_fill ct;    /* flows, ct_entries and ct_max are ct's, kept for their readers */
 	size_t rstats_bytes; /* what pr_rstats preallocates: (rules_max + 1) x counters x possible CPUs */
 	size_t rnat_bytes;   /* what pr_rnat preallocates: (rules_max + 1) x struct pr_rule_nat */
 	int ncpus;

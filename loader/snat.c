@@ -74,6 +74,8 @@ int pr_nat_word(int argc, char *const *argv, int *i, struct pr_nat_words *w, cha
 	if (*i + 1 >= argc)
 		return pr_perr(err, len, "%s needs %s", a,
 			       val == &w->snat ? "an address" : val == &w->ports ? "a range LO-HI" : "auto or off");
+	if (*val)
+		return pr_twice(err, len, a, *val, argv[*i + 1]);
 	*val = argv[++*i];
 	return 1;
 }

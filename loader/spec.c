@@ -262,6 +262,8 @@ int pr_spec_parse_at(int argc, char *const *argv, struct pr_rule_spec *s, bool *
 		} else if (strcmp(a, "--name") == 0) {
 			if (i + 1 >= argc)
 				return pr_perr(err, len, "--name needs a value");
+			if (s->name[0])
+				return pr_twice(err, len, a, s->name, argv[i + 1]);
 			if (pr_name_check(argv[++i], err, len))
 				return -EINVAL;
 			snprintf(s->name, sizeof(s->name), "%s", argv[i]);
@@ -277,6 +279,8 @@ int pr_spec_parse_at(int argc, char *const *argv, struct pr_rule_spec *s, bool *
 		} else if (strcmp(a, "--deny-action") == 0) {
 			if (i + 1 >= argc)
 				return pr_perr(err, len, "--deny-action needs pass or drop");
+			if (deny)
+				return pr_twice(err, len, a, deny, argv[i + 1]);
 			deny = argv[++i];
 			if (strcmp(deny, "pass") && strcmp(deny, "drop"))
 				return pr_perr(err, len, "unknown --deny-action '%s' (expected pass or drop)", deny);

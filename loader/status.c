@@ -1,14 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* What `status` summarizes: how full the maps are, from the rule, rule-entry and conntrack maps. */
-#include <stdlib.h>
 #include <string.h>
 #include "libportredir.h"
 #include "internal.h"
 
 int pr_map_fill(struct pr_ctx *c, struct pr_fill *f)
 {
-	struct pr_ct_entry *ents = NULL;
-	size_t n = 0, i;
 	int err;
 
 	memset(f, 0, sizeof(*f));
@@ -23,14 +20,11 @@ int pr_map_fill(struct pr_ctx *c, struct pr_fill *f)
 	f->ncpus = pr_ncpus();
 	f->rstats_bytes = ((size_t)c->max_rules + 1) * sizeof(struct pr_rule_stats) * f->ncpus;
 	f->rnat_bytes = ((size_t)c->max_rules + 1) * sizeof(struct pr_rule_nat);
-	f->ct_max = pr_map_max_entries(c->fd_ct);
-	err = pr_ct_list(c, &ents, &n);
+	err = pr_ct_fill(c, &f->ct);
 	if (err)
 		return err;
-	f->ct_entries = n;
-	for (i = 0; i < n; i++)
-		if (ents[i].val.dir == PR_DIR_ORIG && !ents[i].expired)
-			f->flows++;
-	free(ents);
+	f->ct_max = f->ct.max;
+	f->ct_entries = f->ct.entries;
+	f->flows = f->ct.flows;
 	return 0;
 }

@@ -28,6 +28,11 @@ int pr_perr(char *err, size_t len, const char *fmt, ...)
 	return -EINVAL;
 }
 
+int pr_twice(char *err, size_t len, const char *opt, const char *first, const char *again)
+{
+	return pr_perr(err, len, "%s given twice ('%s', then '%s')", opt, first, again);
+}
+
 static __u64 clock_ns(clockid_t id)
 {
 	struct timespec ts;

@@ -7,6 +7,7 @@
 #include "maps.h"
 #include "parse.h"
 #include "portredir.h"
+#include "stats.h"
 
 #define PR_NSEC 1000000000ULL
 /* Refresh last_seen (and the peer entry) at most this often, to keep the
@@ -144,7 +145,8 @@ static __always_inline __u8 pr_ct_next_state(struct pr_ct_val *v, __u8 tcp_flags
 
 /* Account one packet to an existing, unexpired entry: advance state and
  * refresh timestamps, mirroring both into the peer entry (recreating it if
- * the LRU evicted it) whenever something changed. */
+ * the LRU evicted it, and counting that: PR_G_CT_EVICTED) whenever
+ * something changed. */
 static __always_inline void pr_ct_track(const struct pr_ct_key *k, struct pr_ct_val *v,
 					const struct pr_pkt *p, __u64 now)
 {
@@ -172,6 +174,7 @@ static __always_inline void pr_ct_track(const struct pr_ct_key *k, struct pr_ct_
 		peer->fin_reply = v->fin_reply;
 		peer->last_seen = now;
 	} else {
+		pr_count(PR_G_CT_EVICTED);
 		bpf_map_update_elem(&pr_ct, &pk, &s->pv, BPF_ANY);
 	}
 }

@@ -184,9 +184,17 @@ case_apply_bad() {
 	bad_apply "a file with a name twice" 3 "'dns'" "$(head -2 "$F"; echo "tcp :1 $S_IP:1 --name dns")"
 	bad_apply "a file with the same listen twice" 3 "'udp $R_CIP:53'" "$(head -2 "$F"; echo "udp $R_CIP:53 $S_IP:54")"
 	bad_apply "a file with an unterminated quote" 1 "quote" "tcp ':1 $S_IP:1"
+	bad_apply "a rule line with --name given twice" 2 "('a', then 'b')" "$(printf '# x\ntcp :1 %s:1 --name a --name b' $S_IP)"
+	bad_apply "an interface line with --mode given twice" 1 "('tc', then 'native')" "interface rc --mode tc --mode native"
+	bad_apply "a file with control bytes (escaped in the message)" 1 "'\x1b[2J\x07x'" "$(printf 'tcp :1 %s:1 --name \033[2J\007x' $S_IP)"
+	expect_no_match "  ...and never echoed raw" $'[\x01-\x1f]' "$(pr apply "$TMP/bad.txt" 2>&1)"
 	before=$(state)
 	bad_input "a missing apply FILE" "FILE" apply
 	bad_input "an apply FILE that does not exist" "'$TMP/nosuch'" apply "$TMP/nosuch"
+	printf '\xff\xfet\0c\0' >"$TMP/bad.txt"
+	bad_input "a UTF-16 file (its byte-order mark named)" "UTF-16 (byte-order mark FF FE)" apply "$TMP/bad.txt"
+	out=$(printf '\xef\xbb\xbftcp :8081 %s:80 --name w2\n' $S_IP | pr apply --dry-run - 2>&1)
+	expect_contains "a file opening with a UTF-8 byte-order mark is read as without it" "(line 1): tcp :8081 -> $S_IP:80 name w2" "$out"
 	out=$(printf 'tcp :8081 %s:80 --name w2\n' $S_IP | pr apply --dry-run - 2>&1)
 	expect_contains "apply - reads stdin (--dry-run: would delete the other 4)" "would add 1, replace 0, delete 4; unchanged 0" "$out"
 	out=$(printf 'tcp :8081 %s:80 x\n' $S_IP | pr apply - 2>&1)

@@ -79,6 +79,20 @@ case_bad_input() {
 	bad_input "a bad --hairpin=VALUE" "'yes'" add tcp :8100 192.0.2.10:80 --hairpin=yes
 	bad_input "--masquerade given a value" "'--masquerade=yes'" add tcp :8100 192.0.2.10:80 --masquerade=yes
 	bad_input "--replace with a bad --snat keeps the rule" "'x'" add tcp :8080 192.0.2.10:80 --replace --snat x
+	# top-level options: one line naming the word, not the usage text
+	bad_input "an unknown top-level option" "'--bogus'" --bogus list
+	bad_input "an unknown top-level short option" "'-x'" -x list
+	bad_input "--pin-dir without a value" "--pin-dir" --pin-dir
+	# an option that takes one value, given twice: both values named
+	bad_input "--pin-dir given twice" "'$TMP/other'" --pin-dir "$TMP/other" list
+	bad_input "--name given twice" "('a', then 'b')" add tcp :8081 192.0.2.10:80 --name a --name=b
+	bad_input "--deny-action given twice" "('pass', then 'drop')" add tcp :8081 192.0.2.10:80 --allow 10.0.0.0/8 --deny-action pass --deny-action drop
+	bad_input "--snat given twice" "('198.51.100.1', then '198.51.100.2')" add tcp :8081 192.0.2.10:80 --snat 198.51.100.1 --snat 198.51.100.2
+	bad_input "--mode given twice" "('tc', then 'native')" attach rc --mode tc --mode native
+	bad_input "del --name given twice" "('web', then 'x')" del --name web --name x
+	bad_input "exporter without --listen" "--listen" exporter
+	bad_input "a bad exporter --listen" "'192.0.2:9567'" exporter --listen 192.0.2:9567
+	bad_input "an exporter --listen without a port" "'[::1]'" exporter --listen '[::1]'
 	bad_inputs_changed_nothing
 }
 
@@ -116,6 +130,7 @@ case_json_errors() {
 	bad_json "an unknown mode" 2 "'turbo'" attach rc --mode=turbo
 	bad_json "an unknown conntrack subcommand" 2 "'purge'" conntrack purge
 	bad_json "an unknown command" 2 "'frobnicate'" frobnicate
+	bad_json "stats --prometheus (the text format only)" 2 "--prometheus" stats --prometheus
 	bad_json "a taken listen port (a failure, not bad input)" 1 "rule 1" add tcp :8080 192.0.2.11:80
 	bad_json "deleting a rule that does not exist" 1 "tcp :9999" del tcp :9999
 	# save prints the config format only: under -j it is refused, as a JSON error
@@ -198,7 +213,7 @@ case_output() {
 				| map(if . >= 97 then . - 87 else . - 48 end) | reduce .[] as $d (0; . * 16 + $d);
 			if .formatted then .formatted.value.schema
 			else .value[4:8] | map(hex) | .[0] + 256 * .[1] + 65536 * .[2] + 16777216 * .[3] end')"
-	for c in attach detach status add del list stats conntrack apply save; do
+	for c in attach detach status add del list stats conntrack apply save exporter; do
 		out=$("$PR_BIN" $c -h 2>&1); rc=$?
 		expect_begin "'$c -h' prints usage and exits 0"
 		expect_match "output" Usage "$out"
@@ -206,7 +221,7 @@ case_output() {
 		expect_end
 	done
 	# -h comes from the command's option table: its usage line, then a help line for every option in it
-	for c in attach detach status add del list stats conntrack apply save; do
+	for c in attach detach status add del list stats conntrack apply save exporter; do
 		out=$("$PR_BIN" $c -h 2>&1); rc=$?
 		expect_begin "'$c -h' starts 'Usage: portredir $c', explains each option, and equals '$c --help'"
 		expect_eq "exit status" 0 "$rc"

@@ -220,10 +220,63 @@ case_stats() {
 	expect_ge "dns packets_out" 1 "$(json_get '.rules[] | select(.name == "dns") | .packets_out' <<<"$st")"
 	expect_gt "global xlate_forward" 0 "$(json_get '.global.xlate_forward' <<<"$st")"
 	expect_gt "global xlate_reply" 0 "$(json_get '.global.xlate_reply' <<<"$st")"
+	expect_ge "conntrack flows (the open session)" 1 "$(json_get '.conntrack.flows' <<<"$st")"
+	expect_ge "conntrack live entries" 2 "$(json_get '.conntrack.live' <<<"$st")"
+	expect_eq "conntrack table size" 262144 "$(json_get '.conntrack.max' <<<"$st")"
+	expect_eq "conntrack live entries evicted" 0 "$(json_get '.conntrack.evicted' <<<"$st")"
 	expect_end
 	expect_match "conntrack list shows the flows with client, listen and target" \
 		"$C_IP:.* $R_CIP:8080 .* $S_IP:80 " "$(pr conntrack list)"
+	# the Prometheus form does not depend on the mode: checked once
+	[ "$MODE" = tc ] && prometheus_checks "$st"
 	session_close "$TMP/session.out"
+}
+
+# prom_get FILE SAMPLE: the value of the sample (name and labels as written) in FILE
+prom_get() { local l; while read -r l; do [ "${l% *}" = "$2" ] && { echo "${l##* }"; return; }; done <"$1"; echo none; }
+# web_vals STATS_JSON: web's flows, packets_in and bytes_out, xlate_reply and evictions, tab-separated
+web_vals() {
+	json_get '[(.rules[] | select(.name == "web") | .flows, .packets_in, .bytes_out), .global.xlate_reply,
+		.conntrack.evicted] | @tsv' <<<"$1"
+}
+# prometheus_checks STATS_JSON: the exporter, scraped over TCP from the client
+# namespace while the case's flows are up, serves what a real parser
+# (promtool) accepts, with the values `stats -j` gives before and after, the
+# same series as `stats --prometheus`, 404 and 405 where due, and ends with
+# status 0 on SIGTERM.
+prometheus_checks() {
+	local pid codes rc url=http://$R_CIP:9567 w="%{http_code}\n" f0 pi0 bo0 xr0 ev0 f1 pi1 bo1 xr1 ev1 v web='rule="web"'
+	command -v promtool >/dev/null || { skip "Prometheus output" "promtool missing (make deps installs prometheus)"; return 0; }
+	# nsenter itself, not in_ns: $! must be the exporter, not a subshell around it
+	nsenter --net=/run/netns/"$NS_R" "$PR_BIN" --pin-dir "$PIN" exporter --listen $R_CIP:9567 >"$TMP/exporter.log" 2>&1 &
+	pid=$!
+	PIDS+=($pid)
+	wait_until 5 listening "$NS_R" tcp 9567 $R_CIP || diag "exporter did not listen: $(cat "$TMP/exporter.log")"
+	codes=$(in_ns "$NS_C" curl -sS --max-time "$(tmo 5)" -o "$TMP/scrape" -w "$w" $url/metrics \
+		--next -sS -o /dev/null -w "$w" $url/other --next -sS -o /dev/null -w "$w" -X POST $url/metrics \
+		--next -sS -I -o "$TMP/head" -w "$w" $url/metrics 2>&1 | tr '\n' ' ')
+	IFS=$'\t' read -r f0 pi0 bo0 xr0 ev0 < <(web_vals "$1")
+	IFS=$'\t' read -r f1 pi1 bo1 xr1 ev1 < <(web_vals "$(pr -j stats)")
+	pr stats --prometheus >"$TMP/stats.prom"
+	expect_begin "exporter: /metrics over TCP is the text format promtool accepts, with stats' values"
+	expect_eq "status codes: /metrics, /other, POST, HEAD" "200 404 405 200 " "$codes"
+	expect_match "HEAD's content type" "^Content-Type: text/plain; version=0.0.4; charset=utf-8" "$(tr -d '\r' <"$TMP/head")"
+	expect_eq "promtool check metrics" "" "$(promtool check metrics <"$TMP/scrape" 2>&1 || echo "failed ($?)")"
+	expect_eq "the series of stats --prometheus" "$(sed 's/ [0-9]*$//' "$TMP/stats.prom")" "$(sed 's/ [0-9]*$//' "$TMP/scrape")"
+	expect_eq "web flows" "$f1" "$(prom_get "$TMP/scrape" "portredir_rule_flows_total{$web}")"
+	v=$(prom_get "$TMP/scrape" "portredir_rule_packets_total{$web,direction=\"in\"}")
+	expect_ge "web packets in: stats -j before ($pi0) <= the scrape's" "$pi0" "$v"
+	expect_ge "  ...<= stats -j after ($pi1)" "$v" "$pi1"
+	v=$(prom_get "$TMP/scrape" "portredir_rule_bytes_total{$web,direction=\"out\"}")
+	expect_ge "web bytes out: stats -j before ($bo0) <= the scrape's" "$bo0" "$v"
+	expect_ge "  ...<= stats -j after ($bo1)" "$v" "$bo1"
+	expect_eq "xlate_reply by reason" "$xr1" "$(prom_get "$TMP/scrape" 'portredir_packets_total{reason="xlate_reply"}')"
+	expect_ge "conntrack flows gauge" 1 "$(prom_get "$TMP/scrape" portredir_conntrack_flows)"
+	expect_eq "conntrack size gauge" 262144 "$(prom_get "$TMP/scrape" portredir_conntrack_entries_limit)"
+	expect_eq "evictions" "$ev1" "$(prom_get "$TMP/scrape" portredir_conntrack_evictions_total)"
+	expect_end
+	kill -TERM $pid; wait $pid; rc=$?
+	expect_eq "exporter: SIGTERM ends it with status 0" 0 "$rc"
 }
 
 # Path MTU discovery through the redirect: the router's server-side link is

@@ -238,6 +238,55 @@ static void rule_counters(struct fx *f, const void *arg)
 		  (unsigned long long)st.pkts_reply);
 }
 
+static __u64 ct_evicted_count(struct fx *f)
+{
+	struct pr_ct_fill fill = {};
+
+	ASSERT_OK(pr_ct_fill(&f->ctx, &fill), "conntrack fill");
+	return fill.evicted;
+}
+
+/* A live flow whose reply entry the LRU evicted: the forward entry's next
+ * state change finds its peer gone, counts one eviction and recreates it,
+ * so replies are translated again. A flow that keeps both counts none. */
+static void ct_evicted(struct fx *f, const void *arg)
+{
+	struct pkt_spec s = SYN_SPEC, r = { .src = TARGET, .dst = CLIENT, .sport = 80, .dport = CPORT,
+					       .proto = IPPROTO_TCP, .tcp_flags = TCP_SYN | TCP_ACK }, rw;
+	struct pr_ct_key rk = { .sport = htons(80), .dport = htons(CPORT), .proto = IPPROTO_TCP, .family = PR_AF_INET };
+	struct pr_ct_fill fill = {};
+	struct pr_ct_val v = {};
+	__u64 before;
+
+	inet_pton(AF_INET, TARGET, &rk.saddr.v4);
+	inet_pton(AF_INET, CLIENT, &rk.daddr.v4);
+	fx_base_rules(f);
+	before = ct_evicted_count(f);
+	step_state(f, fx_xdp(f), &s, PR_CT_SYN_SENT, "after SYN");
+	step_state(f, fx_tc_eg(f), &r, PR_CT_ESTABLISHED, "after SYN-ACK");
+	ASSERT_EQ(ct_evicted_count(f), before, "evictions of a flow with both entries");
+	ASSERT_OK(pr_ct_fill(&f->ctx, &fill), "conntrack fill");
+	ASSERT_EQ(fill.entries, 2, "entries");
+	ASSERT_EQ(fill.live, 2, "live entries");
+	ASSERT_EQ(fill.flows, 1, "flows");
+	ASSERT_EQ(fill.max, PR_CT_ENTRIES, "table size");
+	TEST_LINE("conntrack fill: a flow is two live entries and one flow; a state change with both entries counts no eviction");
+
+	ASSERT_OK(bpf_map_delete_elem(f->ctx.fd_ct, &rk) ? -errno : 0, "evict the reply entry");
+	s.tcp_flags = TCP_FIN | TCP_ACK;
+	step_state(f, fx_xdp(f), &s, PR_CT_HALF_CLOSED, "after FIN");
+	ASSERT_EQ(ct_evicted_count(f), before + 1, "evictions");
+	ASSERT_OK(bpf_map_lookup_elem(f->ctx.fd_ct, &rk, &v) ? -errno : 0, "reply entry recreated");
+	ASSERT_EQ(v.state, PR_CT_HALF_CLOSED, "recreated entry's state");
+	r.tcp_flags = TCP_FIN | TCP_ACK;
+	rw = r;
+	rw.src = LISTEN;
+	rw.sport = 8080;
+	fx_expect_spec(f, fx_tc_eg(f), &r, TC_ACT_OK, &rw, "reply after the eviction");
+	ASSERT_EQ(ct_evicted_count(f), before + 1, "evictions after the reply");
+	TEST_LINE("a live flow's evicted reply entry is counted once when the flow next changes state, and recreated");
+}
+
 const struct pr_case cases_tcp[] = {
 	{ "tcp_flow_xdp", tcp_flow, "SYN, reply and data of a TCP flow opened at XDP", &XDP_HOOK },
 	{ "tcp_flow_tc", tcp_flow, "SYN, reply and data of a TCP flow opened at TC ingress", &TC_HOOK },
@@ -247,6 +296,7 @@ const struct pr_case cases_tcp[] = {
 	CASE(expired_entry, "an expired conntrack entry is ignored, a live one wins"),
 	CASE(tcp_states, "TCP conntrack states; a new SYN on a closing flow"),
 	CASE(tcp_rst, "RST on a flow is translated and closes it"),
+	CASE(ct_evicted, "an evicted entry of a live flow is counted and recreated"),
 	CASE(rule_counters, "per-rule flow, packet and byte counters"),
 };
 const size_t cases_tcp_n = CASES_COUNT(cases_tcp);

@@ -355,3 +355,19 @@ void t_reason_names(void)
 	EXPECT_STR(pr_reason_name(PR_R_MAX), "unknown");
 	ktap_result("reason names: every reason has its name, in the pinned order");
 }
+
+/* The conntrack warning of status: live entries at PR_CT_WARN_PCT (90) percent of the table. */
+void t_ct_near_full(void)
+{
+	struct pr_ct_fill f = { .max = 262144 };
+
+	f.live = 235929; /* 89.99...% */
+	EXPECT_TRUE(!pr_ct_near_full(&f));
+	f.live = 235930; /* 90.0002% */
+	EXPECT_TRUE(pr_ct_near_full(&f));
+	f.live = 0, f.entries = f.max; /* full of expired entries: the LRU reclaims those first */
+	EXPECT_TRUE(!pr_ct_near_full(&f));
+	f = (struct pr_ct_fill){ 0 };
+	EXPECT_TRUE(!pr_ct_near_full(&f));
+	ktap_result("conntrack near full: from 90%% of the table live, not below, not for expired entries or no table");
+}

@@ -123,6 +123,14 @@ static const struct { const char *line, *msg; } bad[] = {
 	{ "tcp :80 192.0.2.1:80 --hairpin", "--hairpin needs auto or off" },
 	{ "tcp :80 192.0.2.1:80 --hairpin on", "unknown --hairpin 'on' (expected auto or off)" },
 	{ "tcp :80 192.0.2.1:80 --masq", "unknown option '--masq'" },
+	/* an option that takes one value, given twice */
+	{ "tcp :80 192.0.2.1:80 --name a --name b", "--name given twice ('a', then 'b')" },
+	{ "tcp :80 192.0.2.1:80 --allow 10.0.0.0/8 --deny-action pass --deny-action drop",
+	  "--deny-action given twice ('pass', then 'drop')" },
+	{ "tcp :80 192.0.2.1:80 --snat 198.51.100.1 --snat 198.51.100.1",
+	  "--snat given twice ('198.51.100.1', then '198.51.100.1')" },
+	{ "tcp :80 192.0.2.1:80 --snat-ports 1-2 --snat-ports 3-4", "--snat-ports given twice ('1-2', then '3-4')" },
+	{ "tcp :80 192.0.2.1:80 --hairpin off --hairpin auto", "--hairpin given twice ('off', then 'auto')" },
 	{ "tcp :80", "missing TARGET (expected PROTO LISTEN TARGET)" },
 	{ "tcp", "missing LISTEN" },
 };
@@ -180,6 +188,22 @@ void t_file_syntax(void)
 	EXPECT_INT(bad, 2);
 	EXPECT_HAS(err, "NUL byte");
 	ktap_result("file: a NUL byte is refused with its line");
+
+	EXPECT_INT(read_text("\xef\xbb\xbftcp :1 192.0.2.1:1\n", &rs, &bad, err), 0);
+	EXPECT_INT(rs.n, 1);
+	EXPECT_STR(rs.n == 1 ? rs.src[0].listen : "", "tcp :1");
+	pr_ruleset_free(&rs);
+	EXPECT_INT(read_text("tcp :1 192.0.2.1:1\n\xef\xbb\xbftcp :2 192.0.2.1:2\n", &rs, &bad, err), -EINVAL);
+	EXPECT_INT(bad, 2);
+	EXPECT_INT(read_file("\xfe\xff\0t\0c", 6, &rs, &bad, err), -EINVAL);
+	EXPECT_HAS(err, "UTF-16 (byte-order mark FE FF)");
+	ktap_result("file: a UTF-8 byte-order mark opening it is dropped (elsewhere it is a bad word); UTF-16 is refused");
+
+	EXPECT_INT(read_text("interface rc --mode tc --mode=native\n", &rs, &bad, err), -EINVAL);
+	EXPECT_HAS(err, "--mode given twice ('tc', then 'native')");
+	EXPECT_INT(read_text("interface rc --max-rules 8 --max-rules=9\n", &rs, &bad, err), -EINVAL);
+	EXPECT_HAS(err, "--max-rules given twice ('8', then '9')");
+	ktap_result("file: an interface line's --mode or --max-rules given twice is refused");
 
 	for (int i = 0; i < 61; i++) /* 64 words */
 		strcat(many, " --replace");
