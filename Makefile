@@ -60,11 +60,15 @@ FUZZ_PKGS := libclang-rt-14-dev
 # Debian 12 packages the build, the tests and the demo need: nftables for the
 # --via-stack tests, man-db, groff-base and bash-completion for tests/integration/docs.sh,
 # systemd for systemd-analyze verify in tests/integration/service.sh, libFuzzer
-# for the fuzz suite. A fresh debootstrap root proves the list (.ci/fresh-root.sh).
+# for the fuzz suite, the CNI plugins (bridge, host-local, portmap) for
+# tests/integration/cni.sh and podman with runc and a static busybox (its image)
+# for tests/integration/podman.sh. A fresh debootstrap root proves the list
+# (.ci/fresh-root.sh).
+CNI_TEST_PKGS := containernetworking-plugins podman runc busybox-static
 DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
 	libjansson-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux \
 	nftables iputils-ping man-db groff-base bash-completion systemd jq \
-	$(FUZZ_PKGS)
+	$(FUZZ_PKGS) $(CNI_TEST_PKGS)
 # What `make deb` needs besides DEPS_PKGS (the rest of debian/control's Build-Depends).
 DEB_PKGS := build-essential dpkg-dev debhelper fakeroot lintian
 

@@ -28,6 +28,8 @@ if [ "$WHAT" != unit ] && [ -n "$ROOT" ]; then
 	# local clients (socket hooks): the attach mode decides how a frame from outside meets a loopback rule
 	for m in tc native generic; do suites+=("local-$m:tests/integration/local.sh $m"); done
 	for m in tc native generic; do suites+=("nat-$m:tests/integration/nat.sh $m"); done
+	# the CNI plugin with Debian's bridge plugin (and portmap beside it), then under podman
+	suites+=("cni:tests/integration/cni.sh" "podman:tests/integration/podman.sh")
 	# man pages and bash completion against the CLI's own usage
 	suites+=("docs:tests/integration/docs.sh")
 fi
