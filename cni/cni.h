@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include "libportredir.h"
@@ -91,8 +92,51 @@ int cni_default_ifaces(char (**out)[PR_IFNAME_LEN], size_t *n);
 bool cni_is_bridge(const char *ifname);
 /* Whether addr (of family) is an address of an interface of this host. */
 bool cni_addr_is_local(int family, const char *addr);
+/* Append name to the list (realloc'd) unless it is there: 0 or -ENOMEM, the list kept. */
+int cni_iface_add(char (**out)[PR_IFNAME_LEN], size_t *n, const char *name);
 
-/* ops.c */
+static inline bool cni_starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* maps.c: portredir's maps as every command holds them */
+/* The config's pin dir, else $PORTREDIR_PIN_DIR, else the default. */
+const char *cni_pin_dir(const struct cni_req *r);
+/* Open the maps with the pin dir's lock held (pr_lock) for the whole
+ * operation; with create, absent maps are created. -ENOENT without create
+ * when there are no maps (the error is then not recorded in e). */
+int cni_open_locked(const struct cni_req *r, struct pr_ctx *c, bool create, struct cni_err *e);
+/* Every rule, or NULL with the error set; caller frees. */
+struct pr_rule_meta *cni_rules(struct pr_ctx *c, size_t *n, struct cni_err *e);
+/* Delete every rule whose name starts with prefix (and, for GC, is not
+ * kept), flushing its flows. A rule already gone is not an error. */
+int cni_del_rules(struct cni_req *r, struct pr_ctx *c, const char *prefix,
+		  bool (*keep)(const struct cni_req *, const char *), size_t *deleted, struct cni_err *e);
+/* After rules of the network went: when none is left, the network gives up
+ * its interfaces (cni_release), which detaches those no other network holds
+ * unless rules outside the CNI networks remain. */
+int cni_settle(struct cni_req *r, struct pr_ctx *c, struct cni_err *e);
+
+/* want.c: what an ADD or CHECK asks for */
+/* One rule a mapping makes in one family. */
+struct cni_want {
+	struct pr_rule_spec spec;
+	char name[PR_NAME_LEN];
+	char text[160]; /* add's words, for messages */
+	const struct cni_mapping *map;
+};
+/* One rule per mapping and family: both of the container's families for a
+ * mapping without hostIP, the hostIP's otherwise. Validated before any
+ * change: hostIP local, the container has that family, the words parse.
+ * Caller frees *out. */
+int cni_want_rules(struct cni_req *r, struct cni_want **out, size_t *nout, struct cni_err *e);
+/* The host interfaces for this network: the config's "interfaces", or
+ * those carrying the host's default routes and the bridges prevResult
+ * names on the host (no sandbox). Each must exist. Caller frees *out. */
+int cni_want_ifaces(struct cni_req *r, char (**out)[PR_IFNAME_LEN], size_t *n, struct cni_err *e);
+
+/* ops.c: the commands */
 int cni_add(struct cni_req *r, struct cni_err *e);
 int cni_del(struct cni_req *r, struct cni_err *e);
 int cni_check(struct cni_req *r, struct cni_err *e);

@@ -13,8 +13,7 @@
 #include <unistd.h>
 #include "cni.h"
 
-/* Append name to the list unless it is there. */
-static int add_iface(char (**out)[PR_IFNAME_LEN], size_t *n, const char *name)
+int cni_iface_add(char (**out)[PR_IFNAME_LEN], size_t *n, const char *name)
 {
 	char (*v)[PR_IFNAME_LEN];
 	size_t i;
@@ -49,7 +48,7 @@ int cni_default_ifaces(char (**out)[PR_IFNAME_LEN], size_t *n)
 		while (!err && fgets(line, sizeof(line), f))
 			if (sscanf(line, "%63s %63s %*s %x %*s %*s %*s %63s", ifn, dst, &flags, mask) == 4 &&
 			    !strcmp(dst, "00000000") && !strcmp(mask, "00000000") && (flags & 1 /* RTF_UP */))
-				err = add_iface(out, n, ifn);
+				err = cni_iface_add(out, n, ifn);
 		fclose(f);
 	}
 	f = fopen("/proc/net/ipv6_route", "r");
@@ -58,7 +57,7 @@ int cni_default_ifaces(char (**out)[PR_IFNAME_LEN], size_t *n)
 			if (sscanf(line, "%63s %7s %*s %*s %*s %*s %*s %*s %x %63s", dst, plen, &flags, ifn) == 4 &&
 			    !strcmp(dst, "00000000000000000000000000000000") && !strcmp(plen, "00") &&
 			    (flags & 1) && !(flags & 0x0200 /* RTF_REJECT */) && strcmp(ifn, "lo"))
-				err = add_iface(out, n, ifn);
+				err = cni_iface_add(out, n, ifn);
 		fclose(f);
 	}
 	return err;
