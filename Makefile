@@ -50,6 +50,8 @@ SKELS := $(O)/xdp.skel.h $(O)/tc.skel.h $(O)/maps.skel.h $(O)/sock.skel.h
 LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_OBJS := $(LOADER_SRCS:%.c=$(O)/%.o)
 CLI := $(O)/portredir
+# The CNI plugin (cni/), a second executable over the same library.
+CNI := $(O)/cni/portredir
 UNIT := $(O)/test_datapath
 # The rule parser and model, without root or BPF.
 RULES_TEST := $(O)/test_rules
@@ -61,11 +63,15 @@ FUZZ_PKGS := libclang-rt-14-dev
 # --via-stack tests, man-db, groff-base and bash-completion for tests/integration/docs.sh,
 # systemd for systemd-analyze verify in tests/integration/service.sh, prometheus for
 # promtool (the exporter's output checked by a real parser, tests/integration/redirect.sh),
-# libFuzzer for the fuzz suite. A fresh debootstrap root proves the list (.ci/fresh-root.sh).
+# libFuzzer for the fuzz suite, the CNI plugins (bridge, host-local, portmap) for
+# tests/integration/cni.sh and podman with runc and a static busybox (its image)
+# for tests/integration/podman.sh. A fresh debootstrap root proves the list
+# (.ci/fresh-root.sh).
+CNI_TEST_PKGS := containernetworking-plugins podman runc busybox-static
 DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
 	libjansson-dev libmicrohttpd-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux \
 	nftables iputils-ping man-db groff-base bash-completion systemd jq prometheus \
-	$(FUZZ_PKGS)
+	$(FUZZ_PKGS) $(CNI_TEST_PKGS)
 # What `make deb` needs besides DEPS_PKGS (the rest of debian/control's Build-Depends).
 DEB_PKGS := build-essential dpkg-dev debhelper fakeroot lintian
 
@@ -84,7 +90,7 @@ KERNEL ?=
 # built by plain `make` holds everything `make check` runs, also where check then
 # sees the tree read-only (a VM over 9p: vng, make vmtest).
 HAVE_LIBFUZZER := $(wildcard $(shell $(CLANG) -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-*.a)
-all: $(CLI) $(UNIT) $(RULES_TEST) $(if $(HAVE_LIBFUZZER),$(O)/fuzz_datapath)
+all: $(CLI) $(CNI) $(UNIT) $(RULES_TEST) $(if $(HAVE_LIBFUZZER),$(O)/fuzz_datapath)
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c | $(O)/bpf $(O)/bpf-inc/bpf
 	$(call msg,BPF,$@)
@@ -111,6 +117,10 @@ $(O)/cli/%.o: cli/%.c $(SKELS) | $(O)/cli
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
+$(O)/cni/%.o: cni/%.c $(SKELS) | $(O)/cni
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
 $(O)/tests/%.o: tests/%.c $(SKELS) | $(O)/tests/unit
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
@@ -122,6 +132,10 @@ $(O)/libportredir.a: $(LOADER_OBJS)
 $(CLI): $(patsubst %.c,$(O)/%.o,$(wildcard cli/*.c)) $(O)/libportredir.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CLI_LIBS)
+
+$(CNI): $(patsubst %.c,$(O)/%.o,$(wildcard cni/*.c)) $(O)/libportredir.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 UNIT_OBJS := $(addprefix $(O)/tests/unit/,test_datapath.o harness.o fixture.o pkt.o) \
 	$(patsubst %.c,$(O)/%.o,$(wildcard tests/unit/cases_*.c))
@@ -172,7 +186,7 @@ $(O)/tests/bench/%.o: tests/bench/%.c $(SKELS) | $(O)/tests/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(O)/bpf $(O)/loader $(O)/cli $(O)/tests/unit $(O)/tests/bench:
+$(O)/bpf $(O)/loader $(O)/cli $(O)/cni $(O)/tests/unit $(O)/tests/bench:
 	$(Q)mkdir -p $@
 
 # Install whatever of DEPS_PKGS (and VM_PKGS with VM=1, BENCH_PKGS with BENCH=1,
@@ -238,20 +252,27 @@ MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 DOCDIR ?= $(PREFIX)/share/doc/portredir
+# CNI plugins: $(PREFIX)/lib/cni, so PREFIX=/usr gives Debian's CNI_PATH,
+# /usr/lib/cni (podman also searches /usr/local/lib/cni; containerd's
+# default is /opt/cni/bin: CNIDIR=/opt/cni/bin).
+CNIDIR ?= $(PREFIX)/lib/cni
 INSTALL ?= install
 # Everything install puts in place, and so everything uninstall removes.
-INSTALLED := $(SBINDIR)/portredir $(MANDIR)/man8/portredir.8 $(MANDIR)/man5/portredir.conf.5 \
+INSTALLED := $(SBINDIR)/portredir $(CNIDIR)/portredir $(MANDIR)/man8/portredir.8 $(MANDIR)/man8/portredir-cni.8 \
+	$(MANDIR)/man5/portredir.conf.5 \
 	$(BASHCOMPDIR)/portredir $(UNITDIR)/portredir.service $(DOCDIR)/examples/portredir.conf
 
 # The unit's ExecStart names @SBINDIR@/portredir: it is substituted here, so the
 # installed unit runs the installed binary whatever PREFIX is. Nothing is
 # written to $(O), which may be read-only (make check in a VM runs this).
-install: $(CLI)
+install: $(CLI) $(CNI)
 	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
-	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(CNIDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples
 	$(Q)$(INSTALL) -m 0755 $(CLI) $(DESTDIR)$(SBINDIR)/portredir
+	$(Q)$(INSTALL) -m 0755 $(CNI) $(DESTDIR)$(CNIDIR)/portredir
 	$(Q)$(INSTALL) -m 0644 docs/man/portredir.8 $(DESTDIR)$(MANDIR)/man8/portredir.8
+	$(Q)$(INSTALL) -m 0644 docs/man/portredir-cni.8 $(DESTDIR)$(MANDIR)/man8/portredir-cni.8
 	$(Q)$(INSTALL) -m 0644 docs/man/portredir.conf.5 $(DESTDIR)$(MANDIR)/man5/portredir.conf.5
 	$(Q)$(INSTALL) -m 0644 cli/completion/portredir $(DESTDIR)$(BASHCOMPDIR)/portredir
 	$(Q)$(INSTALL) -m 0644 cli/portredir.conf $(DESTDIR)$(DOCDIR)/examples/portredir.conf
@@ -264,6 +285,7 @@ uninstall:
 	$(call msg,UNINST,$(DESTDIR)$(PREFIX))
 	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 	$(Q)rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	$(Q)rmdir $(DESTDIR)$(CNIDIR) 2>/dev/null || true
 
 # The Debian package (debian/), built in debian/build so build/ is left alone;
 # the .deb, its -dbgsym, .buildinfo and .changes land in $(O)/deb/, lintian-checked.
@@ -280,4 +302,4 @@ deb:
 clean:
 	rm -rf $(O)
 
--include $(wildcard $(O)/bpf/*.d $(O)/loader/*.d $(O)/cli/*.d $(O)/tests/unit/*.d $(O)/tests/bench/*.d)
+-include $(wildcard $(O)/bpf/*.d $(O)/loader/*.d $(O)/cli/*.d $(O)/cni/*.d $(O)/tests/unit/*.d $(O)/tests/bench/*.d)

@@ -85,7 +85,7 @@ command_block() {
 # is_tag TEXT TOKEN: TOKEN starts an entry of an option list (".TP" tag) in TEXT
 is_tag() { grep -qE -- "^       (-[A-Za-z0-9], )?$2([^A-Za-z0-9-]|$)" <<<"$1"; }
 
-for page in "$MAN8" "$MAN5"; do
+for page in "$MAN8" "$MAN5" "$ROOT/docs/man/portredir-cni.8"; do
 	if ! command -v man >/dev/null; then
 		not_ok "man --warnings on ${page##*/}: man is not installed (make deps installs man-db)"
 		continue
@@ -152,7 +152,7 @@ report "portredir.8 has SYNOPSIS, DESCRIPTION, EXAMPLES and SEE ALSO with the re
 # the pages carry the version the program prints
 VERSION=$("$PR_BIN" --version 2>&1 | awk '{ print $2; exit }')
 miss=()
-for page in "$MAN8" "$MAN5"; do
+for page in "$MAN8" "$MAN5" "$ROOT/docs/man/portredir-cni.8"; do
 	grep -qE "^\.TH .*\"portredir $VERSION\"" "$page" || miss+=("${page##*/}: $(grep -m1 '^\.TH' "$page")")
 done
 report "both pages' .TH say portredir $VERSION, as --version does" "${miss[@]}"

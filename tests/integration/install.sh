@@ -17,7 +17,9 @@ show() { printf '%s\n' "$1" | sed 's/^/# /'; }
 layout() {
 	cat <<-EOF
 	sbin/portredir 755 $PR_BUILD/portredir
+	lib/cni/portredir 755 $PR_BUILD/cni/portredir
 	share/man/man8/portredir.8 644 docs/man/portredir.8
+	share/man/man8/portredir-cni.8 644 docs/man/portredir-cni.8
 	share/man/man5/portredir.conf.5 644 docs/man/portredir.conf.5
 	share/bash-completion/completions/portredir 644 cli/completion/portredir
 	lib/systemd/system/portredir.service 644 cli/portredir.service
@@ -71,7 +73,7 @@ for arg in "" /usr /opt/pr; do
 	if ! out=$(make -C "$TOP" --no-print-directory O="$PR_BUILD" uninstall ${arg:+PREFIX=$arg} DESTDIR="$dest" 2>&1); then
 		not_ok "$what: make uninstall fails"; show "$out"; continue
 	fi
-	left=$(cd "$dest" && find . ! -type d -o -path "./${prefix#/}/share/doc/portredir*" | cut -c2-)
+	left=$(cd "$dest" && find . ! -type d -o -path "./${prefix#/}/share/doc/portredir*" -o -path "./${prefix#/}/lib/cni" | cut -c2-)
 	[ -z "$left" ] && ok "$what: make uninstall leaves none of our files or directories" ||
 		{ not_ok "$what: make uninstall leaves none of our files or directories"; show "$left"; }
 done
