@@ -39,7 +39,7 @@ struct pr_pmtu_scratch {
 	union pr_addr sa, da;           /* the packet's source and destination */
 	__u8 eth[ETH_HLEN + 2];         /* the error's Ethernet header */
 	__u8 ip[40];                    /* its IP header */
-	__u8 msg[3 * PR_PMTU_CHUNK];    /* its ICMP header and the quote, zero-padded to 4 */
+	__u8 msg[3 * PR_PMTU_CHUNK];    /* its ICMP header and the quote, then zeros */
 };
 
 struct {
@@ -68,22 +68,18 @@ static __always_inline bool pr_pmtu_allow(struct pr_pmtu_scratch *t)
 	return true;
 }
 
-/* The one's-complement sum of msg[0, n), n a multiple of 4, folded; -1 if
- * bpf_csum_diff refused. */
+/* The one's-complement sum of msg[0, n), folded, where msg is zero from
+ * n on; -1 if bpf_csum_diff refused. Whole chunks of a constant size:
+ * Linux 6.1's verifier, which cannot rule out a branch by a constant on
+ * the left of the test, lost a variable length's bound in the loop. */
 static __always_inline int pr_pmtu_sum(struct pr_pmtu_scratch *t, __u64 n)
 {
 	__s64 sum = 0;
 
-	/* 64-bit lengths: a 32-bit test leaves the 64-bit copy unbounded */
 	for (int i = 0; i < 3; i++) {
-		__u64 off = i * PR_PMTU_CHUNK, len;
-
-		if (off >= n)
+		if (i * PR_PMTU_CHUNK >= n)
 			break;
-		len = n - off;
-		if (len > PR_PMTU_CHUNK)
-			len = PR_PMTU_CHUNK;
-		sum = bpf_csum_diff(NULL, 0, (void *)(t->msg + off), len, sum);
+		sum = bpf_csum_diff(NULL, 0, (void *)(t->msg + i * PR_PMTU_CHUNK), PR_PMTU_CHUNK, sum);
 		if (sum < 0)
 			return -1;
 	}
@@ -186,7 +182,7 @@ __noinline int pr_pmtu(struct __sk_buff *ctx, __u32 l4_off, __u32 how)
 	struct pr_ct_scratch *s = pr_ct_scratch_get();
 	void *data = ctx_data(ctx), *data_end = ctx_data_end(ctx);
 	__u32 zero = 0, hl, l3 = l4_off - ETH_HLEN, fo = 0;
-	__u64 len, q, n; /* 64-bit: a test of a 32-bit copy leaves the verifier no bound */
+	__u64 len, q, qmax, n; /* 64-bit: a test of a 32-bit copy leaves the verifier no bound */
 	struct pr_pmtu_scratch *t = bpf_map_lookup_elem(&pr_pmtu_scratch, &zero);
 	__u16 mtu, sum, c;
 	int total;
@@ -201,23 +197,30 @@ __noinline int pr_pmtu(struct __sk_buff *ctx, __u32 l4_off, __u32 how)
 	if (!len || !pr_pmtu_allow(t))
 		goto drop;
 	hl = family == PR_AF_INET ? 20 : 40;
-	q = len < PR_PMTU_Q4 ? len : PR_PMTU_Q4;
-	if (family != PR_AF_INET)
-		q = len < PR_PMTU_Q6 ? len : PR_PMTU_Q6;
-	/* Bounds the verifier can see: the quote fits msg and is not empty.
-	 * The empty asm hides q's origin from clang, which otherwise tests
-	 * len instead and leaves q unbounded for the verifier. */
-	asm volatile("" : "+r"(q));
+	qmax = family == PR_AF_INET ? PR_PMTU_Q4 : PR_PMTU_Q6;
+	/* q gets len through an ALU op, not a move: a move links the two for
+	 * the verifier, and Linux 6.1 then explored the clamp's branches with
+	 * bounds that contradict each other (umin above umax), which lost q's
+	 * bound. The same op hides q's origin from clang, which would test len
+	 * instead of q. */
+	q = len;
+	asm volatile("%[q] += 0" : [q] "+r"(q));
+	if (q > qmax)
+		q = qmax;
+	/* bounds the verifier can see: the quote fits msg and is not empty */
 	if (q < 28 || q > PR_PMTU_Q6)
 		goto drop;
 
+	/* zero beyond the quote: the sums take whole chunks (volatile, or
+	 * clang makes the loop a memset call, which BPF does not have) */
+#pragma unroll
+	for (int i = 0; i < (int)sizeof(t->msg) / 8; i++)
+		((volatile __u64 *)t->msg)[i] = 0;
 	if (bpf_skb_change_tail(ctx, ETH_HLEN + q, 0) ||
 	    bpf_skb_adjust_room(ctx, hl + 8, BPF_ADJ_ROOM_MAC, 0) ||
 	    bpf_skb_load_bytes(ctx, ETH_HLEN + hl + 8, t->msg + 8, q))
 		goto drop;
-	t->msg[8 + q] = t->msg[9 + q] = t->msg[10 + q] = 0;
-	n = (8 + q + 3) & ~3U;
-	__builtin_memset(t->msg, 0, 8);
+	n = 8 + q;
 	if (family == PR_AF_INET) {
 		t->msg[0] = ICMP_DEST_UNREACH;
 		t->msg[1] = ICMP_FRAG_NEEDED;
