@@ -280,7 +280,11 @@ _Static_assert(sizeof(struct pr_ifaddr) == 24, "pr_ifaddr layout");
 	/* local clients */                                                                                \
 	X(PR_R_XLATE_SOCK, "xlate_local_socket")       /* a local connect or send translated at the socket */ \
 	X(PR_R_PASS_LOOPBACK, "pass_loopback_dst")     /* a packet from outside to a loopback address:       \
-							* loopback rules serve local clients only */
+							* loopback rules serve local clients only */  \
+	/* path MTU of full-NAT flows */                                                                   \
+	X(PR_R_DROP_TOO_BIG_ICMP, "drop_too_big_icmp_sent") /* a full-NAT packet too big for its egress:  \
+							     * dropped, and ICMP frag-needed or packet-too-big \
+							     * sent back to its sender */
 
 #define PR_REASON_ENUM(id, name) id,
 enum pr_reason {

@@ -3,6 +3,7 @@
 #ifndef PR_FIB_H
 #define PR_FIB_H
 
+#include "ctx.h"
 #include "csum.h"
 #include "ct.h"
 #include "kernel.h"
@@ -15,14 +16,17 @@
  * policy, instead of going straight to the egress device. */
 const volatile bool pr_via_stack = false;
 
+#define PR_ROUTE_TOO_BIG 2 /* pr_fib_lookup(): a full-NAT packet over the egress MTU */
 #define PR_NH_REFRESH_NS 1000000000ULL /* a cached route is looked up again after a second */
 
 /* Route a packet as it will be once translated: 0 with fib's ifindex and
  * MACs filled when the route and the neighbour are known and the packet may
  * be forwarded as is; 1 with fib's ifindex filled when only the neighbour
- * is unknown yet; -1 when the stack must handle it (local delivery, TTL
- * expiring, MTU exceeded, forwarding disabled, attach --via-stack, which a
- * full-NAT packet (pr_x2local()) ignores). Runs before the rewrite, so a reply that cannot go straight
+ * is unknown yet; PR_ROUTE_TOO_BIG with fib->mtu_result filled for a
+ * full-NAT packet (pr_x2local()) too big for its egress (pr_pmtu() answers
+ * it); -1 when the stack must handle it (local delivery, TTL expiring, MTU
+ * exceeded, forwarding disabled, attach --via-stack, which a full-NAT
+ * packet ignores). Runs before the rewrite, so a reply that cannot go straight
  * out can still be left untranslated (see pr_pipeline_out()).
  *
  * bpf_fib_lookup costs several times the rest of the fast path, so an
@@ -31,7 +35,7 @@ const volatile bool pr_via_stack = false;
  * no longer than one the lookup passed. cacheable is false for a GSO skb,
  * whose length says nothing about its segments (ctx_route_cacheable()).
  * A route or neighbour change reaches a flow within a second. */
-static __always_inline int pr_fib_lookup(void *ctx, struct bpf_fib_lookup *fib, void *data,
+static __always_inline int pr_fib_lookup(struct pr_ctx *ctx, struct bpf_fib_lookup *fib, void *data,
 					 void *data_end, __u32 ifindex, const struct pr_pkt *p,
 					 const struct pr_xlate *x, bool cacheable)
 {
@@ -78,13 +82,13 @@ static __always_inline int pr_fib_lookup(void *ctx, struct bpf_fib_lookup *fib, 
 	fib->ifindex = ifindex;
 	/* A GSO skb's IP length is its whole burst, which the MTU check
 	 * refuses. A DNAT burst then takes the stack's path, which segments it
-	 * or answers frag-needed. A full-NAT burst has no such path (without
-	 * this, bulk TCP through --masquerade stopped: make bench), so it is
-	 * looked up with no length, and the kernel passes any GSO skb
-	 * (is_skb_forwardable()): a segment too big for the egress MTU then
-	 * goes out as it is. Checking one segment's length instead cost TC
-	 * ingress more than the verifier's million instructions. */
-	fib->tot_len = (cacheable || !pr_x2local(x)) ? len : 0;
+	 * or answers frag-needed. A full-NAT burst has no such path, so it is
+	 * checked with the length of its segments (ctx_gso_seg_len(), a
+	 * global function: inline, it cost TC ingress more than the
+	 * verifier's million instructions); too big, pr_pmtu() answers it. */
+	fib->tot_len = len;
+	if (!cacheable && pr_x2local(x))
+		fib->tot_len = ctx_gso_seg_len(ctx, p);
 	if (p->family == PR_AF_INET) {
 		fib->family = AF_INET; /* the kernel's, not enum pr_family */
 		fib->tos = ip->tos;
@@ -102,6 +106,8 @@ static __always_inline int pr_fib_lookup(void *ctx, struct bpf_fib_lookup *fib, 
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
 		if (v)
 			v->nh_ifindex = 0;
+		if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && pr_x2local(x))
+			return PR_ROUTE_TOO_BIG;
 		/* the kernel names the egress device before it looks for the neighbour */
 		return rc == BPF_FIB_LKUP_RET_NO_NEIGH ? 1 : -1;
 	}

@@ -12,10 +12,23 @@
 #include "kernel.h"
 #include "nat.h"
 #include "parse.h"
+#include "pmtu.h"
 #include "portredir.h"
 #include "rewrite.h"
 #include "snat.h"
 #include "stats.h"
+
+/* A full-NAT packet too big for its egress (PR_ROUTE_TOO_BIG, TC only):
+ * answered with frag-needed or packet-too-big in a global function of its
+ * own (pr_pmtu()). Returns the verdict. */
+static __always_inline int pr_pipeline_too_big(struct pr_ctx *ctx, const struct pr_pkt *p)
+{
+#if PR_NAT2_HOOK
+	return pr_pmtu(ctx, p->l4_off, PR_PMTU_HOW(p->family, p->proto, p->frag));
+#else
+	return CTX_ACT_OK; /* never: XDP routes no full-NAT packet */
+#endif
+}
 
 /* Apply the translation x to the packet p describes and send it on; bytes
  * is its length. Ingress routes it as translated before touching it: it
@@ -25,8 +38,9 @@
  * the stack picks translates it there. A full-NAT packet (pr_x2local())
  * has one of this host's addresses on one side or the other once
  * translated, so it always leaves from ingress, --via-stack or not: TC
- * resolves a missing neighbour itself (ctx_redirect_neigh()) and drops
- * what has no route (TTL, MTU); XDP leaves every full-NAT packet to TC.
+ * resolves a missing neighbour itself (ctx_redirect_neigh()), answers
+ * one too big for its egress with an ICMP error (pr_pmtu()) and drops what
+ * has no route (TTL); XDP leaves every full-NAT packet to TC.
  * Returns the verdict. */
 static __always_inline int pr_pipeline_out(struct pr_ctx *ctx, enum pr_hook hook,
 					   const struct pr_pkt *p, struct pr_xlate *x,
@@ -49,6 +63,8 @@ static __always_inline int pr_pipeline_out(struct pr_ctx *ctx, enum pr_hook hook
 		int route = pr_fib_lookup(ctx, fib, ctx_data(ctx), ctx_data_end(ctx),
 					  ctx_ingress_ifindex(ctx), p, x, ctx_route_cacheable(ctx));
 
+		if (route == PR_ROUTE_TOO_BIG)
+			return pr_pipeline_too_big(ctx, p);
 		if (route == 0 && ctx_can_redirect(fib->ifindex))
 			send = 1;
 		else if (route == 1 && pr_x2local(x))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Full NAT end to end in one attach mode (tc, native or generic): relays (--snat, --masquerade) to a target with no route back, hairpin from the target's neighbour, 2,000 connections through one masquerade, live flows across --replace and apply, del flushing full-NAT flows, the default port range and interface addresses.
+# Full NAT end to end in one attach mode (tc, native or generic): relays (--snat, --masquerade) to a target with no route back, hairpin from the target's neighbour, 2,000 connections through one masquerade, live flows across --replace and apply, del flushing full-NAT flows, path MTU through a smaller link, the default port range and interface addresses.
 # Usage: nat.sh [MODE [CASE...]]; each case starts with rc and rs attached in MODE, no rules, no flows, no servers.
 set -u
 MODE=${1:-tc}
@@ -255,6 +255,45 @@ case_del_flushes() {
 	expect_no_match "the flushed flow is no longer translated" "^A " "$(sed -n 2p "$TMP/masq")"
 }
 
+# ---- path MTU: the router's server-side link is smaller ----
+
+# srv_count ADDR PORT: TCP, the byte count of what it received
+srv_count() {
+	local l=TCP-LISTEN b=$1
+	case "$1" in *:*) l=TCP6-LISTEN b="[$1]" ;; esac
+	serve "$NS_S" tcp "$1" "$2" socat $l:"$2",bind="$b",fork,reuseaddr SYSTEM:"wc -c"
+}
+# upload ADDR PORT: bytes the server counted of a 300 kB upload from the client
+upload() {
+	local a="TCP:$1:$2"
+	case "$1" in *:*) a="TCP6:[$1]:$2" ;; esac
+	head -c 300000 /dev/urandom | in_ns "$NS_C" timeout "$(tmo 20)" socat -t "$(tmo 5)" -T "$(tmo 15)" - "$a" 2>&1 | tr -d ' '
+}
+
+# The client's segments (DF, or IPv6) are too big for rs. A full-NAT packet
+# leaves from TC, past the router's stack, so only portredir's own
+# frag-needed or packet-too-big can tell the client to shrink them.
+case_pmtu() {
+	local g out
+	srv_count $S_IP 81; srv_count $S_IP6 81
+	add tcp :8090 $S_IP:81 --name up --masquerade
+	add tcp '[::]:8091' "[$S_IP6]:81" --name up6 --masquerade
+	in_ns "$NS_R" ip link set rs mtu 1280
+	g=$(stat_global drop_too_big_icmp_sent)
+	out=$(upload $R_CIP 8090)
+	expect_begin "PMTU through --masquerade: a 300 kB upload over a 1280-byte link completes; the client learned MTU 1280"
+	expect_eq "bytes the server counted" 300000 "$out"
+	expect_match "the client's route cache (ip route get)" " mtu 1280 " "$(in_ns "$NS_C" ip route get $R_CIP)"
+	expect_end
+	out=$(upload $R_CIP6 8091)
+	expect_begin "the same over IPv6, with packet-too-big"
+	expect_eq "bytes the server counted" 300000 "$out"
+	expect_match "the client's route cache (ip -6 route get)" " mtu 1280 " "$(in_ns "$NS_C" ip -6 route get $R_CIP6)"
+	expect_end
+	expect_gt "the errors were counted (drop_too_big_icmp_sent)" "$g" "$(stat_global drop_too_big_icmp_sent)"
+	in_ns "$NS_R" ip link set rs mtu 1500
+}
+
 # ---- what needs no datapath: the default range and the interface addresses ----
 
 case_default_ports() {
@@ -331,5 +370,6 @@ for i in rc rs; do pr attach $i --mode "$MODE" >/dev/null || { echo "Bail out! a
 [ $# -gt 0 ] && PR_CASES="$*"
 run_cases case_default_ports case_ifaddr case_save_roundtrip case_relay_needs_full_nat case_relay_snat \
 	case_relay_masquerade case_relay_ipv6 \
-	case_hairpin_auto case_hairpin_off case_many_masquerade case_exhausted case_live_replace case_live_apply case_del_flushes
+	case_hairpin_auto case_hairpin_off case_many_masquerade case_exhausted case_live_replace case_live_apply case_del_flushes \
+	case_pmtu
 tap_done

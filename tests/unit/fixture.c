@@ -24,9 +24,16 @@ bool fx_is_xdp(struct bpf_program *prog) { return bpf_program__type(prog) == BPF
 
 int fx_run(struct fx *f, struct bpf_program *prog, const struct pkt *in, struct pkt *out, __u32 ingress_ifindex)
 {
+	return fx_run_gso(f, prog, in, out, ingress_ifindex, 0);
+}
+
+int fx_run_gso(struct fx *f, struct bpf_program *prog, const struct pkt *in, struct pkt *out, __u32 ingress_ifindex,
+	       __u32 gso_size)
+{
 	bool is_xdp = fx_is_xdp(prog);
 	struct xdp_md xctx = { .data_end = in->len, .ingress_ifindex = ingress_ifindex };
-	struct __sk_buff sctx = { .ifindex = ingress_ifindex, .ingress_ifindex = ingress_ifindex };
+	struct __sk_buff sctx = { .ifindex = ingress_ifindex, .ingress_ifindex = ingress_ifindex,
+				  .gso_size = gso_size };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->b, .data_size_in = in->len, .data_out = out->b,
 		    .data_size_out = sizeof(out->b), .repeat = 1);
 	int err;
@@ -34,7 +41,7 @@ int fx_run(struct fx *f, struct bpf_program *prog, const struct pkt *in, struct 
 	if (ingress_ifindex && is_xdp) {
 		o.ctx_in = &xctx;
 		o.ctx_size_in = sizeof(xctx);
-	} else if (ingress_ifindex) {
+	} else if (ingress_ifindex || gso_size) {
 		o.ctx_in = &sctx;
 		o.ctx_size_in = sizeof(sctx);
 	}

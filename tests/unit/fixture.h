@@ -35,6 +35,10 @@ bool fx_is_xdp(struct bpf_program *prog);
  * Returns the verdict, or -1 if the kernel refused the run. XDP's metadata
  * is split off the output into f->meta. */
 int fx_run(struct fx *f, struct bpf_program *prog, const struct pkt *in, struct pkt *out, __u32 ingress_ifindex);
+/* The same for TC with the skb's gso_size set (a GSO burst of segments
+ * that long), gso_size 0 as fx_run(). */
+int fx_run_gso(struct fx *f, struct bpf_program *prog, const struct pkt *in, struct pkt *out, __u32 ingress_ifindex,
+	       __u32 gso_size);
 
 /* Add a single-port rule; proto "tcp" or "udp"; listen NULL is any address;
  * the target's family decides the rule's. Returns the rule id, 0 on failure

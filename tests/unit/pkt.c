@@ -136,6 +136,15 @@ static void l4_csum_fill(struct pkt *p, const struct pkt_spec *s)
 	*field = htons(proto == IPPROTO_UDP && c == 0 ? 0xffff : c);
 }
 
+void pkt_csum_refill(struct pkt *p)
+{
+	if (!pkt_is_ip6(p)) {
+		pkt_ip4(p)->check = 0;
+		pkt_ip4(p)->check = htons(pkt_ip4_csum(pkt_ip4(p)));
+	}
+	l4_csum_fill(p, NULL);
+}
+
 static void eth_init(struct pkt *p, __u16 proto, const struct pkt_spec *s)
 {
 	struct ethhdr *eth = (void *)p->b;

@@ -58,6 +58,10 @@ void pkt_build(struct pkt *p, const struct pkt_spec *s);
 void pkt_icmp(struct pkt *p, const char *src, const char *dst, __u8 type, __u8 code, __u32 rest,
 	      const struct pkt *q, int qlen);
 
+/* Recompute p's IPv4 header and L4 checksums from scratch (after a case
+ * changed a field, say TCP's doff). */
+void pkt_csum_refill(struct pkt *p);
+
 struct iphdr *pkt_ip4(struct pkt *p);
 struct ipv6hdr *pkt_ip6(struct pkt *p);
 bool pkt_is_ip6(const struct pkt *p);

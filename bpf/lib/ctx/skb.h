@@ -113,6 +113,33 @@ static __always_inline bool ctx_route_cacheable(const struct __sk_buff *ctx)
 	return !ctx->gso_size;
 }
 
+/* The IP length of each segment a GSO skb (gso_size set) becomes: its
+ * network headers (l4_off from the Ethernet header), its L4 header (TCP's
+ * with options, read from the packet; UDP's 8) and gso_size. 0 when the
+ * TCP header cannot be read, which leaves the segments unchecked. A global
+ * function, so the verifier checks its branches once, not on every
+ * pipeline path that routes a full-NAT burst (read inline, they took TC
+ * ingress past the million instructions). */
+__noinline __u32 pr_gso_seg_len(struct __sk_buff *ctx, __u32 l4_off, __u32 proto)
+{
+	__u8 doff = 0;
+	__u32 l4_hl = 8;
+
+	if (l4_off < ETH_HLEN || l4_off > 1024)
+		return 0;
+	if (proto == IPPROTO_TCP) {
+		if (bpf_skb_load_bytes(ctx, l4_off + 12, &doff, 1))
+			return 0;
+		l4_hl = (doff >> 4) * 4;
+	}
+	return l4_off - ETH_HLEN + l4_hl + ctx->gso_size;
+}
+
+static __always_inline __u32 ctx_gso_seg_len(struct __sk_buff *ctx, const struct pr_pkt *p)
+{
+	return pr_gso_seg_len(ctx, p->l4_off, p->proto);
+}
+
 /* bpf_redirect() takes any device; an skb keeps its GSO and offload state. */
 static __always_inline bool ctx_can_redirect(__u32 ifindex)
 {

@@ -108,6 +108,13 @@ static __always_inline bool ctx_route_cacheable(const struct xdp_md *ctx)
 	return true;
 }
 
+/* A frame is never a GSO burst; and XDP routes no full-NAT packet, the
+ * one kind whose segments are checked (pr_fib_lookup()). */
+static __always_inline __u32 ctx_gso_seg_len(struct xdp_md *ctx, const struct pr_pkt *p)
+{
+	return 0;
+}
+
 /* XDP redirects only to devices in pr_tx, which the loader fills with the
  * ones known to take XDP frames; any other route goes through the stack. */
 static __always_inline bool ctx_can_redirect(__u32 ifindex)
