@@ -187,7 +187,7 @@ struct apply_out {
 };
 
 enum { AP_DRY, AP_ADDED, AP_REPLACED, AP_DELETED, AP_UNCHANGED, AP_FLUSHED, AP_FIRST, AP_CHANGES, AP_IFACES,
-       AP_REPAIRED, AP_DRIFT };
+       AP_REPAIRED, AP_RECONCILED, AP_DRIFT };
 enum { IS_ATTACHED, IS_CHANGED, IS_DETACHED, IS_UNCHANGED, IS_CHANGES };
 
 static void if_changes_get(const void *obj, size_t arg, struct out_val *v)
@@ -239,6 +239,7 @@ static const struct out_field apply_fields[] = {
 	[AP_CHANGES] = { "changes", apply_get, .arg = AP_CHANGES },
 	[AP_IFACES] = { "interfaces", apply_get, .arg = AP_IFACES },
 	[AP_REPAIRED] = COUNT("repaired", repaired),
+	[AP_RECONCILED] = { "reconciled", out_get_bool, .arg = offsetof(struct apply_out, r.reconciled) },
 	[AP_DRIFT] = { "drift", apply_get, .arg = AP_DRIFT },
 };
 static const struct out_desc apply_desc = OUT_DESC(apply_fields);

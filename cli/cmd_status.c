@@ -149,7 +149,7 @@ static const struct out_col local_view[] = {
 
 /* ---- whether the rule tables agree (issue 12 part 1) ---- */
 
-enum { TB_DRIFT, TB_BUSY };
+enum { TB_DRIFT, TB_BUSY, TB_UNFINISHED };
 
 static void tables_get(const void *obj, size_t which, struct out_val *v)
 {
@@ -161,17 +161,20 @@ static void tables_get(const void *obj, size_t which, struct out_val *v)
 		v->absent = !t->checked;
 		break;
 	case TB_BUSY: out_bool(v, t->busy); break;
+	case TB_UNFINISHED: out_bool(v, t->unfinished); break;
 	}
 }
 
 static const struct out_field tables_fields[] = {
 	[TB_DRIFT] = { "drift", tables_get, .arg = TB_DRIFT, .flags = OUT_F_MERGE },
 	[TB_BUSY] = { "change_in_progress", tables_get, .arg = TB_BUSY },
+	[TB_UNFINISHED] = { "last_change_unfinished", tables_get, .arg = TB_UNFINISHED },
 };
 static const struct out_desc tables_desc = OUT_DESC(tables_fields);
 static const struct out_col tables_view[] = {
 	{ TB_DRIFT, .view = drift_status_view },
 	{ TB_BUSY, .fmt = "tables: not compared: a change is in progress\n" },
+	{ TB_UNFINISHED, .fmt = "last change: did not finish (killed or failed); the next apply, or repair, reconciles\n" },
 	OUT_COLS_END,
 };
 

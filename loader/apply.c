@@ -74,6 +74,7 @@ struct rule_plan {
 	struct pr_usage live_use;        /* the live rules alone */
 	struct pr_dp dp;                 /* the datapath maps as read (maps open only) */
 	struct pr_recon recon;
+	bool full;                       /* reconcile: the last change may not have finished */
 };
 
 static int plan_alloc(struct pr_ctx *c, const struct pr_ruleset *rs, struct pr_apply_result *r,
@@ -219,20 +220,25 @@ static int plan_repairs(struct pr_ctx *c, struct pr_ruleset *rs, struct pr_apply
 	const struct pr_rule_meta **want = malloc((rs->n + 1) * sizeof(*want));
 	const struct pr_rule_meta **old = malloc((pl->ndel + pl->nput + 1) * sizeof(*old));
 	size_t nold = 0;
+	__u32 max_id = 0;
 	int err;
 
 	if (!want || !old) {
 		err = pr_errf(c, -ENOMEM, "out of memory planning %zu rules", rs->n);
 		goto out;
 	}
-	for (size_t i = 0; i < rs->n; i++)
+	for (size_t i = 0; i < rs->n; i++) {
 		want[i] = &rs->rules[i];
+		max_id = want[i]->rule.id > max_id ? want[i]->rule.id : max_id;
+	}
 	for (size_t i = 0; i < pl->ndel; i++)
 		old[nold++] = pv->del[i];
 	for (size_t i = 0; i < pl->nput; i++)
 		if (pv->put_old[i])
 			old[nold++] = pv->put_old[i];
-	err = pr_recon_plan(c, want, rs->n, old, nold, &pl->dp, pl->is_put, &pl->recon);
+	err = pr_dp_read_nat(c, &pl->dp, max_id);
+	if (!err)
+		err = pr_recon_plan(c, want, rs->n, old, nold, &pl->dp, pl->is_put, &pl->recon);
 	if (err)
 		goto out;
 	r->drift = pl->recon.drift;
@@ -271,7 +277,7 @@ static int commit_all(struct pr_ctx *c, const struct pr_apply_opts *o, struct pr
 			.put = pv->put, .put_old = pv->put_old, .nput = pl->nput,
 			.del = pv->del, .ndel = pl->ndel,
 			.del_first = r->deleted_first, .keep_flows = o->keep_flows,
-			.gone_given = true,
+			.gone_given = pl->full,
 			.gone_keys = g->gone_keys, .ngone_keys = g->ngone_keys,
 			.gone_src = g->gone_src, .ngone_src = g->ngone_src,
 			.gone_ids = g->gone_ids, .ngone_ids = g->ngone_ids,
@@ -279,6 +285,11 @@ static int commit_all(struct pr_ctx *c, const struct pr_apply_opts *o, struct pr
 
 		err = pr_commit(c, &p);
 		r->flows_flushed = p.flows_flushed;
+		if (err)
+			return err;
+	} else if (pl->full) {
+		/* nothing to change: the maps are what the file says */
+		err = pr_journal_set(c, PR_JOURNAL_CLEAN);
 		if (err)
 			return err;
 	}
@@ -324,15 +335,24 @@ int pr_apply(struct pr_ctx *c, struct pr_ruleset *rs, const struct pr_apply_opts
 	if (!err) {
 		match_rules(rs, r, pv, &pl);
 		plan_deletes(r, pv, &pl);
-		if (c->fd_rmeta >= 0)
+		/* the datapath maps are read only when the last change may not
+		 * have finished: a clean journal means they are what the records say */
+		if (c->fd_rmeta >= 0) {
+			__u32 st;
+
+			err = pr_journal_state(c, &st);
+			pl.full = !err && st != PR_JOURNAL_CLEAN;
+		}
+		if (!err && pl.full)
 			err = pr_dp_read(c, &pl.dp);
 	}
 	if (!err) {
 		peak_add_strays(&pl);
 		err = assign_ids(c, rs, r, pv, &pl);
 	}
-	if (!err && c->fd_rmeta >= 0)
+	if (!err && pl.full)
 		err = plan_repairs(c, rs, r, pv, &pl);
+	r->reconciled = pl.full;
 	if (!err && !o->dry_run)
 		err = commit_all(c, o, r, pv, &pl);
 	if (!err && !o->dry_run)

@@ -448,8 +448,8 @@ out:
 
 /* SIGINT, SIGTERM, SIGHUP and SIGQUIT wait while a commit runs (its
  * threads inherit the mask): the change is finished or rolled back, then
- * the signal acts. SIGKILL cannot wait; the next change repairs what it
- * leaves (docs/design.md, "Interrupted changes"). */
+ * the signal acts. SIGKILL cannot wait: the journal stays BUSY, and the
+ * next change repairs what it left (docs/design.md, "Interrupted changes"). */
 int pr_commit(struct pr_ctx *c, struct pr_commit *p)
 {
 	sigset_t block, saved;
@@ -463,7 +463,13 @@ int pr_commit(struct pr_ctx *c, struct pr_commit *p)
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGQUIT);
 	pthread_sigmask(SIG_BLOCK, &block, &saved);
-	err = commit(c, p);
+	/* BUSY until the last write is done: a commit killed or failed midway
+	 * leaves it so, and the next change reconciles */
+	err = pr_journal_set(c, PR_JOURNAL_BUSY);
+	if (!err)
+		err = commit(c, p);
+	if (!err && pr_journal_set(c, PR_JOURNAL_CLEAN))
+		c->err[0] = 0; /* the change is made; the next one merely checks it again */
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	return err;
 }

@@ -92,6 +92,9 @@ int pr_tc_foreign_filters(int ifindex, bool egress);
  * kernel has the op for the map type, else one syscall an element. */
 /* Every element of fd into fresh arrays the caller frees (also on n == 0). */
 int pr_map_read_all(int fd, size_t ksz, size_t vsz, void **keys, void **vals, size_t *n);
+/* Slots 0..n-1 of an array map into vals (n * vsz bytes); slots past the
+ * array's end are left as they were. */
+int pr_array_read(int fd, size_t vsz, void *vals, size_t n);
 /* On failure *done elements were written. */
 int pr_map_update_many(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz, size_t n,
 		       __u64 elem_flags, size_t *done);
@@ -225,6 +228,11 @@ struct pr_commit {
 };
 int pr_commit(struct pr_ctx *c, struct pr_commit *p);
 
+/* The change journal (reconcile.c, struct pr_journal): its state (0: the
+ * maps have none yet), and marking a commit begun or finished. */
+int pr_journal_state(struct pr_ctx *c, __u32 *state);
+int pr_journal_set(struct pr_ctx *c, enum pr_journal_state state);
+
 /* Reconciliation (reconcile.c): the datapath maps as read, against a rule set. */
 struct pr_dp {
 	struct pr_rule_key *keys; /* pr_rules */
@@ -235,7 +243,9 @@ struct pr_dp {
 	struct pr_rule_nat *nat;  /* pr_rnat by id, nnat slots */
 	size_t nnat;
 };
+/* pr_rules and pr_allow; then the pr_rnat slots of ids up to max_id. */
 int pr_dp_read(struct pr_ctx *c, struct pr_dp *d);
+int pr_dp_read_nat(struct pr_ctx *c, struct pr_dp *d, __u32 max_id);
 void pr_dp_free(struct pr_dp *d);
 /* want (ids set) against d. bad[i]: want[i]'s entries, sources or pr_rnat
  * slot are not what it says. gone_*: entries and sources no rule of want

@@ -196,6 +196,7 @@ bool pr_drift_any(const struct pr_drift *d);
 struct pr_tables_check {
 	bool checked;           /* the tables were compared (not while a change holds the lock) */
 	bool busy;              /* a change was in progress: nothing was compared */
+	bool unfinished;        /* the journal says the last change did not finish (killed or failed) */
 	struct pr_drift drift;
 };
 /* Compare the datapath maps with the records; changes nothing. */
@@ -253,6 +254,7 @@ struct pr_change {
 struct pr_apply_result {
 	size_t added, replaced, deleted, unchanged, flows_flushed;
 	size_t repaired;           /* rules written again (PR_CHANGE_REPAIR); not counted as unchanged */
+	bool reconciled;           /* the datapath maps were compared: the journal said the last change had not finished */
 	struct pr_drift drift;     /* what the datapath maps held apart from the live rules, repaired */
 	bool deleted_first;        /* the maps could not hold old and new rules at once */
 	unsigned int bad_line;     /* on failure, the line it concerns (0: none) */

@@ -7,13 +7,39 @@
 #include <sys/file.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <bpf/bpf.h>
 #include "libportredir.h"
 #include "internal.h"
+
+int pr_journal_state(struct pr_ctx *c, __u32 *state)
+{
+	struct pr_journal j = {};
+	__u32 slot = PR_JOURNAL_SLOT;
+
+	if (bpf_map_lookup_elem(c->fd_rnat, &slot, &j))
+		return pr_errf(c, -errno, "cannot read the change journal (pr_rnat): %s", strerror(errno));
+	*state = j.magic == PR_JOURNAL_MAGIC ? j.state : 0;
+	return 0;
+}
+
+int pr_journal_set(struct pr_ctx *c, enum pr_journal_state state)
+{
+	struct pr_journal j = {};
+	__u32 slot = PR_JOURNAL_SLOT;
+
+	if (bpf_map_lookup_elem(c->fd_rnat, &slot, &j) || j.magic != PR_JOURNAL_MAGIC)
+		memset(&j, 0, sizeof(j));
+	j.magic = PR_JOURNAL_MAGIC;
+	j.generation += state == PR_JOURNAL_BUSY;
+	j.state = state;
+	if (bpf_map_update_elem(c->fd_rnat, &slot, &j, BPF_ANY))
+		return pr_errf(c, -errno, "cannot write the change journal (pr_rnat): %s", strerror(errno));
+	return 0;
+}
 
 int pr_dp_read(struct pr_ctx *c, struct pr_dp *d)
 {
 	void *keys = NULL, *vals = NULL;
-	size_t n = 0;
 	int err;
 
 	memset(d, 0, sizeof(*d));
@@ -24,37 +50,41 @@ int pr_dp_read(struct pr_ctx *c, struct pr_dp *d)
 	d->vals = vals;
 	err = pr_map_read_all(c->fd_allow, sizeof(*d->src), 1, &keys, &vals, &d->nsrc);
 	if (err) {
-		pr_errf(c, err, "cannot read the allowed sources (pr_allow): %s", strerror(-err));
-		goto fail;
+		pr_dp_free(d);
+		return pr_errf(c, err, "cannot read the allowed sources (pr_allow): %s", strerror(-err));
 	}
 	d->src = keys;
 	free(vals);
-	err = pr_map_read_all(c->fd_rnat, sizeof(__u32), sizeof(struct pr_rule_nat), &keys, &vals, &n);
-	if (err) {
-		pr_errf(c, err, "cannot read the source NAT of the rules (pr_rnat): %s", strerror(-err));
-		goto fail;
-	}
-	/* an array map: by index, whatever order the read came in */
-	d->nnat = (size_t)c->max_rules + 1;
-	d->nat = calloc(d->nnat, sizeof(*d->nat));
-	if (!d->nat) {
-		err = pr_errf(c, -ENOMEM, "out of memory reading pr_rnat");
-		free(keys);
-		free(vals);
-		goto fail;
-	}
-	for (size_t i = 0; i < n; i++) {
-		__u32 id = ((__u32 *)keys)[i];
-
-		if (id < d->nnat)
-			d->nat[id] = ((struct pr_rule_nat *)vals)[i];
-	}
-	free(keys);
-	free(vals);
 	return 0;
-fail:
-	pr_dp_free(d);
-	return err;
+}
+
+/* Only the slots up to the highest id are read: maps for 131,072 rules
+ * that hold 5 would otherwise pay for every slot. */
+int pr_dp_read_nat(struct pr_ctx *c, struct pr_dp *d, __u32 max_id)
+{
+	size_t n = (size_t)(max_id < c->max_rules ? max_id : c->max_rules) + 1;
+	int err;
+
+	free(d->nat);
+	d->nnat = 0;
+	d->nat = calloc(n, sizeof(*d->nat));
+	if (!d->nat)
+		return pr_errf(c, -ENOMEM, "out of memory reading pr_rnat");
+	err = pr_array_read(c->fd_rnat, sizeof(*d->nat), d->nat, n);
+	if (err)
+		return pr_errf(c, err, "cannot read the source NAT of the rules (pr_rnat): %s", strerror(-err));
+	d->nnat = n;
+	return 0;
+}
+
+/* The highest id of m[0..n). */
+static __u32 max_id_of(const struct pr_rule_meta *const *m, size_t n)
+{
+	__u32 max = 0;
+
+	for (size_t i = 0; i < n; i++)
+		max = m[i]->rule.id > max ? m[i]->rule.id : max;
+	return max;
 }
 
 void pr_dp_free(struct pr_dp *d)
@@ -112,14 +142,103 @@ static __u32 *index_ids(const struct pr_rule_meta *const *m, size_t n, size_t ni
 	return idx;
 }
 
+/* An open-addressing index of the lookup entries as read, by key: a
+ * 100,000-rule table is checked with one probe an entry, no sort. */
+struct entry_index {
+	__u32 *slot; /* entry index + 1; 0 is empty */
+	size_t mask;
+};
+
+static size_t key_hash(const struct pr_rule_key *k)
+{
+	__u32 w[5];
+	__u64 h = 0x9e3779b97f4a7c15ULL;
+
+	memcpy(w, k, sizeof(w));
+	for (int i = 0; i < 5; i++)
+		h = (h ^ w[i]) * 0xff51afd7ed558ccdULL;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static int index_build(struct entry_index *x, const struct pr_dp *d)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * d->nentries)
+		cap *= 2;
+	x->slot = calloc(cap, sizeof(*x->slot));
+	if (!x->slot)
+		return -ENOMEM;
+	x->mask = cap - 1;
+	for (size_t i = 0; i < d->nentries; i++) {
+		size_t h = key_hash(&d->keys[i]) & x->mask;
+
+		while (x->slot[h])
+			h = (h + 1) & x->mask;
+		x->slot[h] = i + 1;
+	}
+	return 0;
+}
+
+/* The index of the entry with key k, or -1. */
+static long index_find(const struct entry_index *x, const struct pr_dp *d, const struct pr_rule_key *k)
+{
+	for (size_t h = key_hash(k) & x->mask; x->slot[h]; h = (h + 1) & x->mask)
+		if (memcmp(&d->keys[x->slot[h] - 1], k, sizeof(*k)) == 0)
+			return (long)x->slot[h] - 1;
+	return -1;
+}
+
+/* Whether entry e is what pr_rule_entry(m, p) gives. */
+static bool entry_is(const struct pr_rule_meta *m, __u16 p, const struct pr_rule *e)
+{
+	__be16 tp = m->target_port_last ? htons(ntohs(m->rule.target_port) + (p - ntohs(m->key.port))) :
+					  m->rule.target_port;
+
+	return e->id == m->rule.id && e->target_port == tp && e->flags == m->rule.flags &&
+	       memcmp(&e->target, &m->rule.target, sizeof(e->target)) == 0;
+}
+
+/* want[j]'s lookup entries against the index: each found one is marked
+ * in seen; a missing or different one makes the rule bad. */
+static void check_entries(const struct pr_rule_meta *m, size_t j, const struct entry_index *x,
+			  const struct pr_dp *d, const __u8 *fresh, __u8 *seen, struct pr_recon *r)
+{
+	bool count = !fresh || !fresh[j];
+	struct pr_rule_key k = m->key;
+	__u8 protos[2];
+	int np = pr_rule_protos(m->key.proto, protos);
+
+	for (int pi = 0; pi < np; pi++) {
+		k.proto = protos[pi];
+		for (__u32 p = ntohs(m->key.port); p <= m->port_last; p++) {
+			long e;
+
+			k.port = htons(p);
+			e = index_find(x, d, &k);
+			if (e < 0) {
+				r->bad[j] = 1;
+				r->drift.entries_missing += count;
+				continue;
+			}
+			seen[e] = 1;
+			if (!entry_is(m, p, &d->vals[e])) {
+				r->bad[j] = 1;
+				r->drift.entries_wrong += count;
+			}
+		}
+	}
+}
+
 int pr_recon_plan(struct pr_ctx *c, const struct pr_rule_meta *const *want, size_t nwant,
 		  const struct pr_rule_meta *const *old, size_t nold, const struct pr_dp *d, const __u8 *fresh,
 		  struct pr_recon *r)
 {
-	size_t nid = (size_t)c->max_rules + 1, nws = 0, nos = 0;
-	struct pr_span *ws = NULL, *os = NULL;
-	__u32 *widx = NULL, *oidx = NULL, *hits = NULL, *shits = NULL;
-	__u8 *gone_id = NULL;
+	size_t nid = (size_t)c->max_rules + 1, nos = 0;
+	struct entry_index x = {};
+	struct pr_span *os = NULL;
+	__u32 *widx = NULL, *oidx = NULL, *shits = NULL;
+	__u8 *gone_id = NULL, *seen = NULL;
 	int err = -ENOMEM;
 
 	memset(r, 0, sizeof(*r));
@@ -127,37 +246,32 @@ int pr_recon_plan(struct pr_ctx *c, const struct pr_rule_meta *const *want, size
 	r->gone_keys = malloc((d->nentries + 1) * sizeof(*r->gone_keys));
 	r->gone_src = malloc((d->nsrc + 1) * sizeof(*r->gone_src));
 	r->gone_ids = malloc((d->nentries + 1) * sizeof(*r->gone_ids));
-	hits = calloc(nwant + 1, sizeof(*hits));
 	shits = calloc(nwant + 1, sizeof(*shits));
 	gone_id = calloc(nid, 1);
+	seen = calloc(d->nentries + 1, 1);
 	widx = index_ids(want, nwant, nid);
 	oidx = index_ids(old, nold, nid);
-	if (!r->bad || !r->gone_keys || !r->gone_src || !r->gone_ids || !hits || !shits || !gone_id || !widx ||
-	    !oidx || pr_spans_build(want, nwant, &ws, &nws) || (nold && pr_spans_build(old, nold, &os, &nos)))
+	if (!r->bad || !r->gone_keys || !r->gone_src || !r->gone_ids || !shits || !gone_id || !seen || !widx ||
+	    !oidx || index_build(&x, d))
 		goto out;
 
-	/* Every lookup entry: a rule's, as that rule says; a rule's, pointing
-	 * elsewhere; or no rule's. */
+	/* Every rule's entries: present and as it says, present and pointing
+	 * elsewhere, or missing. */
+	for (size_t j = 0; j < nwant; j++)
+		check_entries(want[j], j, &x, d, fresh, seen, r);
+	/* Entries no rule has (of a rule the change removes, or stray), and ids
+	 * that entries carry which no rule has: a half-made rule's, whose flows
+	 * go too. */
 	for (size_t i = 0; i < d->nentries; i++) {
-		const struct pr_rule_key *k = &d->keys[i];
-		long j = pr_spans_find(ws, nws, k);
 		__u32 id = d->vals[i].id;
 
-		if (j >= 0) {
-			struct pr_rule e;
-
-			hits[j]++;
-			pr_rule_entry(want[j], ntohs(k->port), &e);
-			if (memcmp(&e, &d->vals[i], sizeof(e))) {
-				r->bad[j] = 1;
-				r->drift.entries_wrong += !fresh || !fresh[j];
-			}
-		} else {
-			r->gone_keys[r->ngone_keys++] = *k;
-			if (!nos || pr_spans_find(os, nos, k) < 0)
+		if (!seen[i]) {
+			r->gone_keys[r->ngone_keys++] = d->keys[i];
+			if (nold && !os && pr_spans_build(old, nold, &os, &nos))
+				goto out;
+			if (!nold || pr_spans_find(os, nos, &d->keys[i]) < 0)
 				r->drift.entries_stray++;
 		}
-		/* an id no rule has: a half-made rule's, whose flows go too */
 		if (id < nid && !widx[id] && !oidx[id] && !gone_id[id]) {
 			gone_id[id] = 1;
 			r->gone_ids[r->ngone_ids++] = id;
@@ -177,34 +291,28 @@ int pr_recon_plan(struct pr_ctx *c, const struct pr_rule_meta *const *want, size
 	}
 	for (size_t j = 0; j < nwant; j++) {
 		const struct pr_rule_meta *m = want[j];
-		size_t span = pr_rule_span(m), ns = distinct_sources(m);
+		bool count = !fresh || !fresh[j];
+		size_t ns = m->allow_count ? distinct_sources(m) : 0;
 
-		/* a rule the change writes anyway: its state is not drift */
-		if (fresh && fresh[j])
-			continue;
-		if (hits[j] < span) {
-			r->bad[j] = 1;
-			r->drift.entries_missing += span - hits[j];
-		}
 		if (shits[j] < ns) {
 			r->bad[j] = 1;
-			r->drift.sources_missing += ns - shits[j];
+			r->drift.sources_missing += count ? ns - shits[j] : 0;
 		}
 		if (m->rule.id >= d->nnat || !nat_same(&d->nat[m->rule.id], &m->nat)) {
 			r->bad[j] = 1;
-			r->drift.nat_wrong++;
+			r->drift.nat_wrong += count;
 		}
-		r->drift.rules += r->bad[j];
+		r->drift.rules += count && r->bad[j];
 	}
 	err = 0;
 out:
-	free(ws);
+	free(x.slot);
 	free(os);
 	free(widx);
 	free(oidx);
-	free(hits);
 	free(shits);
 	free(gone_id);
+	free(seen);
 	if (err) {
 		pr_recon_free(r);
 		pr_errf(c, err, "out of memory comparing %zu rules with the datapath maps", nwant);
@@ -260,9 +368,17 @@ int pr_tables_check(struct pr_ctx *c, struct pr_tables_check *out)
 	err = pr_rules_read(c, &live, &n);
 	if (!err)
 		err = pr_dp_read(c, &d);
+	want = err ? NULL : ptrs_of(live, n);
+	if (!err && want)
+		err = pr_dp_read_nat(c, &d, max_id_of(want, n));
 	if (!err) {
-		want = ptrs_of(live, n);
 		err = want ? pr_recon_plan(c, want, n, NULL, 0, &d, NULL, &r) : pr_errf(c, -ENOMEM, "out of memory");
+	}
+	if (!err) {
+		__u32 st;
+
+		err = pr_journal_state(c, &st);
+		out->unfinished = st == PR_JOURNAL_BUSY;
 	}
 	if (!err) {
 		out->drift = r.drift;
@@ -298,7 +414,9 @@ int pr_repair(struct pr_ctx *c, bool keep_flows, struct pr_repair_result *res)
 		err = pr_errf(c, -ENOMEM, "out of memory");
 		goto out;
 	}
-	err = pr_recon_plan(c, want, n, NULL, 0, &d, NULL, &r);
+	err = pr_dp_read_nat(c, &d, max_id_of(want, n));
+	if (!err)
+		err = pr_recon_plan(c, want, n, NULL, 0, &d, NULL, &r);
 	if (err)
 		goto out;
 	res->drift = r.drift;
@@ -317,6 +435,8 @@ int pr_repair(struct pr_ctx *c, bool keep_flows, struct pr_repair_result *res)
 
 		err = pr_commit(c, &p);
 		res->flows_flushed = p.flows_flushed;
+	} else {
+		err = pr_journal_set(c, PR_JOURNAL_CLEAN);
 	}
 out:
 	pr_recon_free(&r);
