@@ -355,8 +355,8 @@ static int do_apply(const void *cfg, struct pr_ctx *unused)
 		rc = apply_failed(shown, &c, err, &out.r);
 	} else {
 		if (out.r.deleted_first)
-			out_note("the maps cannot hold the old and the new rules at once, so the %s deleted rules %s first",
-				 o.dry_run ? "would be" : "were", o.dry_run ? "go" : "went");
+			out_note("the maps cannot hold the old and the new rules at once, so the deleted rules %s first",
+				 o.dry_run ? "would go" : "went");
 		if_notes(&out.r);
 		out_print(&apply_desc, &out, o.dry_run ? dry_run_view : applied_view);
 	}
