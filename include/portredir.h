@@ -89,8 +89,8 @@ _Static_assert(sizeof(struct pr_rule_nat) == 24, "pr_rule_nat layout");
  * datapath reads pr_rnat only by a rule's id): BUSY from a commit's first
  * write to its last, so a change that did not finish (killed, or failed
  * midway) is seen by the next one, which then reconciles the datapath maps
- * with the records (docs/design.md, "Interrupted changes"). A slot of zeros
- * (maps written before the journal existed) counts as BUSY. The last 8
+ * with the records (docs/design.md, "Interrupted changes"). New maps start
+ * CLEAN; a slot of zeros (maps from before the journal) counts as BUSY. The last 8
  * bytes stay zero, so the slot reads as a pr_rule_nat of mode none.
  * Userspace only. */
 #define PR_JOURNAL_MAGIC 0x50524a4e /* "PRJN" */
