@@ -268,9 +268,8 @@ out:
 static int commit_all(struct pr_ctx *c, const struct pr_apply_opts *o, struct pr_apply_result *r,
 		      struct apply_priv *pv, const struct rule_plan *pl)
 {
-	int err;
-
 	const struct pr_recon *g = &pl->recon;
+	int err;
 
 	if (pl->nput || pl->ndel || g->ngone_keys || g->ngone_src || g->ngone_ids) {
 		struct pr_commit p = {

@@ -218,8 +218,11 @@ int pr_repair(struct pr_ctx *c, bool keep_flows, struct pr_repair_result *r);
  * New and replaced entries are written before entries are deleted, so a
  * port that changes rules always has one (see docs/design.md). Everything is
  * validated first: on -EINVAL (a bad rule, *bad_line set) or -ENOSPC (over
- * capacity, c->err states it) nothing has changed. With dry_run, only
- * reports. c may be unopened (fds -1) for a dry run against no maps. */
+ * capacity, c->err states it) nothing has changed. When the change journal
+ * says the last change did not finish, the datapath maps are compared with
+ * the file too and made exactly it (PR_CHANGE_REPAIR, r->drift). With
+ * dry_run, only reports. c may be unopened (fds -1) for a dry run against
+ * no maps. */
 struct pr_apply_opts {
 	bool dry_run;
 	bool keep_flows; /* deleted rules' flows drain instead of being flushed */
@@ -258,7 +261,7 @@ struct pr_apply_result {
 	struct pr_drift drift;     /* what the datapath maps held apart from the live rules, repaired */
 	bool deleted_first;        /* the maps could not hold old and new rules at once */
 	unsigned int bad_line;     /* on failure, the line it concerns (0: none) */
-	struct pr_change *changes; /* file order, then deletes by id; valid until pr_apply_free() */
+	struct pr_change *changes; /* file order, then deletes by id, then repairs; valid until pr_apply_free() */
 	size_t nchanges;
 	/* interfaces, when the file has interface lines */
 	bool ifaces;

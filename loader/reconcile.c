@@ -369,11 +369,12 @@ int pr_tables_check(struct pr_ctx *c, struct pr_tables_check *out)
 	if (!err)
 		err = pr_dp_read(c, &d);
 	want = err ? NULL : ptrs_of(live, n);
-	if (!err && want)
+	if (!err && !want)
+		err = pr_errf(c, -ENOMEM, "out of memory");
+	if (!err)
 		err = pr_dp_read_nat(c, &d, max_id_of(want, n));
-	if (!err) {
-		err = want ? pr_recon_plan(c, want, n, NULL, 0, &d, NULL, &r) : pr_errf(c, -ENOMEM, "out of memory");
-	}
+	if (!err)
+		err = pr_recon_plan(c, want, n, NULL, 0, &d, NULL, &r);
 	if (!err) {
 		__u32 st;
 
