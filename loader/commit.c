@@ -165,12 +165,19 @@ out:
 	free(ak);
 }
 
-/* One bulk update, run on a thread of its own. */
+/* The counters of new ids, then the records, run on a thread of its own
+ * for a large change; zeroed tells the writer of the lookup entries that
+ * the counters are fresh (or zero_err why not). */
 struct bg_update {
-	int fd;
-	const void *keys, *vals;
-	size_t ksz, vsz, n;
-	int err;
+	struct pr_ctx *c;
+	const __u32 *new_ids;
+	size_t nnew;
+	const void *ids, *metas;
+	size_t n;
+	int zero_err, err;
+	bool zeroed;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 };
 
 /* Below this many rules a thread costs more than it saves. */
@@ -180,15 +187,37 @@ static void *bg_update_run(void *arg)
 {
 	struct bg_update *u = arg;
 	size_t done;
+	int err = zero_stats(u->c, u->new_ids, u->nnew);
 
-	u->err = pr_map_update_many(u->fd, u->keys, u->ksz, u->vals, u->vsz, u->n, BPF_ANY, &done);
+	pthread_mutex_lock(&u->mu);
+	u->zero_err = err;
+	u->zeroed = true;
+	pthread_cond_signal(&u->cv);
+	pthread_mutex_unlock(&u->mu);
+	/* a record never exists before its counters are fresh */
+	u->err = err ? err : pr_map_update_many(u->c->fd_rmeta, u->ids, sizeof(__u32), u->metas,
+						 sizeof(struct pr_rule_meta), u->n, BPF_ANY, &done);
 	return NULL;
 }
 
-/* Counters first, then records beside sources, source NAT and lookup
- * entries: a packet never finds a rule whose id has no counters, sources or
- * pr_rnat yet, and a record never exists before its rule's counters are
- * zeroed (so the next change can trust the counters of every record). */
+/* Wait until the counters are zeroed: their error, or 0. */
+static int bg_wait_zeroed(struct bg_update *u)
+{
+	int err;
+
+	pthread_mutex_lock(&u->mu);
+	while (!u->zeroed)
+		pthread_cond_wait(&u->cv, &u->mu);
+	err = u->zero_err;
+	pthread_mutex_unlock(&u->mu);
+	return err;
+}
+
+/* Counters first, then records, beside sources, source NAT and (once the
+ * counters are zeroed) lookup entries: a packet never finds a rule whose id
+ * has no fresh counters, sources or pr_rnat yet, and a record never exists
+ * before its rule's counters are zeroed (so the next change can trust the
+ * counters of every record). */
 static int put_rules(struct pr_ctx *c, struct pr_commit *p)
 {
 	struct pr_rule_meta *metas = malloc((p->nput + 1) * sizeof(*metas));
@@ -197,7 +226,7 @@ static int put_rules(struct pr_ctx *c, struct pr_commit *p)
 	struct pr_rule_key *k = NULL;
 	struct pr_rule *v = NULL;
 	size_t nnew = 0, nk = 0, cnt = 0, done;
-	struct bg_update rec = {};
+	struct bg_update rec = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 	bool bg_started = false;
 	const char *what = "";
 	__u8 *ones = NULL;
@@ -220,15 +249,15 @@ static int put_rules(struct pr_ctx *c, struct pr_commit *p)
 		goto out;
 	memset(ones, 1, nk);
 
-	what = "reset the counters of";
-	err = zero_stats(c, new_ids, nnew);
-	if (err)
-		goto fail;
 	/* The records are the control plane's alone (the datapath never reads
-	 * pr_rmeta), so they need no order against the rest: a large change
-	 * writes them on another CPU meanwhile. */
-	rec = (struct bg_update){ .fd = c->fd_rmeta, .keys = ids, .ksz = sizeof(*ids), .vals = metas,
-				  .vsz = sizeof(*metas), .n = p->nput };
+	 * pr_rmeta), so beyond coming after the counters they need no order
+	 * against the rest: a large change writes both on another CPU meanwhile. */
+	rec.c = c;
+	rec.new_ids = new_ids;
+	rec.nnew = nnew;
+	rec.ids = ids;
+	rec.metas = metas;
+	rec.n = p->nput;
 	if (p->nput < BG_MIN || pthread_create(&bg, NULL, bg_update_run, &rec))
 		bg_update_run(&rec);
 	else
@@ -240,6 +269,10 @@ static int put_rules(struct pr_ctx *c, struct pr_commit *p)
 		err = write_nat(c, p, false);
 	}
 	if (!err) {
+		what = "reset the counters of";
+		err = bg_wait_zeroed(&rec);
+	}
+	if (!err) {
 		what = "insert the lookup entries of";
 		err = pr_map_update_many(c->fd_rules, k, sizeof(*k), v, sizeof(*v), cnt, BPF_ANY, &done);
 	}
@@ -249,7 +282,6 @@ static int put_rules(struct pr_ctx *c, struct pr_commit *p)
 		what = "record";
 		err = rec.err;
 	}
-fail:
 	if (err)
 		rollback_put(c, p);
 out:
