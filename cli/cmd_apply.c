@@ -6,6 +6,7 @@
 #include <string.h>
 #include "cli.h"
 #include "describe.h"
+#include "drift.h"
 
 struct apply_cfg {
 	const char *file;
@@ -31,6 +32,7 @@ static void change_get(const void *obj, size_t which, struct out_val *v)
 {
 	static const char *const verb[] = {
 		[PR_CHANGE_ADD] = "add", [PR_CHANGE_REPLACE] = "replace", [PR_CHANGE_DELETE] = "delete",
+		[PR_CHANGE_REPAIR] = "repair",
 	};
 	const struct pr_change *ch = obj;
 
@@ -43,7 +45,7 @@ static void change_get(const void *obj, size_t which, struct out_val *v)
 		break;
 	case CH_OLD:
 		out_obj(v, &rule_desc, ch->old);
-		v->absent = !ch->old;
+		v->absent = !ch->old || ch->kind == PR_CHANGE_REPAIR; /* a repair's old is itself */
 		break;
 	}
 }
@@ -184,7 +186,8 @@ struct apply_out {
 	bool show; /* list the changes (a dry run, or -v) */
 };
 
-enum { AP_DRY, AP_ADDED, AP_REPLACED, AP_DELETED, AP_UNCHANGED, AP_FLUSHED, AP_FIRST, AP_CHANGES, AP_IFACES };
+enum { AP_DRY, AP_ADDED, AP_REPLACED, AP_DELETED, AP_UNCHANGED, AP_FLUSHED, AP_FIRST, AP_CHANGES, AP_IFACES,
+       AP_REPAIRED, AP_RECONCILED, AP_DRIFT };
 enum { IS_ATTACHED, IS_CHANGED, IS_DETACHED, IS_UNCHANGED, IS_CHANGES };
 
 static void if_changes_get(const void *obj, size_t arg, struct out_val *v)
@@ -218,6 +221,10 @@ static void apply_get(const void *obj, size_t which, struct out_val *v)
 		out_obj(v, &ifaces_desc, o);
 		v->absent = !o->r.ifaces;
 		break;
+	case AP_DRIFT:
+		out_obj(v, &drift_desc, &o->r.drift);
+		v->absent = !out_json() && !pr_drift_any(&o->r.drift);
+		break;
 	}
 }
 
@@ -231,6 +238,9 @@ static const struct out_field apply_fields[] = {
 	[AP_FIRST] = { "deleted_first", out_get_bool, .arg = offsetof(struct apply_out, r.deleted_first) },
 	[AP_CHANGES] = { "changes", apply_get, .arg = AP_CHANGES },
 	[AP_IFACES] = { "interfaces", apply_get, .arg = AP_IFACES },
+	[AP_REPAIRED] = COUNT("repaired", repaired),
+	[AP_RECONCILED] = { "reconciled", out_get_bool, .arg = offsetof(struct apply_out, r.reconciled) },
+	[AP_DRIFT] = { "drift", apply_get, .arg = AP_DRIFT },
 };
 static const struct out_desc apply_desc = OUT_DESC(apply_fields);
 /* Text: rule changes (dry run or -v), interface changes, then the counts. */
@@ -247,13 +257,13 @@ static const struct out_col applied_view[] = {
 	{ AP_CHANGES, .view = change_view }, { AP_IFACES, .view = if_changes_view },
 	{ AP_ADDED, .fmt = "added %s" }, { AP_REPLACED, .fmt = ", replaced %s" }, { AP_DELETED, .fmt = ", deleted %s" },
 	{ AP_UNCHANGED, .fmt = ", unchanged %s" }, { AP_FLUSHED, .fmt = " (%s conntrack entries removed)\n" },
-	{ AP_IFACES, .view = if_counts_view }, OUT_COLS_END,
+	{ AP_DRIFT, .view = drift_repaired_view }, { AP_IFACES, .view = if_counts_view }, OUT_COLS_END,
 };
 static const struct out_col dry_run_view[] = {
 	{ AP_CHANGES, .view = change_view }, { AP_IFACES, .view = if_changes_view },
 	{ AP_ADDED, .fmt = "dry run, nothing changed: would add %s" }, { AP_REPLACED, .fmt = ", replace %s" },
 	{ AP_DELETED, .fmt = ", delete %s" }, { AP_UNCHANGED, .fmt = "; unchanged %s\n" },
-	{ AP_IFACES, .view = if_dry_counts_view }, OUT_COLS_END,
+	{ AP_DRIFT, .view = drift_would_view }, { AP_IFACES, .view = if_dry_counts_view }, OUT_COLS_END,
 };
 
 /* ---- the command ---- */
@@ -345,8 +355,8 @@ static int do_apply(const void *cfg, struct pr_ctx *unused)
 		rc = apply_failed(shown, &c, err, &out.r);
 	} else {
 		if (out.r.deleted_first)
-			out_note("the maps cannot hold the old and the new rules at once, so the %s deleted rules %s first",
-				 o.dry_run ? "would be" : "were", o.dry_run ? "go" : "went");
+			out_note("the maps cannot hold the old and the new rules at once, so the deleted rules %s first",
+				 o.dry_run ? "would go" : "went");
 		if_notes(&out.r);
 		out_print(&apply_desc, &out, o.dry_run ? dry_run_view : applied_view);
 	}

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include "cli.h"
+#include "drift.h"
 
 /* ---- status ---- */
 
@@ -181,6 +182,37 @@ static const struct out_col local_view[] = {
 	OUT_LITERAL("\n"), { LO_HOOKS, .view = hook_view }, OUT_COLS_END,
 };
 
+/* ---- whether the rule tables agree (issue 12 part 1) ---- */
+
+enum { TB_DRIFT, TB_BUSY, TB_UNFINISHED };
+
+static void tables_get(const void *obj, size_t which, struct out_val *v)
+{
+	const struct pr_tables_check *t = obj;
+
+	switch (which) {
+	case TB_DRIFT:
+		out_obj(v, &drift_desc, &t->drift);
+		v->absent = !t->checked;
+		break;
+	case TB_BUSY: out_bool(v, t->busy); break;
+	case TB_UNFINISHED: out_bool(v, t->unfinished); break;
+	}
+}
+
+static const struct out_field tables_fields[] = {
+	[TB_DRIFT] = { "drift", tables_get, .arg = TB_DRIFT, .flags = OUT_F_MERGE },
+	[TB_BUSY] = { "change_in_progress", tables_get, .arg = TB_BUSY },
+	[TB_UNFINISHED] = { "last_change_unfinished", tables_get, .arg = TB_UNFINISHED },
+};
+static const struct out_desc tables_desc = OUT_DESC(tables_fields);
+static const struct out_col tables_view[] = {
+	{ TB_DRIFT, .view = drift_status_view },
+	{ TB_BUSY, .fmt = "tables: not compared: a change is in progress\n" },
+	{ TB_UNFINISHED, .fmt = "last change: did not finish (killed or failed); the next apply, or repair, reconciles\n" },
+	OUT_COLS_END,
+};
+
 struct status_out {
 	const char *pin_dir;
 	bool have; /* the maps exist */
@@ -188,9 +220,10 @@ struct status_out {
 	struct pr_iface_status *ifs;
 	size_t n;
 	struct pr_fill fill;
+	struct pr_tables_check tables;
 };
 
-enum { ST_PIN, ST_NO_MAPS, ST_NONE, ST_IFACES, ST_LOCAL, ST_MAPS, ST_CAPACITY };
+enum { ST_PIN, ST_NO_MAPS, ST_NONE, ST_IFACES, ST_LOCAL, ST_MAPS, ST_CAPACITY, ST_TABLES };
 
 static void status_get(const void *obj, size_t which, struct out_val *v)
 {
@@ -210,6 +243,10 @@ static void status_get(const void *obj, size_t which, struct out_val *v)
 		out_obj(v, &fill_desc, &s->fill);
 		v->absent = !s->have;
 		break;
+	case ST_TABLES:
+		out_obj(v, &tables_desc, &s->tables);
+		v->absent = !s->have;
+		break;
 	}
 }
 
@@ -221,12 +258,13 @@ static const struct out_field status_fields[] = {
 	[ST_LOCAL] = { "local_clients", status_get, .arg = ST_LOCAL },
 	[ST_MAPS] = { "maps", status_get, .arg = ST_MAPS },
 	[ST_CAPACITY] = { "capacity", status_get, .arg = ST_CAPACITY, .flags = OUT_F_TEXT },
+	[ST_TABLES] = { "tables", status_get, .arg = ST_TABLES },
 };
 static const struct out_desc status_desc = OUT_DESC(status_fields);
 static const struct out_col status_view[] = {
 	{ ST_PIN, .fmt = "pin dir: %s" }, { ST_NO_MAPS, .fmt = "%s\n" }, { ST_NONE, .fmt = "interfaces:%s\n" },
 	{ ST_IFACES, .view = iface_view }, { ST_LOCAL, .view = local_view }, { ST_MAPS, .view = fill_view }, { ST_CAPACITY, .view = capacity_view },
-	OUT_COLS_END,
+	{ ST_TABLES, .view = tables_view }, OUT_COLS_END,
 };
 
 static int do_status(const void *cfg, struct pr_ctx *c)
@@ -234,7 +272,8 @@ static int do_status(const void *cfg, struct pr_ctx *c)
 	struct status_out s = { .pin_dir = c ? c->pin_dir : cli_pin_dir(), .have = c != NULL };
 	int rc = EXIT_OK;
 
-	if (c && (pr_iface_list(c, &s.ifs, &s.n) || pr_local_status(c, &s.local) || pr_map_fill(c, &s.fill)))
+	if (c && (pr_iface_list(c, &s.ifs, &s.n) || pr_local_status(c, &s.local) || pr_map_fill(c, &s.fill) ||
+		  pr_tables_check(c, &s.tables)))
 		rc = cli_fail(c);
 	else
 		out_print(&status_desc, &s, status_view);
@@ -245,5 +284,7 @@ static int do_status(const void *cfg, struct pr_ctx *c)
 const struct cmd cmd_status = {
 	"status", do_status, params_none, 0, CMD_MAPS_READ,
 	"Shows attached interfaces in this network namespace, their modes and program ids,\n"
-	"the socket hooks for local clients (cgroup, hooks, link ids), and map fill levels.",
+	"the socket hooks for local clients (cgroup, hooks, link ids), map fill levels, and\n"
+	"whether the datapath maps agree with the rule records (what disagrees, counted;\n"
+	"portredir repair fixes it).",
 };

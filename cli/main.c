@@ -31,6 +31,7 @@ static const struct cmd *const commands[] = {
 	&cmd_attach, &cmd_detach, &cmd_status, &cmd_add,       &cmd_del,
 	&cmd_apply,  &cmd_save,   &cmd_list,   &cmd_stats,     &cmd_conntrack,
 	&cmd_exporter,
+	&cmd_repair,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -85,6 +85,25 @@ struct pr_rule_nat {
 };
 _Static_assert(sizeof(struct pr_rule_nat) == 24, "pr_rule_nat layout");
 
+/* The change journal in pr_rnat's slot 0 (no rule has id 0, and the
+ * datapath reads pr_rnat only by a rule's id): BUSY from a commit's first
+ * write to its last, so a change that did not finish (killed, or failed
+ * midway) is seen by the next one, which then reconciles the datapath maps
+ * with the records (docs/design.md, "Interrupted changes"). New maps start
+ * CLEAN; a slot of zeros (maps from before the journal) counts as BUSY. The last 8
+ * bytes stay zero, so the slot reads as a pr_rule_nat of mode none.
+ * Userspace only. */
+#define PR_JOURNAL_MAGIC 0x50524a4e /* "PRJN" */
+enum pr_journal_state { PR_JOURNAL_CLEAN = 1, PR_JOURNAL_BUSY = 2 };
+struct pr_journal {
+	__u32 magic;
+	__u32 state;      /* enum pr_journal_state */
+	__u64 generation; /* commits begun in this pin dir */
+	__u8 zero[8];
+};
+_Static_assert(sizeof(struct pr_journal) == sizeof(struct pr_rule_nat), "pr_journal fills one pr_rnat slot");
+#define PR_JOURNAL_SLOT 0
+
 /* Control-plane view of a rule, keyed by rule id; the datapath never reads it. */
 struct pr_rule_meta {
 	char name[PR_NAME_LEN];

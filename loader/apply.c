@@ -68,7 +68,13 @@ struct rule_plan {
 	size_t nlive, nput, ndel;
 	const struct pr_rule_meta **byk; /* live rules by listen key */
 	__u8 *kept;                      /* per live rule: whether rs keeps its id */
+	const struct pr_rule_meta **old_of; /* per rule of rs: the live rule with its listen, or NULL */
+	__u8 *is_put;                    /* per rule of rs: added or replaced */
 	struct pr_usage peak;            /* live and new rules together */
+	struct pr_usage live_use;        /* the live rules alone */
+	struct pr_dp dp;                 /* the datapath maps as read (maps open only) */
+	struct pr_recon recon;
+	bool full;                       /* reconcile: the last change may not have finished */
 };
 
 static int plan_alloc(struct pr_ctx *c, const struct pr_ruleset *rs, struct pr_apply_result *r,
@@ -78,11 +84,13 @@ static int plan_alloc(struct pr_ctx *c, const struct pr_ruleset *rs, struct pr_a
 
 	pl->byk = malloc((nlive + 1) * sizeof(*pl->byk));
 	pl->kept = calloc(nlive + 1, 1);
+	pl->old_of = calloc(rs->n + 1, sizeof(*pl->old_of));
+	pl->is_put = calloc(rs->n + 1, 1);
 	pv->put = malloc((rs->n + 1) * sizeof(*pv->put));
 	pv->put_old = malloc((rs->n + 1) * sizeof(*pv->put_old));
 	pv->del = malloc((nlive + 1) * sizeof(*pv->del));
 	r->changes = malloc((rs->n + nlive + 1) * sizeof(*r->changes));
-	if (!pl->byk || !pl->kept || !pv->put || !pv->put_old || !pv->del || !r->changes)
+	if (!pl->byk || !pl->kept || !pl->old_of || !pl->is_put || !pv->put || !pv->put_old || !pv->del || !r->changes)
 		return pr_errf(c, -ENOMEM, "out of memory planning %zu rules", rs->n);
 	return 0;
 }
@@ -101,6 +109,7 @@ static void match_rules(struct pr_ruleset *rs, struct pr_apply_result *r, struct
 		pl->byk[i] = &pv->live[i];
 		pr_usage_add(&pl->peak, &pv->live[i]);
 	}
+	pl->live_use = pl->peak;
 	qsort(pl->byk, nlive, sizeof(*pl->byk), cmp_key);
 
 	now = pr_realtime_ns();
@@ -110,6 +119,7 @@ static void match_rules(struct pr_ruleset *rs, struct pr_apply_result *r, struct
 		const struct pr_rule_meta *old = hit && (*hit)->port_last == m->port_last ? *hit : NULL;
 		struct pr_change *ch = &r->changes[r->nchanges];
 
+		pl->old_of[i] = old;
 		if (old) {
 			pl->kept[old - pv->live] = 1;
 			m->rule.id = old->rule.id;
@@ -125,6 +135,7 @@ static void match_rules(struct pr_ruleset *rs, struct pr_apply_result *r, struct
 			r->added++;
 		}
 		m->created_ns = now;
+		pl->is_put[i] = 1;
 		pv->put[pl->nput] = m;
 		pv->put_old[pl->nput++] = old;
 		ch->kind = old ? PR_CHANGE_REPLACE : PR_CHANGE_ADD;
@@ -189,21 +200,95 @@ out:
 	return err;
 }
 
+/* What the datapath holds beyond the live rules (entries and sources of no
+ * record, left by an interrupted change) takes room until it goes. */
+static void peak_add_strays(struct rule_plan *pl)
+{
+	if (pl->dp.nentries > pl->live_use.entries)
+		pl->peak.entries += pl->dp.nentries - pl->live_use.entries;
+	if (pl->dp.nsrc > pl->live_use.sources)
+		pl->peak.sources += pl->dp.nsrc - pl->live_use.sources;
+}
+
+/* The file's rules (ids assigned) against the datapath maps: rules the file
+ * keeps whose entries, sources or source NAT are not what they say are
+ * written again, as a replace of themselves (PR_CHANGE_REPAIR, counters
+ * kept); entries and sources no rule of the file has go with the deletes. */
+static int plan_repairs(struct pr_ctx *c, struct pr_ruleset *rs, struct pr_apply_result *r, struct apply_priv *pv,
+			struct rule_plan *pl)
+{
+	const struct pr_rule_meta **want = malloc((rs->n + 1) * sizeof(*want));
+	const struct pr_rule_meta **old = malloc((pl->ndel + pl->nput + 1) * sizeof(*old));
+	size_t nold = 0;
+	__u32 max_id = 0;
+	int err;
+
+	if (!want || !old) {
+		err = pr_errf(c, -ENOMEM, "out of memory planning %zu rules", rs->n);
+		goto out;
+	}
+	for (size_t i = 0; i < rs->n; i++) {
+		want[i] = &rs->rules[i];
+		max_id = want[i]->rule.id > max_id ? want[i]->rule.id : max_id;
+	}
+	for (size_t i = 0; i < pl->ndel; i++)
+		old[nold++] = pv->del[i];
+	for (size_t i = 0; i < pl->nput; i++)
+		if (pv->put_old[i])
+			old[nold++] = pv->put_old[i];
+	err = pr_dp_read_nat(c, &pl->dp, max_id);
+	if (!err)
+		err = pr_recon_plan(c, want, rs->n, old, nold, &pl->dp, pl->is_put, &pl->recon);
+	if (err)
+		goto out;
+	r->drift = pl->recon.drift;
+	for (size_t i = 0; i < rs->n; i++) {
+		struct pr_change *ch;
+
+		if (pl->is_put[i] || !pl->recon.bad[i])
+			continue;
+		pv->put[pl->nput] = &rs->rules[i];
+		pv->put_old[pl->nput++] = pl->old_of[i];
+		ch = &r->changes[r->nchanges++];
+		memset(ch, 0, sizeof(*ch));
+		ch->kind = PR_CHANGE_REPAIR;
+		ch->line = rs->src[i].line;
+		ch->rule = &rs->rules[i];
+		ch->old = pl->old_of[i];
+		r->unchanged--;
+		r->repaired++;
+	}
+out:
+	free(want);
+	free(old);
+	return err;
+}
+
 /* The rule changes in one commit, then the interface changes. */
 static int commit_all(struct pr_ctx *c, const struct pr_apply_opts *o, struct pr_apply_result *r,
 		      struct apply_priv *pv, const struct rule_plan *pl)
 {
+	const struct pr_recon *g = &pl->recon;
 	int err;
 
-	if (pl->nput || pl->ndel) {
+	if (pl->nput || pl->ndel || g->ngone_keys || g->ngone_src || g->ngone_ids) {
 		struct pr_commit p = {
 			.put = pv->put, .put_old = pv->put_old, .nput = pl->nput,
 			.del = pv->del, .ndel = pl->ndel,
 			.del_first = r->deleted_first, .keep_flows = o->keep_flows,
+			.gone_given = pl->full,
+			.gone_keys = g->gone_keys, .ngone_keys = g->ngone_keys,
+			.gone_src = g->gone_src, .ngone_src = g->ngone_src,
+			.gone_ids = g->gone_ids, .ngone_ids = g->ngone_ids,
 		};
 
 		err = pr_commit(c, &p);
 		r->flows_flushed = p.flows_flushed;
+		if (err)
+			return err;
+	} else if (pl->full) {
+		/* nothing to change: the maps are what the file says */
+		err = pr_journal_set(c, PR_JOURNAL_CLEAN);
 		if (err)
 			return err;
 	}
@@ -249,14 +334,34 @@ int pr_apply(struct pr_ctx *c, struct pr_ruleset *rs, const struct pr_apply_opts
 	if (!err) {
 		match_rules(rs, r, pv, &pl);
 		plan_deletes(r, pv, &pl);
+		/* the datapath maps are read only when the last change may not
+		 * have finished: a clean journal means they are what the records say */
+		if (c->fd_rmeta >= 0) {
+			__u32 st;
+
+			err = pr_journal_state(c, &st);
+			pl.full = !err && st != PR_JOURNAL_CLEAN;
+		}
+		if (!err && pl.full)
+			err = pr_dp_read(c, &pl.dp);
+	}
+	if (!err) {
+		peak_add_strays(&pl);
 		err = assign_ids(c, rs, r, pv, &pl);
 	}
+	if (!err && pl.full)
+		err = plan_repairs(c, rs, r, pv, &pl);
+	r->reconciled = pl.full;
 	if (!err && !o->dry_run)
 		err = commit_all(c, o, r, pv, &pl);
 	if (!err && !o->dry_run)
 		pr_local_refresh(c); /* local clients' ":PORT" rules meet today's addresses */
 	free(pl.byk);
 	free(pl.kept);
+	free(pl.old_of);
+	free(pl.is_put);
+	pr_dp_free(&pl.dp);
+	pr_recon_free(&pl.recon);
 	return err;
 }
 

@@ -103,6 +103,43 @@ fail:
 	return err;
 }
 
+int pr_array_read(int fd, size_t vsz, void *vals, size_t n)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 *keys = malloc(READ_CHUNK * sizeof(*keys)), token = 0, next = 0;
+	size_t got = 0;
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	while (got < n && !batch_off()) {
+		__u32 count = n - got > READ_CHUNK ? READ_CHUNK : n - got;
+
+		err = bpf_map_lookup_batch(fd, got ? &token : NULL, &next, keys, (char *)vals + got * vsz, &count,
+					   &opts);
+		if (err && !got && batch_unsupported(err))
+			break;
+		if (err && err != -ENOENT)
+			goto out;
+		got += count;
+		if (err == -ENOENT || !count)
+			break; /* the array ends here */
+		token = next;
+	}
+	err = 0;
+	for (; got < n; got++) {
+		__u32 i = got;
+
+		if (bpf_map_lookup_elem(fd, &i, (char *)vals + got * vsz)) {
+			err = errno == ENOENT ? 0 : -errno;
+			break;
+		}
+	}
+out:
+	free(keys);
+	return err;
+}
+
 int pr_map_update_many(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz, size_t n,
 		       __u64 elem_flags, size_t *done)
 {

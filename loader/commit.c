@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -164,12 +165,19 @@ out:
 	free(ak);
 }
 
-/* One bulk update, run on a thread of its own. */
+/* The counters of new ids, then the records, run on a thread of its own
+ * for a large change; zeroed tells the writer of the lookup entries that
+ * the counters are fresh (or zero_err why not). */
 struct bg_update {
-	int fd;
-	const void *keys, *vals;
-	size_t ksz, vsz, n;
-	int err;
+	struct pr_ctx *c;
+	const __u32 *new_ids;
+	size_t nnew;
+	const void *ids, *metas;
+	size_t n;
+	int zero_err, err;
+	bool zeroed;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
 };
 
 /* Below this many rules a thread costs more than it saves. */
@@ -179,13 +187,37 @@ static void *bg_update_run(void *arg)
 {
 	struct bg_update *u = arg;
 	size_t done;
+	int err = zero_stats(u->c, u->new_ids, u->nnew);
 
-	u->err = pr_map_update_many(u->fd, u->keys, u->ksz, u->vals, u->vsz, u->n, BPF_ANY, &done);
+	pthread_mutex_lock(&u->mu);
+	u->zero_err = err;
+	u->zeroed = true;
+	pthread_cond_signal(&u->cv);
+	pthread_mutex_unlock(&u->mu);
+	/* a record never exists before its counters are fresh */
+	u->err = err ? err : pr_map_update_many(u->c->fd_rmeta, u->ids, sizeof(__u32), u->metas,
+						 sizeof(struct pr_rule_meta), u->n, BPF_ANY, &done);
 	return NULL;
 }
 
-/* Counters, sources, source NAT and records first, lookup entries last: a
- * packet never finds a rule whose id has no counters, sources or pr_rnat yet. */
+/* Wait until the counters are zeroed: their error, or 0. */
+static int bg_wait_zeroed(struct bg_update *u)
+{
+	int err;
+
+	pthread_mutex_lock(&u->mu);
+	while (!u->zeroed)
+		pthread_cond_wait(&u->cv, &u->mu);
+	err = u->zero_err;
+	pthread_mutex_unlock(&u->mu);
+	return err;
+}
+
+/* Counters first, then records, beside sources, source NAT and (once the
+ * counters are zeroed) lookup entries: a packet never finds a rule whose id
+ * has no fresh counters, sources or pr_rnat yet, and a record never exists
+ * before its rule's counters are zeroed (so the next change can trust the
+ * counters of every record). */
 static int put_rules(struct pr_ctx *c, struct pr_commit *p)
 {
 	struct pr_rule_meta *metas = malloc((p->nput + 1) * sizeof(*metas));
@@ -194,7 +226,7 @@ static int put_rules(struct pr_ctx *c, struct pr_commit *p)
 	struct pr_rule_key *k = NULL;
 	struct pr_rule *v = NULL;
 	size_t nnew = 0, nk = 0, cnt = 0, done;
-	struct bg_update rec = {};
+	struct bg_update rec = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 	bool bg_started = false;
 	const char *what = "";
 	__u8 *ones = NULL;
@@ -208,7 +240,9 @@ static int put_rules(struct pr_ctx *c, struct pr_commit *p)
 		metas[i] = *p->put[i];
 		if (!p->put_old[i])
 			new_ids[nnew++] = ids[i];
-		nk += allow_keys(p->put[i], p->put_old[i], ids[i], ak + nk);
+		/* every source, not just those the old rule lacked: an interrupted
+		 * change may have left some out */
+		nk += allow_keys(p->put[i], NULL, ids[i], ak + nk);
 	}
 	ones = malloc(nk + 1);
 	if (!ones || build_entries(p->put, p->nput, &k, &v, &cnt))
@@ -216,23 +250,27 @@ static int put_rules(struct pr_ctx *c, struct pr_commit *p)
 	memset(ones, 1, nk);
 
 	/* The records are the control plane's alone (the datapath never reads
-	 * pr_rmeta), so they need no order against the rest: a large change
-	 * writes them on another CPU meanwhile. */
-	rec = (struct bg_update){ .fd = c->fd_rmeta, .keys = ids, .ksz = sizeof(*ids), .vals = metas,
-				  .vsz = sizeof(*metas), .n = p->nput };
+	 * pr_rmeta), so beyond coming after the counters they need no order
+	 * against the rest: a large change writes both on another CPU meanwhile. */
+	rec.c = c;
+	rec.new_ids = new_ids;
+	rec.nnew = nnew;
+	rec.ids = ids;
+	rec.metas = metas;
+	rec.n = p->nput;
 	if (p->nput < BG_MIN || pthread_create(&bg, NULL, bg_update_run, &rec))
 		bg_update_run(&rec);
 	else
 		bg_started = true;
-	what = "reset the counters of";
-	err = zero_stats(c, new_ids, nnew);
-	if (!err) {
-		what = "add the allowed sources of";
-		err = pr_map_update_many(c->fd_allow, ak, sizeof(*ak), ones, 1, nk, BPF_ANY, &done);
-	}
+	what = "add the allowed sources of";
+	err = pr_map_update_many(c->fd_allow, ak, sizeof(*ak), ones, 1, nk, BPF_ANY, &done);
 	if (!err) {
 		what = "set the source NAT of";
 		err = write_nat(c, p, false);
+	}
+	if (!err) {
+		what = "reset the counters of";
+		err = bg_wait_zeroed(&rec);
 	}
 	if (!err) {
 		what = "insert the lookup entries of";
@@ -264,131 +302,206 @@ out:
 	return err;
 }
 
-/* Delete p->del: lookup entries (except those now claimed by a written
- * rule), sources, records, then unless keep_flows their conntrack entries,
- * after the entries so that no packet re-creates a flushed flow. */
-static int remove_deleted(struct pr_ctx *c, struct pr_commit *p, const struct pr_span *claim, size_t nclaim)
+/* What a change removes: lookup entries and sources, and ids (besides
+ * del's) whose flows go. */
+struct gone {
+	const struct pr_rule_key *keys;
+	size_t nkeys;
+	const struct pr_allow_key *src;
+	size_t nsrc;
+	const __u32 *ids;
+	size_t nids;
+	struct pr_rule_key *own_keys; /* derived here (add, del): freed by gone_free */
+	struct pr_allow_key *own_src;
+};
+
+/* For add and del: del's entries except those an added rule claims, del's
+ * sources, and the sources a replace dropped. */
+static int derive_gone(const struct pr_commit *p, struct gone *g)
 {
-	struct pr_allow_key *ak = malloc((p->ndel * PR_ALLOW_MAX + 1) * sizeof(*ak));
-	__u32 *ids = malloc((p->ndel + 1) * sizeof(*ids));
-	__u8 *mark = NULL;
-	struct pr_rule_key *k = NULL;
+	const struct pr_rule_meta **added = malloc((p->nput + 1) * sizeof(*added));
+	struct pr_span *claim = NULL;
+	size_t na = 0, nclaim = 0, cnt = 0, keep = 0, ns = 0;
 	struct pr_rule *v = NULL;
-	size_t nk = 0, cnt = 0, keep = 0;
-	__u32 max_id = 0;
 	int err = -ENOMEM;
 
-	if (!ak || !ids || build_entries(p->del, p->ndel, &k, &v, &cnt))
+	g->own_src = malloc(((p->ndel + p->nput) * PR_ALLOW_MAX + 1) * sizeof(*g->own_src));
+	if (!added || !g->own_src)
+		goto out;
+	for (size_t i = 0; i < p->nput; i++)
+		if (!p->put_old[i])
+			added[na++] = p->put[i];
+	if (pr_spans_build(added, na, &claim, &nclaim) || build_entries(p->del, p->ndel, &g->own_keys, &v, &cnt))
 		goto out;
 	for (size_t i = 0; i < cnt; i++)
-		if (!nclaim || !pr_spans_cover(claim, nclaim, &k[i]))
-			k[keep++] = k[i];
-	for (size_t i = 0; i < p->ndel; i++) {
-		ids[i] = p->del[i]->rule.id;
-		max_id = ids[i] > max_id ? ids[i] : max_id;
-		nk += allow_keys(p->del[i], NULL, ids[i], ak + nk);
-	}
-	err = pr_map_delete_many(c->fd_rules, k, sizeof(*k), keep, NULL);
-	if (!err)
-		err = pr_map_delete_many(c->fd_allow, ak, sizeof(*ak), nk, NULL);
-	if (!err)
-		err = pr_map_delete_many(c->fd_rmeta, ids, sizeof(*ids), p->ndel, NULL);
-	if (err) {
-		pr_errf(c, err, "cannot delete %zu rules: %s", p->ndel, strerror(-err));
-		goto out;
-	}
-	if (p->keep_flows || !p->ndel)
-		goto out;
-	mark = calloc((size_t)max_id + 1, 1);
-	if (!mark) {
-		err = pr_errf(c, -ENOMEM, "out of memory flushing flows");
-		goto out;
-	}
+		if (!nclaim || !pr_spans_cover(claim, nclaim, &g->own_keys[i]))
+			g->own_keys[keep++] = g->own_keys[i];
 	for (size_t i = 0; i < p->ndel; i++)
-		mark[ids[i]] = 1;
-	err = pr_ct_flush_marked(c, mark, (size_t)max_id + 1, &p->flows_flushed);
+		ns += allow_keys(p->del[i], NULL, p->del[i]->rule.id, g->own_src + ns);
+	for (size_t i = 0; i < p->nput; i++)
+		if (p->put_old[i])
+			ns += allow_keys(p->put_old[i], p->put[i], p->put[i]->rule.id, g->own_src + ns);
+	g->keys = g->own_keys;
+	g->nkeys = keep;
+	g->src = g->own_src;
+	g->nsrc = ns;
+	err = 0;
 out:
-	if (err == -ENOMEM && !c->err[0])
-		pr_errf(c, err, "out of memory deleting %zu rules", p->ndel);
-	free(ak);
-	free(ids);
-	free(mark);
-	free(k);
+	free(added);
+	free(claim);
 	free(v);
 	return err;
 }
 
-/* Sources a replace dropped, once the new entries no longer need them. */
-static int drop_replaced_sources(struct pr_ctx *c, const struct pr_commit *p)
+static void gone_free(struct gone *g)
 {
-	struct pr_allow_key ak[PR_ALLOW_MAX];
-	int err = 0;
+	free(g->own_keys);
+	free(g->own_src);
+}
 
-	for (size_t i = 0; i < p->nput && !err; i++) {
-		size_t n;
+/* Remove what goes: lookup entries, then sources (with only_kept -1 those
+ * of ids no put keeps, 1 those of ids a put keeps, 0 all: kept[] by id),
+ * then unless keep_flows the flows of del and of the gone ids, then del's
+ * records. The records go last, so a change interrupted before them is
+ * redone by the next one: flows go after the entries so that no packet
+ * re-creates a flushed flow. */
+static int remove_gone(struct pr_ctx *c, struct pr_commit *p, const struct gone *g, const __u8 *kept, int only)
+{
+	struct pr_allow_key *src = malloc((g->nsrc + 1) * sizeof(*src));
+	__u32 *ids = malloc((p->ndel + 1) * sizeof(*ids));
+	size_t ns = 0, nmark = (size_t)c->max_rules + 1;
+	__u8 *mark = NULL;
+	bool any = false;
+	int err = -ENOMEM;
 
-		if (!p->put_old[i])
-			continue;
-		n = allow_keys(p->put_old[i], p->put[i], p->put[i]->rule.id, ak);
-		err = pr_map_delete_many(c->fd_allow, ak, sizeof(ak[0]), n, NULL);
+	if (!src || !ids)
+		goto out;
+	for (size_t i = 0; i < g->nsrc; i++) {
+		__u32 id = g->src[i].rule_id;
+		bool k = id < nmark && kept[id];
+
+		if (!only || (only > 0) == k)
+			src[ns++] = g->src[i];
 	}
-	return err ? pr_errf(c, err, "cannot remove replaced sources: %s", strerror(-err)) : 0;
+	for (size_t i = 0; i < p->ndel; i++)
+		ids[i] = p->del[i]->rule.id;
+	err = pr_map_delete_many(c->fd_rules, g->keys, sizeof(*g->keys), only > 0 ? 0 : g->nkeys, NULL);
+	if (!err)
+		err = pr_map_delete_many(c->fd_allow, src, sizeof(*src), ns, NULL);
+	if (err || only > 0)
+		goto out;
+	if (!p->keep_flows && (p->ndel || g->nids)) {
+		mark = calloc(nmark, 1);
+		if (!mark) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < p->ndel; i++)
+			if (ids[i] < nmark)
+				any = (mark[ids[i]] = 1);
+		for (size_t i = 0; i < g->nids; i++)
+			if (g->ids[i] < nmark)
+				any = (mark[g->ids[i]] = 1);
+		if (any)
+			err = pr_ct_flush_marked(c, mark, nmark, &p->flows_flushed);
+		if (err)
+			goto out;
+	}
+	err = pr_map_delete_many(c->fd_rmeta, ids, sizeof(*ids), p->ndel, NULL);
+out:
+	if (err == -ENOMEM && !c->err[0])
+		pr_errf(c, err, "out of memory deleting %zu rules", p->ndel);
+	else if (err && !c->err[0])
+		pr_errf(c, err, "cannot delete %zu rules: %s", p->ndel, strerror(-err));
+	free(src);
+	free(ids);
+	free(mark);
+	return err;
 }
 
 /*
  * The write order:
- *  1. counters of new ids, new sources, source NAT (pr_rnat), records, then lookup entries of
- *     added and replaced rules (each entry switches atomically, so a port
- *     that passes from a deleted rule to an added one is never without a rule);
- *  2. sources a replace dropped;
- *  3. deleted rules: their remaining lookup entries, sources, records, then
- *     their flows.
- * With del_first, step 3 runs first instead, to make room. A failure in
- * step 1 is rolled back.
+ *  1. counters of new ids; then records (pr_rmeta), beside new sources, source NAT
+ *     (pr_rnat) and then lookup entries of added and replaced rules (each entry
+ *     switches atomically, so a port that passes from a deleted rule to an added one
+ *     is never without a rule);
+ *  2. what goes: lookup entries no rule has any more, sources (dropped by a replace,
+ *     or of deleted rules), flows of deleted rules, then their records.
+ * With del_first, step 2 runs first instead, to make room, but for the sources of
+ * replaced rules, which go after step 1. A failure in step 1 is rolled back.
  */
-int pr_commit(struct pr_ctx *c, struct pr_commit *p)
+static int commit(struct pr_ctx *c, struct pr_commit *p)
 {
-	const struct pr_rule_meta **added = NULL;
-	struct pr_span *claim = NULL;
-	size_t na = 0, nclaim = 0;
+	struct gone g = {};
+	__u8 *kept = NULL;
 	int err;
 
-	c->err[0] = 0;
-	p->flows_flushed = 0;
-	if (p->del_first && p->ndel) {
-		err = remove_deleted(c, p, NULL, 0);
+	if (p->gone_given) {
+		g.keys = p->gone_keys;
+		g.nkeys = p->ngone_keys;
+		g.src = p->gone_src;
+		g.nsrc = p->ngone_src;
+		g.ids = p->gone_ids;
+		g.nids = p->ngone_ids;
+	} else if (derive_gone(p, &g)) {
+		err = pr_errf(c, -ENOMEM, "out of memory planning the change");
+		goto out;
+	}
+	kept = calloc((size_t)c->max_rules + 1, 1);
+	if (!kept) {
+		err = pr_errf(c, -ENOMEM, "out of memory planning the change");
+		goto out;
+	}
+	for (size_t i = 0; i < p->nput; i++)
+		if (p->put_old[i] && p->put[i]->rule.id <= c->max_rules)
+			kept[p->put[i]->rule.id] = 1;
+	if (p->del_first) {
+		err = remove_gone(c, p, &g, kept, -1);
 		if (err)
-			return err;
+			goto out;
 	}
 	if (p->nput) {
 		err = put_rules(c, p);
 		if (err)
-			return err;
-		err = drop_replaced_sources(c, p);
-		if (err)
-			return err;
+			goto out;
 	}
-	if (p->del_first || !p->ndel)
-		return 0;
-	/* entries of deleted rules that added rules took over stay */
-	added = malloc((p->nput + 1) * sizeof(*added));
-	if (!added)
-		return pr_errf(c, -ENOMEM, "out of memory deleting %zu rules", p->ndel);
-	for (size_t i = 0; i < p->nput; i++)
-		if (!p->put_old[i])
-			added[na++] = p->put[i];
-	err = pr_spans_build(added, na, &claim, &nclaim);
-	if (!err)
-		err = remove_deleted(c, p, claim, nclaim);
-	else
-		pr_errf(c, err, "out of memory deleting %zu rules", p->ndel);
+	err = remove_gone(c, p, &g, kept, p->del_first ? 1 : 0);
 	if (err && p->nput) {
 		char why[PR_ERR_LEN];
 
 		snprintf(why, sizeof(why), "%s", c->err);
 		pr_errf(c, err, "the new rules are in, but %.400s; apply again to finish", why);
 	}
-	free(claim);
-	free(added);
+out:
+	gone_free(&g);
+	free(kept);
+	return err;
+}
+
+/* SIGINT, SIGTERM, SIGHUP and SIGQUIT wait while a commit runs (its
+ * threads inherit the mask): the change is finished or rolled back, then
+ * the signal acts. SIGKILL cannot wait: the journal stays BUSY, and the
+ * next change repairs what it left (docs/design.md, "Interrupted changes"). */
+int pr_commit(struct pr_ctx *c, struct pr_commit *p)
+{
+	sigset_t block, saved;
+	int err;
+
+	c->err[0] = 0;
+	p->flows_flushed = 0;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &block, &saved);
+	/* BUSY until the last write is done: a commit killed or failed midway
+	 * leaves it so, and the next change reconciles */
+	err = pr_journal_set(c, PR_JOURNAL_BUSY);
+	if (!err)
+		err = commit(c, p);
+	if (!err && pr_journal_set(c, PR_JOURNAL_CLEAN))
+		c->err[0] = 0; /* the change is made; the next one merely checks it again */
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	return err;
 }

@@ -111,6 +111,9 @@ int pr_tc_foreign_filters(int ifindex, bool egress);
  * kernel has the op for the map type, else one syscall an element. */
 /* Every element of fd into fresh arrays the caller frees (also on n == 0). */
 int pr_map_read_all(int fd, size_t ksz, size_t vsz, void **keys, void **vals, size_t *n);
+/* Slots 0..n-1 of an array map into vals (n * vsz bytes); slots past the
+ * array's end are left as they were. */
+int pr_array_read(int fd, size_t vsz, void *vals, size_t n);
 /* On failure *done elements were written. */
 int pr_map_update_many(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz, size_t n,
 		       __u64 elem_flags, size_t *done);
@@ -213,6 +216,8 @@ struct pr_span {
 int pr_spans_build(const struct pr_rule_meta *const *m, size_t n, struct pr_span **out, size_t *cnt);
 /* Whether a span of the (non-overlapping) sorted v covers key k. */
 bool pr_spans_cover(const struct pr_span *v, size_t n, const struct pr_rule_key *k);
+/* The idx of the span of v that covers k, or -1. */
+long pr_spans_find(const struct pr_span *v, size_t n, const struct pr_rule_key *k);
 
 /* Rule ids (ids.c). Free rule ids, from one read of the live rules: ids come lowest first
  * from a cursor over a byte map, so each costs O(1) amortized. */
@@ -235,9 +240,59 @@ struct pr_commit {
 	size_t ndel;
 	bool del_first;  /* delete before writing: the maps cannot hold both sets */
 	bool keep_flows; /* leave deleted rules' conntrack entries to drain */
+	/* With gone_given (apply, repair: from pr_recon_plan), what goes: lookup
+	 * entries and sources no rule of the result has, and ids whose flows go
+	 * with del's. Without it (add, del) they are derived from put and del. */
+	bool gone_given;
+	const struct pr_rule_key *gone_keys;
+	size_t ngone_keys;
+	const struct pr_allow_key *gone_src;
+	size_t ngone_src;
+	const __u32 *gone_ids;
+	size_t ngone_ids;
 	size_t flows_flushed;
 };
 int pr_commit(struct pr_ctx *c, struct pr_commit *p);
+
+/* The change journal (reconcile.c, struct pr_journal): its state (0: the
+ * maps have none yet), and marking a commit begun or finished. */
+int pr_journal_state(struct pr_ctx *c, __u32 *state);
+int pr_journal_set(struct pr_ctx *c, enum pr_journal_state state);
+
+/* Reconciliation (reconcile.c): the datapath maps as read, against a rule set. */
+struct pr_dp {
+	struct pr_rule_key *keys; /* pr_rules */
+	struct pr_rule *vals;
+	size_t nentries;
+	struct pr_allow_key *src; /* pr_allow */
+	size_t nsrc;
+	struct pr_rule_nat *nat;  /* pr_rnat by id, nnat slots */
+	size_t nnat;
+};
+/* pr_rules and pr_allow; then the pr_rnat slots of ids up to max_id. */
+int pr_dp_read(struct pr_ctx *c, struct pr_dp *d);
+int pr_dp_read_nat(struct pr_ctx *c, struct pr_dp *d, __u32 max_id);
+void pr_dp_free(struct pr_dp *d);
+/* want (ids set) against d. bad[i]: want[i]'s entries, sources or pr_rnat
+ * slot are not what it says. gone_*: entries and sources no rule of want
+ * has, and ids that entries carry which neither want nor old has. old: live
+ * rules the change removes or replaces; what they explain is not counted
+ * as stray in drift. fresh (may be NULL): per rule of want, whether the
+ * change writes it anyway; its state is not counted as drift. */
+struct pr_recon {
+	__u8 *bad;
+	struct pr_rule_key *gone_keys;
+	size_t ngone_keys;
+	struct pr_allow_key *gone_src;
+	size_t ngone_src;
+	__u32 *gone_ids;
+	size_t ngone_ids;
+	struct pr_drift drift;
+};
+int pr_recon_plan(struct pr_ctx *c, const struct pr_rule_meta *const *want, size_t nwant,
+		  const struct pr_rule_meta *const *old, size_t nold, const struct pr_dp *d, const __u8 *fresh,
+		  struct pr_recon *r);
+void pr_recon_free(struct pr_recon *r);
 
 /* Conntrack (conntrack.c): delete the entries of every rule id i with
  * mark[i] set (i < nmark), reading the table once. */

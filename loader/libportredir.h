@@ -177,6 +177,41 @@ int pr_ruleset_read(FILE *f, struct pr_ruleset *rs, unsigned int *bad_line, char
 int pr_ruleset_check(struct pr_ruleset *rs, unsigned int *bad_line, char *err, size_t len);
 void pr_ruleset_free(struct pr_ruleset *rs);
 
+/* ---- Consistency of the rule tables (issue 12 part 1) ----
+ * The records (pr_rmeta) say which rules exist; the datapath reads the
+ * lookup entries (pr_rules), the sources (pr_allow) and the source NAT
+ * (pr_rnat) derived from them. An interrupted change can leave those
+ * disagreeing with the records; apply and pr_repair make them agree again
+ * (docs/design.md, "Interrupted changes"). */
+struct pr_drift {
+	size_t rules;           /* rules whose entries, sources or source NAT are not what they say */
+	size_t entries_missing; /* lookup entries a rule should have and the map lacks */
+	size_t entries_wrong;   /* lookup entries of a rule pointing elsewhere (another target or id) */
+	size_t entries_stray;   /* lookup entries no rule has */
+	size_t sources_missing; /* allowed sources a rule should have and pr_allow lacks */
+	size_t sources_stray;   /* pr_allow entries no rule has */
+	size_t nat_wrong;       /* rules whose pr_rnat slot is not their source NAT */
+};
+/* Whether d counts any disagreement. */
+bool pr_drift_any(const struct pr_drift *d);
+struct pr_tables_check {
+	bool checked;           /* the tables were compared (not while a change holds the lock) */
+	bool busy;              /* a change was in progress: nothing was compared */
+	bool unfinished;        /* the journal says the last change did not finish (killed or failed) */
+	struct pr_drift drift;
+};
+/* Compare the datapath maps with the records; changes nothing. */
+int pr_tables_check(struct pr_ctx *c, struct pr_tables_check *out);
+struct pr_repair_result {
+	struct pr_drift drift;  /* what was found, and fixed */
+	size_t flows_flushed;   /* flows of half-made rules (ids no record has), unless keep_flows */
+};
+/* Make the datapath maps what the records say, under the lock: the rules
+ * that disagree are written again (their counters stay), entries and
+ * sources of no rule go. */
+int pr_repair(struct pr_ctx *c, bool keep_flows, struct pr_repair_result *r);
+/* ---- end of consistency ---- */
+
 /* Make the live rule set equal rs. Rules identical to a live one are left
  * alone; a rule with a live rule's exact listen but another target, name or
  * options replaces it as add --replace does (same id and counters, live
@@ -184,8 +219,11 @@ void pr_ruleset_free(struct pr_ruleset *rs);
  * New and replaced entries are written before entries are deleted, so a
  * port that changes rules always has one (see docs/design.md). Everything is
  * validated first: on -EINVAL (a bad rule, *bad_line set) or -ENOSPC (over
- * capacity, c->err states it) nothing has changed. With dry_run, only
- * reports. c may be unopened (fds -1) for a dry run against no maps. */
+ * capacity, c->err states it) nothing has changed. When the change journal
+ * says the last change did not finish, the datapath maps are compared with
+ * the file too and made exactly it (PR_CHANGE_REPAIR, r->drift). With
+ * dry_run, only reports. c may be unopened (fds -1) for a dry run against
+ * no maps. */
 struct pr_apply_opts {
 	bool dry_run;
 	bool keep_flows; /* deleted rules' flows drain instead of being flushed */
@@ -208,7 +246,9 @@ struct pr_iface_change {
 	bool done;                   /* carried out (false on a dry run, or after a failure) */
 	struct pr_attach_result res; /* attach, change: what pr_attach reported */
 };
-enum pr_change_kind { PR_CHANGE_ADD, PR_CHANGE_REPLACE, PR_CHANGE_DELETE };
+/* PR_CHANGE_REPAIR: a rule the file keeps as it is, whose datapath state an
+ * interrupted change had left otherwise: written again, counters kept. */
+enum pr_change_kind { PR_CHANGE_ADD, PR_CHANGE_REPLACE, PR_CHANGE_DELETE, PR_CHANGE_REPAIR };
 struct pr_change {
 	enum pr_change_kind kind;
 	unsigned int line;               /* in the file; 0 for a delete */
@@ -217,9 +257,12 @@ struct pr_change {
 };
 struct pr_apply_result {
 	size_t added, replaced, deleted, unchanged, flows_flushed;
+	size_t repaired;           /* rules written again (PR_CHANGE_REPAIR); not counted as unchanged */
+	bool reconciled;           /* the datapath maps were compared: the journal said the last change had not finished */
+	struct pr_drift drift;     /* what the datapath maps held apart from the live rules, repaired */
 	bool deleted_first;        /* the maps could not hold old and new rules at once */
 	unsigned int bad_line;     /* on failure, the line it concerns (0: none) */
-	struct pr_change *changes; /* file order, then deletes by id; valid until pr_apply_free() */
+	struct pr_change *changes; /* file order, then deletes by id, then repairs; valid until pr_apply_free() */
 	size_t nchanges;
 	/* interfaces, when the file has interface lines */
 	bool ifaces;

@@ -170,6 +170,25 @@ __u32 pr_map_max_entries(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
 }
 
+/* A rule table with no record and no lookup entry is what the records say:
+ * its change journal (pr_rnat slot 0) starts CLEAN, so the first apply into
+ * new maps reads only the records. Maps that hold anything keep their slot. */
+static void journal_fresh(struct maps_bpf *skel)
+{
+	struct pr_journal j = { .magic = PR_JOURNAL_MAGIC, .state = PR_JOURNAL_CLEAN };
+	char key[sizeof(struct pr_rule_key)];
+	__u32 slot = PR_JOURNAL_SLOT;
+	struct pr_journal now = {};
+	int fd = bpf_map__fd(skel->maps.pr_rnat);
+
+	if (bpf_map_lookup_elem(fd, &slot, &now) || now.magic)
+		return;
+	if (bpf_map_get_next_key(bpf_map__fd(skel->maps.pr_rmeta), NULL, key) == 0 ||
+	    bpf_map_get_next_key(bpf_map__fd(skel->maps.pr_rules), NULL, key) == 0)
+		return;
+	bpf_map_update_elem(fd, &slot, &j, BPF_ANY);
+}
+
 /* Create and pin any missing map by loading the map-only object. */
 static int create_maps(struct pr_ctx *c, __u32 max_rules)
 {
@@ -201,6 +220,8 @@ static int create_maps(struct pr_ctx *c, __u32 max_rules)
 			       c->pin_dir, strerror(-err));
 	}
 	err = bpf_map_update_elem(bpf_map__fd(skel->maps.pr_info), &zero, &info, BPF_ANY);
+	if (!err)
+		journal_fresh(skel);
 	maps_bpf__destroy(skel);
 	if (err)
 		return pr_errf(c, -errno, "cannot stamp %s/pr_info: %s", c->pin_dir, strerror(errno));

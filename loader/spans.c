@@ -51,7 +51,7 @@ int pr_spans_build(const struct pr_rule_meta *const *m, size_t n, struct pr_span
 	return 0;
 }
 
-bool pr_spans_cover(const struct pr_span *v, size_t n, const struct pr_rule_key *k)
+long pr_spans_find(const struct pr_span *v, size_t n, const struct pr_rule_key *k)
 {
 	struct pr_span probe = { .addr = k->addr, .family = k->family, .proto = k->proto, .lo = ntohs(k->port) };
 	size_t lo = 0, hi = n;
@@ -66,8 +66,15 @@ bool pr_spans_cover(const struct pr_span *v, size_t n, const struct pr_rule_key 
 			hi = mid;
 	}
 	if (!lo)
-		return false;
+		return -1;
 	v += lo - 1;
-	return v->family == probe.family && v->proto == probe.proto &&
-	       memcmp(&v->addr, &probe.addr, sizeof(v->addr)) == 0 && probe.lo <= v->hi;
+	if (v->family == probe.family && v->proto == probe.proto &&
+	    memcmp(&v->addr, &probe.addr, sizeof(v->addr)) == 0 && probe.lo <= v->hi)
+		return v->idx;
+	return -1;
+}
+
+bool pr_spans_cover(const struct pr_span *v, size_t n, const struct pr_rule_key *k)
+{
+	return pr_spans_find(v, n, k) >= 0;
 }

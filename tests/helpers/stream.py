@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # One TCP connection or UDP flow exchanging a numbered line every INTERVAL seconds until STOP_FILE appears: proves a change left no gap.
 # Usage: stream.py tcp|udp HOST PORT STOP_FILE [DEADLINE_S [INTERVAL_S [REPLY_TIMEOUT_S]]]
+# A reply is the line itself (an echo) or ends with " N", the line's number.
 # Prints "started REPLY" after the first exchange and "ok N REPLY" at the end
 # (N exchanges, REPLY the last answer), or "ERROR after N: WHY" and exits 1 at
 # the first exchange that fails: for UDP a datagram whose reply does not come
@@ -37,7 +38,7 @@ try:
             return f.readline()
     while True:
         line = exchange("%d\n" % n)
-        if not line.strip().endswith(" %d" % n):
+        if line.strip() != "%d" % n and not line.strip().endswith(" %d" % n):
             print("ERROR after %d: reply %r to line %d" % (n, line, n), flush=True)
             sys.exit(1)
         last = line.strip()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# portredir apply: the rule table becomes the file (adds, no-op re-applies, replaces and deletes under live flows, bad files, 100,000 rules, the one-by-one path, full tables).
+# portredir apply: the rule table becomes the file (adds, no-op re-applies, replaces and deletes under live flows, bad files, 100,000 rules, the one-by-one path, full tables, and changes killed or failing at every map write).
 # Usage: apply.sh [CASE...]; each case starts with nothing attached, no pins, no servers.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -289,6 +289,273 @@ case_capacity() {
 	expect_end
 }
 
+# ---- interrupted changes (docs/design.md, "Interrupted changes") ----
+
+# The datapath as the maps hold it, read with bpftool (not the loader): the
+# records without their creation time, every lookup entry, every allowed
+# source, the source NAT of every rule, and the counters of the rules named
+# in the JSON array $1, one sorted JSON line. Rule ids, which may differ
+# after an interruption, are shown as rule names; an id no record has as
+# "idN". Ids stay below 16 here (handed out lowest first).
+DP_JQ='def ip: .b | map(tostring) | join(".");
+  (.[0].output | map({key: (.formatted.key | tostring), value: .formatted.value.name}) | from_entries) as $n
+  | def nm(id): $n[id | tostring] // "id\(id)";
+  def slots(map): [.[3:][] | select(.command[3] | endswith(map)) | .output.formatted | select($n[.key | tostring])];
+  {records: [.[0].output[].formatted.value | [.name, .key.family, (.key.addr | ip), .key.proto, .key.port, .port_last,
+             (.rule.target | ip), .rule.target_port, .target_port_last, .rule.flags, nm(.rule.id), .cflags,
+             [.allow[:.allow_count][] | "\(.addr | ip)/\(.len)"], [.nat | .mode, (.addr | ip), .port_lo, .port_hi]]] | sort,
+   entries: [.[2].output[].formatted | [.key.family, (.key.addr | ip), .key.proto, .key.port,
+             (.value.target | ip), .value.target_port, .value.flags, nm(.value.id)]] | sort,
+   sources: [.[1].output[].formatted.key | [nm(.rule_id), .family, .prefixlen, (.addr | ip)]] | sort,
+   nat: [slots("pr_rnat")[] | {(nm(.key)): [.value | .mode, (.addr | ip), .port_lo, .port_hi]}] | add,
+   counters: [slots("pr_rstats")[] | select(nm(.key) as $x | $fresh | index($x))
+              | {(nm(.key)): [.values[].value[]] | add}] | add}'
+# dp_diff WANT GOT: how GOT differs, a few lines (only on a failure: it costs processes)
+dp_diff() { diff <(jq -S . <<<"$1") <(jq -S . <<<"$2") | head -12; }
+dp_cmds() {
+	local m id
+	{ for m in pr_rmeta pr_allow pr_rules; do echo "map dump pinned $PIN/$m"; done
+	  for m in pr_rnat pr_rstats; do
+		for ((id = 1; id < 16; id++)); do echo "map lookup pinned $PIN/$m key $id 0 0 0"; done
+	  done; } >"$TMP/dp.cmds"
+}
+dp_state() { bpftool -j batch file "$TMP/dp.cmds" 2>&1 | jq -cS --argjson fresh "$1" "$DP_JQ" 2>&1; }
+# writes_of ARGS...: the numbers, among its bpf() calls, of the map writes
+# (updates and deletes) `portredir ARGS` makes from the state now, which it
+# makes (strace -f, counted as `strace -e inject=bpf:when=N` counts)
+writes_of() {
+	in_ns "$NS_R" strace -f -qq -o "$TMP/trace" -e trace=bpf "$PR_BIN" --pin-dir "$PIN" "$@" >/dev/null 2>&1
+	# from the journal's BUSY to its CLEAN (the first write, and the next to
+	# that map): what comes after (interface addresses) is no commit's
+	awk '/bpf\(/ { n++ } /bpf\(BPF_MAP_(UPDATE|DELETE)_(ELEM|BATCH)/ {
+		match($0, /map_fd=[0-9]+/); fd = substr($0, RSTART, RLENGTH)
+		printf "%d ", n
+		if (!j) j = fd; else if (fd == j && /UPDATE_ELEM/) exit }' "$TMP/trace"
+}
+# inject N WHAT ARGS...: `portredir ARGS` with WHAT (signal=KILL, error=E2BIG...) at its Nth bpf() call
+inject() {
+	local n=$1 what=$2; shift 2
+	in_ns "$NS_R" strace -f -qq -o /dev/null -e trace=bpf -e inject=bpf:$what:when=$n \
+		"$PR_BIN" --pin-dir "$PIN" "$@" >/dev/null 2>&1
+}
+# The two files of the interrupted cases: B replaces web (another target)
+# and rng (other sources), deletes gone and adds new and range (full NAT);
+# keep and echo stay as they are, under a live TCP flow and a UDP stream.
+write_ab() {
+	printf '%s\n' "tcp :8090 $S_IP:80 --name keep" "udp :5300 $S_IP:5300 --name echo" \
+		"tcp :9000-9009 $S_IP:7000-7009 --name rng --allow 198.51.100.0/24 --allow 192.0.2.0/24" >"$TMP/common"
+	{ cat "$TMP/common"; printf '%s\n' "tcp :8080 $S_IP:80 --name web" "tcp :8082 $S_IP2:80 --name gone"; } >"$TMP/A"
+	{ sed '$s|--allow 192.0.2.0/24|--allow 203.0.113.0/24 --deny-action pass|' "$TMP/common"
+	  printf '%s\n' "tcp :8080 $S_IP2:80 --name web" "tcp :8081 $S_IP:80 --name new" \
+		"any :6000-6003 $S_IP:6000-6003 --name range --snat $R_SIP"; } >"$TMP/B"
+}
+# real connections through the state file $1 (A or B) holds
+conns_of() {
+	if [ "$1" = A ]; then
+		echo "web $(tcp_req "$NS_C" $R_CIP 8080) gone $(tcp_req "$NS_C" $R_CIP 8082)"
+	else
+		echo "web $(tcp_req "$NS_C" $R_CIP 8080) new $(tcp_req "$NS_C" $R_CIP 8081)"
+	fi
+}
+interrupted_setup() {
+	pr attach rc --mode tc >/dev/null || diag "setup: attach rc failed"
+	srv_ab
+	serve "$NS_S" udp "$S_IP" 5300 socat UDP-LISTEN:5300,bind="$S_IP" PIPE
+	write_ab
+	dp_cmds
+	pr apply "$TMP/A" >/dev/null || diag "setup: apply A failed"
+	REF_A=$(dp_state '["gone"]')
+	pr apply "$TMP/B" >/dev/null || diag "setup: apply B failed"
+	REF_B=$(dp_state '["new","range"]')
+	pr apply "$TMP/A" >/dev/null || diag "setup: apply A failed"
+}
+# the long-lived flows across the interruptions: TCP through keep, UDP through echo
+flows_open() {
+	rm -f "$TMP/stop"
+	in_ns "$NS_C" timeout "$(tmo 300)" python3 -S "$PR_HELPERS/stream.py" tcp $R_CIP 8090 "$TMP/stop" "$(tmo 280)" 0.02 \
+		>"$TMP/tcp.out" 2>&1 </dev/null &
+	PIDS+=($!); [ -n "$PR_STATE" ] && echo $! >>"$PR_STATE/pids"; TCP_PID=$!
+	in_ns "$NS_C" timeout "$(tmo 300)" python3 -S "$PR_HELPERS/stream.py" udp $R_CIP 5300 "$TMP/stop" "$(tmo 280)" 0.02 "$(tmo 3)" \
+		>"$TMP/udp.out" 2>&1 </dev/null &
+	PIDS+=($!); [ -n "$PR_STATE" ] && echo $! >>"$PR_STATE/pids"; UDP_PID=$!
+	wait_until 10 grep -q . "$TMP/tcp.out" && wait_until 10 grep -q . "$TMP/udp.out"
+}
+flows_close() {
+	touch "$TMP/stop"
+	wait "$TCP_PID" 2>/dev/null
+	wait "$UDP_PID" 2>/dev/null
+	expect_begin "$1: the TCP flow through keep and the UDP stream through echo never missed a reply"
+	expect_match "tcp" '^ok [0-9]+ A '"$C_IP"' [0-9]+$' "$(tail -1 "$TMP/tcp.out")"
+	expect_match "udp" '^ok [0-9]+ [0-9]+$' "$(tail -1 "$TMP/udp.out")"
+	expect_end
+}
+
+# kill -9 at every map write of apply, both ways: the next apply makes the
+# datapath exactly the file (maps read with bpftool), connections follow it
+case_apply_killed() {
+	local w_ab w_ba n i=0 t0=$EPOCHSECONDS bad=() conn=() got st want_a want_b
+	interrupted_setup
+	flows_open || diag "setup: the long-lived flows did not start"
+	w_ab=($(pr apply "$TMP/B" >/dev/null; pr apply "$TMP/A" >/dev/null; writes_of apply "$TMP/B"))
+	w_ba=($(writes_of apply "$TMP/A"))
+	echo "# map writes: A -> B at bpf() calls ${w_ab[*]}; B -> A at ${w_ba[*]}"
+	want_a="web A $C_IP hello gone B $C_IP hello" want_b="web B $C_IP hello new A $C_IP hello"
+	expect_eq "before: connections follow A" "$want_a" "$(conns_of A)"
+	while [ $i -lt ${#w_ab[@]} ] || [ $i -lt ${#w_ba[@]} ]; do
+		for st in B A; do
+			if [ $st = B ]; then n=${w_ab[$i]:-}; else n=${w_ba[$i]:-}; fi
+			if [ -n "$n" ]; then
+				inject "$n" signal=KILL apply "$TMP/$st"
+				[ $? -eq 137 ] || bad+=("apply $st killed at bpf() call $n did not die by SIGKILL")
+			fi
+			pr apply "$TMP/$st" >/dev/null || bad+=("apply $st after a kill at $n failed")
+			got=$(dp_state "$( [ $st = A ] && echo '["gone"]' || echo '["new","range"]')")
+			[ $st = A ] && want=$REF_A || want=$REF_B
+			[ "$got" = "$want" ] || bad+=("killed at bpf() call $n of apply $st, then apply $st: the datapath differs: $(dp_diff "$want" "$got")")
+			# connections at the first write, the lookup entries' write and the last
+			if [ $i -eq 0 ] || [ $i -eq $(( ${#w_ab[@]} / 2 )) ] || [ $i -eq $(( ${#w_ab[@]} - 1 )) ]; then
+				[ $st = A ] && want=$want_a || want=$want_b
+				got=$(conns_of $st)
+				[ "$got" = "$want" ] || bad+=("after a kill at $n and apply $st: connections '$got', expected '$want'")
+				conn+=("$n$st")
+			fi
+		done
+		i=$((i + 1))
+		if [ $i -ge 40 ] || [ $((EPOCHSECONDS - t0)) -gt "$(tmo 120)" ]; then
+			bad+=("stopped after $i of ${#w_ab[@]} writes: the loop's bound (40 writes, $(tmo 120) s)")
+			break
+		fi
+	done
+	echo "# ${#w_ab[@]} + ${#w_ba[@]} kills in $((EPOCHSECONDS - t0)) s; connections checked after ${conn[*]}"
+	expect_begin "kill -9 at each of the ${#w_ab[@]} + ${#w_ba[@]} map writes of apply A -> B and B -> A: the next apply makes the datapath exactly the file"
+	expect_gt "writes found" 5 "${#w_ab[@]}"
+	expect_eq "failures" "" "$(printf '%s\n' "${bad[@]}")"
+	expect_end
+	flows_close "kills of apply"
+}
+
+# status shows what an interrupted apply left; repair fixes it, apply of the
+# live rules too; SIGINT and SIGTERM in a commit let it finish
+case_apply_interrupted_status() {
+	local w n out rc
+	write_ab
+	dp_cmds
+	pr apply "$TMP/A" >/dev/null || diag "setup: apply A failed"
+	REF_A=$(dp_state '["gone"]')
+	pr apply "$TMP/B" >/dev/null && REF_B=$(dp_state '["new","range"]')
+	pr apply "$TMP/A" >/dev/null
+	w=($(writes_of apply "$TMP/B"))
+	pr apply "$TMP/A" >/dev/null
+	# the 6th write (journal, counters, records, sources, source NAT, lookup
+	# entries): records are B's, entries A's
+	n=${w[5]}
+	inject "$n" signal=KILL apply "$TMP/B"
+	out=$(pr status 2>&1)
+	expect_begin "status after apply was killed before the lookup entries: what disagrees, counted"
+	expect_contains "text" "tables: DISAGREE: 4 rules (9 lookup entries missing, 11 lookup entries pointing elsewhere), 1 allowed source of no rule; portredir repair (or apply) fixes it" "$out"
+	expect_contains "unfinished" "last change: did not finish" "$out"
+	expect_eq "json" '{"consistent":false,"rules":4,"entries_missing":9,"entries_wrong":11,"entries_stray":0,"sources_missing":0,"sources_stray":1,"nat_wrong":0,"change_in_progress":false,"last_change_unfinished":true}' \
+		"$(pr -j status | jq -c .tables)"
+	expect_end
+	expect_eq "repair writes the 4 rules again and removes the stray source" \
+		"repaired: 4 rules (9 lookup entries missing, 11 lookup entries pointing elsewhere), 1 allowed source of no rule" "$(pr repair 2>&1)"
+	# the records are B's rules and A's gone (deletes come last): repair makes the datapath that
+	expect_begin "after repair: the tables agree on the records (B and gone), repair again has nothing to do, apply B finishes"
+	expect_eq "rules" "echo gone keep new range rng web" "$(pr -j list | jq -r '[.[].name] | sort | join(" ")')"
+	expect_eq "status" '{"consistent":true,"unfinished":false}' "$(pr -j status | jq -c '.tables | {consistent, unfinished: .last_change_unfinished}')"
+	expect_eq "repair" "nothing to repair: the tables agree" "$(pr repair 2>&1)"
+	expect_contains "apply B" "added 0, replaced 0, deleted 1, unchanged 6" "$(pr apply "$TMP/B" 2>&1)"
+	expect_eq "datapath" "$REF_B" "$(dp_state '["new","range"]')"
+	expect_end
+	# apply of the live rules (save | apply -) repairs too
+	pr apply "$TMP/A" >/dev/null
+	inject "$n" signal=KILL apply "$TMP/B"
+	out=$(pr save | pr -j apply -)
+	expect_begin "apply of the live rules (save | apply -) after a kill repairs the datapath"
+	expect_eq "reconciled, repaired" "true 4" "$(json_get '"\(.reconciled) \(.repaired)"' <<<"$out")"
+	expect_eq "status" '{"consistent":true,"unfinished":false}' "$(pr -j status | jq -c '.tables | {consistent, unfinished: .last_change_unfinished}')"
+	expect_end
+	# SIGINT or SIGTERM at a write inside the commit: it finishes, then the signal acts
+	pr apply "$TMP/A" >/dev/null
+	inject "$n" signal=INT apply "$TMP/B"; rc=$?
+	expect_begin "SIGINT at the lookup entries' write: apply finishes the commit, then dies by SIGINT"
+	expect_eq "exit status" 130 "$rc"
+	expect_eq "datapath" "$REF_B" "$(dp_state '["new","range"]')"
+	expect_eq "status" '{"consistent":true,"unfinished":false}' "$(pr -j status | jq -c '.tables | {consistent, unfinished: .last_change_unfinished}')"
+	expect_end
+	w=($(writes_of apply "$TMP/A"))
+	pr apply "$TMP/B" >/dev/null
+	inject "${w[3]}" signal=TERM apply "$TMP/A"; rc=$?
+	expect_begin "SIGTERM at the 4th write of apply B -> A: it finishes, then dies by SIGTERM"
+	expect_eq "exit status" 143 "$rc"
+	expect_eq "datapath" "$REF_A" "$(dp_state '["gone"]')"
+	expect_eq "next apply reads no map: the journal says clean" "false 0 0 0 0" \
+		"$(pr -j apply "$TMP/A" | json_get '"\(.reconciled) \(.added) \(.replaced) \(.deleted) \(.repaired)"')"
+	expect_end
+	inject 2 signal=INT apply "$TMP/B"; rc=$?
+	expect_begin "SIGINT before the commit (the 2nd bpf() call) stops apply with nothing changed"
+	expect_eq "exit status" 130 "$rc"
+	expect_eq "datapath" "$REF_A" "$(dp_state '["gone"]')"
+	expect_end
+}
+
+# kill -9 at every write of add and del, and a kernel error at every write
+# of apply: the next apply makes the datapath exactly the file
+case_add_del_errors() {
+	local w n bad=() t0=$EPOCHSECONDS add=(add tcp :8081 "$S_IP:80" --name new) st
+	write_ab
+	dp_cmds
+	pr apply "$TMP/A" >/dev/null || diag "setup: apply A failed"
+	REF_A=$(dp_state '[]')
+	w=($(writes_of "${add[@]}"))
+	for n in "${w[@]}"; do
+		pr apply "$TMP/A" >/dev/null
+		inject "$n" signal=KILL "${add[@]}"
+		pr apply "$TMP/A" >/dev/null || bad+=("apply A after add killed at $n failed")
+		st=$(dp_state '[]')
+		[ "$st" = "$REF_A" ] || bad+=("add killed at bpf() call $n, then apply A: the datapath differs: $(dp_diff "$REF_A" "$st")")
+	done
+	expect_begin "kill -9 at each of the ${#w[@]} map writes of add: apply of the file then makes the datapath the file"
+	expect_gt "writes found" 3 "${#w[@]}"
+	expect_eq "failures" "" "$(printf '%s\n' "${bad[@]}")"
+	expect_end
+	bad=()
+	w=($(writes_of del tcp :8082))
+	for n in "${w[@]}"; do
+		pr apply "$TMP/A" >/dev/null
+		inject "$n" signal=KILL del tcp :8082
+		pr apply "$TMP/A" >/dev/null || bad+=("apply A after del killed at $n failed")
+		st=$(dp_state '[]')
+		[ "$st" = "$REF_A" ] || bad+=("del killed at bpf() call $n, then apply A: the datapath differs: $(dp_diff "$REF_A" "$st")")
+	done
+	expect_begin "kill -9 at each of the ${#w[@]} map writes of del: apply of the file then makes the datapath the file"
+	expect_gt "writes found" 2 "${#w[@]}"
+	expect_eq "failures" "" "$(printf '%s\n' "${bad[@]}")"
+	expect_end
+	bad=()
+	pr apply "$TMP/B" >/dev/null && REF_B=$(dp_state '["new","range"]')
+	pr apply "$TMP/A" >/dev/null
+	w=($(writes_of apply "$TMP/B"))
+	for n in "${w[@]}"; do
+		pr apply "$TMP/A" >/dev/null
+		local out rc
+		out=$(in_ns "$NS_R" strace -f -qq -o /dev/null -e trace=bpf -e inject=bpf:error=E2BIG:when=$n \
+			"$PR_BIN" --pin-dir "$PIN" apply "$TMP/B" 2>&1); rc=$?
+		st=$(dp_state '[]')
+		# a failure while writing is rolled back; one while removing says so
+		if [ $rc -ne 0 ] && [ "$st" != "$REF_A" ] && ! grep -q "apply again to finish" <<<"$out"; then
+			bad+=("E2BIG at bpf() call $n: exit $rc, '$out', neither rolled back nor saying so")
+		fi
+		pr apply "$TMP/B" >/dev/null || bad+=("apply B after E2BIG at $n failed")
+		st=$(dp_state '["new","range"]')
+		[ "$st" = "$REF_B" ] || bad+=("E2BIG at bpf() call $n, then apply B: the datapath differs: $(dp_diff "$REF_B" "$st")")
+	done
+	echo "# add, del and E2BIG loops: $((EPOCHSECONDS - t0)) s"
+	expect_begin "a kernel error (E2BIG, a full map) at each of the ${#w[@]} map writes of apply: rolled back or said so, and the next apply makes the datapath the file"
+	expect_eq "failures" "" "$(printf '%s\n' "${bad[@]}")"
+	expect_end
+}
+
 tap_plan
 echo "# namespaces $NS_C $NS_R $NS_S, pin dir $PIN, time scale x$PR_SCALE"
 # client, router and server: the live-flow checks need real connections
@@ -296,5 +563,6 @@ topo_up || { echo "Bail out! cannot build namespaces"; exit 1; }
 trap 'cleanup; rm -rf "$PIN_SMALL" "$TMP"' EXIT
 if [ $# -gt 0 ]; then PR_CASES="$*"; fi
 run_cases case_apply_empty case_apply_file case_apply_again case_apply_replace case_apply_delete \
-	case_apply_bad case_apply_100k case_apply_one_by_one case_capacity
+	case_apply_bad case_apply_100k case_apply_one_by_one case_capacity \
+	case_apply_killed case_apply_interrupted_status case_add_del_errors
 tap_done

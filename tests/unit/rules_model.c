@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Rule model tests: stored fields, overlap, a rule file's self-check, spans, allowlist diff, ids, sizing and capacity, reason names. */
+/* Rule model tests: stored fields, overlap, a rule file's self-check, spans, allowlist diff, ids, sizing and capacity, reason names, and the reconciliation of rules with the datapath maps. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -370,4 +370,112 @@ void t_ct_near_full(void)
 	f = (struct pr_ct_fill){ 0 };
 	EXPECT_TRUE(!pr_ct_near_full(&f));
 	ktap_result("conntrack near full: from 90%% of the table live, not below, not for expired entries or no table");
+}
+
+/* The datapath maps as a clean commit of m[0..n) leaves them, into d (room for extra entries and sources). */
+static void dp_of(const struct pr_rule_meta *m, size_t n, struct pr_dp *d, size_t extra)
+{
+	size_t ne = extra, ns = extra;
+
+	for (size_t i = 0; i < n; i++) {
+		ne += pr_rule_span(&m[i]);
+		ns += m[i].allow_count;
+	}
+	memset(d, 0, sizeof(*d));
+	d->keys = calloc(ne + 1, sizeof(*d->keys));
+	d->vals = calloc(ne + 1, sizeof(*d->vals));
+	d->src = calloc(ns + 1, sizeof(*d->src));
+	d->nnat = 16;
+	d->nat = calloc(d->nnat, sizeof(*d->nat));
+	for (size_t i = 0; i < n; i++) {
+		__u8 protos[2];
+		int np = pr_rule_protos(m[i].key.proto, protos);
+
+		for (int j = 0; j < np; j++)
+			for (__u32 p = ntohs(m[i].key.port); p <= m[i].port_last; p++) {
+				d->keys[d->nentries] = m[i].key;
+				d->keys[d->nentries].proto = protos[j];
+				d->keys[d->nentries].port = htons(p);
+				pr_rule_entry(&m[i], p, &d->vals[d->nentries++]);
+			}
+		for (int j = 0; j < m[i].allow_count; j++) {
+			struct pr_allow_key *k = &d->src[d->nsrc++];
+
+			k->prefixlen = PR_ALLOW_FIXED_BITS + m[i].allow[j].len;
+			k->rule_id = m[i].rule.id;
+			k->family = m[i].allow[j].family;
+			k->addr = m[i].allow[j].addr;
+		}
+		d->nat[m[i].rule.id] = m[i].nat;
+	}
+}
+
+void t_reconcile(void)
+{
+	struct pr_rule_meta m[3] = {
+		must_parse("tcp :8080 192.0.2.10:80 --name web"),
+		must_parse("any :9000-9001 192.0.2.11:7000-7001 --allow 198.51.100.0/24 --allow 198.51.100.0/24"),
+		must_parse("udp :53 192.0.2.12:53 --snat 203.0.113.1"),
+	};
+	const struct pr_rule_meta *want[3] = { &m[0], &m[1], &m[2] };
+	struct pr_ctx c = { .max_rules = 15 };
+	struct pr_recon r;
+	struct pr_dp d;
+
+	for (int i = 0; i < 3; i++)
+		m[i].rule.id = i + 1;
+	dp_of(m, 3, &d, 2);
+	EXPECT_INT(pr_recon_plan(&c, want, 3, NULL, 0, &d, NULL, &r), 0);
+	EXPECT_INT(pr_drift_any(&r.drift), 0);
+	EXPECT_INT(r.bad[0] + r.bad[1] + r.bad[2], 0);
+	EXPECT_INT(r.ngone_keys + r.ngone_src + r.ngone_ids, 0);
+	pr_recon_free(&r);
+	ktap_result("reconcile: maps a clean commit left agree (a CIDR given twice is one source)");
+
+	/* web's entry points at the old target, one of rng's four is gone, dns's
+	 * pr_rnat slot was not written, and a half-made rule (id 9) left an
+	 * entry and a source */
+	d.vals[0].target_port = htons(81);
+	d.keys[2] = d.keys[--d.nentries];
+	d.vals[2] = d.vals[d.nentries];
+	memset(&d.nat[3], 0, sizeof(d.nat[3]));
+	d.keys[d.nentries] = m[0].key;
+	d.keys[d.nentries].port = htons(8081);
+	d.vals[d.nentries] = m[0].rule;
+	d.vals[d.nentries++].id = 9;
+	d.src[d.nsrc] = d.src[0];
+	d.src[d.nsrc++].rule_id = 9;
+	EXPECT_INT(pr_recon_plan(&c, want, 3, NULL, 0, &d, NULL, &r), 0);
+	EXPECT_INT(r.drift.rules, 3);
+	EXPECT_INT(r.drift.entries_wrong, 1);
+	EXPECT_INT(r.drift.entries_missing, 1);
+	EXPECT_INT(r.drift.nat_wrong, 1);
+	EXPECT_INT(r.drift.entries_stray, 1);
+	EXPECT_INT(r.drift.sources_stray, 1);
+	EXPECT_INT(r.drift.sources_missing, 0);
+	EXPECT_INT(r.bad[0] && r.bad[1] && r.bad[2], 1);
+	EXPECT_INT(r.ngone_keys, 1);
+	EXPECT_INT(ntohs(r.gone_keys[0].port), 8081);
+	EXPECT_INT(r.ngone_src, 1);
+	EXPECT_INT(r.ngone_ids, 1);
+	EXPECT_INT(r.gone_ids[0], 9);
+	pr_recon_free(&r);
+	ktap_result("reconcile: an entry pointing elsewhere, a missing one, a wrong pr_rnat slot and a half-made rule, counted");
+
+	/* the same maps against a change that deletes web and writes dns anyway:
+	 * web's entry goes but is not stray, dns's state is not drift */
+	{
+		const struct pr_rule_meta *keep[2] = { &m[1], &m[2] }, *old[1] = { &m[0] };
+		__u8 fresh[2] = { 0, 1 };
+
+		EXPECT_INT(pr_recon_plan(&c, keep, 2, old, 1, &d, fresh, &r), 0);
+		EXPECT_INT(r.drift.rules, 1);
+		EXPECT_INT(r.drift.nat_wrong, 0);
+		EXPECT_INT(r.drift.entries_stray, 1);
+		EXPECT_INT(r.ngone_keys, 2);
+		EXPECT_INT(r.ngone_ids, 1);
+		pr_recon_free(&r);
+	}
+	ktap_result("reconcile: what a deleted rule explains is not stray, what the change writes anyway is not drift");
+	pr_dp_free(&d);
 }

@@ -37,6 +37,7 @@ void t_caps_check(void);
 void t_dry_run_capacity(void);
 void t_reason_names(void);
 void t_ct_near_full(void);
+void t_reconcile(void);
 /* rules_nat.c */
 void t_nat_fields(void);
 void t_snat_default(void);

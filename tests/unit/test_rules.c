@@ -85,7 +85,7 @@ static const struct {
 	{ "overlap", t_overlap },	    { "ruleset_check", t_ruleset_check }, { "spans", t_spans },
 	{ "allow_diff", t_allow_diff },	    { "ids", t_ids },		    { "sizing", t_sizing },
 	{ "caps_check", t_caps_check },	    { "dry_run_capacity", t_dry_run_capacity },
-	{ "reason_names", t_reason_names }, { "nat_fields", t_nat_fields }, { "snat_default", t_snat_default },
+	{ "reason_names", t_reason_names }, { "reconcile", t_reconcile }, { "nat_fields", t_nat_fields }, { "snat_default", t_snat_default },
 	{ "nat_identity", t_nat_identity }, { "ifaddr_pick", t_ifaddr_pick }, { "ct_near_full", t_ct_near_full },
 };
 
