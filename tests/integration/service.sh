@@ -105,7 +105,7 @@ expect "ExecReload: rs attached, other replaced, new added, dns deleted (its flo
 expect "status after reload: rc tc, rs generic" "$(printf 'rc tc direct ok\nrs generic direct ok')" "$(ifaces | sort)"
 expect "web kept its id across reload" "$web_id" \
 	"$(pr -j list | python3 -S -c 'import json,sys; print({r["name"]:r["id"] for r in json.load(sys.stdin)}["web"])')"
-out=$(in_ns "$NS_C" timeout $((5 * SLOW)) socat -T3 - TCP:$R_CIP:8081 <<<"hello" 2>&1)
+out=$(tcp_req "$NS_C" $R_CIP 8081)
 expect "a new flow to the replaced rule reaches its new backend B" "B $C_IP hello" "$out"
 
 # ---- interface lines changing mode and forwarding, under the same flow ----
