@@ -216,7 +216,7 @@ check: deps
 	$(MAKE) O=$(O) all
 	$(MAKE) O=$(O) $(FUZZER) || echo "fuzz harness not built (tests/run.sh reports why)"
 	$(MAKE) O=$(O) $(PREV) || echo "previous release not built (the upgrade suite reports why)"
-	O=$(O) tests/run.sh
+	O=$(O) PR_SKIP="$(PR_SKIP)" tests/run.sh
 
 unit: all
 	O=$(O) tests/run.sh unit
@@ -245,7 +245,7 @@ vmdeps:
 # The whole suite inside a VM on KERNEL (default: Debian's 6.1 from vmdeps).
 vmtest: vmdeps
 	$(MAKE) all $(FUZZER) $(PREV)
-	tests/vm/vmtest.sh $(KERNEL)
+	PR_SKIP="$(PR_SKIP)" tests/vm/vmtest.sh $(KERNEL)
 
 # Install layout. PREFIX=/usr for a distribution package; DESTDIR stages the tree.
 PREFIX ?= /usr/local

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# `make vmtest [KERNEL=...]`: run `make check` on another kernel, with virtme-ng when it is installed, else tests/vm/run-vm.sh.
+# `make vmtest [KERNEL=...] [PR_SKIP="SUITE..."]`: run `make check` on another kernel, with virtme-ng when it is installed, else tests/vm/run-vm.sh.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 KERNEL=${1:-}
@@ -19,7 +19,7 @@ done
 echo "# vmtest: kernel $KERNEL, tree $TOP"
 if command -v vng >/dev/null 2>&1; then
 	echo "# vmtest: using virtme-ng"
-	exec vng -r "$KERNEL" --user root -- make -C "$TOP" check
+	exec vng -r "$KERNEL" --user root -- make -C "$TOP" check ${PR_SKIP:+PR_SKIP="$PR_SKIP"}
 fi
 echo "# vmtest: virtme-ng not found; using tests/vm/run-vm.sh (qemu, 9p root)"
-exec "$TOP/tests/vm/run-vm.sh" --kernel "$KERNEL" -- make -C "$TOP" check
+exec "$TOP/tests/vm/run-vm.sh" --kernel "$KERNEL" -- make -C "$TOP" check ${PR_SKIP:+PR_SKIP="$PR_SKIP"}
