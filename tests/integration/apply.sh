@@ -499,6 +499,25 @@ case_apply_interrupted_status() {
 	expect_end
 }
 
+# killed_each WHAT MIN CMD...: kill -9 at each of CMD's map writes (more
+# than MIN of them), each time from file A and then applying A again: the
+# datapath is A's ($REF_A) after every one
+killed_each() {
+	local what=$1 min=$2 w n st bad=(); shift 2
+	w=($(writes_of "$@"))
+	for n in "${w[@]}"; do
+		pr apply "$TMP/A" >/dev/null
+		inject "$n" signal=KILL "$@"
+		pr apply "$TMP/A" >/dev/null || bad+=("apply A after $what killed at $n failed")
+		st=$(dp_state '[]')
+		[ "$st" = "$REF_A" ] || bad+=("$what killed at bpf() call $n, then apply A: the datapath differs: $(dp_diff "$REF_A" "$st")")
+	done
+	expect_begin "kill -9 at each of the ${#w[@]} map writes of $what: apply of the file then makes the datapath the file"
+	expect_gt "writes found" "$min" "${#w[@]}"
+	expect_eq "failures" "" "$(printf '%s\n' "${bad[@]}")"
+	expect_end
+}
+
 # kill -9 at every write of add and del, and a kernel error at every write
 # of apply: the next apply makes the datapath exactly the file
 case_add_del_errors() {
@@ -507,31 +526,8 @@ case_add_del_errors() {
 	dp_cmds
 	pr apply "$TMP/A" >/dev/null || diag "setup: apply A failed"
 	REF_A=$(dp_state '[]')
-	w=($(writes_of "${add[@]}"))
-	for n in "${w[@]}"; do
-		pr apply "$TMP/A" >/dev/null
-		inject "$n" signal=KILL "${add[@]}"
-		pr apply "$TMP/A" >/dev/null || bad+=("apply A after add killed at $n failed")
-		st=$(dp_state '[]')
-		[ "$st" = "$REF_A" ] || bad+=("add killed at bpf() call $n, then apply A: the datapath differs: $(dp_diff "$REF_A" "$st")")
-	done
-	expect_begin "kill -9 at each of the ${#w[@]} map writes of add: apply of the file then makes the datapath the file"
-	expect_gt "writes found" 3 "${#w[@]}"
-	expect_eq "failures" "" "$(printf '%s\n' "${bad[@]}")"
-	expect_end
-	bad=()
-	w=($(writes_of del tcp :8082))
-	for n in "${w[@]}"; do
-		pr apply "$TMP/A" >/dev/null
-		inject "$n" signal=KILL del tcp :8082
-		pr apply "$TMP/A" >/dev/null || bad+=("apply A after del killed at $n failed")
-		st=$(dp_state '[]')
-		[ "$st" = "$REF_A" ] || bad+=("del killed at bpf() call $n, then apply A: the datapath differs: $(dp_diff "$REF_A" "$st")")
-	done
-	expect_begin "kill -9 at each of the ${#w[@]} map writes of del: apply of the file then makes the datapath the file"
-	expect_gt "writes found" 2 "${#w[@]}"
-	expect_eq "failures" "" "$(printf '%s\n' "${bad[@]}")"
-	expect_end
+	killed_each add 3 "${add[@]}"
+	killed_each del 2 del tcp :8082
 	bad=()
 	pr apply "$TMP/B" >/dev/null && REF_B=$(dp_state '["new","range"]')
 	pr apply "$TMP/A" >/dev/null
