@@ -89,8 +89,10 @@ esac
 
 TMP=$(mktemp -d /tmp/run-vm.XXXXXX) || die "mktemp failed"
 QEMU_PIDFILE=$TMP/qemu.pid
+TAIL=
 cleanup() {
 	local p
+	[ -n "$TAIL" ] && kill "$TAIL" 2>/dev/null
 	if [ -s "$QEMU_PIDFILE" ]; then
 		p=$(cat "$QEMU_PIDFILE" 2>/dev/null)
 		if [ -n "$p" ] && kill "$p" 2>/dev/null; then
@@ -179,11 +181,15 @@ to_host() {
 stty -onlcr 2>/dev/null
 hostname run-vm 2>/dev/null
 ip link set lo up 2>/dev/null
-modprobe -a -q veth sch_ingress cls_bpf act_bpf 2>/dev/null
+modprobe -a -q veth sch_ingress cls_bpf act_bpf virtio_console 2>/dev/null
+# The command's output goes to a virtio console the host writes to a file: the
+# 8250 serial console under TCG once stopped sending mid-run and never resumed.
+out=/dev/console i=0
+while [ \$i -lt 20 ]; do [ -c /dev/hvc0 ] && { out=/dev/hvc0; break; }; i=\$((i + 1)); sleep 0.1; done
 read -r up _ < /proc/uptime
-echo "# vm: guest up after \${up}s, running: \$(tail -n 1 /run/run-vm/cmd | cut -c 6-200)"
+echo "# vm: guest up after \${up}s, output on \$out, running: \$(tail -n 1 /run/run-vm/cmd | cut -c 6-200)"
 env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \\
-	TERM=$(shq "${TERM:-dumb}") KSFT_MACHINE_SLOW=yes /bin/sh /run/run-vm/cmd < /dev/null
+	TERM=$(shq "${TERM:-dumb}") KSFT_MACHINE_SLOW=yes /bin/sh /run/run-vm/cmd < /dev/null > \$out 2>&1
 rc=\$?
 echo "# vm: guest exit status \$rc"
 to_host "\$rc"
@@ -255,6 +261,7 @@ qemu_args() { # ACCEL
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04
 		-fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap"
 		-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
+		-device virtio-serial-pci -chardev "file,id=out,path=$TMP/out.log" -device virtconsole,chardev=out
 		-pidfile "$QEMU_PIDFILE")
 	case "$accel" in
 	kvm) a+=(-accel kvm -cpu host) ;;
@@ -287,6 +294,13 @@ case "$ACCEL" in kvm|tcg) ;; *) die "VM_ACCEL must be kvm or tcg" ;; esac
 say "accel $ACCEL, ${VM_SMP} CPUs, ${VM_MEM}M, timeout ${VM_TIMEOUT}s"
 START=$(date +%s.%N)
 mapfile -d '' QARGS < <(qemu_args "$ACCEL")
+# The command's output (the guest's virtio console, a file here), as it comes.
+: >"$TMP/out.log"
+mkfifo "$TMP/out.fifo" || die "mkfifo failed"
+awk '{ sub(/\r+$/, ""); print; fflush() }' < "$TMP/out.fifo" &
+OUTAWK=$!
+tail -s 0.2 -n +1 -F "$TMP/out.log" > "$TMP/out.fifo" 2>/dev/null &
+TAIL=$!
 # Serial output: strip the CRs of the console, remember the guest's status line.
 # In the background, so that a signal to this script runs its trap (which
 # kills qemu) at once instead of after qemu ends.
@@ -298,6 +312,9 @@ mapfile -d '' QARGS < <(qemu_args "$ACCEL")
 		/^# vm: guest exit status [0-9]+$/ { print $NF > sf; close(sf) }
 		{ print; fflush() }' &
 wait $!
+sleep 1 # the last of the command's output, then its end
+kill "$TAIL" 2>/dev/null
+wait "$OUTAWK" 2>/dev/null
 QRC=$(cat "$TMP/qemu.rc" 2>/dev/null)
 QRC=${QRC:-255}
 rm -f "$QEMU_PIDFILE"
