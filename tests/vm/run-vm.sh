@@ -11,6 +11,8 @@
 # /dev/shm are fresh tmpfs, /proc, /sys, /dev, /dev/pts and /sys/fs/bpf are the
 # guest's own. So a cwd or file under the host's /tmp is not visible there.
 # PATH, HOME=/root and KSFT_MACHINE_SLOW=yes are set; nothing else is passed.
+# COMMAND's output comes over a virtio console (a file the host follows), the
+# kernel's over the serial console.
 # The guest's modprobe loads modules from the host's /lib/modules/<guest kver>.
 #
 # Environment:
