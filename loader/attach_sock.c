@@ -87,14 +87,8 @@ static void links_dir(const struct pr_ctx *c, __u64 cookie, char *buf, size_t le
 static void sock_key(__u64 cookie, char key[64])
 {
 	static char tag[PR_BUILD_TAG_LEN];
-	const void *elf;
-	size_t sz = 0;
 
-	if (!tag[0]) {
-		elf = sock_bpf__elf_bytes(&sz);
-		pr_build_tag(elf, sz, tag);
-	}
-	snprintf(key, 64, "sock-%s-%016llx", tag, (unsigned long long)cookie);
+	snprintf(key, 64, "sock-%s-%016llx", pr_build_tag(sock_bpf__elf_bytes, tag), (unsigned long long)cookie);
 }
 
 /* The pinned links of cookie that are attached, into st->hooks. */

@@ -33,14 +33,8 @@ static const char *const tc_names[2] = { "ingress", "egress" };
 static void tc_key(bool via_stack, char key[64])
 {
 	static char tag[PR_BUILD_TAG_LEN];
-	const void *elf;
-	size_t sz = 0;
 
-	if (!tag[0]) {
-		elf = tc_bpf__elf_bytes(&sz);
-		pr_build_tag(elf, sz, tag);
-	}
-	snprintf(key, 64, "tc-%s-s%d", tag, via_stack);
+	snprintf(key, 64, "tc-%s-s%d", pr_build_tag(tc_bpf__elf_bytes, tag), via_stack);
 }
 
 bool pr_tc_current(struct pr_ctx *c, __u32 ifindex, bool via_stack)

@@ -97,8 +97,9 @@ __u32 pr_fd_id(int fd);
  * is "KIND-BUILDTAG-VARIANT"; entries of another build of KIND go when one
  * is put. A cache only: a miss means load, a failed put changes nothing. */
 #define PR_BUILD_TAG_LEN 17
-/* The build tag of an object from its ELF bytes (16 hex digits). */
-void pr_build_tag(const void *elf, size_t n, char tag[PR_BUILD_TAG_LEN]);
+/* The build tag of an object from its skeleton's ELF bytes (16 hex digits),
+ * computed into tag when it is empty (a caller's static: once a process). */
+const char *pr_build_tag(const void *(*elf_bytes)(size_t *sz), char tag[PR_BUILD_TAG_LEN]);
 /* fds[n] of the cached programs names[n] of key when all are there and
  * bound to the maps pinned now: 0; else -ENOENT, nothing left open. */
 int pr_prog_cache_get(struct pr_ctx *c, const char *key, const char *const *names, int n, int *fds);

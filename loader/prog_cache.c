@@ -14,14 +14,19 @@
 #define PR_PROG_MAPS 64
 
 /* FNV-1a over the object's ELF bytes: the build, as far as the cache cares. */
-void pr_build_tag(const void *elf, size_t n, char tag[PR_BUILD_TAG_LEN])
+const char *pr_build_tag(const void *(*elf_bytes)(size_t *sz), char tag[PR_BUILD_TAG_LEN])
 {
-	const unsigned char *p = elf;
+	const unsigned char *p;
 	__u64 h = 0xcbf29ce484222325ULL;
+	size_t n = 0;
 
+	if (tag[0])
+		return tag;
+	p = elf_bytes(&n);
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ p[i]) * 0x100000001b3ULL;
 	snprintf(tag, PR_BUILD_TAG_LEN, "%016llx", (unsigned long long)h);
+	return tag;
 }
 
 static void cache_path(const struct pr_ctx *c, const char *key, const char *name, char *path, size_t len)
