@@ -63,6 +63,8 @@ FUZZ_PKGS := libclang-rt-14-dev
 # --via-stack tests, man-db, groff-base and bash-completion for tests/integration/docs.sh,
 # systemd for systemd-analyze verify in tests/integration/service.sh, prometheus for
 # promtool (the exporter's output checked by a real parser, tests/integration/redirect.sh),
+# strace for the interrupted-change tests (kills and kernel errors injected at
+# each map write, tests/integration/apply.sh),
 # libFuzzer for the fuzz suite, the CNI plugins (bridge, host-local, portmap) for
 # tests/integration/cni.sh and podman with runc and a static busybox (its image)
 # for tests/integration/podman.sh. A fresh debootstrap root proves the list
@@ -70,7 +72,7 @@ FUZZ_PKGS := libclang-rt-14-dev
 CNI_TEST_PKGS := containernetworking-plugins podman runc busybox-static
 DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
 	libjansson-dev libmicrohttpd-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux \
-	nftables iputils-ping man-db groff-base bash-completion systemd jq prometheus \
+	nftables iputils-ping man-db groff-base bash-completion systemd jq prometheus strace \
 	$(FUZZ_PKGS) $(CNI_TEST_PKGS)
 # What `make deb` needs besides DEPS_PKGS (the rest of debian/control's Build-Depends).
 DEB_PKGS := build-essential dpkg-dev debhelper fakeroot lintian
