@@ -205,7 +205,14 @@ if [ $ROOT_ONLY = yes ]; then
 	exit 0
 fi
 
-step "mount /proc, /sys, /dev, /dev/pts, /run"
+step "mount the root on itself, /proc, /sys, /dev, /dev/pts, /run"
+# the root is a mount point, as / is on a real machine: `unshare --mount
+# --propagation private` (tests/integration/podman.sh) changes the propagation
+# of /, which fails with EINVAL where / is a plain directory under a chroot;
+# private, so nothing mounted inside reaches the host
+mount --bind "$ROOT" "$ROOT"
+MOUNTED+=("$ROOT")
+mount --make-private "$ROOT"
 mount -t proc proc "$ROOT/proc"
 MOUNTED+=("$ROOT/proc")
 for d in sys dev run; do

@@ -91,7 +91,7 @@ setup() {
 	echo "hello from podman" >"$TMP/rootfs/www/index.html"
 	# the private mount namespace, held by a sleep bounded by the suite's time
 	setsid unshare --mount --propagation private sh -c 'mount -t tmpfs -o mode=0755 ppod /var/lib && exec sleep "$0"' \
-		"$(tmo 600)" </dev/null >/dev/null 2>&1 &
+		"$(tmo 600)" </dev/null >/dev/null 2>"$TMP/holder.err" &
 	HOLDER=$!
 	wait_until 5 sh -c "[ \"\$(stat -L -c %i /proc/$HOLDER/ns/mnt)\" != \"\$(stat -L -c %i /proc/self/ns/mnt)\" ] && grep -q ' /var/lib tmpfs ' /proc/$HOLDER/mounts"
 }
@@ -139,6 +139,6 @@ for b in podman runc conmon unshare curl; do command -v $b >/dev/null || why+="$
 [ -x /usr/lib/cni/bridge ] || why+="containernetworking-plugins "
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || why+="busybox-static "
 if [ -n "$why" ]; then skip "podman" "missing: $why(make deps installs them)"; tap_done; exit $?; fi
-setup || { echo "Bail out! cannot build the namespaces or podman's private mount namespace"; exit 1; }
+setup || { echo "Bail out! cannot build the namespaces or podman's private mount namespace${TMP:+: $(head -c 300 "$TMP/holder.err" 2>/dev/null)}"; exit 1; }
 run_cases case_image case_run case_rm
 tap_done
