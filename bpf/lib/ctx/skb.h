@@ -5,13 +5,6 @@
 
 #ifdef pr_ctx
 #error "one context layer per object"
-/* A full-NAT packet whose route is known but not its neighbour yet: the
- * kernel resolves it and fills in the MACs (bpf_redirect_neigh, 5.10). */
-static __always_inline int ctx_redirect_neigh(struct __sk_buff *ctx, __u32 ifindex)
-{
-	return bpf_redirect_neigh(ifindex, NULL, 0, 0);
-}
-
 #endif
 #define pr_ctx __sk_buff
 

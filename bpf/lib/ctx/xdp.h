@@ -5,13 +5,6 @@
 
 #ifdef pr_ctx
 #error "one context layer per object"
-/* XDP resolves no neighbours: the pipeline leaves a packet that would need
- * this to TC (CTX_TC_FOLLOWS) before touching it, so XDP never calls it. */
-static __always_inline int ctx_redirect_neigh(struct xdp_md *ctx, __u32 ifindex)
-{
-	return XDP_PASS;
-}
-
 #endif
 #define pr_ctx xdp_md
 /* Full-NAT packets are TC's (see pr_x2() in nat.h). */
