@@ -23,9 +23,12 @@ HOLDER=
 # --cgroup-manager=cgroupfs: PID 1 is not systemd, so there is no systemd to ask.
 PODMAN_GLOBAL=(--runtime runc --cgroup-manager=cgroupfs --root "$TMP/root" --runroot "$TMP/runroot"
 	--tmpdir "$TMP/tmp" --network-config-dir "$TMP/net.d" --events-backend file)
+# --root and --wd: entering a mount namespace moves to its real root, which under
+# a chroot (CI's fresh root) is not ours; the holder's root and our directory are
 podman_() {
 	CONTAINERS_CONF=$TMP/containers.conf CONTAINERS_STORAGE_CONF=$TMP/storage.conf \
-		nsenter --mount=/proc/"$HOLDER"/ns/mnt --net=/run/netns/"$NS_H" podman "${PODMAN_GLOBAL[@]}" "$@"
+		nsenter --mount=/proc/"$HOLDER"/ns/mnt --root=/proc/"$HOLDER"/root --wd="$PWD" \
+		--net=/run/netns/"$NS_H" podman "${PODMAN_GLOBAL[@]}" "$@"
 }
 # podman run's options for our machines: podman asks for nofile and nproc
 # limits of 1048576 by default, above this machine's hard limits, and raising
