@@ -163,9 +163,10 @@ struct pr_ruleset {
 	struct pr_rule_src *src;
 	size_t n;
 	struct pr_iface_spec *ifaces; /* interface lines, in file order */
-	size_t nifaces;               /* 0: the file leaves interfaces alone */
+	size_t nifaces;               /* 0 and no local_line: the file leaves interfaces alone */
 	__u32 max_rules;              /* --max-rules of the interface lines; 0 if none gave it */
 	unsigned int max_rules_line;  /* the first line that gave it */
+	unsigned int local_line;      /* the `local` line (attach --local), 0 if none */
 	bool checked; /* pr_ruleset_check passed */
 };
 /* Read f: blank lines and '#' comments are skipped, words may be quoted as
@@ -270,6 +271,12 @@ struct pr_apply_result {
 	struct pr_iface_change *if_changes; /* changes and attaches in file order, then detaches */
 	size_t nif_changes;
 	bool rules_done;           /* on failure: the rule changes were made (an interface change failed) */
+	/* local clients with no interface (a `local` line is attach --local):
+	 * what apply does to that, when the file has interface or local lines */
+	enum pr_local_change { PR_LOCAL_KEEP, PR_LOCAL_SERVE, PR_LOCAL_UNSERVE } local_change;
+	unsigned int local_line;   /* the file's local line, 0 if none */
+	bool local_done;           /* local_change carried out */
+	bool local_removed;        /* PR_LOCAL_UNSERVE: the hooks went (no interface stays) */
 	void *priv;
 };
 int pr_apply(struct pr_ctx *c, struct pr_ruleset *rs, const struct pr_apply_opts *o, struct pr_apply_result *r);
