@@ -28,7 +28,7 @@ static int save_ifaces(const struct pr_ctx *c, struct pr_iface_status *ifs, size
 			out_note("left out %.16s: the interface is gone (detach --all drops its record)", st->rec.name);
 			continue;
 		}
-		if (!cli_iface_ok(st))
+		if (!pr_iface_live(st))
 			out_note("%.16s has programs missing; apply attaches it again", st->rec.name);
 		if (pr_iface_line(&st->rec, first && c->max_rules != PR_DEFAULT_MAX_RULES ? c->max_rules : 0, line,
 				  sizeof(line), perr, sizeof(perr)))

@@ -9,11 +9,6 @@
 
 enum { IF_NAME, IF_INDEX, IF_MODE, IF_XDP, IF_TC_IN, IF_TC_EG, IF_FORWARD, IF_XDP_TX, IF_OK, IF_BUILD, IF_STATE };
 
-bool cli_iface_ok(const struct pr_iface_status *s)
-{
-	return s->present && s->live_tc_in_id && s->live_tc_eg_id && (s->rec.mode == PR_MODE_TC || s->live_xdp_id);
-}
-
 static void iface_get(const void *obj, size_t which, struct out_val *v)
 {
 	const struct pr_iface_status *s = obj;
@@ -23,13 +18,13 @@ static void iface_get(const void *obj, size_t which, struct out_val *v)
 	case IF_MODE: out_str(v, "%s", pr_mode_name(s->rec.mode)); break;
 	case IF_FORWARD: out_str(v, "%s", (s->rec.flags & PR_IF_VIA_STACK) ? "stack" : "direct"); break;
 	case IF_XDP_TX: out_bool(v, (s->rec.flags & PR_IF_XDP_TX) != 0); break;
-	case IF_OK: out_bool(v, cli_iface_ok(s)); break;
+	case IF_OK: out_bool(v, pr_iface_live(s)); break;
 	case IF_BUILD:
 		out_str(v, "%s", s->other_build ? "other" : "this");
-		v->absent = !cli_iface_ok(s);
+		v->absent = !pr_iface_live(s);
 		break;
 	case IF_STATE:
-		out_str(v, "%s", !cli_iface_ok(s) ? (!s->present ? "GONE (interface removed)" :
+		out_str(v, "%s", !pr_iface_live(s) ? (!s->present ? "GONE (interface removed)" :
 						   "BROKEN (programs missing; attach again)") :
 				 s->other_build ? "ok, running another build's programs (attach again to replace them)" :
 						  "ok");

@@ -7,12 +7,6 @@
 #include "libportredir.h"
 #include "internal.h"
 
-/* Whether the programs of an attachment are all there. */
-static bool iface_live(const struct pr_iface_status *s)
-{
-	return s->present && s->live_tc_in_id && s->live_tc_eg_id && (s->rec.mode == PR_MODE_TC || s->live_xdp_id);
-}
-
 /* The change interface line s asks for, appended to r (its ifindex to
  * if_index) unless the live attachment there, which matched marks, is
  * already what s asks for. */
@@ -33,7 +27,7 @@ static int plan_line(struct pr_ctx *c, const struct pr_iface_spec *s, const stru
 			matched[j] = 1;
 		}
 	}
-	if (have && iface_live(have) && !have->other_build && strncmp(have->rec.name, s->name, sizeof(have->rec.name)) == 0 &&
+	if (have && pr_iface_live(have) && !have->other_build && strncmp(have->rec.name, s->name, sizeof(have->rec.name)) == 0 &&
 	    pr_iface_satisfies(&have->rec, s->req, s->flags, pr_auto_mode(s->name))) {
 		if (!(have->rec.flags & PR_IF_AUTO) == (s->req != PR_REQ_AUTO)) {
 			r->if_unchanged++;

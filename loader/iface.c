@@ -41,6 +41,11 @@ bool pr_iface_satisfies(const struct pr_iface *rec, enum pr_mode_req req, __u32 
 	}
 }
 
+bool pr_iface_live(const struct pr_iface_status *s)
+{
+	return s->present && s->live_tc_in_id && s->live_tc_eg_id && (s->rec.mode == PR_MODE_TC || s->live_xdp_id);
+}
+
 int pr_iface_list(struct pr_ctx *c, struct pr_iface_status **out, size_t *n)
 {
 	struct pr_iface_key key, next, *prev = NULL;

@@ -392,6 +392,8 @@ struct pr_iface_status {
 };
 /* Attachments recorded for the caller's network namespace; caller frees *out. */
 int pr_iface_list(struct pr_ctx *c, struct pr_iface_status **out, size_t *n);
+/* Whether an attachment's interface is there with all its programs (XDP too, but in tc mode). */
+bool pr_iface_live(const struct pr_iface_status *s);
 
 struct pr_fill {
 	size_t rules, rules_max, rule_entries, rule_entries_max, allow_entries_max;
