@@ -102,6 +102,26 @@ case_udp6() {
 		"peer - from [::1]:5353: U6 [$r] hello" "$(lc udp ::1 5353)"
 }
 
+# A dual-stack AF_INET6 socket reaches IPv4 through IPv4-mapped addresses
+# (::ffff:a.b.c.d): the IPv4 rules serve it, and it reads back the mapped
+# address it asked for (Java's and many runtimes' default sockets).
+case_mapped() {
+	srv_echo "$NS_S" $S_IP 80 A
+	srv_udp "$NS_S" $S_IP 53 U
+	add tcp :8080 $S_IP:80 --name web
+	add udp :5353 $S_IP:53 --name dns
+	expect_eq "TCP to ::ffff:127.0.0.1 takes the IPv4 rule; getpeername shows the mapped address" \
+		"peer [::ffff:127.0.0.1]:8080: A $R_SIP hello" "$(lc tcp ::ffff:127.0.0.1 8080)"
+	expect_eq "... and to the mapped listen address" "peer [::ffff:$R_CIP]:8080: A $R_SIP hello" \
+		"$(lc tcp ::ffff:$R_CIP 8080)"
+	expect_eq "UDP, unconnected: the reply comes from the mapped address sent to" \
+		"peer - from [::ffff:127.0.0.1]:5353: U $R_SIP hello" "$(lc udp ::ffff:127.0.0.1 5353)"
+	expect_eq "UDP, connected: getpeername and the reply's source are the mapped address" \
+		"peer [::ffff:127.0.0.1]:5353 from [::ffff:127.0.0.1]:5353: U $R_SIP hello" "$(lc udpc ::ffff:127.0.0.1 5353)"
+	expect_ge "flows counted on the IPv4 rule" 2 "$(stat_rule web flows)"
+	expect_match "a mapped address with no rule is left alone" '[Rr]efused' "$(lc tcp ::ffff:127.0.0.1 8081)"
+}
+
 # Listening on loopback: local clients only, never from outside (not even a frame sent to 127.0.0.1 by MAC).
 case_loopback_listen() {
 	local mac before
@@ -304,6 +324,6 @@ if [ $? -ne 0 ] && [ "$MODE" = native ] && grep -qi 'not supported\|Operation no
 fi
 STD_IFACES=$(ifaces)
 if [ $# -gt 0 ]; then PR_CASES="$*"; fi
-run_cases case_hooks case_tcp case_ipv6 case_udp case_udp6 case_loopback_listen case_remote_port case_dmz \
+run_cases case_hooks case_tcp case_ipv6 case_udp case_udp6 case_mapped case_loopback_listen case_remote_port case_dmz \
 	case_allowlist case_other_netns case_local_only case_config_local case_teardown
 tap_done
