@@ -329,6 +329,9 @@ unsigned int pr_ct_timeout(unsigned int state);
  * packet meets an interface without portredir. If XDP cannot be attached
  * then, the interface is left (and recorded) in tc mode and the error says so. */
 #define PR_ATTACH_CHANGE (1u << 1)
+/* Native XDP on a veth whose NAPI is threaded, which is refused otherwise
+ * (its ring drops a burst's frames past 256 until the NAPI thread runs). */
+#define PR_ATTACH_THREADED_OK (1u << 2)
 
 /* Attach ifname as asked. Without PR_ATTACH_CHANGE an attachment in another
  * mode or forwarding gives -EBUSY, and one in any mode satisfies
@@ -378,6 +381,10 @@ int pr_local_attach(struct pr_ctx *c, bool explicit_local, bool *already);
 int pr_local_detach(struct pr_ctx *c, bool *removed, size_t *ifaces);
 /* ---- end of local clients ---- */
 
+/* Whether ifname's NAPI is threaded, read in the caller's network namespace
+ * (a child process mounts that namespace's sysfs): 1, 0, or -errno when it
+ * cannot be told. */
+int pr_napi_threaded(const char *ifname);
 /* The mode auto picks for ifname now: tc on veth, native elsewhere. */
 enum pr_mode pr_auto_mode(const char *ifname);
 
@@ -389,6 +396,7 @@ struct pr_iface_status {
 	__u32 live_tc_in_id;
 	__u32 live_tc_eg_id;
 	bool other_build;  /* its programs are another portredir build's: attach again to replace them */
+	bool napi_threaded; /* a veth in native mode whose NAPI is threaded now: it drops bursts */
 };
 /* Attachments recorded for the caller's network namespace; caller frees *out. */
 int pr_iface_list(struct pr_ctx *c, struct pr_iface_status **out, size_t *n);
