@@ -389,7 +389,12 @@ static bool nft_rule_dnats(json_t *expr, __u8 proto, __u16 port)
 	json_array_foreach(expr, i, e) {
 		json_t *m = json_object_get(e, "match"), *pl;
 
-		if (json_object_get(e, "dnat") || json_object_get(e, "redirect"))
+		json_t *xt = json_object_get(e, "xt");
+		const char *xname = json_string_value(json_object_get(xt, "name"));
+
+		/* iptables-nft writes its DNAT and REDIRECT targets as xt expressions */
+		if (json_object_get(e, "dnat") || json_object_get(e, "redirect") ||
+		    (xname && (!strcmp(xname, "DNAT") || !strcmp(xname, "REDIRECT"))))
 			nat = true;
 		if (!m || !(pl = json_object_get(json_object_get(m, "left"), "payload")))
 			continue;

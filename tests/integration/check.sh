@@ -23,7 +23,7 @@ case_reset() {
 	pr apply /dev/null >/dev/null || diag "reset: apply /dev/null failed"
 	pr conntrack flush >/dev/null || diag "reset: conntrack flush failed"
 	r sh -c 'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.conf.all.rp_filter=0 \
-		net.ipv4.conf.rc.rp_filter=0; ip link del rx 2>/dev/null; nft delete table ip prck 2>/dev/null; true'
+		net.ipv4.conf.rc.rp_filter=0; ip link del rx 2>/dev/null; nft delete table ip prck 2>/dev/null; nft delete table ip nat 2>/dev/null; true'
 	if [ "$(pr -j status | json_get '[.interfaces[] | "\(.interface) \(.mode)"] | join(",")')" != "rc tc" ]; then
 		pr detach --all >/dev/null 2>&1
 		pr attach rc --mode tc >/dev/null || diag "reset: attach rc failed"
@@ -175,6 +175,18 @@ EOF
 	r sh -c "$(fix_of nftables)"
 	chk tcp :8080 --from $C_IP
 	expect_eq "the fix works: exit 0 once the rule is gone" 0 "$RC"
+	if r iptables-nft --version >/dev/null 2>&1; then
+		r iptables-nft -t nat -A PREROUTING -p tcp --dport 8080 -j DNAT --to-destination $S_IP2:80
+		chkj tcp :8080 --from $C_IP
+		expect_begin "an iptables-nft DNAT rule on the port fails too"
+		expect_eq "exit status" 1 "$RC"
+		expect_eq "nftables" fail "$(point nftables)"
+		expect_match "names the rule" "table ip nat chain PREROUTING handle [0-9]+" \
+			"$(json_get '.points[] | select(.check == "nftables") | .text' <<<"$OUT")"
+		expect_end
+	else
+		skip "an iptables-nft DNAT rule on the port fails too" "iptables-nft is not installed"
+	fi
 }
 
 case_not_attached() {
@@ -207,6 +219,18 @@ case_generic_xdp() {
 	expect_eq "destination" "$S_IP:53" "$(json_get .destination <<<"$OUT")"
 	expect_eq "xdp_mode" warn "$(point xdp_mode)"
 	expect_match "fix" "--mode native" "$(fix_of xdp_mode)"
+	expect_end
+}
+
+case_local_client() {
+	add tcp :8080 $S_IP:80 --name web
+	chkj tcp :8080 --from $R_CIP
+	expect_begin "--from an address of this host: a local client, its socket hooks and rule checked, exit 0"
+	expect_eq "exit status" 0 "$RC"
+	expect_eq "local client" true "$(json_get .local_client <<<"$OUT")"
+	expect_eq "hooks" ok "$(json_get '[.points[] | select(.check == "local") | .status] | first' <<<"$OUT")"
+	expect_eq "verdict" socket "$(json_get .verdict <<<"$OUT")"
+	expect_eq "destination" "$S_IP:80" "$(json_get .destination <<<"$OUT")"
 	expect_end
 }
 
@@ -285,5 +309,5 @@ echo "# namespaces $NS_C $NS_R $NS_S, pin dir $PIN, time scale x$PR_SCALE"
 topo_up || { not_ok "topology"; tap_done; exit 1; }
 pr attach rc --mode tc >/dev/null || not_ok "attach rc"
 run_cases case_works case_json case_forwarding_off case_rp_filter case_no_rule case_allowlist case_local_socket \
-	case_nft_dnat case_not_attached case_generic_xdp case_bad_tokens case_live_unaffected
+	case_nft_dnat case_not_attached case_generic_xdp case_local_client case_bad_tokens case_live_unaffected
 tap_done
