@@ -366,7 +366,8 @@ static void check_target(struct pr_check_result *r, const struct pr_iface_status
 	} else {
 		point(r, "route", PR_CHECK_OK, NULL, "%s via %s%s%s", a, r->route_dev, rt.has_gw ? " gateway " : "",
 		      rt.has_gw ? addr_s(g, r->family, &rt.gw) : "");
-		check_forwarding(r);
+		if (!r->local_client) /* a local connect leaves by the output path */
+			check_forwarding(r);
 		hop = rt.has_gw ? &rt.gw : tgt;
 		addr_s(g, r->family, hop);
 		pr_neigh_get(r->family, hop, rt.oif, r->neigh_state, sizeof(r->neigh_state), r->neigh_mac,
@@ -385,7 +386,10 @@ static void check_target(struct pr_check_result *r, const struct pr_iface_status
 		}
 	}
 	/* Replies come in by the target's interface and leave by the client's:
-	 * one of the two must be attached to turn their source back. */
+	 * one of the two must be attached to turn their source back. A local
+	 * client's replies are turned back at the socket (recvmsg, getpeername). */
+	if (r->local_client)
+		return;
 	if (!back->found) {
 		point(r, "reply", PR_CHECK_FAIL, "add a route back to the client", "no route back to %s",
 		      addr_s(g, r->family, &r->src.addr));
@@ -450,12 +454,28 @@ static void check_nft(struct pr_check_result *r)
 	point(r, "nftables", PR_CHECK_OK, NULL, "no nftables DNAT or redirect rule on the port");
 }
 
+/* Whether a of family is in one of m's allowed prefixes. */
+static bool allowed(const struct pr_rule_meta *m, __u8 family, const union pr_addr *a)
+{
+	for (unsigned int i = 0; i < m->allow_count && i < PR_ALLOW_MAX; i++) {
+		const struct pr_cidr *p = &m->allow[i];
+		bool in = p->family == family;
+
+		for (int b = 0; in && b < p->len; b++)
+			in = ((a->b[b / 8] ^ p->addr.b[b / 8]) & (0x80 >> (b % 8))) == 0;
+		if (in)
+			return true;
+	}
+	return false;
+}
+
 /* A client on this host: its connect or send goes through the socket hooks,
  * which a test run cannot exercise; what they need is checked instead. */
 static int check_local(struct pr_ctx *c, struct pr_check_result *r)
 {
 	struct pr_local_status st;
 	char a[PR_ADDR_TEXT_LEN];
+	union pr_addr lo;
 
 	r->local_client = true;
 	if (pr_local_status(c, &st) == 0 && st.attached)
@@ -469,6 +489,23 @@ static int check_local(struct pr_ctx *c, struct pr_check_result *r)
 		      "no rule for %s %s:%u", pr_proto_name(r->proto), addr_s(a, r->family, &r->dst.addr), r->dst.port);
 		return 0;
 	}
+	/* the socket hooks admit the host when the allowlist admits loopback (bpf/lib/sock.h) */
+	memset(&lo, 0, sizeof(lo));
+	if (r->family == PR_AF_INET)
+		lo.v4 = htonl(INADDR_LOOPBACK);
+	else
+		lo.v6[3] = htonl(1);
+	if (r->rule.allow_count && !allowed(&r->rule, r->family, &lo)) {
+		struct pr_check_result tmp = *r;
+		char fix[320];
+
+		tmp.src.addr = lo;
+		allow_fix(&tmp, fix, sizeof(fix));
+		point(r, "allowlist", PR_CHECK_FAIL, fix, "the allowlist of rule %s refuses this host (%s): local "
+		      "clients are admitted as its loopback address", r->rule.name[0] ? r->rule.name : "(unnamed)",
+		      addr_s(a, r->family, &lo));
+		return 0;
+	}
 	r->out_src = r->src;
 	r->out_dst.addr = r->rule.rule.target;
 	r->out_dst.port = r->rule.rule.target_port ? ntohs(r->rule.rule.target_port) + (r->dst.port -
@@ -477,8 +514,9 @@ static int check_local(struct pr_ctx *c, struct pr_check_result *r)
 	snprintf(r->verdict, sizeof(r->verdict), "socket");
 	point(r, "rule", PR_CHECK_OK, NULL, "rule %s: a connect is sent to %s:%u", r->rule.name[0] ? r->rule.name : "(unnamed)",
 	      addr_s(a, r->family, &r->out_dst.addr), r->out_dst.port);
-	point(r, "local", PR_CHECK_NOTE, NULL, "the socket hooks are not test-run: the rule, the hooks and the route "
-	      "are what was checked");
+	check_target(r, NULL, 0, NULL);
+	point(r, "local", PR_CHECK_NOTE, NULL, "the socket hooks are not test-run: the rule, its allowlist, the hooks "
+	      "and the route are what was checked");
 	return 0;
 }
 

@@ -232,6 +232,13 @@ case_local_client() {
 	expect_eq "verdict" socket "$(json_get .verdict <<<"$OUT")"
 	expect_eq "destination" "$S_IP:80" "$(json_get .destination <<<"$OUT")"
 	expect_end
+	add tcp :8081 $S_IP:80 --name only10 --allow 10.0.0.0/8
+	chkj tcp :8081 --from $R_CIP
+	expect_begin "a local client and an allowlist without loopback: exit 1, the fix allows 127.0.0.1"
+	expect_eq "exit status" 1 "$RC"
+	expect_eq "allowlist" fail "$(point allowlist)"
+	expect_match "fix" "--replace --allow 127.0.0.1/32$" "$(fix_of allowlist)"
+	expect_end
 }
 
 case_bad_tokens() {
