@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* check's test run: the packet a client would send, through a private instance of the programs whose conntrack and counters are its own. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
@@ -22,56 +25,52 @@
 
 /* Maps the programs write: the instance gets fresh ones, so the live
  * conntrack, fragments and counters never see the check. Sizes: room for
- * one flow's entries; counters by rule id need every id. */
+ * one flow's entries; nothing reads the instance's per-rule counters, and
+ * the programs skip a rule id past the array's end, so one slot. */
+#define FRESH_MAPS 4
 static const struct {
 	const char *name;
-	__u32 max; /* 0: the rule capacity + 1 */
-} fresh_maps[] = {
-	{ "pr_ct", 64 }, { "pr_frag", 64 }, { "pr_rstats", 0 }, { "pr_gstats", PR_GSTATS_SLOTS },
+	__u32 max;
+} fresh_maps[FRESH_MAPS] = {
+	{ "pr_ct", 64 }, { "pr_frag", 64 }, { "pr_rstats", 1 }, { "pr_gstats", PR_GSTATS_SLOTS },
 };
+enum { FRESH_CT, FRESH_FRAG, FRESH_RSTATS, FRESH_GSTATS };
 /* Maps of the object neither program uses (the socket hooks'): private and tiny. */
 static const char *const unused_maps[] = { "pr_local_addr", "pr_sock_rev", "pr_local_ns" };
 
-static bool in_list(const char *name, const char *const *l, size_t n)
+static int fresh_index(const char *name)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(name, l[i]) == 0)
+	for (int i = 0; i < FRESH_MAPS; i++)
+		if (strcmp(name, fresh_maps[i].name) == 0)
+			return i;
+	return -1;
+}
+
+static bool unused_map(const char *name)
+{
+	for (size_t i = 0; i < sizeof(unused_maps) / sizeof(unused_maps[0]); i++)
+		if (strcmp(name, unused_maps[i]) == 0)
 			return true;
 	return false;
 }
 
-/* Point obj's maps before load: the written ones private (from peer, the
- * instance loaded first, when given), the socket hooks' private, every
- * other one the live pinned map, which these programs only read. */
-static int scratch_maps(struct pr_ctx *c, struct bpf_object *obj, struct bpf_object *peer)
+/* Point obj's maps before load: the written ones private (peer's, the TC
+ * instance's, when given), the socket hooks' private, every other one the
+ * live pinned map, which these programs only read. */
+static int scratch_maps(struct pr_ctx *c, struct bpf_object *obj, const int *peer)
 {
 	struct bpf_map *m;
 	int err;
 
 	bpf_object__for_each_map(m, obj) {
 		const char *name = bpf_map__name(m);
-		bool fresh = false;
-		int fd;
+		int i = fresh_index(name), fd;
 
-		for (size_t i = 0; i < sizeof(fresh_maps) / sizeof(fresh_maps[0]); i++) {
-			if (strcmp(name, fresh_maps[i].name))
-				continue;
-			fresh = true;
+		if (i >= 0 || unused_map(name)) {
 			bpf_map__set_pin_path(m, NULL);
-			if (peer) {
-				fd = bpf_map__fd(bpf_object__find_map_by_name(peer, name));
-				err = bpf_map__reuse_fd(m, fd);
-				if (err)
-					return pr_errf(c, err, "cannot share the check's %s: %s", name, strerror(-err));
-			} else {
-				bpf_map__set_max_entries(m, fresh_maps[i].max ? fresh_maps[i].max : c->max_rules + 1);
-			}
-		}
-		if (fresh)
-			continue;
-		if (in_list(name, unused_maps, sizeof(unused_maps) / sizeof(unused_maps[0]))) {
-			bpf_map__set_pin_path(m, NULL);
-			bpf_map__set_max_entries(m, 64);
+			bpf_map__set_max_entries(m, i >= 0 ? fresh_maps[i].max : 64);
+			if (i >= 0 && peer && (err = bpf_map__reuse_fd(m, peer[i])))
+				return pr_errf(c, err, "cannot share the check's %s: %s", name, strerror(-err));
 			continue;
 		}
 		fd = pr_pinned_map_fd(c, name);
@@ -84,6 +83,177 @@ static int scratch_maps(struct pr_ctx *c, struct bpf_object *obj, struct bpf_obj
 			return pr_errf(c, err, "cannot reuse %s/%s: %s", c->pin_dir, name, strerror(-err));
 	}
 	return 0;
+}
+
+/* ---- the instance, kept verified in PIN/progs ----
+ * A load is the verifier's work (about 1.5 s for TC here, 20 s under TCG),
+ * so the instance is pinned as PIN/progs/check-BUILD-sV-tc and -xdp, as
+ * attach caches its own (prog_cache.c), and its private maps are emptied
+ * before each run. Checks take PIN/progs's lock, one at a time, since
+ * they share those maps. */
+#define CHECK_PROG_MAPS 64
+
+/* The map ids of prog_fd by name: fresh[] gets the private ones (0 when
+ * absent). False when a map it reads is not the one pinned now. */
+static bool prog_maps(struct pr_ctx *c, int prog_fd, __u32 fresh[FRESH_MAPS])
+{
+	__u32 ids[CHECK_PROG_MAPS], len;
+	struct bpf_prog_info info = {};
+
+	memset(fresh, 0, FRESH_MAPS * sizeof(fresh[0]));
+	info.nr_map_ids = CHECK_PROG_MAPS;
+	info.map_ids = (__u64)(unsigned long)ids;
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) || info.nr_map_ids > CHECK_PROG_MAPS)
+		return false;
+	for (__u32 i = 0; i < info.nr_map_ids; i++) {
+		struct bpf_map_info mi = {};
+		int fd = bpf_map_get_fd_by_id(ids[i]), cur, k, err;
+
+		if (fd < 0)
+			return false;
+		len = sizeof(mi);
+		err = bpf_obj_get_info_by_fd(fd, &mi, &len);
+		close(fd);
+		if (err)
+			return false;
+		k = fresh_index(mi.name);
+		if (k >= 0) {
+			fresh[k] = ids[i];
+			continue;
+		}
+		cur = pr_pinned_map_fd(c, mi.name);
+		if (cur == -ENOENT) /* the object's own, or the socket hooks' private ones */
+			continue;
+		if (cur < 0 || pr_fd_id(cur) != ids[i])
+			return false;
+	}
+	return true;
+}
+
+static void check_key(bool via_stack, char key[64])
+{
+	static char ttag[PR_BUILD_TAG_LEN], xtag[PR_BUILD_TAG_LEN];
+
+	snprintf(key, 64, "check-%.8s%.8s-s%d", pr_build_tag(tc_bpf__elf_bytes, ttag),
+		 pr_build_tag(xdp_bpf__elf_bytes, xtag), via_stack);
+}
+
+/* The cached program name of key, when it reads the maps pinned now and
+ * (want, when given) writes those private maps: its fd, else -1. */
+static int cached(struct pr_ctx *c, const char *key, const char *name, const __u32 *want, __u32 fresh[FRESH_MAPS])
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/progs/%s-%s", c->pin_dir, key, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -1;
+	if (prog_maps(c, fd, fresh) && (!want || memcmp(want, fresh, FRESH_MAPS * sizeof(*want)) == 0) &&
+	    fresh[FRESH_CT] && fresh[FRESH_GSTATS])
+		return fd;
+	close(fd);
+	unlink(path); /* stale: bound to maps no longer pinned */
+	return -1;
+}
+
+/* Load the TC (xdp false) or XDP object as the instance and keep its
+ * program in *fd (pinned when it can be); peer: the TC instance's private
+ * map fds, for XDP. */
+static int load_prog(struct pr_ctx *c, bool xdp, bool via_stack, const int *peer, const char *key, int *fd)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = c->pin_dir);
+	const char *name = xdp ? "xdp" : "tc";
+	struct xdp_bpf *xs = NULL;
+	struct tc_bpf *ts = NULL;
+	struct bpf_object *obj;
+	int err;
+
+	if (xdp) {
+		xs = xdp_bpf__open_opts(&oo);
+		if (!xs)
+			return pr_errf(c, -errno, "cannot open the XDP object: %s", strerror(errno));
+		xs->rodata->pr_via_stack = via_stack;
+		obj = xs->obj;
+	} else {
+		ts = tc_bpf__open_opts(&oo);
+		if (!ts)
+			return pr_errf(c, -errno, "cannot open the TC object: %s", strerror(errno));
+		ts->rodata->pr_via_stack = via_stack;
+		obj = ts->obj;
+	}
+	err = scratch_maps(c, obj, peer);
+	if (err)
+		goto out;
+	err = xdp ? xdp_bpf__load(xs) : tc_bpf__load(ts);
+	if (err) {
+		err = pr_errf(c, err, "cannot load the %s programs for the check: %s (run with -v for the verifier log)",
+			      xdp ? "XDP" : "TC", strerror(-err));
+		goto out;
+	}
+	*fd = dup(bpf_program__fd(xdp ? xs->progs.pr_xdp : ts->progs.pr_tc_ingress));
+	if (*fd < 0) {
+		err = pr_errf(c, -errno, "cannot keep the check's program: %s", strerror(errno));
+		goto out;
+	}
+	pr_prog_cache_put(c, key, &name, 1, fd);
+out:
+	xdp_bpf__destroy(xs);
+	tc_bpf__destroy(ts);
+	return err;
+}
+
+/* Empty the instance's conntrack, fragments and reason counters. */
+static int fresh_reset(const int fds[FRESH_MAPS])
+{
+	int ncpu = pr_ncpus();
+	__u64 zero[ncpu > 0 ? ncpu : 1];
+	__u8 key[64], next[64];
+
+	memset(zero, 0, sizeof(zero));
+	for (int m = FRESH_CT; m <= FRESH_FRAG; m++)
+		for (int n = 0; n < 4096 && bpf_map_get_next_key(fds[m], NULL, next) == 0; n++) {
+			memcpy(key, next, sizeof(key));
+			if (bpf_map_delete_elem(fds[m], key))
+				return -errno;
+		}
+	for (__u32 k = 0; k < PR_GSTATS_SLOTS; k++)
+		if (bpf_map_update_elem(fds[FRESH_GSTATS], &k, zero, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+/* The instance for r: tfd (TC ingress), xfd (XDP, when want_xdp) and the
+ * private maps' fds, emptied. */
+static int instance(struct pr_ctx *c, const struct pr_check_result *r, bool want_xdp, int *tfd, int *xfd,
+		    int fresh_fds[FRESH_MAPS])
+{
+	__u32 tfresh[FRESH_MAPS], xfresh[FRESH_MAPS];
+	char key[64];
+	int err;
+
+	check_key(r->via_stack, key);
+	*tfd = cached(c, key, "tc", NULL, tfresh);
+	if (*tfd < 0) {
+		err = load_prog(c, false, r->via_stack, NULL, key, tfd);
+		if (err)
+			return err;
+		if (!prog_maps(c, *tfd, tfresh))
+			return pr_errf(c, -ESTALE, "the check's TC program does not read the pinned maps");
+	}
+	for (int i = 0; i < FRESH_MAPS; i++) {
+		fresh_fds[i] = tfresh[i] ? bpf_map_get_fd_by_id(tfresh[i]) : -1;
+		if (fresh_fds[i] < 0)
+			return pr_errf(c, -ENOENT, "the check's TC program has no %s", fresh_maps[i].name);
+	}
+	if (want_xdp) {
+		*xfd = cached(c, key, "xdp", tfresh, xfresh);
+		if (*xfd < 0 && (err = load_prog(c, true, r->via_stack, fresh_fds, key, xfd)))
+			return err;
+	}
+	err = fresh_reset(fresh_fds);
+	return err ? pr_errf(c, err, "cannot empty the check's conntrack: %s", strerror(-err)) : 0;
 }
 
 /* One's complement sum of len bytes, folded later. */
@@ -220,51 +390,33 @@ static void read_reasons(struct pr_check_result *r, int fd)
 
 int pr_check_run(struct pr_ctx *c, struct pr_check_result *r, const __u8 *pkt, size_t len)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = c->pin_dir);
 	bool use_xdp = r->attached && (r->mode == PR_MODE_NATIVE || r->mode == PR_MODE_GENERIC);
+	int tfd = -1, xfd = -1, fresh_fds[FRESH_MAPS] = { -1, -1, -1, -1 }, lock = -1, err;
 	__u8 out[512], mid[512];
-	struct xdp_bpf *xskel = NULL;
-	struct tc_bpf *tskel;
+	char dir[512];
 	size_t midlen = len;
-	int err;
 
 	if (len > sizeof(mid))
 		return pr_errf(c, -E2BIG, "check packet too long");
 	memcpy(mid, pkt, len);
-	tskel = tc_bpf__open_opts(&oo);
-	if (!tskel)
-		return pr_errf(c, -errno, "cannot open the TC object: %s", strerror(errno));
-	tskel->rodata->pr_via_stack = r->via_stack;
-	err = scratch_maps(c, tskel->obj, NULL);
-	if (err)
-		goto out;
-	err = tc_bpf__load(tskel);
-	if (err) {
-		err = pr_errf(c, err, "cannot load the TC programs for the check: %s (run with -v for the verifier log)",
-			      strerror(-err));
+	snprintf(dir, sizeof(dir), "%s/progs", c->pin_dir);
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return pr_errf(c, -errno, "cannot make %s: %s", dir, strerror(errno));
+	lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock < 0 || flock(lock, LOCK_EX)) {
+		err = pr_errf(c, -errno, "cannot lock %s: %s", dir, strerror(errno));
 		goto out;
 	}
+	err = instance(c, r, use_xdp, &tfd, &xfd, fresh_fds);
+	if (err)
+		goto out;
 	if (use_xdp) {
 		struct xdp_md xctx = { .data_end = (__u32)len, .ingress_ifindex = r->ifindex };
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = (__u32)len, .data_out = out,
 			    .data_size_out = sizeof(out), .ctx_in = &xctx, .ctx_size_in = sizeof(xctx), .repeat = 1);
 		__u32 meta = 0;
 
-		xskel = xdp_bpf__open_opts(&oo);
-		if (!xskel) {
-			err = pr_errf(c, -errno, "cannot open the XDP object: %s", strerror(errno));
-			goto out;
-		}
-		xskel->rodata->pr_via_stack = r->via_stack;
-		err = scratch_maps(c, xskel->obj, tskel->obj);
-		if (err)
-			goto out;
-		err = xdp_bpf__load(xskel);
-		if (err) {
-			err = pr_errf(c, err, "cannot load the XDP program for the check: %s", strerror(-err));
-			goto out;
-		}
-		err = bpf_prog_test_run_opts(bpf_program__fd(xskel->progs.pr_xdp), &o);
+		err = bpf_prog_test_run_opts(xfd, &o);
 		if (err) {
 			err = pr_errf(c, err, "test run of the XDP program on %s failed: %s", r->ifname, strerror(-err));
 			goto out;
@@ -294,7 +446,7 @@ int pr_check_run(struct pr_ctx *c, struct pr_check_result *r, const __u8 *pkt, s
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = mid, .data_size_in = (__u32)midlen, .data_out = out,
 			    .data_size_out = sizeof(out), .ctx_in = &sctx, .ctx_size_in = sizeof(sctx), .repeat = 1);
 
-		err = bpf_prog_test_run_opts(bpf_program__fd(tskel->progs.pr_tc_ingress), &o);
+		err = bpf_prog_test_run_opts(tfd, &o);
 		if (err) {
 			err = pr_errf(c, err, "test run of the TC ingress program on %s failed: %s", r->ifname,
 				      strerror(-err));
@@ -307,11 +459,18 @@ int pr_check_run(struct pr_ctx *c, struct pr_check_result *r, const __u8 *pkt, s
 	}
 done:
 	r->ran = true;
-	read_reasons(r, bpf_map__fd(tskel->maps.pr_gstats));
+	read_reasons(r, fresh_fds[FRESH_GSTATS]);
 	r->translated = memcmp(&r->out_dst, &r->dst, sizeof(r->dst)) || memcmp(&r->out_src, &r->src, sizeof(r->src));
 	err = 0;
 out:
-	xdp_bpf__destroy(xskel);
-	tc_bpf__destroy(tskel);
+	for (int i = 0; i < FRESH_MAPS; i++)
+		if (fresh_fds[i] >= 0)
+			close(fresh_fds[i]);
+	if (xfd >= 0)
+		close(xfd);
+	if (tfd >= 0)
+		close(tfd);
+	if (lock >= 0)
+		close(lock);
 	return err;
 }

@@ -72,6 +72,16 @@ case_json() {
 		"$(json_get '[.points[] | has("check") and has("status") and has("text")] | all' <<<"$OUT")"
 	expect_eq "no point failed" 0 "$(json_get '[.points[] | select(.status == "fail")] | length' <<<"$OUT")"
 	expect_end
+	pr check tcp :8080 --from $C_IP:40002 >"$TMP/a" 2>&1 & local pa=$!
+	pr check tcp :8080 --from $C_IP:40003 >"$TMP/b" 2>&1 & local pb=$!
+	wait $pa; local ra=$?; wait $pb; local rb=$?
+	expect_begin "two checks at once take turns on the check's instance and both answer"
+	expect_eq "first exit status" 0 "$ra"
+	expect_eq "second exit status" 0 "$rb"
+	expect_contains "first" "rewritten $C_IP:40002 -> $S_IP:80" "$(cat "$TMP/a")"
+	expect_contains "second" "rewritten $C_IP:40003 -> $S_IP:80" "$(cat "$TMP/b")"
+	expect_match "its programs kept verified in PIN/progs" "^check-[0-9a-f]{16}-s0-tc$" "$(ls "$PIN/progs")"
+	expect_end
 }
 
 case_forwarding_off() {
