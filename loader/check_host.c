@@ -34,52 +34,6 @@ static void nl_attr(struct nlmsghdr *nh, size_t room, int type, const void *data
 	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_SPACE(len);
 }
 
-typedef void (*nl_fn)(const struct nlmsghdr *nh, void *arg);
-
-/* Send req and hand every answer to fn until the dump (or the one answer)
- * ends: 0, or the kernel's -errno. */
-static int nl_talk(struct nlmsghdr *req, nl_fn fn, void *arg)
-{
-	bool dump = req->nlmsg_flags & NLM_F_DUMP;
-	char buf[32768];
-	int fd, n, err = 0, done = 0;
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	req->nlmsg_seq = 1;
-	if (send(fd, req, req->nlmsg_len, 0) < 0) {
-		err = -errno;
-		goto out;
-	}
-	while (!done) {
-		struct nlmsghdr *nh;
-
-		n = recv(fd, buf, sizeof(buf), 0);
-		if (n < 0) {
-			err = -errno;
-			goto out;
-		}
-		for (nh = (void *)buf; NLMSG_OK(nh, (unsigned int)n); nh = NLMSG_NEXT(nh, n)) {
-			if (nh->nlmsg_type == NLMSG_DONE) {
-				done = 1;
-				break;
-			}
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				err = ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
-				done = 1;
-				break;
-			}
-			fn(nh, arg);
-			if (!dump)
-				done = 1;
-		}
-	}
-out:
-	close(fd);
-	return err;
-}
-
 static void route_cb(const struct nlmsghdr *nh, void *arg)
 {
 	const struct rtmsg *rm = NLMSG_DATA(nh);
@@ -121,7 +75,7 @@ int pr_route_get(__u8 family, const union pr_addr *dst, struct pr_route *rt)
 
 	memset(rt, 0, sizeof(*rt));
 	nl_attr(&req.nh, sizeof(req), RTA_DST, dst->b, alen(family));
-	err = nl_talk(&req.nh, route_cb, rt);
+	err = pr_nl_talk(&req.nh, route_cb, rt);
 	if (err == -ENETUNREACH || err == -EHOSTUNREACH || err == -EINVAL || err == -EACCES) {
 		rt->found = false; /* no route, or an unreachable/prohibit one */
 		return 0;
@@ -200,7 +154,7 @@ void pr_neigh_get(__u8 family, const union pr_addr *addr, __u32 ifindex, char *s
 	};
 	struct neigh_q q = { .family = family, .addr = addr, .ifindex = ifindex };
 
-	if (nl_talk(&req.nh, neigh_cb, &q) || !q.found) {
+	if (pr_nl_talk(&req.nh, neigh_cb, &q) || !q.found) {
 		snprintf(state, len, "none");
 		*has_mac = false;
 		return;

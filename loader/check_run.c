@@ -91,44 +91,24 @@ static int scratch_maps(struct pr_ctx *c, struct bpf_object *obj, const int *pee
  * attach caches its own (prog_cache.c), and its private maps are emptied
  * before each run. Checks take PIN/progs's lock, one at a time, since
  * they share those maps. */
-#define CHECK_PROG_MAPS 64
+/* A pr_prog_map_fn: the private maps' ids into arg (a __u32[FRESH_MAPS]),
+ * every other map the one pinned now. */
+static bool fresh_or_pinned(struct pr_ctx *c, __u32 id, const char *name, void *arg)
+{
+	int k = fresh_index(name);
+
+	if (k < 0)
+		return pr_map_pinned_now(c, id, name, NULL);
+	((__u32 *)arg)[k] = id;
+	return true;
+}
 
 /* The map ids of prog_fd by name: fresh[] gets the private ones (0 when
  * absent). False when a map it reads is not the one pinned now. */
 static bool prog_maps(struct pr_ctx *c, int prog_fd, __u32 fresh[FRESH_MAPS])
 {
-	__u32 ids[CHECK_PROG_MAPS], len;
-	struct bpf_prog_info info = {};
-
 	memset(fresh, 0, FRESH_MAPS * sizeof(fresh[0]));
-	info.nr_map_ids = CHECK_PROG_MAPS;
-	info.map_ids = (__u64)(unsigned long)ids;
-	len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) || info.nr_map_ids > CHECK_PROG_MAPS)
-		return false;
-	for (__u32 i = 0; i < info.nr_map_ids; i++) {
-		struct bpf_map_info mi = {};
-		int fd = bpf_map_get_fd_by_id(ids[i]), cur, k, err;
-
-		if (fd < 0)
-			return false;
-		len = sizeof(mi);
-		err = bpf_obj_get_info_by_fd(fd, &mi, &len);
-		close(fd);
-		if (err)
-			return false;
-		k = fresh_index(mi.name);
-		if (k >= 0) {
-			fresh[k] = ids[i];
-			continue;
-		}
-		cur = pr_pinned_map_fd(c, mi.name);
-		if (cur == -ENOENT) /* the object's own, or the socket hooks' private ones */
-			continue;
-		if (cur < 0 || pr_fd_id(cur) != ids[i])
-			return false;
-	}
-	return true;
+	return pr_prog_maps_each(c, prog_fd, fresh_or_pinned, fresh);
 }
 
 static void check_key(bool via_stack, char key[64])
