@@ -232,6 +232,33 @@ static void allow_fix(const struct pr_check_result *r, char *fix, size_t len)
 		 r->family == PR_AF_INET6 ? 128 : 32);
 }
 
+/* What cures a refusal of the datapath that is not the rule's or the
+ * allowlist's, by the counter it moved. */
+static void datapath_fix(const struct pr_check_result *r, char *fix, size_t len)
+{
+	char a[PR_ADDR_TEXT_LEN], dev[IF_NAMESIZE] = "IFACE";
+	struct pr_route rt;
+
+	addr_s(a, r->family, &r->rule.rule.target);
+	if (pr_route_get(r->family, &r->rule.rule.target, &rt) == 0 && rt.found && rt.oif)
+		if_indextoname(rt.oif, dev);
+	if (has_reason(r, PR_R_DROP_SNAT_NO_ADDR) && r->rule.nat.mode == PR_SNAT_MASQ)
+		snprintf(fix, len, "portredir attach %s (masquerade takes the address of the attached interface "
+			 "towards %s), or give it an IPv%u address", dev, a, r->family);
+	else if (has_reason(r, PR_R_DROP_SNAT_NO_ADDR) && !r->attached)
+		snprintf(fix, len, "portredir attach %s (a hairpin flow takes the attached interface's address as "
+			 "its source)", r->ifname);
+	else if (has_reason(r, PR_R_DROP_SNAT_NO_ADDR))
+		snprintf(fix, len, "give %s an IPv%u address (a hairpin flow takes it as its source), or add the rule "
+			 "with --hairpin off", r->ifname, r->family);
+	else if (has_reason(r, PR_R_DROP_SNAT_EXHAUSTED))
+		snprintf(fix, len, "a wider --snat-ports range for the rule (portredir add --replace ...)");
+	else if (has_reason(r, PR_R_DROP_NAT2_NO_ROUTE))
+		snprintf(fix, len, "a route to %s for full-NAT packets (ip route get %s)", a, a);
+	else
+		snprintf(fix, len, "see docs/design.md for the reason; portredir stats counts it");
+}
+
 static void check_verdict(struct pr_check_result *r)
 {
 	char a[PR_ADDR_TEXT_LEN], b[PR_ADDR_TEXT_LEN], fix[320];
@@ -262,8 +289,8 @@ static void check_verdict(struct pr_check_result *r)
 	if (!r->translated || !has_reason(r, PR_R_XLATE_FWD)) {
 		const char *why = r->nreasons ? r->reasons[0] : "no counter moved";
 
-		point(r, "datapath", PR_CHECK_FAIL, "see docs/design.md for the reason; portredir stats counts it",
-		      "the packet was not translated: %s (%s)", why, r->verdict);
+		datapath_fix(r, fix, sizeof(fix));
+		point(r, "datapath", PR_CHECK_FAIL, fix, "the packet was not translated: %s (%s)", why, r->verdict);
 		return;
 	}
 	point(r, "rule", PR_CHECK_OK, NULL, "rule %s translates it to %s:%u%s%s",
@@ -330,6 +357,39 @@ static void check_rp_filter(struct pr_check_result *r, const struct pr_route *ba
 						   "before the neighbour is known, or a fragment, would not)");
 }
 
+static bool loopback(__u8 family, const union pr_addr *a)
+{
+	if (family == PR_AF_INET)
+		return a->b[0] == 127;
+	return !a->v6[0] && !a->v6[1] && !a->v6[2] && a->v6[3] == htonl(1);
+}
+
+/* A packet from an interface to a loopback address is martian to the stack,
+ * unless IPv4's route_localnet (all or the interface's) allows it. */
+static void check_localnet(struct pr_check_result *r, const char *a)
+{
+	char path[128], fix[320];
+	int all, dev;
+
+	if (r->family == PR_AF_INET6) {
+		point(r, "route", PR_CHECK_FAIL, "a target on another address of this host than ::1",
+		      "%s is loopback: the stack drops a packet from %s to it", a, r->ifname);
+		return;
+	}
+	all = pr_sysctl_int("/proc/sys/net/ipv4/conf/all/route_localnet");
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", r->ifname);
+	dev = pr_sysctl_int(path);
+	if (all == 1 || dev == 1) {
+		point(r, "route", PR_CHECK_OK, NULL, "%s is loopback, and route_localnet lets packets from %s reach it",
+		      a, r->ifname);
+		return;
+	}
+	snprintf(fix, sizeof(fix), "sysctl -w net.ipv4.conf.%s.route_localnet=1, or a target on another address "
+		 "of this host", r->ifname);
+	point(r, "route", PR_CHECK_FAIL, fix, "%s is loopback: the stack drops a packet from %s to it as martian "
+	      "(net.ipv4.conf.%s.route_localnet = %d)", a, r->ifname, r->ifname, dev);
+}
+
 /* Towards the target: its route and neighbour, then what replies need. */
 static void check_target(struct pr_check_result *r, const struct pr_iface_status *ifs, size_t nifs,
 			 const struct pr_route *back)
@@ -361,7 +421,9 @@ static void check_target(struct pr_check_result *r, const struct pr_iface_status
 	r->route_src = rt.src;
 	if (strcmp(r->verdict, "redirect") == 0)
 		snprintf(r->out_ifname, sizeof(r->out_ifname), "%s", r->route_dev);
-	if (r->route_local) {
+	if (r->route_local && !r->local_client && loopback(r->family, tgt)) {
+		check_localnet(r, a);
+	} else if (r->route_local) {
 		point(r, "route", PR_CHECK_OK, NULL, "%s is this host's own address: delivered locally", a);
 	} else {
 		point(r, "route", PR_CHECK_OK, NULL, "%s via %s%s%s", a, r->route_dev, rt.has_gw ? " gateway " : "",

@@ -23,7 +23,7 @@ case_reset() {
 	pr apply /dev/null >/dev/null || diag "reset: apply /dev/null failed"
 	pr conntrack flush >/dev/null || diag "reset: conntrack flush failed"
 	r sh -c 'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.conf.all.rp_filter=0 \
-		net.ipv4.conf.rc.rp_filter=0; ip link del rx 2>/dev/null; nft delete table ip prck 2>/dev/null; nft delete table ip nat 2>/dev/null; true'
+		net.ipv4.conf.rc.rp_filter=0 net.ipv4.conf.rc.route_localnet=0; ip link del rx 2>/dev/null; nft delete table ip prck 2>/dev/null; nft delete table ip nat 2>/dev/null; true'
 	if [ "$(pr -j status | json_get '[.interfaces[] | "\(.interface) \(.mode)"] | join(",")')" != "rc tc" ]; then
 		pr detach --all >/dev/null 2>&1
 		pr attach rc --mode tc >/dev/null || diag "reset: attach rc failed"
@@ -115,6 +115,45 @@ case_rp_filter() {
 	r sysctl -qw net.ipv4.conf.all.rp_filter=2
 	chkj tcp $R_CIP:8080 --from $C_IP
 	expect_eq "loose rp_filter passes the same path" ok "$(point rp_filter)"
+}
+
+# A translated packet to 127.0.0.1 from an interface is martian to the
+# stack unless route_localnet: check says so, and real traffic agrees.
+case_loopback_target() {
+	add tcp :8080 127.0.0.1:80 --name lo
+	serve "$NS_R" tcp 127.0.0.1 80 socat TCP-LISTEN:80,bind=127.0.0.1,fork,reuseaddr SYSTEM:"echo LOOPBACK"
+	chkj tcp :8080 --from $C_IP
+	expect_begin "a loopback target without route_localnet: exit 1, the route point fails with the sysctl"
+	expect_eq "exit status" 1 "$RC"
+	expect_eq "route" fail "$(point route)"
+	expect_match "fix" "^sysctl -w net.ipv4.conf.rc.route_localnet=1" "$(fix_of route)"
+	expect_no_match "and indeed a real client gets no answer" LOOPBACK "$(tcp_req "$NS_C" $R_CIP 8080)"
+	expect_end
+	r sysctl -qw net.ipv4.conf.rc.route_localnet=1
+	chk tcp :8080 --from $C_IP
+	expect_begin "with route_localnet: exit 0, and a real client is answered"
+	expect_eq "exit status" 0 "$RC"
+	expect_contains "real client" LOOPBACK "$(tcp_req "$NS_C" $R_CIP 8080)"
+	expect_end
+}
+
+# Masquerade takes the address of the attached interface towards the target.
+case_masquerade() {
+	add tcp :8080 $S_IP:80 --name web --masquerade
+	chkj tcp :8080 --from $C_IP
+	expect_begin "masquerade with the target's interface not attached: exit 1, the fix attaches it"
+	expect_eq "exit status" 1 "$RC"
+	expect_eq "datapath" fail "$(point datapath)"
+	expect_eq "the datapath's reason" true "$(json_get '.reasons | index("drop_snat_no_address") != null' <<<"$OUT")"
+	expect_match "fix" "^portredir attach rs " "$(fix_of datapath)"
+	expect_end
+	pr attach rs --mode tc >/dev/null
+	chkj tcp :8080 --from $C_IP
+	expect_begin "with rs attached: exit 0, the source rewritten to rs's address"
+	expect_eq "exit status" 0 "$RC"
+	expect_match "source" "^$R_SIP:[0-9]+$" "$(json_get .source <<<"$OUT")"
+	expect_eq "destination" "$S_IP:80" "$(json_get .destination <<<"$OUT")"
+	expect_end
 }
 
 case_no_rule() {
@@ -325,6 +364,6 @@ tap_plan
 echo "# namespaces $NS_C $NS_R $NS_S, pin dir $PIN, time scale x$PR_SCALE"
 topo_up || { not_ok "topology"; tap_done; exit 1; }
 pr attach rc --mode tc >/dev/null || not_ok "attach rc"
-run_cases case_works case_json case_forwarding_off case_rp_filter case_no_rule case_allowlist case_local_socket \
+run_cases case_works case_json case_forwarding_off case_rp_filter case_loopback_target case_masquerade case_no_rule case_allowlist case_local_socket \
 	case_nft_dnat case_not_attached case_generic_xdp case_local_client case_bad_tokens case_live_unaffected
 tap_done
