@@ -314,11 +314,19 @@ static void check_forwarding(struct pr_check_result *r)
 		      v, v, r->ifname);
 		return;
 	}
-	if (r->family == PR_AF_INET)
-		snprintf(fix, sizeof(fix), "sysctl -w net.ipv4.ip_forward=1%s%s%s", dev == 1 || all != 1 ? "" :
-			 " net.ipv4.conf.", dev == 1 || all != 1 ? "" : r->ifname, dev == 1 || all != 1 ? "" : ".forwarding=1");
+	/* IPv6 forwards by all alone; the interface's stops only bpf_fib_lookup */
+	if (r->family == PR_AF_INET6 && all == 1) {
+		snprintf(fix, sizeof(fix), "sysctl -w net.ipv6.conf.%s.forwarding=1", r->ifname);
+		point(r, "forwarding", PR_CHECK_WARN, fix, "net.ipv6.conf.%s.forwarding is %d: the stack forwards the "
+		      "packets (all is 1), but the datapath cannot send them straight out", r->ifname, dev);
+		return;
+	}
+	/* writing all sets every interface, but only when all changes */
+	if (all != 1)
+		snprintf(fix, sizeof(fix), "sysctl -w %s", r->family == PR_AF_INET ? "net.ipv4.ip_forward=1" :
+			 "net.ipv6.conf.all.forwarding=1");
 	else
-		snprintf(fix, sizeof(fix), "sysctl -w net.ipv6.conf.all.forwarding=1");
+		snprintf(fix, sizeof(fix), "sysctl -w net.%s.conf.%s.forwarding=1", v, r->ifname);
 	point(r, "forwarding", PR_CHECK_FAIL, fix, "forwarding is off (net.%s.conf.all.forwarding = %d, %s = %d): "
 	      "the host does not forward the packet, nor does the datapath", v, all, r->ifname, dev);
 }

@@ -22,7 +22,7 @@ r() { in_ns "$NS_R" "$@"; }
 case_reset() {
 	pr apply /dev/null >/dev/null || diag "reset: apply /dev/null failed"
 	pr conntrack flush >/dev/null || diag "reset: conntrack flush failed"
-	r sh -c 'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.conf.all.rp_filter=0 \
+	r sh -c 'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv6.conf.rc.forwarding=1 net.ipv4.conf.rc.forwarding=1 net.ipv4.conf.all.rp_filter=0 \
 		net.ipv4.conf.rc.rp_filter=0 net.ipv4.conf.rc.route_localnet=0; ip link del rx 2>/dev/null; nft delete table ip prck 2>/dev/null; nft delete table ip nat 2>/dev/null; true'
 	if [ "$(pr -j status | json_get '[.interfaces[] | "\(.interface) \(.mode)"] | join(",")')" != "rc tc" ]; then
 		pr detach --all >/dev/null 2>&1
@@ -93,6 +93,25 @@ case_forwarding_off() {
 	expect_eq "works" false "$(json_get .works <<<"$OUT")"
 	expect_eq "forwarding" fail "$(point forwarding)"
 	expect_eq "fix" "sysctl -w net.ipv4.ip_forward=1" "$(fix_of forwarding)"
+	expect_end
+	r sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.rc.forwarding=0
+	chkj tcp :8080 --from $C_IP
+	expect_begin "IPv4 forwarding off on the ingress interface only: exit 1, the fix names it, and no answer"
+	expect_eq "exit status" 1 "$RC"
+	expect_eq "forwarding" fail "$(point forwarding)"
+	expect_eq "fix" "sysctl -w net.ipv4.conf.rc.forwarding=1" "$(fix_of forwarding)"
+	serve_reply "$NS_S" tcp $S_IP 80 S4
+	expect_no_match "a real client" "^S4 " "$(tcp_req "$NS_C" $R_CIP 8080)"
+	expect_end
+	r sysctl -qw net.ipv4.conf.rc.forwarding=1 net.ipv6.conf.rc.forwarding=0
+	add tcp "[::]:8080" "[$S_IP6]:80" --name web6
+	serve_reply "$NS_S" tcp $S_IP6 80 S6
+	chkj tcp "[$R_CIP6]:8080" --from "[$C_IP6]:40001"
+	expect_begin "IPv6 forwarding off on the ingress interface only: the stack still forwards (a warning), exit 0"
+	expect_eq "exit status" 0 "$RC"
+	expect_eq "forwarding" warn "$(point forwarding)"
+	expect_eq "fix" "sysctl -w net.ipv6.conf.rc.forwarding=1" "$(fix_of forwarding)"
+	expect_match "a real client is answered" "^S6 " "$(tcp_req "$NS_C" $R_CIP6 8080)"
 	expect_end
 }
 
