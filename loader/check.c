@@ -184,7 +184,7 @@ static int assume_client(struct pr_check_result *r)
 
 /* The ingress interface: the one that has the listen address, else the one
  * the client is reached by, else the first attached here. */
-static void find_ingress(struct pr_ctx *c, const struct pr_check_req *q, struct pr_check_result *r,
+static void find_ingress(const struct pr_check_req *q, struct pr_check_result *r,
 			 struct pr_iface_status *ifs, size_t nifs)
 {
 	struct pr_route rt;
@@ -606,7 +606,7 @@ int pr_check(struct pr_ctx *c, const struct pr_check_req *q, struct pr_check_res
 	err = pr_iface_list(c, &ifs, &nifs);
 	if (err)
 		return err;
-	find_ingress(c, q, r, ifs, nifs);
+	find_ingress(q, r, ifs, nifs);
 	if (!r->ifname[0]) {
 		point(r, "attached", PR_CHECK_FAIL, "portredir attach IFACE (the interface clients come in by)",
 		      "no interface is attached in this network namespace");
