@@ -355,7 +355,9 @@ case_live_unaffected() {
 	wait_until 10 grep -q started "$TMP/udp.out"
 	# conntrack as keys (no ages) and the rules' flow and deny counters
 	ct_keys() { pr -j conntrack list | json_get '[.[] | [.proto, .client, .listen, .target, .state]] | sort | tostring'; }
-	rule_counts() { pr -j stats | json_get '[.rules[] | [.name, .flows, .denied, .snat_exhausted]] | tostring'; }
+	rule_counts() {
+		pr -j stats | json_get '[.conntrack.entries, [.rules[] | [.name, .flows, .denied, .snat_exhausted]]] | tostring'
+	}
 	ct0=$(ct_keys) st0=$(rule_counts)
 	sport=$(pr -j conntrack list | json_get '.[] | select(.proto == "tcp") | .client | split(":") | .[1]')
 	chk tcp :8080 --from "$C_IP:$sport"
@@ -369,7 +371,8 @@ case_live_unaffected() {
 	expect_eq "check of the UDP rule works" 0 "$rc2"
 	expect_match "two live flows" '"tcp".*"udp"' "$ct0"
 	expect_eq "conntrack entries" "$ct0" "$ct1"
-	expect_eq "rule counters (flows, denied, snat_exhausted)" "$st0" "$st1"
+	expect_match "conntrack holds both flows' entries" '^\[4,' "$st0"
+	expect_eq "conntrack entry count and rule counters (flows, denied, snat_exhausted)" "$st0" "$st1"
 	expect_end
 	touch "$TMP/stop-tcp" "$TMP/stop-udp"
 	wait "$PID_tcp" "$PID_udp" 2>/dev/null
