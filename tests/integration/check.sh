@@ -24,7 +24,7 @@ case_reset() {
 	pr conntrack flush >/dev/null || diag "reset: conntrack flush failed"
 	r sh -c 'sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv6.conf.rc.forwarding=1 net.ipv4.conf.rc.forwarding=1 net.ipv4.conf.all.rp_filter=0 \
 		net.ipv4.conf.rc.rp_filter=0 net.ipv4.conf.rc.route_localnet=0; ip link del rx 2>/dev/null; nft delete table ip prck 2>/dev/null; nft delete table ip nat 2>/dev/null; true'
-	if [ "$(pr -j status | json_get '[.interfaces[] | "\(.interface) \(.mode)"] | join(",")')" != "rc tc" ]; then
+	if [ "$(pr -j status | json_get '[.interfaces[] | "\(.interface) \(.mode) \(.forward)"] | join(",")')" != "rc tc direct" ]; then
 		pr detach --all >/dev/null 2>&1
 		pr attach rc --mode tc >/dev/null || diag "reset: attach rc failed"
 	fi
@@ -173,6 +173,34 @@ case_masquerade() {
 	expect_match "source" "^$R_SIP:[0-9]+$" "$(json_get .source <<<"$OUT")"
 	expect_eq "destination" "$S_IP:80" "$(json_get .destination <<<"$OUT")"
 	expect_end
+}
+
+# With the target's neighbour known, TC sends the packet straight out;
+# --via-stack hands it to the stack instead (its own cached instance).
+case_redirect_via_stack() {
+	local mac
+	add tcp :8080 $S_IP:80 --name web
+	mac=$(in_ns "$NS_S" ip -br link show s0 | awk '{print $3}')
+	r ip neigh replace $S_IP lladdr "$mac" dev rs nud permanent
+	chkj tcp :8080 --from $C_IP
+	expect_begin "the neighbour known: verdict redirect, out rs, the neighbour's MAC shown"
+	expect_eq "exit status" 0 "$RC"
+	expect_eq "verdict" redirect "$(json_get .verdict <<<"$OUT")"
+	expect_eq "egress" rs "$(json_get .egress <<<"$OUT")"
+	expect_eq "neighbour" permanent "$(json_get .route.neighbour <<<"$OUT")"
+	expect_eq "mac" "$mac" "$(json_get .route.mac <<<"$OUT")"
+	expect_end
+	pr detach rc >/dev/null
+	pr attach rc --mode tc --via-stack >/dev/null || diag "setup: attach rc --via-stack failed"
+	chkj tcp :8080 --from $C_IP
+	expect_begin "--via-stack: verdict pass (to the stack), translated all the same"
+	expect_eq "exit status" 0 "$RC"
+	expect_eq "verdict" pass "$(json_get .verdict <<<"$OUT")"
+	expect_eq "destination" "$S_IP:80" "$(json_get .destination <<<"$OUT")"
+	expect_match "attached says so" "--via-stack" "$(json_get '.points[] | select(.check == "attached") | .text' <<<"$OUT")"
+	expect_match "its own instance" "^check-[0-9a-f]{16}-s1-tc$" "$(ls "$PIN/progs")"
+	expect_end
+	r ip neigh del $S_IP dev rs
 }
 
 case_no_rule() {
@@ -386,6 +414,6 @@ tap_plan
 echo "# namespaces $NS_C $NS_R $NS_S, pin dir $PIN, time scale x$PR_SCALE"
 topo_up || { not_ok "topology"; tap_done; exit 1; }
 pr attach rc --mode tc >/dev/null || not_ok "attach rc"
-run_cases case_works case_json case_forwarding_off case_rp_filter case_loopback_target case_masquerade case_no_rule case_allowlist case_local_socket \
+run_cases case_works case_json case_forwarding_off case_rp_filter case_loopback_target case_masquerade case_redirect_via_stack case_no_rule case_allowlist case_local_socket \
 	case_nft_dnat case_not_attached case_generic_xdp case_local_client case_bad_tokens case_live_unaffected
 tap_done
