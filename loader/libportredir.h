@@ -426,4 +426,79 @@ int pr_iface_line(const struct pr_iface *rec, __u32 max_rules, char *buf, size_t
  * attachments are added). */
 int pr_tx_allow(struct pr_ctx *c, __u32 ifindex, bool allow);
 
+/* ---- check (issue 12): does a mapping work for a client? ----
+ * pr_check builds the packet a client would send to PROTO LISTEN, runs it
+ * through a private instance of the programs (the rule, allowlist and
+ * address maps read where they are pinned, conntrack and counters fresh:
+ * no live map changes; docs/design.md, "check"), and looks at every host
+ * setting on its way. The caller's network namespace is the one checked. */
+struct pr_check_req {
+	__u8 proto;              /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;             /* PR_AF_*; 0 until the listen or --from gives it */
+	bool listen_any;         /* ":PORT": the ingress interface's own address */
+	union pr_addr listen;
+	__u16 port;              /* host order */
+	bool from_set;           /* --from given */
+	union pr_addr from;
+	__u16 from_port;         /* host order; 0: not given */
+};
+/* PROTO LISTEN [--from ADDR[:PORT]] into r: 0, or -EINVAL with err naming the bad token. */
+int pr_check_parse(const char *proto, const char *listen, const char *from, struct pr_check_req *r, char *err,
+		   size_t len);
+
+enum pr_check_status { PR_CHECK_OK, PR_CHECK_NOTE, PR_CHECK_WARN, PR_CHECK_FAIL };
+#define PR_CHECK_POINTS 24
+struct pr_check_point {
+	char what[16];           /* "forwarding", "rp_filter", "attached", ... (docs/man/portredir.8) */
+	enum pr_check_status status;
+	char text[320];          /* what was found */
+	char fix[320];           /* FAIL and WARN: what to do; else empty */
+};
+struct pr_check_ep {
+	union pr_addr addr;
+	__u16 port;              /* host order */
+};
+struct pr_check_result {
+	__u8 family, proto;
+	struct pr_check_ep src, dst;   /* the packet the client sends */
+	bool src_assumed;              /* no --from: a host on the ingress interface's network */
+	char ifname[PR_IFNAME_LEN];    /* where it comes in; empty when none was found */
+	__u32 ifindex;
+	bool attached;
+	enum pr_mode mode;
+	bool via_stack;
+	bool local_client;             /* --from is this host's own address: socket hooks, no test run */
+	/* The test run */
+	bool ran;
+	char prog[16];                 /* "xdp", "tc ingress", "xdp, tc ingress" */
+	char verdict[16];              /* "redirect", "pass", "drop", "tx" */
+	bool translated;
+	struct pr_check_ep out_src, out_dst;
+	char out_ifname[PR_IFNAME_LEN]; /* redirect: the egress device, from the route */
+	char reasons[8][32];           /* the datapath's counters the packet moved (pr_reason_name) */
+	size_t nreasons;
+	/* The rule the packet meets (pr_rules, as the datapath looks it up) */
+	bool rule_found;
+	struct pr_rule_meta rule;      /* id in rule.rule.id */
+	/* Towards the target (the translated destination, else the listen) */
+	bool route_found;
+	char route_dev[PR_IFNAME_LEN];
+	__u32 route_ifindex;
+	bool route_local;              /* the target is this host's own address */
+	bool route_has_gw;
+	union pr_addr route_gw, route_src;
+	bool route_has_src;
+	char neigh_state[16];          /* "reachable", "stale", ..., "none" (not resolved yet) */
+	__u8 neigh_mac[6];
+	bool neigh_has_mac;
+	struct pr_check_point points[PR_CHECK_POINTS];
+	size_t npoints;
+	bool works;                    /* no point failed */
+};
+/* c must be open (the pinned maps). Returns 0 when the check ran (r->works
+ * tells the answer), or -errno when it could not (c->err says why). */
+int pr_check(struct pr_ctx *c, const struct pr_check_req *q, struct pr_check_result *r);
+const char *pr_check_status_name(enum pr_check_status s);
+/* ---- end of check ---- */
+
 #endif
