@@ -25,6 +25,7 @@
 #define PR_ALLOW_ENTRIES 65536
 #define PR_CT_ENTRIES 262144   /* conntrack entries; each flow takes two */
 #define PR_IFACES 256          /* attachments recorded for status */
+#define PR_PEERS 4096          /* pr_peer: veths whose peer is in another namespace */
 #define PR_NAME_LEN 32
 
 /* Address in network order. IPv4 uses v4 and leaves the other 12 bytes zero,
@@ -257,6 +258,17 @@ struct pr_ifaddr {
 };
 _Static_assert(sizeof(struct pr_ifaddr) == 24, "pr_ifaddr layout");
 
+/* A veth whose peer is in another namespace (pr_peer, keyed by the veth's
+ * ifindex): the peer's MAC, which a packet routed there must be addressed
+ * to before TC delivers it into the peer. The MAC is what makes an entry
+ * safe where one pin dir serves several namespaces: an ifindex another
+ * namespace reuses for another device has other neighbours. */
+struct pr_peer {
+	__u8 mac[6];
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct pr_peer) == 8, "pr_peer layout");
+
 /* Global counters by reason, per CPU: one list gives the enum and the names
  * the CLI prints and `stats -j` emits as keys, so the two cannot drift. The
  * order is the pinned pr_gstats layout: append only. X(ID, NAME) */
@@ -303,7 +315,11 @@ _Static_assert(sizeof(struct pr_ifaddr) == 24, "pr_ifaddr layout");
 	/* path MTU of full-NAT flows */                                                                   \
 	X(PR_R_DROP_TOO_BIG_ICMP, "drop_too_big_icmp_sent") /* a full-NAT packet too big for its egress:  \
 							     * dropped, and ICMP frag-needed or packet-too-big \
-							     * sent back to its sender */
+							     * sent back to its sender */              \
+	/* containers behind veth */                                                                       \
+	X(PR_R_REDIRECT_PEER, "redirect_peer")         /* of the redirects, those TC ingress delivered into   \
+							* a veth's peer in another namespace directly \
+							* (bpf_redirect_peer) */
 
 #define PR_REASON_ENUM(id, name) id,
 enum pr_reason {

@@ -294,8 +294,11 @@ static int commit_all(struct pr_ctx *c, const struct pr_apply_opts *o, struct pr
 	}
 	r->rules_done = true;
 	err = pr_apply_commit_ifaces(c, r, pv->if_index);
-	/* an address change reaches --masquerade and hairpin through apply (the service's reload) */
-	return err ? err : pr_ifaddr_refresh(c);
+	/* an address change reaches --masquerade and hairpin through apply (the
+	 * service's reload), a new container's veth the direct delivery */
+	if (!err)
+		err = pr_ifaddr_refresh(c);
+	return err ? err : pr_peer_refresh(c);
 }
 
 int pr_apply(struct pr_ctx *c, struct pr_ruleset *rs, const struct pr_apply_opts *o, struct pr_apply_result *r)

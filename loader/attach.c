@@ -294,6 +294,8 @@ int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 
 local:
 	/* after the record, so this interface's addresses are among them */
 	err = pr_ifaddr_refresh(c);
+	if (!err)
+		err = pr_peer_refresh(c);
 	if (err)
 		return err;
 	/* local clients come with the namespace's first interface; without

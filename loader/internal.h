@@ -195,6 +195,9 @@ void pr_ifaddr_of(const struct ifaddrs *all, const char *ifname, struct pr_ifadd
 /* pr_ifaddr for every interface attached in this network namespace as it
  * is now; a gone one's entry goes. */
 int pr_ifaddr_refresh(struct pr_ctx *c);
+/* peer.c: pr_peer made the veths of this network namespace whose peer is in
+ * another one, with the peer's MAC (docs/design.md, "Containers behind veth"). */
+int pr_peer_refresh(struct pr_ctx *c);
 
 /* Attachment (attach.c). */
 /* Detach by ifindex, whatever the interface is called now or if it is gone:

@@ -72,7 +72,7 @@ static __always_inline int pr_icmp2_send(struct pr_ctx *ctx, __u8 family)
 	pr_count(PR_R_REDIRECT);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return ctx_redirect_neigh(ctx, f->ifindex);
-	return ctx_redirect(ctx, f->ifindex);
+	return ctx_redirect(ctx, f->ifindex, f->dmac);
 drop:
 	pr_count(PR_R_DROP_NAT2_NO_ROUTE);
 	return CTX_ACT_DROP;

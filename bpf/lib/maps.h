@@ -95,6 +95,18 @@ struct {
 	__type(value, __u32);
 } pr_tx SEC(".maps");
 
+/* veths whose peer is in another namespace (a container's), by ifindex,
+ * with the peer's MAC (struct pr_peer): TC ingress delivers a translated
+ * packet routed to one, to that MAC, straight into the peer
+ * (bpf_redirect_peer). Written by the loader at attach and apply. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, PR_PEERS);
+	__type(key, __u32);
+	__type(value, struct pr_peer);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_peer SEC(".maps");
+
 /* Attached interfaces' own addresses by ifindex (struct pr_ifaddr), for
  * --masquerade and hairpin; written by the loader. */
 struct {

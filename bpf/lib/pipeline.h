@@ -93,7 +93,7 @@ static __always_inline int pr_pipeline_out(struct pr_ctx *ctx, enum pr_hook hook
 	pr_count(PR_R_REDIRECT);
 	if (send == 2)
 		return ctx_redirect_neigh(ctx, fib->ifindex);
-	return ctx_redirect(ctx, fib->ifindex);
+	return ctx_redirect(ctx, fib->ifindex, fib->dmac);
 }
 
 /* An ICMP error about a full-NAT flow (PR_ICMP_NAT2): TC translates it in

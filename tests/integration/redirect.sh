@@ -504,6 +504,43 @@ case_threaded_napi() {
 	in_ns "$NS_R" ip link del prt0
 }
 
+# Containers behind veth (docs/design.md): rs's peer s0 is in the server's
+# namespace, so TC ingress delivers translated packets into it directly
+# (bpf_redirect_peer), the route's next hop being s0's own MAC; an entry
+# whose MAC is not the next hop's is not used. tc mode only (XDP on veth
+# hands translated packets to the stack).
+case_peer() {
+	local out dr df p0 peers idx mac
+	fwd_setup
+	pr attach rs --mode "$MODE" >/dev/null
+	add tcp :8080 $S_IP:80 --name web
+	peers=$(bpftool -j map dump pinned "$PIN/pr_peer" | json_get '[.[].key] | length')
+	expect_eq "pr_peer holds rc and rs, whose peers are in other namespaces" 2 "$peers"
+	p0=$(stat_global redirect_peer)
+	one_flow peer
+	expect_begin "both directions go straight into the peers: redirect_peer counts every redirect"
+	expect_eq "reply" "$C_IP hello" "$out"
+	expect_ge "redirects" 6 "$dr"
+	expect_eq "redirect_peer increase" "$dr" "$(($(stat_global redirect_peer) - p0))"
+	expect_end
+	idx=$(in_ns "$NS_R" ip -j link show rs | json_get '.[0].ifindex')
+	bpftool map update pinned "$PIN/pr_peer" key $((idx & 255)) $((idx >> 8 & 255)) 0 0 \
+		value 0x02 0 0 0 0 0x99 0 0 || diag "cannot write a wrong MAC for rs"
+	p0=$(stat_global redirect_peer)
+	one_flow "wrong MAC"
+	expect_begin "an entry with another MAC than the next hop's: a plain redirect"
+	expect_eq "reply" "$C_IP hello" "$out"
+	expect_ge "redirects" 6 "$dr"
+	p0=$(($(stat_global redirect_peer) - p0))
+	expect_gt "redirect_peer increase: rc's direction still" 0 "$p0"
+	expect_gt "but not rs's: fewer than the redirects" "$p0" "$dr"
+	expect_end
+	pr apply - <<<"tcp :8080 $S_IP:80 --name web" >/dev/null
+	mac=$(bpftool -j map lookup pinned "$PIN/pr_peer" key $((idx & 255)) $((idx >> 8 & 255)) 0 0 | json_get '.value[0:6] | join(",")')
+	expect_eq "apply refreshes it with s0's MAC" \
+		"$(in_ns "$NS_S" ip -j link show s0 | json_get '.[0].address | split(":") | map("0x" + . ) | join(",")')" "$mac"
+}
+
 tap_plan
 echo "# mode $MODE, namespaces $NS_C $NS_R $NS_S, pin dir $PIN, time scale x$PR_SCALE"
 topo_up || { echo "Bail out! cannot build namespaces"; exit 1; }
@@ -517,5 +554,6 @@ echo "# fixed state between cases: $STD_IFACES"
 if [ $# -gt 0 ]; then PR_CASES="$*"; fi
 run_cases case_attach case_tcp_udp case_ipv6 case_raw_udp case_fragments case_replace_live case_range \
 	case_allowlist case_dmz case_stats case_pmtu case_direct case_port_unreachable case_via_stack \
-	case_del case_detach case_foreign_qdisc case_prog_cache $([ "$MODE" = native ] && echo case_threaded_napi)
+	case_del case_detach case_foreign_qdisc case_prog_cache \
+	$([ "$MODE" = native ] && echo case_threaded_napi) $([ "$MODE" = tc ] && echo case_peer)
 tap_done

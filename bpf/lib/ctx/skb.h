@@ -139,8 +139,22 @@ static __always_inline bool ctx_can_redirect(__u32 ifindex)
 	return true;
 }
 
-static __always_inline int ctx_redirect(struct __sk_buff *ctx, __u32 ifindex)
+/* A packet for the peer of a veth in another namespace (pr_peer, a
+ * container's: dmac, the route's next hop, is the peer's own MAC) goes
+ * straight into that peer's receive path: no transmit on the host side, no
+ * backlog queue (bpf_redirect_peer, 5.10; TC ingress only, which is where
+ * this is called: egress never redirects). */
+static __always_inline int ctx_redirect(struct __sk_buff *ctx, __u32 ifindex, const __u8 *dmac)
 {
+	const struct pr_peer *peer = bpf_map_lookup_elem(&pr_peer, &ifindex);
+
+	const __u16 *a = (const void *)dmac, *b = peer ? (const void *)peer->mac : NULL;
+
+	/* three 2-byte loads: the route's dmac is only 2-byte aligned */
+	if (b && a[0] == b[0] && a[1] == b[1] && a[2] == b[2]) {
+		pr_count(PR_R_REDIRECT_PEER);
+		return bpf_redirect_peer(ifindex, 0);
+	}
 	return bpf_redirect(ifindex, 0);
 }
 

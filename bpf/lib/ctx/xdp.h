@@ -115,7 +115,7 @@ static __always_inline bool ctx_can_redirect(__u32 ifindex)
 	return bpf_map_lookup_elem(&pr_tx, &ifindex) != NULL;
 }
 
-static __always_inline int ctx_redirect(struct xdp_md *ctx, __u32 ifindex)
+static __always_inline int ctx_redirect(struct xdp_md *ctx, __u32 ifindex, const __u8 *dmac)
 {
 	return bpf_redirect_map(&pr_tx, ifindex, XDP_PASS);
 }
