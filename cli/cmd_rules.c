@@ -196,7 +196,7 @@ const struct cmd cmd_del = {
 /* ---- list ---- */
 
 static const struct out_col list_row[] = {
-	{ RULE_ID, .fmt = "%-5s " },	    { RULE_NAME, "%-16s ", .empty = "-" }, { RULE_PROTO, .fmt = "%-4s " },
+	{ RULE_ID, .fmt = "%-7s " },	    { RULE_NAME, "%-16s ", .empty = "-" }, { RULE_PROTO, .fmt = "%-4s " },
 	{ RULE_LISTEN, .fmt = "%-24s " }, { RULE_TARGET, .fmt = NULL },			   { RULE_ALLOW, .fmt = " allow %s" },
 	{ RULE_DENY, .fmt = " deny %s" }, { RULE_SNAT, .fmt = " snat %s" }, { RULE_SNAT_PORTS, .fmt = " ports %s" },
 	{ RULE_HAIRPIN, .fmt = " hairpin %s" }, OUT_LITERAL("\n"), OUT_COLS_END,

@@ -36,7 +36,7 @@ static const struct out_field row_fields[] = {
 };
 static const struct out_desc row_desc = OUT_DESC(row_fields);
 static const struct out_col row_rule_view[] = {
-	{ RULE_ID, "%-5s ", .head = "ID" },		{ RULE_NAME, "%-16s ", .head = "NAME", .empty = "-" },
+	{ RULE_ID, "%-7s ", .head = "ID" },		{ RULE_NAME, "%-16s ", .head = "NAME", .empty = "-" },
 	{ RULE_PROTO, "%-4s ", .head = "PROTO" },	{ RULE_LISTEN, "%-24s ", .head = "LISTEN" },
 	{ RULE_TARGET, "%-24s ", .head = "TARGET" }, OUT_COLS_END,
 };
