@@ -142,11 +142,13 @@ int prom_write(FILE *f, struct pr_ctx *c, char *err, size_t len)
 	struct rule_label *labels = NULL;
 	struct pr_rule_stats *st = NULL;
 	struct pr_ct_fill ct = { .max = PR_CT_ENTRIES };
+	struct pr_mon_counts mon = {};
 	__u64 g[PR_R_MAX] = {};
 	size_t n = 0;
 	int ret = 0;
 
-	if (c && (pr_rule_list(c, &rules, &n) || pr_global_stats(c, g) || pr_ct_fill(c, &ct))) {
+	if (c && (pr_rule_list(c, &rules, &n) || pr_global_stats(c, g) || pr_ct_fill(c, &ct) ||
+		  pr_monitor_counts(c, &mon))) {
 		snprintf(err, len, "%s", c->err);
 		ret = -EIO;
 		goto out;
@@ -184,6 +186,17 @@ int prom_write(FILE *f, struct pr_ctx *c, char *err, size_t len)
 	family(f, "portredir_conntrack_evictions_total", "counter",
 	       "Live conntrack entries the table evicted, counted when their flow sent again.");
 	sample(f, "portredir_conntrack_evictions_total", NULL, NULL, NULL, ct.evicted);
+	family(f, "portredir_monitor_events_total", "counter",
+	       "Events the datapath put on the monitor's ring buffer (portredir monitor).");
+	sample(f, "portredir_monitor_events_total", NULL, NULL, NULL, mon.emitted);
+	family(f, "portredir_monitor_dropped_total", "counter",
+	       "Monitor events the kernel dropped over the monitor's --rate.");
+	sample(f, "portredir_monitor_dropped_total", NULL, NULL, NULL, mon.dropped);
+	family(f, "portredir_monitor_lost_total", "counter",
+	       "Monitor events lost because the ring buffer was full.");
+	sample(f, "portredir_monitor_lost_total", NULL, NULL, NULL, mon.lost);
+	family(f, "portredir_monitor_running", "gauge", "1 while a monitor holds the lease, else 0.");
+	sample(f, "portredir_monitor_running", NULL, NULL, NULL, mon.running);
 out:
 	free(rules);
 	free(labels);
