@@ -128,7 +128,7 @@ struct mon_line {
 	__u64 dropped, lost;     /* a "dropped" line: since the last one */
 };
 
-enum { ML_TIME, ML_EVENT, ML_PROTO, ML_CLIENT, ML_LISTEN, ML_TARGET, ML_SOURCE, ML_FULL_NAT, ML_RULE,
+enum { ML_TIME, ML_EVENT, ML_PROTO, ML_LOCAL, ML_CLIENT, ML_LISTEN, ML_TARGET, ML_SOURCE, ML_FULL_NAT, ML_RULE,
        ML_RULE_NAME, ML_REASON, ML_STATE, ML_IFACE, ML_DROPPED, ML_LOST };
 
 static void line_get(const void *obj, size_t which, struct out_val *v)
@@ -155,7 +155,18 @@ static void line_get(const void *obj, size_t which, struct out_val *v)
 				   event_names[e->type] : "unknown");
 		break;
 	case ML_PROTO: out_str(v, "%s", pr_proto_name(e->proto)); break;
-	case ML_CLIENT: fmt_ep(v->s, sizeof(v->s), e->family, &e->client, e->client_port, false); break;
+	case ML_LOCAL: /* a local client's connect: no address of its own yet */
+		if (e->flags & PR_MON_F_LOCAL)
+			out_bool(v, true);
+		else
+			v->absent = true;
+		break;
+	case ML_CLIENT:
+		if (e->flags & PR_MON_F_LOCAL)
+			v->absent = true;
+		else
+			fmt_ep(v->s, sizeof(v->s), e->family, &e->client, e->client_port, false);
+		break;
 	case ML_LISTEN: fmt_ep(v->s, sizeof(v->s), e->family, &e->listen, e->listen_port, false); break;
 	case ML_TARGET:
 		if (!(e->flags & PR_MON_F_TARGET))
@@ -215,7 +226,7 @@ static void line_get(const void *obj, size_t which, struct out_val *v)
 #define ML(key, id) [id] = { key, line_get, .arg = id }
 static const struct out_field line_fields[] = {
 	ML("time", ML_TIME),	     ML("event", ML_EVENT),	ML("proto", ML_PROTO),
-	ML("client", ML_CLIENT),     ML("listen", ML_LISTEN),	ML("target", ML_TARGET),
+	ML("local", ML_LOCAL),	     ML("client", ML_CLIENT),     ML("listen", ML_LISTEN),	ML("target", ML_TARGET),
 	ML("source", ML_SOURCE),     ML("full_nat", ML_FULL_NAT), ML("rule", ML_RULE),
 	ML("rule_name", ML_RULE_NAME), ML("reason", ML_REASON), ML("state", ML_STATE),
 	ML("iface", ML_IFACE),	     ML("dropped", ML_DROPPED), ML("lost", ML_LOST),
@@ -224,7 +235,7 @@ static const struct out_desc line_desc = OUT_DESC(line_fields);
 /* 2026-12-03T09:41:02.123456Z new tcp 198.51.100.2:40212 -> 198.51.100.1:8080 => 203.0.113.2:80 as ... rule 3 web on rc */
 static const struct out_col line_view[] = {
 	{ ML_TIME, .fmt = "%s " },	      { ML_EVENT, .fmt = "%-7s " },	     { ML_PROTO, .fmt = "%s " },
-	{ ML_CLIENT, .fmt = "%s" },	      { ML_LISTEN, .fmt = " -> %s" },	     { ML_TARGET, .fmt = " => %s" },
+	{ ML_LOCAL, .fmt = "local" },   { ML_CLIENT, .fmt = "%s" },	      { ML_LISTEN, .fmt = " -> %s" },	     { ML_TARGET, .fmt = " => %s" },
 	{ ML_SOURCE, .fmt = " from %s" },    { ML_RULE, .fmt = " rule %s" },	     { ML_RULE_NAME, .fmt = " (%s)" },
 	{ ML_REASON, .fmt = " reason %s" },  { ML_STATE, .fmt = " state %s" },     { ML_IFACE, .fmt = " on %s" },
 	{ ML_DROPPED, .fmt = "%s events over --rate dropped by the kernel" }, { ML_LOST, .fmt = ", %s lost (ring full)" },

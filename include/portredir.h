@@ -450,6 +450,7 @@ _Static_assert(sizeof(struct pr_mon_ctl) == 72, "pr_mon_ctl layout");
 #define PR_MON_F_TARGET (1u << 0) /* target is known */
 #define PR_MON_F_SOURCE (1u << 1) /* source (what the target sees) is known */
 #define PR_MON_F_NAT2 (1u << 2)   /* the flow has a second rewrite (full NAT or a remapped port) */
+#define PR_MON_F_LOCAL (1u << 3)  /* a local client's connect or send (the socket hooks): no client address yet */
 struct pr_mon_event {
 	__u64 ts_ns;          /* bpf_ktime_get_coarse_ns() */
 	union pr_addr client; /* the flow's client ... */

@@ -88,8 +88,10 @@ static __always_inline void pr_mon_fill(struct pr_mon_event *e, __u32 type, cons
 }
 
 /* What an event is: its type (enum pr_mon_type) and reason (enum pr_reason,
- * or 0) in one argument, as BPF calls take five. */
+ * or 0) in one argument, as BPF calls take five; PR_MON_WHAT_LOCAL added
+ * for the socket hooks' events (PR_MON_F_LOCAL). */
 #define PR_MON_WHAT(type, reason) ((__u32)(type) | ((__u32)(reason) << 8))
+#define PR_MON_WHAT_LOCAL (1u << 16)
 
 /* Put an event about the flow k (entry v, NULL for a denied flow) of
  * rule_id on pr_mon_ring, seen on ifindex (0: not known); what is
@@ -132,12 +134,14 @@ __noinline int pr_mon_emit(__u32 what, __u32 rule_id, __u32 ifindex, const struc
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = now;
 	e->type = type;
-	e->reason = what >> 8;
+	e->reason = (what >> 8) & 0xff;
 	e->rule_id = rule_id;
 	e->ifindex = ifindex;
 	e->proto = k->proto;
 	e->family = k->family;
 	pr_mon_fill(e, type, k, v);
+	if (what & PR_MON_WHAT_LOCAL)
+		e->flags = (e->flags & ~PR_MON_F_SOURCE) | PR_MON_F_LOCAL;
 	bpf_ringbuf_submit(e, 0);
 	b->emitted++;
 	return 0;

@@ -127,6 +127,27 @@ case_denied_refused() {
 	mon_stop
 }
 
+# The router's own processes (the socket hooks): a translated connect and a
+# denied one, each an event marked local, with no client address.
+case_local() {
+	local out
+	srv_peer $S_IP 80 A
+	add tcp :8080 $S_IP:80 --name web
+	add tcp :8081 $S_IP:80 --name nolocal --allow 192.0.2.0/24
+	mon_start "$TMP/m" -j monitor || return 1
+	expect_eq "the router's own connect to its :8080 reaches the target" "A $R_SIP" "$(tcp_req "$NS_R" $R_CIP 8080)"
+	expect_match "its connect to :8081 is refused (allowlist, drop)" "Permission denied|Operation not permitted" \
+		"$(tcp_req "$NS_R" $R_CIP 8081)"
+	wait_until 5 lines_ge "$TMP/m" 2
+	mon_stop
+	out=$(events "$TMP/m" event local client listen target source rule_name reason iface)
+	expect_begin "local clients: new and denied, marked local, no client, source or interface"
+	expect_match "new" "^new	true	-	$R_CIP:8080	$S_IP:80	-	web	-	-$" "$out"
+	expect_match "denied" "^denied	true	-	$R_CIP:8081	-	-	nolocal	drop_denied_source	-$" "$out"
+	expect_eq "lines" 2 "$(wc -l <<<"$out")"
+	expect_end
+}
+
 # The key of a UDP reply entry, as bpftool takes it: target S_IP:5300 to the client C_IP:SPORT.
 reply_key() {
 	local ip
@@ -352,6 +373,6 @@ for i in rc rs; do
 	out=$(pr attach $i --mode "$MODE" 2>&1) || { echo "Bail out! attach $i --mode $MODE: $out"; exit 1; }
 done
 if [ $# -gt 0 ]; then PR_CASES="$*"; fi
-run_cases case_new_flow case_denied_refused case_evicted case_filters case_bad_input case_second_refused \
+run_cases case_new_flow case_denied_refused case_local case_evicted case_filters case_bad_input case_second_refused \
 	case_rate_limit case_after_end case_live_streams
 tap_done
