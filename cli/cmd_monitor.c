@@ -339,7 +339,7 @@ static int do_monitor(const void *cfg, struct pr_ctx *c)
 	char err[PR_PARSE_ERR_LEN];
 	struct pr_mon_counts end;
 	__u32 count = 0;
-	int rc = EXIT_OK, n;
+	int rc = EXIT_OK, n = 0;
 
 	if (!c)
 		return out_err(EXIT_FAIL, "no portredir maps in %s: attach an interface first", cli_pin_dir());
@@ -373,12 +373,12 @@ static int do_monitor(const void *cfg, struct pr_ctx *c)
 	out_note("monitoring %s (Ctrl-C ends)", c->pin_dir);
 	while (!stopping) {
 		n = pr_monitor_poll(m, -1);
+		if (n == -EPIPE)
+			break; /* stdout is gone: nobody reads */
 		if (n == -EINTR)
 			continue;
 		if (n == 1 && st.count && st.seen >= st.count)
 			break; /* --count reached */
-		if (n == -EPIPE)
-			break; /* stdout is gone: nobody reads */
 		if (n < 0) {
 			rc = cli_fail(c);
 			break;
@@ -386,7 +386,8 @@ static int do_monitor(const void *cfg, struct pr_ctx *c)
 		if (report_drops(m, &st))
 			break;
 	}
-	if (rc == EXIT_OK && !pr_monitor_session(m, &end))
+	/* the drops since the last report, so the lines add up to the session's */
+	if (n != -EPIPE && report_drops(m, &st) == 0 && rc == EXIT_OK && !pr_monitor_session(m, &end))
 		out_note("%llu events, %llu dropped by --rate, %llu lost (ring full)", (unsigned long long)st.seen,
 			 (unsigned long long)end.dropped, (unsigned long long)end.lost);
 	pr_monitor_stop(m);
