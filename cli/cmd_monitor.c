@@ -131,6 +131,29 @@ struct mon_line {
 enum { ML_TIME, ML_EVENT, ML_PROTO, ML_LOCAL, ML_CLIENT, ML_LISTEN, ML_TARGET, ML_SOURCE, ML_FULL_NAT, ML_RULE,
        ML_RULE_NAME, ML_REASON, ML_STATE, ML_IFACE, ML_DROPPED, ML_LOST };
 
+/* Whether line l has a value for field which (the others are left out). */
+static bool line_has(const struct mon_line *l, size_t which)
+{
+	const struct pr_mon_event *e = l->e;
+
+	if (!e) /* a "dropped" line */
+		return which == ML_TIME || which == ML_EVENT || which == ML_DROPPED || which == ML_LOST;
+	switch (which) {
+	case ML_LOCAL: return e->flags & PR_MON_F_LOCAL; /* a local client's connect: no address yet */
+	case ML_CLIENT: return !(e->flags & PR_MON_F_LOCAL);
+	case ML_TARGET: return e->flags & PR_MON_F_TARGET;
+	case ML_SOURCE:
+	case ML_FULL_NAT: return e->flags & PR_MON_F_SOURCE;
+	case ML_RULE_NAME: return l->rule_name && *l->rule_name;
+	case ML_REASON: return e->reason;
+	case ML_STATE: return e->type == PR_MON_EVICTED;
+	case ML_IFACE: return e->ifindex;
+	case ML_DROPPED:
+	case ML_LOST: return false;
+	default: return true;
+	}
+}
+
 static void line_get(const void *obj, size_t which, struct out_val *v)
 {
 	const struct mon_line *l = obj;
@@ -139,7 +162,7 @@ static void line_get(const void *obj, size_t which, struct out_val *v)
 	struct tm tm;
 	time_t secs;
 
-	if (!e && which != ML_TIME && which != ML_EVENT && which != ML_DROPPED && which != ML_LOST) {
+	if (!line_has(l, which)) {
 		v->absent = true;
 		return;
 	}
@@ -155,71 +178,24 @@ static void line_get(const void *obj, size_t which, struct out_val *v)
 				   event_names[e->type] : "unknown");
 		break;
 	case ML_PROTO: out_str(v, "%s", pr_proto_name(e->proto)); break;
-	case ML_LOCAL: /* a local client's connect: no address of its own yet */
-		if (e->flags & PR_MON_F_LOCAL)
-			out_bool(v, true);
-		else
-			v->absent = true;
-		break;
-	case ML_CLIENT:
-		if (e->flags & PR_MON_F_LOCAL)
-			v->absent = true;
-		else
-			fmt_ep(v->s, sizeof(v->s), e->family, &e->client, e->client_port, false);
-		break;
+	case ML_LOCAL: out_bool(v, true); break;
+	case ML_CLIENT: fmt_ep(v->s, sizeof(v->s), e->family, &e->client, e->client_port, false); break;
 	case ML_LISTEN: fmt_ep(v->s, sizeof(v->s), e->family, &e->listen, e->listen_port, false); break;
-	case ML_TARGET:
-		if (!(e->flags & PR_MON_F_TARGET))
-			v->absent = true;
-		else
-			fmt_ep(v->s, sizeof(v->s), e->family, &e->target, e->target_port, false);
-		break;
-	case ML_SOURCE:
-		if (!(e->flags & PR_MON_F_SOURCE))
-			v->absent = true;
-		else
-			fmt_ep(v->s, sizeof(v->s), e->family, &e->source, e->source_port, false);
-		break;
-	case ML_FULL_NAT:
-		if (!(e->flags & PR_MON_F_SOURCE))
-			v->absent = true;
-		else
-			out_bool(v, (e->flags & PR_MON_F_NAT2) != 0);
-		break;
+	case ML_TARGET: fmt_ep(v->s, sizeof(v->s), e->family, &e->target, e->target_port, false); break;
+	case ML_SOURCE: fmt_ep(v->s, sizeof(v->s), e->family, &e->source, e->source_port, false); break;
+	case ML_FULL_NAT: out_bool(v, (e->flags & PR_MON_F_NAT2) != 0); break;
 	case ML_RULE: out_uint(v, e->rule_id); break;
-	case ML_RULE_NAME:
-		if (!l->rule_name || !*l->rule_name)
-			v->absent = true;
-		else
-			out_str(v, "%s", l->rule_name);
-		break;
-	case ML_REASON:
-		if (!e->reason)
-			v->absent = true;
-		else
-			out_str(v, "%s", pr_reason_name(e->reason));
-		break;
-	case ML_STATE:
-		if (e->type != PR_MON_EVICTED)
-			v->absent = true;
-		else
-			out_str(v, "%s", pr_ct_state_name(e->state));
-		break;
+	case ML_RULE_NAME: out_str(v, "%s", l->rule_name); break;
+	case ML_REASON: out_str(v, "%s", pr_reason_name(e->reason)); break;
+	case ML_STATE: out_str(v, "%s", pr_ct_state_name(e->state)); break;
 	case ML_IFACE:
-		if (!e->ifindex)
-			v->absent = true;
-		else if (if_indextoname(e->ifindex, name))
+		if (if_indextoname(e->ifindex, name))
 			out_str(v, "%s", name);
 		else
 			out_str(v, "%u", e->ifindex); /* another namespace's device */
 		break;
-	case ML_DROPPED:
-	case ML_LOST:
-		if (e)
-			v->absent = true;
-		else
-			out_uint(v, which == ML_DROPPED ? l->dropped : l->lost);
-		break;
+	case ML_DROPPED: out_uint(v, l->dropped); break;
+	case ML_LOST: out_uint(v, l->lost); break;
 	}
 }
 

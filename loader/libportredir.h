@@ -435,7 +435,8 @@ int pr_monitor_counts(struct pr_ctx *c, struct pr_mon_counts *out);
  * takes it; what names the option in the message. 0 or -EINVAL (err set). */
 int pr_cidr_parse(const char *what, const char *tok, struct pr_cidr *c, char *err, size_t len);
 /* Called for each event, with its time as CLOCK_REALTIME ns; a nonzero
- * return ends the poll, which returns it. */
+ * return ends the poll, which returns it (the events after it stay on the
+ * ring). */
 typedef int (*pr_mon_fn)(const struct pr_mon_event *e, __u64 realtime_ns, void *arg);
 struct pr_monitor;
 /* Take the lease with o's filters: the datapath emits from now on. */

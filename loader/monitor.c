@@ -133,7 +133,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 		return 0;
 	m->handled++;
 	m->cb_err = m->fn(e, (__u64)((__s64)e->ts_ns + m->real_off), m->arg);
-	return m->cb_err; /* a nonzero return stops ring_buffer__poll */
+	/* libbpf stops at a negative return only, and leaves the rest on the ring */
+	return m->cb_err ? -1 : 0;
 }
 
 static int renew(struct pr_monitor *m, __u64 now)
