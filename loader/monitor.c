@@ -44,7 +44,11 @@ static int open_mon_map(struct pr_ctx *c, const char *name)
 	return fd;
 }
 
-static int counts_of(struct pr_ctx *c, int fd, struct pr_mon_counts *out)
+/* The counts of pr_mon_cpu (fd) summed into out; with fresh, each CPU's
+ * rate limit starts afresh too (the last monitor's --rate left it where it
+ * was), which only a monitor about to take the lease may do: no event
+ * moves the counts meanwhile. */
+static int counts_read(struct pr_ctx *c, int fd, struct pr_mon_counts *out, bool fresh)
 {
 	int ncpu = pr_ncpus();
 	struct pr_mon_cpu *v = calloc(ncpu, sizeof(*v));
@@ -61,10 +65,20 @@ static int counts_of(struct pr_ctx *c, int fd, struct pr_mon_counts *out)
 		out->emitted += v[i].emitted;
 		out->dropped += v[i].dropped;
 		out->lost += v[i].lost;
+		v[i].tat = 0;
 	}
 	out->present = true;
+	if (fresh && bpf_map_update_elem(fd, &zero, v, BPF_EXIST)) {
+		free(v);
+		return pr_errf(c, -errno, "cannot write %s/pr_mon_cpu: %s", c->pin_dir, strerror(errno));
+	}
 	free(v);
 	return 0;
+}
+
+static int counts_of(struct pr_ctx *c, int fd, struct pr_mon_counts *out)
+{
+	return counts_read(c, fd, out, false);
 }
 
 int pr_monitor_counts(struct pr_ctx *c, struct pr_mon_counts *out)
@@ -206,7 +220,7 @@ int pr_monitor_start(struct pr_ctx *c, const struct pr_mon_opts *o, pr_mon_fn fn
 	/* what a monitor before this one left unread is not ours */
 	ring_buffer__consume(m->rb);
 	m->handled = 0;
-	err = counts_of(c, m->fd_cpu, &m->base);
+	err = counts_read(c, m->fd_cpu, &m->base, true);
 	if (err)
 		goto fail;
 	m->real_off = (__s64)(pr_realtime_ns() - pr_monotonic_ns());

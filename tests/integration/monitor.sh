@@ -283,6 +283,13 @@ case_rate_limit() {
 	expect_eq "the dropped lines' sum, the last at its end: what stats counts" $((d1 - d0)) \
 		"$(awk -F'\t' '$1 == "dropped" { s += $2 } END { print s + 0 }' <<<"$out")"
 	expect_end
+	mon_start "$TMP/m2" -j monitor || return 1
+	in_ns "$NS_C" python3 -S "$PR_HELPERS/udp_flood.py" $R_CIP 5400 43000 5 >/dev/null
+	wait_until 5 lines_ge "$TMP/m2" 5
+	mon_stop
+	expect_eq "the next monitor's rate limit starts afresh: 5 new flows, 5 events" "new new new new new" \
+		"$(events "$TMP/m2" event | tr '\n' ' ' | sed 's/ $//')"
+	e1=$(mon_field emitted)
 	pr stats >"$TMP/stats"
 	expect_match "stats: the monitor's counts" "^monitor: events emitted $e1, dropped by --rate $d1, lost \(ring full\) 0$" \
 		"$(cat "$TMP/stats")"
