@@ -35,8 +35,12 @@ static int parse_events(const char *tok, __u32 *mask, char *err, size_t len)
 
 		for (t = 1; t < PR_MON_TYPE_MAX && strcmp(w, event_names[t]); t++)
 			;
-		if (t == PR_MON_TYPE_MAX) {
+		if (t == PR_MON_TYPE_MAX && strchr(tok, ',')) {
 			snprintf(err, len, "bad --event '%s' in '%s' (expected new, denied, refused or evicted)", w, tok);
+			return -EINVAL;
+		}
+		if (t == PR_MON_TYPE_MAX) {
+			snprintf(err, len, "bad --event '%s' (expected new, denied, refused or evicted)", w);
 			return -EINVAL;
 		}
 		*mask |= PR_MON_MASK(t);
@@ -214,7 +218,7 @@ static const struct out_col line_view[] = {
 	{ ML_LOCAL, .fmt = "local" },   { ML_CLIENT, .fmt = "%s" },	      { ML_LISTEN, .fmt = " -> %s" },	     { ML_TARGET, .fmt = " => %s" },
 	{ ML_SOURCE, .fmt = " from %s" },    { ML_RULE, .fmt = " rule %s" },	     { ML_RULE_NAME, .fmt = " (%s)" },
 	{ ML_REASON, .fmt = " reason %s" },  { ML_STATE, .fmt = " state %s" },     { ML_IFACE, .fmt = " on %s" },
-	{ ML_DROPPED, .fmt = "%s events over --rate dropped by the kernel" }, { ML_LOST, .fmt = ", %s lost (ring full)" },
+	{ ML_DROPPED, .fmt = "%s events over --rate" }, { ML_LOST, .fmt = ", %s lost (ring full)" },
 	OUT_LITERAL("\n"),	      OUT_COLS_END,
 };
 
