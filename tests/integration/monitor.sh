@@ -27,25 +27,8 @@ quick_req() { in_ns "$NS_C" timeout "$(tmo 2)" socat -t 1 -T "$(tmo 2)" - TCP:"$
 # udp_from SPORT PORT: one datagram from the client's port SPORT to the router's PORT, and its reply
 udp_from() { in_ns "$NS_C" timeout "$(tmo 3)" socat -t "$(tmo 2)" - UDP:$R_CIP:"$2",sourceport="$1",reuseaddr <<<"ping $1" 2>&1; }
 
-# ---- the monitor ----
+# ---- the monitor (mon_start, mon_stop, mon_field: tests/lib.sh) ----
 
-# mon_field FIELD: FIELD of stats -j's monitor object
-mon_field() { pr -j stats | json_get ".monitor.$1"; }
-mon_is() { [ "$(mon_field pid)" = "$1" ]; }
-# mon_start OUT ARGS...: portredir ARGS (global options, then monitor and
-# its own) in the router's namespace, stdout to OUT and stderr to OUT.err;
-# returns once it holds the lease (stats -j names its pid). MON_PID is it.
-mon_start() {
-	local out=$1; shift
-	# nsenter itself, not in_ns: $! must be portredir, not a subshell around it
-	nsenter --net=/run/netns/"$NS_R" "$PR_BIN" --pin-dir "$PIN" "$@" >"$out" 2>"$out.err" </dev/null &
-	MON_PID=$!
-	PIDS+=($MON_PID)
-	[ -n "$PR_STATE" ] && echo $MON_PID >>"$PR_STATE/pids"
-	wait_until 5 mon_is $MON_PID || { diag "monitor $* did not start: $(cat "$out.err")"; return 1; }
-}
-# mon_stop [SIGNAL]: end it (SIGINT by default) and wait for its exit; its status in MON_RC
-mon_stop() { kill -"${1:-INT}" "$MON_PID" 2>/dev/null; wait "$MON_PID" 2>/dev/null; MON_RC=$?; }
 # lines_ge FILE N: FILE has at least N lines
 lines_ge() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 # events FILE KEY...: the -j lines of FILE through Python's json, KEYs tab-separated

@@ -128,23 +128,20 @@ case_ipv6() {
 # a new TCP flow over IPv4 and a UDP one over IPv6 each give one -j line,
 # whichever program (XDP or TC) opened the flow.
 case_monitor() {
-	local pid out
+	local out
 	srv_echo $S_IP 80 A; srv_udp $S_IP6 53 U6
 	add tcp :8080 $S_IP:80 --name web
 	add udp "[$R_CIP6]:5353" "[$S_IP6]:53" --name dns6
-	# nsenter itself, not in_ns: $! must be portredir
-	nsenter --net=/run/netns/"$NS_R" "$PR_BIN" --pin-dir "$PIN" -j monitor --count 2 >"$TMP/mon" 2>&1 </dev/null &
-	pid=$!
-	PIDS+=($pid)
-	wait_until 5 eval '[ "$(pr -j stats | json_get .monitor.pid)" = $pid ]' || diag "the monitor did not start"
+	mon_start "$TMP/mon" -j monitor --count 2 || return 1
 	tcp_get $R_CIP 8080 >/dev/null
 	udp_req "$NS_C" $R_CIP6 5353 <<<hello >/dev/null 2>&1
-	wait_until 5 eval '! kill -0 $pid 2>/dev/null'
+	wait_until 5 eval '! kill -0 $MON_PID 2>/dev/null'
+	mon_stop
 	out=$(python3 -S "$PR_HELPERS/json_lines.py" "$TMP/mon" event proto client listen target rule_name iface)
 	expect_begin "monitor: one event per new flow, IPv4 TCP and IPv6 UDP, then --count 2 ends it"
 	expect_match "tcp" "^new	tcp	$C_IP:[0-9]+	$R_CIP:8080	$S_IP:80	web	rc$" "$(sed -n 1p <<<"$out")"
 	expect_match "udp" "^new	udp	\[$C_IP6\]:[0-9]+	\[$R_CIP6\]:5353	\[$S_IP6\]:53	dns6	rc$" "$(sed -n 2p <<<"$out")"
-	expect_eq "it ended" 1 "$(kill -0 $pid 2>/dev/null || echo 1)"
+	expect_eq "it ended by itself, with status 0" 0 "$MON_RC"
 	expect_end
 }
 

@@ -110,12 +110,10 @@ expect_eq "same program" "$(json_get '.interfaces[] | select(.interface == "rc")
 expect_end
 
 # a monitor over the upgraded pin dir (its maps came with the attach), the flows still running
-nsenter --net=/run/netns/"$NS_R" "$PR_BIN" --pin-dir "$PIN" -j monitor --count 1 >"$TMP/mon" 2>&1 </dev/null &
-mon=$!
-PIDS+=($mon)
-wait_until 5 eval '[ "$(pr -j stats | json_get .monitor.pid)" = $mon ]' || diag "the monitor did not start: $(cat "$TMP/mon")"
+mon_start "$TMP/mon" -j monitor --count 1
 tcp_req "$NS_C" $R_CIP 8080 >/dev/null
-wait_until 5 eval '! kill -0 $mon 2>/dev/null'
+wait_until 5 eval '! kill -0 $MON_PID 2>/dev/null'
+mon_stop
 expect_match "after the upgrade a monitor gets the next new flow's event" '^\{"time":"[^"]*","event":"new","proto":"tcp"' \
 	"$(cat "$TMP/mon")"
 
