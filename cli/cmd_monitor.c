@@ -357,7 +357,7 @@ static int do_monitor(const void *cfg, struct pr_ctx *c)
 			break; /* stdout is gone: nobody reads */
 		if (n == -EINTR)
 			continue;
-		if (n == 1 && st.count && st.seen >= st.count)
+		if (st.count && st.seen >= st.count)
 			break; /* --count reached */
 		if (n < 0) {
 			rc = cli_fail(c);
