@@ -158,6 +158,7 @@ $(FUZZER): $(FUZZ_SRCS) $(wildcard tests/fuzz/*.h) tests/unit/pkt.h $(O)/libport
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address -Wall -Werror -Iinclude -Iloader -Itests -Itests/unit -I$(O) \
 		-o $@ $(FUZZ_SRCS) $(O)/libportredir.a $(LIBS)
 
+$(O)/tests/bench/bench_datapath.o: $(O)/tests/bench/floor.skel.h
 $(O)/bench_datapath: $(O)/tests/bench/bench_datapath.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)

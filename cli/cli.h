@@ -26,7 +26,6 @@ const char *cli_pin_dir(void);
  * failure has been reported. */
 int cli_open(struct pr_ctx *c, bool create, __u32 max_rules);
 /* An attached interface with every program it should have. */
-bool cli_iface_ok(const struct pr_iface_status *s);
 /* Report c->err as the command's failure; returns EXIT_FAIL. */
 int cli_fail(const struct pr_ctx *c);
 
@@ -35,6 +34,7 @@ extern const struct cmd cmd_attach, cmd_detach, cmd_status;
 extern const struct cmd cmd_add, cmd_del, cmd_list, cmd_apply, cmd_save;
 extern const struct cmd cmd_stats, cmd_conntrack, cmd_exporter;
 extern const struct cmd cmd_repair;
+extern const struct cmd cmd_check;
 extern const struct cmd cmd_monitor;
 
 #endif

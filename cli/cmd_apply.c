@@ -188,13 +188,37 @@ struct apply_out {
 
 enum { AP_DRY, AP_ADDED, AP_REPLACED, AP_DELETED, AP_UNCHANGED, AP_FLUSHED, AP_FIRST, AP_CHANGES, AP_IFACES,
        AP_REPAIRED, AP_RECONCILED, AP_DRIFT };
-enum { IS_ATTACHED, IS_CHANGED, IS_DETACHED, IS_UNCHANGED, IS_CHANGES };
+enum { IS_ATTACHED, IS_CHANGED, IS_DETACHED, IS_UNCHANGED, IS_CHANGES, IS_LOCAL, IS_LOCAL_TEXT };
 
 static void if_changes_get(const void *obj, size_t arg, struct out_val *v)
 {
 	const struct apply_out *o = obj;
 
 	out_array(v, &if_change_desc, o->r.if_changes, o->r.nif_changes, sizeof(*o->r.if_changes));
+}
+
+/* "local": what the local line did (serve: attach --local; unserve: detach
+ * --local; keep: nothing); its text line only when it did something. */
+static void if_local_get(const void *obj, size_t which, struct out_val *v)
+{
+	static const char *const json[] = { "keep", "serve", "unserve" };
+	const struct apply_out *o = obj;
+	const struct pr_apply_result *r = &o->r;
+
+	if (which == IS_LOCAL) {
+		out_str(v, "%s", json[r->local_change]);
+		return;
+	}
+	v->absent = r->local_change == PR_LOCAL_KEEP || (!o->dry_run && !r->local_done);
+	if (r->local_change == PR_LOCAL_SERVE)
+		out_str(v, "%s local clients with no interface (line %u)", o->dry_run ? "would serve" : "serving",
+			r->local_line);
+	else if (o->dry_run)
+		out_str(v, "would stop serving local clients for their own sake (the file has no local line)");
+	else if (r->local_removed)
+		out_str(v, "stopped serving local clients (the file has no local line; socket hooks removed)");
+	else
+		out_str(v, "local clients stay served while interfaces are attached (the file has no local line)");
 }
 
 #define COUNT(key, member) { key, out_get_size, .arg = offsetof(struct apply_out, r.member) }
@@ -205,6 +229,8 @@ static const struct out_field ifaces_fields[] = {
 	[IS_DETACHED] = COUNT("detached", if_detached),
 	[IS_UNCHANGED] = COUNT("unchanged", if_unchanged),
 	[IS_CHANGES] = { "changes", if_changes_get, .arg = IS_CHANGES },
+	[IS_LOCAL] = { "local", if_local_get, .arg = IS_LOCAL },
+	[IS_LOCAL_TEXT] = { "local_text", if_local_get, .arg = IS_LOCAL_TEXT, .flags = OUT_F_TEXT },
 };
 static const struct out_desc ifaces_desc = OUT_DESC(ifaces_fields);
 
@@ -244,7 +270,9 @@ static const struct out_field apply_fields[] = {
 };
 static const struct out_desc apply_desc = OUT_DESC(apply_fields);
 /* Text: rule changes (dry run or -v), interface changes, then the counts. */
-static const struct out_col if_changes_view[] = { { IS_CHANGES, .view = if_change_view }, OUT_COLS_END };
+static const struct out_col if_changes_view[] = {
+	{ IS_CHANGES, .view = if_change_view }, { IS_LOCAL_TEXT, .fmt = "%s\n" }, OUT_COLS_END,
+};
 static const struct out_col if_counts_view[] = {
 	{ IS_ATTACHED, .fmt = "interfaces: attached %s" }, { IS_CHANGED, .fmt = ", changed %s" },
 	{ IS_DETACHED, .fmt = ", detached %s" }, { IS_UNCHANGED, .fmt = ", unchanged %s\n" }, OUT_COLS_END,
@@ -376,10 +404,14 @@ const struct cmd cmd_apply = {
 	"  a rule with a live rule's exact listen replaces it as add --replace does\n"
 	"  (live flows keep the old target); live rules not in FILE are deleted as del\n"
 	"  does (their flows are flushed unless --keep-flows).\n"
-	"Lines 'interface IFACE [--mode auto|native|generic|tc] [--via-stack] [--max-rules N]'\n"
+	"Lines 'interface IFACE [--mode auto|native|generic|tc] [--via-stack]\n"
+	"[--allow-threaded-napi] [--max-rules N]' (attach's options)\n"
 	"make the interfaces attached in this network namespace exactly those: after the\n"
 	"rules, changed ones are changed in place (no packet meets a bare interface), new\n"
-	"ones attached, the others detached. A file without interface lines leaves the\n"
-	"interfaces alone. /etc/portredir.conf is such a file (see portredir save).\n"
+	"ones attached, the others detached. A line 'local' is attach --local: local\n"
+	"clients are served with no interface; in a file with interface lines and no\n"
+	"local line, they are served only while interfaces are attached. A file without\n"
+	"interface or local lines leaves both alone. /etc/portredir.conf is such a file\n"
+	"(see portredir save).\n"
 	"The whole file is checked first: a bad line prints FILE:LINE and changes nothing.",
 };

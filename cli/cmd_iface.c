@@ -39,6 +39,10 @@ static const struct opt attach_opts[] = {
 	IFACE_WORD("--via-stack", OPT_WITH_POS,
 		   .help = "hand translated packets to the stack, so the host's firewall\n"
 			   "sees them, at the stack's cost"),
+	IFACE_WORD("--allow-threaded-napi", OPT_WITH_POS,
+		   .help = "native XDP even on a veth whose NAPI is threaded, which is\n"
+			   "refused otherwise: its 256-frame ring then drops a burst's\n"
+			   "frames until the NAPI thread runs (give it a CPU of its own)"),
 	IFACE_WORD("--max-rules", OPT_VALUE | OPT_WITH_POS, .metavar = "N",
 		   .help = "size the rule maps when this attach creates them (default\n"
 			   STR(PR_DEFAULT_MAX_RULES) ", at most " STR(PR_MAX_RULES_LIMIT) "); per-rule counters take\n"

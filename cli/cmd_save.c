@@ -28,7 +28,7 @@ static int save_ifaces(const struct pr_ctx *c, struct pr_iface_status *ifs, size
 			out_note("left out %.16s: the interface is gone (detach --all drops its record)", st->rec.name);
 			continue;
 		}
-		if (!cli_iface_ok(st))
+		if (!pr_iface_live(st))
 			out_note("%.16s has programs missing; apply attaches it again", st->rec.name);
 		if (pr_iface_line(&st->rec, first && c->max_rules != PR_DEFAULT_MAX_RULES ? c->max_rules : 0, line,
 				  sizeof(line), perr, sizeof(perr)))
@@ -57,6 +57,7 @@ static int do_save(const void *cfg, struct pr_ctx *c)
 {
 	struct pr_iface_status *ifs = NULL;
 	struct pr_rule_meta *v = NULL;
+	struct pr_local_status local;
 	size_t n = 0, nr = 0;
 	int rc;
 
@@ -64,10 +65,13 @@ static int do_save(const void *cfg, struct pr_ctx *c)
 		return out_err(EXIT_USAGE, "-j: save prints the config file format only (-j status and -j list give JSON)");
 	if (!c)
 		return EXIT_OK; /* no maps: nothing attached, no rules */
-	if (pr_iface_list(c, &ifs, &n) || pr_rule_list(c, &v, &nr))
+	if (pr_iface_list(c, &ifs, &n) || pr_rule_list(c, &v, &nr) || pr_local_status(c, &local)) {
 		rc = cli_fail(c);
-	else
+	} else {
+		if (local.explicit_local)
+			puts("local");
 		rc = save_ifaces(c, ifs, n) ?: save_rules(v, nr);
+	}
 	free(ifs);
 	free(v);
 	return rc;
@@ -75,9 +79,10 @@ static int do_save(const void *cfg, struct pr_ctx *c)
 
 const struct cmd cmd_save = {
 	"save", do_save, params_none, 0, CMD_MAPS_READ,
-	"Prints the live state in the config file format apply reads: the interfaces\n"
-	"attached in this network namespace (in the order they were attached), then the\n"
-	"rules by id. 'portredir save > f; portredir apply f' changes nothing, and\n"
+	"Prints the live state in the config file format apply reads: 'local' when\n"
+	"attach --local serves local clients with no interface, the interfaces attached\n"
+	"in this network namespace (in the order they were attached), then the rules by\n"
+	"id. 'portredir save > f; portredir apply f' changes nothing, and\n"
 	"'portredir save | diff - /etc/portredir.conf' shows drift. An interface attached\n"
 	"with --mode auto is saved without --mode; --max-rules is saved (on the first\n"
 	"interface line) when the maps' capacity is not the default. No JSON (-j): use\n"

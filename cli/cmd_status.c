@@ -7,12 +7,8 @@
 
 /* ---- status ---- */
 
-enum { IF_NAME, IF_INDEX, IF_MODE, IF_XDP, IF_TC_IN, IF_TC_EG, IF_FORWARD, IF_XDP_TX, IF_OK, IF_BUILD, IF_STATE };
-
-bool cli_iface_ok(const struct pr_iface_status *s)
-{
-	return s->present && s->live_tc_in_id && s->live_tc_eg_id && (s->rec.mode == PR_MODE_TC || s->live_xdp_id);
-}
+enum { IF_NAME, IF_INDEX, IF_MODE, IF_XDP, IF_TC_IN, IF_TC_EG, IF_FORWARD, IF_XDP_TX, IF_OK, IF_BUILD, IF_STATE,
+       IF_NAPI };
 
 static void iface_get(const void *obj, size_t which, struct out_val *v)
 {
@@ -23,15 +19,18 @@ static void iface_get(const void *obj, size_t which, struct out_val *v)
 	case IF_MODE: out_str(v, "%s", pr_mode_name(s->rec.mode)); break;
 	case IF_FORWARD: out_str(v, "%s", (s->rec.flags & PR_IF_VIA_STACK) ? "stack" : "direct"); break;
 	case IF_XDP_TX: out_bool(v, (s->rec.flags & PR_IF_XDP_TX) != 0); break;
-	case IF_OK: out_bool(v, cli_iface_ok(s)); break;
+	case IF_OK: out_bool(v, pr_iface_live(s)); break;
+	case IF_NAPI: out_bool(v, true); v->absent = !s->napi_threaded; break;
 	case IF_BUILD:
 		out_str(v, "%s", s->other_build ? "other" : "this");
-		v->absent = !cli_iface_ok(s);
+		v->absent = !pr_iface_live(s);
 		break;
 	case IF_STATE:
-		out_str(v, "%s", !cli_iface_ok(s) ? (!s->present ? "GONE (interface removed)" :
+		out_str(v, "%s", !pr_iface_live(s) ? (!s->present ? "GONE (interface removed)" :
 						   "BROKEN (programs missing; attach again)") :
 				 s->other_build ? "ok, running another build's programs (attach again to replace them)" :
+				 s->napi_threaded && !(s->rec.flags & PR_IF_THREADED_OK) ? "ok, but warning: its NAPI is threaded now, and native XDP on this veth "
+						    "drops what its ring cannot hold (attach --mode tc, or write 0 to threaded)" :
 						  "ok");
 		break;
 	}
@@ -49,6 +48,7 @@ static const struct out_field iface_fields[] = {
 	[IF_OK] = { "ok", iface_get, .arg = IF_OK },
 	[IF_BUILD] = { "build", iface_get, .arg = IF_BUILD },
 	[IF_STATE] = { "state", iface_get, .arg = IF_STATE, .flags = OUT_F_TEXT },
+	[IF_NAPI] = { "napi_threaded", iface_get, .arg = IF_NAPI },
 };
 static const struct out_desc iface_desc = OUT_DESC(iface_fields);
 static const struct out_col iface_view[] = {

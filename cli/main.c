@@ -32,6 +32,7 @@ static const struct cmd *const commands[] = {
 	&cmd_apply,  &cmd_save,   &cmd_list,   &cmd_stats,     &cmd_conntrack,
 	&cmd_exporter,
 	&cmd_repair,
+	&cmd_check,
 	&cmd_monitor,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -22,12 +22,6 @@ static size_t iface_at(const struct pr_iface_status *st, size_t nst, const char 
 	return j;
 }
 
-/* Whether an attached interface is there with all its programs. */
-static bool iface_live(const struct pr_iface_status *s)
-{
-	return s->present && s->live_tc_in_id && s->live_tc_eg_id && (s->rec.mode == PR_MODE_TC || s->live_xdp_id);
-}
-
 /* A refused ADD names who holds the port: the container, when it is one of
  * this network's, and the rule. */
 static int port_taken(struct cni_req *r, const struct pr_ctx *c, const struct cni_want *w, const struct pr_rule_meta *cf,
@@ -218,7 +212,7 @@ int cni_check(struct cni_req *r, struct cni_err *e)
 		cni_errf(e, CNI_E_DATAPATH, err, "cannot list attachments", "%s", c.err);
 	for (i = 0; i < nif && !err; i++) {
 		j = iface_at(st, nst, ifs[i]);
-		if (j == nst || !iface_live(&st[j]))
+		if (j == nst || !pr_iface_live(&st[j]))
 			err = cni_errf(e, CNI_E_CHECK, -ENOLINK, "an interface is not attached",
 				       "portredir is %s on %s", j == nst ? "not attached" : "missing programs", ifs[i]);
 	}
@@ -301,7 +295,7 @@ int cni_status(struct cni_req *r, struct cni_err *e)
 		if (j == nst)
 			err = cni_errf(e, CNI_E_LIMITED, -ENOLINK, "the datapath is not attached",
 				       "interface %s: portredir is not attached; published ports do not work there", ifs[i]);
-		else if (!iface_live(&st[j]))
+		else if (!pr_iface_live(&st[j]))
 			err = cni_errf(e, CNI_E_LIMITED, -ENOLINK, "the datapath is not attached",
 				       "interface %s: %s; published ports do not work there", ifs[i],
 				       st[j].present ? "portredir's programs are missing" : "the interface is gone");

@@ -345,6 +345,7 @@ struct pr_iface {
 #define PR_IF_VIA_STACK (1u << 2)  /* translated packets take the stack's forward path (attach --via-stack) */
 #define PR_IF_AUTO (1u << 3)       /* the operator asked for --mode auto (mode holds what auto chose); records
 				    * written before this bit existed lack it and read as the mode asked for */
+#define PR_IF_THREADED_OK (1u << 4) /* native XDP on a veth with threaded NAPI was asked for (--allow-threaded-napi) */
 
 /* Schema record in pr_info[0]. */
 struct pr_info {

@@ -7,12 +7,6 @@
 #include "libportredir.h"
 #include "internal.h"
 
-/* Whether the programs of an attachment are all there. */
-static bool iface_live(const struct pr_iface_status *s)
-{
-	return s->present && s->live_tc_in_id && s->live_tc_eg_id && (s->rec.mode == PR_MODE_TC || s->live_xdp_id);
-}
-
 /* The change interface line s asks for, appended to r (its ifindex to
  * if_index) unless the live attachment there, which matched marks, is
  * already what s asks for. */
@@ -33,7 +27,7 @@ static int plan_line(struct pr_ctx *c, const struct pr_iface_spec *s, const stru
 			matched[j] = 1;
 		}
 	}
-	if (have && iface_live(have) && !have->other_build && strncmp(have->rec.name, s->name, sizeof(have->rec.name)) == 0 &&
+	if (have && pr_iface_live(have) && !have->other_build && strncmp(have->rec.name, s->name, sizeof(have->rec.name)) == 0 &&
 	    pr_iface_satisfies(&have->rec, s->req, s->flags, pr_auto_mode(s->name))) {
 		if (!(have->rec.flags & PR_IF_AUTO) == (s->req != PR_REQ_AUTO)) {
 			r->if_unchanged++;
@@ -54,6 +48,26 @@ static int plan_line(struct pr_ctx *c, const struct pr_iface_spec *s, const stru
 	return 0;
 }
 
+/* The `local` line against what serves local clients now: attach --local
+ * when the file has it and they are not served for their own sake (or run
+ * another build's hooks), detach --local when it has not and they are. */
+static int plan_local(struct pr_ctx *c, const struct pr_ruleset *rs, struct pr_apply_result *r)
+{
+	struct pr_local_status st = {};
+	int err = 0;
+
+	r->local_line = rs->local_line;
+	if (c->fd_ifaces >= 0)
+		err = pr_local_status(c, &st);
+	if (err)
+		return err;
+	if (rs->local_line && !(st.explicit_local && st.attached && !st.other_build))
+		r->local_change = PR_LOCAL_SERVE;
+	else if (!rs->local_line && st.explicit_local)
+		r->local_change = PR_LOCAL_UNSERVE;
+	return 0;
+}
+
 int pr_apply_plan_ifaces(struct pr_ctx *c, struct pr_ruleset *rs, struct pr_apply_result *r, __u32 **if_index)
 {
 	struct pr_iface_status *live = NULL;
@@ -61,7 +75,7 @@ int pr_apply_plan_ifaces(struct pr_ctx *c, struct pr_ruleset *rs, struct pr_appl
 	__u8 *matched = NULL;
 	int err = 0;
 
-	if (!rs->nifaces)
+	if (!rs->nifaces && !rs->local_line)
 		return 0;
 	r->ifaces = true;
 	if (rs->max_rules && c->fd_rmeta >= 0 && rs->max_rules != c->max_rules) {
@@ -70,11 +84,11 @@ int pr_apply_plan_ifaces(struct pr_ctx *c, struct pr_ruleset *rs, struct pr_appl
 			       "--max-rules '%u' does not match the maps in %s, which hold %u rules (a pinned map cannot be resized: detach every interface, remove %s and apply again)",
 			       rs->max_rules, c->pin_dir, c->max_rules, c->pin_dir);
 	}
-	if (c->fd_ifaces >= 0) {
+	err = plan_local(c, rs, r);
+	if (!err && c->fd_ifaces >= 0)
 		err = pr_iface_list(c, &live, &nlive);
-		if (err)
-			return err;
-	}
+	if (err)
+		return err;
 	matched = calloc(nlive + 1, 1);
 	r->if_changes = calloc(rs->nifaces + nlive + 1, sizeof(*r->if_changes));
 	*if_index = calloc(rs->nifaces + nlive + 1, sizeof(**if_index));
@@ -103,14 +117,46 @@ out:
 	return err;
 }
 
-/* Attaches and changes in file order, then detaches: a failed attach
- * leaves an interface too many rather than one too few. Stops at the first
- * failure, which names the interface and its line. */
+/* The local line's change, before the interfaces (so detaching them all
+ * never takes hooks the file keeps) or after them (so the hooks go only
+ * when no interface is left to keep them). */
+static int commit_local(struct pr_ctx *c, struct pr_apply_result *r, bool first)
+{
+	size_t ifaces;
+	bool already;
+	int err;
+
+	if (r->local_change == PR_LOCAL_KEEP || first != (r->local_change == PR_LOCAL_SERVE))
+		return 0;
+	if (r->local_change == PR_LOCAL_SERVE)
+		err = pr_local_attach(c, true, &already);
+	else
+		err = pr_local_detach(c, &r->local_removed, &ifaces);
+	if (err == -ENOENT && r->local_change == PR_LOCAL_UNSERVE)
+		err = 0; /* gone already */
+	if (err) {
+		char why[PR_ERR_LEN];
+
+		snprintf(why, sizeof(why), "%s", c->err);
+		r->bad_line = r->local_line;
+		return pr_errf(c, err, "the rules are applied, but local clients: %.400s", why);
+	}
+	r->local_done = true;
+	return 0;
+}
+
+/* The local line's attach, then attaches and changes in file order, then
+ * detaches, then the local line's detach: a failed attach leaves an
+ * interface too many rather than one too few. Stops at the first failure,
+ * which names the interface and its line. */
 int pr_apply_commit_ifaces(struct pr_ctx *c, struct pr_apply_result *r, const __u32 *if_index)
 {
+	int err = commit_local(c, r, true);
+
+	if (err)
+		return err;
 	for (size_t i = 0; i < r->nif_changes; i++) {
 		struct pr_iface_change *ch = &r->if_changes[i];
-		int err;
 
 		if (ch->kind == PR_IFACE_DETACH) {
 			err = pr_detach_index(c, if_index[i]);
@@ -128,5 +174,5 @@ int pr_apply_commit_ifaces(struct pr_ctx *c, struct pr_apply_result *r, const __
 			return err;
 		ch->done = true;
 	}
-	return 0;
+	return commit_local(c, r, false);
 }

@@ -57,6 +57,7 @@ struct attach_plan {
 	enum pr_mode mode;
 	char drv[32];
 	bool via_stack;
+	bool threaded_ok; /* PR_ATTACH_THREADED_OK */
 	bool have;     /* a live attachment, changed in place */
 	bool upgrade;  /* what it asks for, by another build's programs */
 	bool redo_tc;  /* (re)attach the TC programs */
@@ -92,6 +93,11 @@ static int find_record(struct pr_ctx *c, const char *ifname, enum pr_mode_req re
 	    a->via_stack == !!(old->flags & PR_IF_VIA_STACK)) {
 		res->already = true;
 		res->mode = old->mode;
+		/* --allow-threaded-napi given again is recorded, so save keeps it */
+		if ((flags & PR_ATTACH_THREADED_OK) && !(old->flags & PR_IF_THREADED_OK)) {
+			a->old.flags |= PR_IF_THREADED_OK;
+			bpf_map_update_elem(c->fd_ifaces, &a->key, &a->old, BPF_ANY);
+		}
 		return 0;
 	}
 	if (live && !(flags & PR_ATTACH_CHANGE))
@@ -136,6 +142,8 @@ static void plan_attach(const char *ifname, enum pr_mode_req req, struct attach_
 	}
 	if (a->via_stack)
 		rec->flags |= PR_IF_VIA_STACK;
+	if (a->threaded_ok)
+		rec->flags |= PR_IF_THREADED_OK;
 	if (a->have) {
 		/* Changing in place: TC is replaced only for another forwarding,
 		 * XDP only for another mode or forwarding, so a change of the
@@ -184,6 +192,24 @@ static int attach_xdp(struct pr_ctx *c, const char *ifname, enum pr_mode_req req
 		       pr_mode_name(a->mode), ifname, why, ifname);
 }
 
+/* Native XDP puts a veth's receive side on NAPI with a 256-frame ring. A
+ * softirq NAPI drains it on the sender's CPU as it fills; a threaded one
+ * runs when the scheduler lets it, and the frames a burst sends past 256
+ * until then are dropped (docs/design.md, "Threaded NAPI on veth"). So
+ * that is refused, before anything changes, rather than done silently. */
+static int native_veth_ok(struct pr_ctx *c, const char *ifname, const struct attach_plan *a)
+{
+	if (!a->new_xdp || a->mode != PR_MODE_NATIVE || a->threaded_ok || strcmp(a->drv, "veth") ||
+	    pr_napi_threaded(ifname) != 1)
+		return 0;
+	return pr_errf(c, -EOPNOTSUPP,
+		       "%s is a veth with threaded NAPI (/sys/class/net/%s/threaded is not 0): under native XDP its "
+		       "256-frame ring drops every frame of a burst its NAPI thread has not yet taken; attach with "
+		       "--mode tc (what auto picks on veth) or generic, write 0 to threaded first, or give "
+		       "--allow-threaded-napi when the NAPI thread has a CPU of its own",
+		       ifname, ifname);
+}
+
 /* The redirect entry and the record of the attachment a made. */
 static int record(struct pr_ctx *c, const char *ifname, struct attach_plan *a)
 {
@@ -222,7 +248,8 @@ static int local_hooks(struct pr_ctx *c, struct pr_attach_result *res)
 int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 flags,
 	      struct pr_attach_result *res)
 {
-	struct attach_plan a = { .via_stack = flags & PR_ATTACH_VIA_STACK, .redo_tc = true };
+	struct attach_plan a = { .via_stack = flags & PR_ATTACH_VIA_STACK, .threaded_ok = flags & PR_ATTACH_THREADED_OK,
+				 .redo_tc = true };
 	int err;
 
 	memset(res, 0, sizeof(*res));
@@ -242,6 +269,9 @@ int pr_attach(struct pr_ctx *c, const char *ifname, enum pr_mode_req req, __u32 
 	if (!a.have)
 		pr_xdp_detach(a.ifindex);
 	plan_attach(ifname, req, &a, res);
+	err = native_veth_ok(c, ifname, &a);
+	if (err)
+		return err;
 
 	/* TC first: XDP hands it every packet whose checksum it cannot trust,
 	 * and while XDP is swapped TC alone carries the interface. */

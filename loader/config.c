@@ -79,6 +79,18 @@ static int add_iface(struct pr_ruleset *rs, int argc, char *const *argv, unsigne
 	return 0;
 }
 
+/* The `local` line: `attach --local`, local clients served with no
+ * interface; it takes no words after it, and comes once. */
+static int add_local(struct pr_ruleset *rs, int argc, char *const *argv, unsigned int line, char *err, size_t len)
+{
+	if (argc > 1)
+		return pr_perr(err, len, "'%s' after 'local' (the line takes no options)", argv[1]);
+	if (rs->local_line)
+		return pr_perr(err, len, "'local' is already on line %u", rs->local_line);
+	rs->local_line = line;
+	return 0;
+}
+
 /* A rule line's words, appended to rs->rules and rs->src, which have room
  * for *cap rules (doubled when full). */
 static int add_rule(struct pr_ruleset *rs, size_t *cap, int argc, char *const *argv, unsigned int line, char *err,
@@ -158,6 +170,12 @@ int pr_ruleset_read(FILE *f, struct pr_ruleset *rs, unsigned int *bad_line, char
 		}
 		if (n == 0)
 			continue;
+		if (strcmp(w[0], "local") == 0) {
+			ret = add_local(rs, n, w, lineno, err, len);
+			if (ret)
+				goto fail;
+			continue;
+		}
 		if (strcmp(w[0], "interface") == 0) {
 			ret = add_iface(rs, n - 1, w + 1, lineno, err, len);
 			if (ret)

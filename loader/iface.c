@@ -28,7 +28,8 @@ bool pr_iface_satisfies(const struct pr_iface *rec, enum pr_mode_req req, __u32 
 {
 	bool via = flags & PR_ATTACH_VIA_STACK;
 
-	if (via != !!(rec->flags & PR_IF_VIA_STACK))
+	if (via != !!(rec->flags & PR_IF_VIA_STACK) ||
+	    !(flags & PR_ATTACH_THREADED_OK) != !(rec->flags & PR_IF_THREADED_OK))
 		return false;
 	switch (req) {
 	case PR_REQ_NATIVE: return rec->mode == PR_MODE_NATIVE;
@@ -39,6 +40,11 @@ bool pr_iface_satisfies(const struct pr_iface *rec, enum pr_mode_req req, __u32 
 		return rec->mode == auto_mode ||
 		       (auto_mode == PR_MODE_NATIVE && rec->mode == PR_MODE_GENERIC && (rec->flags & PR_IF_AUTO));
 	}
+}
+
+bool pr_iface_live(const struct pr_iface_status *s)
+{
+	return s->present && s->live_tc_in_id && s->live_tc_eg_id && (s->rec.mode == PR_MODE_TC || s->live_xdp_id);
 }
 
 int pr_iface_list(struct pr_ctx *c, struct pr_iface_status **out, size_t *n)
@@ -78,6 +84,9 @@ int pr_iface_list(struct pr_ctx *c, struct pr_iface_status **out, size_t *n)
 			s->live_tc_eg_id = pr_tc_live_id(key.ifindex, true);
 			s->other_build = s->live_tc_in_id &&
 					 !pr_tc_current(c, key.ifindex, s->rec.flags & PR_IF_VIA_STACK);
+			/* threaded after the attach, or allowed by --allow-threaded-napi */
+			s->napi_threaded = s->rec.mode == PR_MODE_NATIVE && pr_auto_mode(s->rec.name) == PR_MODE_TC &&
+					   pr_napi_threaded(s->rec.name) == 1;
 		}
 		(*n)++;
 	}

@@ -60,6 +60,8 @@ int pr_iface_parse(int argc, char *const *argv, struct pr_iface_spec *s, char *e
 				return pr_perr(err, len, "unknown mode '%s' (expected auto, native, generic or tc)", m);
 		} else if (strcmp(a, "--via-stack") == 0) {
 			s->flags |= PR_ATTACH_VIA_STACK;
+		} else if (strcmp(a, "--allow-threaded-napi") == 0) {
+			s->flags |= PR_ATTACH_THREADED_OK;
 		} else if (a[0] == '-') {
 			return pr_perr(err, len, "unknown option '%s'", a);
 		} else if (!name) {
@@ -124,6 +126,8 @@ int pr_iface_line(const struct pr_iface *rec, __u32 max_rules, char *buf, size_t
 	}
 	if (!ret && (rec->flags & PR_IF_VIA_STACK))
 		ret = put_word(buf, len, &n, "--via-stack");
+	if (!ret && (rec->flags & PR_IF_THREADED_OK))
+		ret = put_word(buf, len, &n, "--allow-threaded-napi");
 	if (!ret && max_rules) {
 		snprintf(num, sizeof(num), "%u", max_rules);
 		ret = put_word(buf, len, &n, "--max-rules");

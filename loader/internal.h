@@ -105,8 +105,19 @@ const char *pr_build_tag(const void *(*elf_bytes)(size_t *sz), char tag[PR_BUILD
 int pr_prog_cache_get(struct pr_ctx *c, const char *key, const char *const *names, int n, int *fds);
 void pr_prog_cache_put(struct pr_ctx *c, const char *key, const char *const *names, int n, const int *fds);
 void pr_prog_cache_drop(struct pr_ctx *c, const char *key, const char *const *names, int n);
+/* Each map prog_fd uses, by id and name, to fn, which returns false to stop:
+ * true when every map was read and fn never stopped. */
+typedef bool (*pr_prog_map_fn)(struct pr_ctx *c, __u32 id, const char *name, void *arg);
+bool pr_prog_maps_each(struct pr_ctx *c, int prog_fd, pr_prog_map_fn fn, void *arg);
+/* A pr_prog_map_fn: the map is the one pinned under that name now, or none is (the object's own). */
+bool pr_map_pinned_now(struct pr_ctx *c, __u32 id, const char *name, void *unused);
 /* tc_nl.c: filters on ifindex's clsact ingress or egress that are not portredir's; count or -errno. */
 int pr_tc_foreign_filters(int ifindex, bool egress);
+/* tc_nl.c: send an rtnetlink request and hand each answer to fn until the
+ * dump ends (or after the one answer): 0, or the kernel's -errno. */
+struct nlmsghdr;
+typedef void (*pr_nl_fn)(const struct nlmsghdr *nh, void *arg);
+int pr_nl_talk(struct nlmsghdr *req, pr_nl_fn fn, void *arg);
 
 /* Bulk map access (batch.c). Each uses one BPF_MAP_*_BATCH call where the
  * kernel has the op for the map type, else one syscall an element. */

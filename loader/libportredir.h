@@ -163,9 +163,10 @@ struct pr_ruleset {
 	struct pr_rule_src *src;
 	size_t n;
 	struct pr_iface_spec *ifaces; /* interface lines, in file order */
-	size_t nifaces;               /* 0: the file leaves interfaces alone */
+	size_t nifaces;               /* 0 and no local_line: the file leaves interfaces alone */
 	__u32 max_rules;              /* --max-rules of the interface lines; 0 if none gave it */
 	unsigned int max_rules_line;  /* the first line that gave it */
+	unsigned int local_line;      /* the `local` line (attach --local), 0 if none */
 	bool checked; /* pr_ruleset_check passed */
 };
 /* Read f: blank lines and '#' comments are skipped, words may be quoted as
@@ -270,6 +271,12 @@ struct pr_apply_result {
 	struct pr_iface_change *if_changes; /* changes and attaches in file order, then detaches */
 	size_t nif_changes;
 	bool rules_done;           /* on failure: the rule changes were made (an interface change failed) */
+	/* local clients with no interface (a `local` line is attach --local):
+	 * what apply does to that, when the file has interface or local lines */
+	enum pr_local_change { PR_LOCAL_KEEP, PR_LOCAL_SERVE, PR_LOCAL_UNSERVE } local_change;
+	unsigned int local_line;   /* the file's local line, 0 if none */
+	bool local_done;           /* local_change carried out */
+	bool local_removed;        /* PR_LOCAL_UNSERVE: the hooks went (no interface stays) */
 	void *priv;
 };
 int pr_apply(struct pr_ctx *c, struct pr_ruleset *rs, const struct pr_apply_opts *o, struct pr_apply_result *r);
@@ -322,6 +329,9 @@ unsigned int pr_ct_timeout(unsigned int state);
  * packet meets an interface without portredir. If XDP cannot be attached
  * then, the interface is left (and recorded) in tc mode and the error says so. */
 #define PR_ATTACH_CHANGE (1u << 1)
+/* Native XDP on a veth whose NAPI is threaded, which is refused otherwise
+ * (its ring drops a burst's frames past 256 until the NAPI thread runs). */
+#define PR_ATTACH_THREADED_OK (1u << 2)
 
 /* Attach ifname as asked. Without PR_ATTACH_CHANGE an attachment in another
  * mode or forwarding gives -EBUSY, and one in any mode satisfies
@@ -371,6 +381,10 @@ int pr_local_attach(struct pr_ctx *c, bool explicit_local, bool *already);
 int pr_local_detach(struct pr_ctx *c, bool *removed, size_t *ifaces);
 /* ---- end of local clients ---- */
 
+/* Whether ifname's NAPI is threaded, read in the caller's network namespace
+ * (a child process mounts that namespace's sysfs): 1, 0, or -errno when it
+ * cannot be told. */
+int pr_napi_threaded(const char *ifname);
 /* The mode auto picks for ifname now: tc on veth, native elsewhere. */
 enum pr_mode pr_auto_mode(const char *ifname);
 
@@ -382,9 +396,12 @@ struct pr_iface_status {
 	__u32 live_tc_in_id;
 	__u32 live_tc_eg_id;
 	bool other_build;  /* its programs are another portredir build's: attach again to replace them */
+	bool napi_threaded; /* a veth in native mode whose NAPI is threaded now: it drops bursts */
 };
 /* Attachments recorded for the caller's network namespace; caller frees *out. */
 int pr_iface_list(struct pr_ctx *c, struct pr_iface_status **out, size_t *n);
+/* Whether an attachment's interface is there with all its programs (XDP too, but in tc mode). */
+bool pr_iface_live(const struct pr_iface_status *s);
 
 struct pr_fill {
 	size_t rules, rules_max, rule_entries, rule_entries_max, allow_entries_max;
@@ -409,6 +426,80 @@ int pr_iface_line(const struct pr_iface *rec, __u32 max_rules, char *buf, size_t
  * attachments are added). */
 int pr_tx_allow(struct pr_ctx *c, __u32 ifindex, bool allow);
 
+/* ---- check (issue 12): does a mapping work for a client? ----
+ * pr_check builds the packet a client would send to PROTO LISTEN, runs it
+ * through a private instance of the programs (the rule, allowlist and
+ * address maps read where they are pinned, conntrack and counters fresh:
+ * no live map changes; docs/design.md, "check"), and looks at every host
+ * setting on its way. The caller's network namespace is the one checked. */
+struct pr_check_req {
+	__u8 proto;              /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;             /* PR_AF_*; 0 until the listen or --from gives it */
+	bool listen_any;         /* ":PORT": the ingress interface's own address */
+	union pr_addr listen;
+	__u16 port;              /* host order */
+	bool from_set;           /* --from given */
+	union pr_addr from;
+	__u16 from_port;         /* host order; 0: not given */
+};
+/* PROTO LISTEN [--from ADDR[:PORT]] into r: 0, or -EINVAL with err naming the bad token. */
+int pr_check_parse(const char *proto, const char *listen, const char *from, struct pr_check_req *r, char *err,
+		   size_t len);
+
+enum pr_check_status { PR_CHECK_OK, PR_CHECK_NOTE, PR_CHECK_WARN, PR_CHECK_FAIL };
+#define PR_CHECK_POINTS 24
+struct pr_check_point {
+	char what[16];           /* "forwarding", "rp_filter", "attached", ... (docs/man/portredir.8) */
+	enum pr_check_status status;
+	char text[320];          /* what was found */
+	char fix[320];           /* FAIL and WARN: what to do; else empty */
+};
+struct pr_check_ep {
+	union pr_addr addr;
+	__u16 port;              /* host order */
+};
+struct pr_check_result {
+	__u8 family, proto;
+	struct pr_check_ep src, dst;   /* the packet the client sends */
+	bool src_assumed;              /* no --from: a host on the ingress interface's network */
+	char ifname[PR_IFNAME_LEN];    /* where it comes in; empty when none was found */
+	__u32 ifindex;
+	bool attached;
+	enum pr_mode mode;
+	bool via_stack;
+	bool local_client;             /* --from is this host's own address: socket hooks, no test run */
+	/* The test run */
+	bool ran;
+	char prog[16];                 /* "xdp", "tc ingress", "xdp, tc ingress" */
+	char verdict[16];              /* "redirect", "pass", "drop", "tx" */
+	bool translated;
+	struct pr_check_ep out_src, out_dst;
+	char out_ifname[PR_IFNAME_LEN]; /* redirect: the egress device, from the route */
+	char reasons[8][32];           /* the datapath's counters the packet moved (pr_reason_name) */
+	size_t nreasons;
+	/* The rule the packet meets (pr_rules, as the datapath looks it up) */
+	bool rule_found;
+	struct pr_rule_meta rule;      /* id in rule.rule.id */
+	/* Towards the target (the translated destination, else the listen) */
+	bool route_found;
+	char route_dev[PR_IFNAME_LEN];
+	__u32 route_ifindex;
+	bool route_local;              /* the target is this host's own address */
+	bool route_has_gw;
+	union pr_addr route_gw, route_src;
+	bool route_has_src;
+	char neigh_state[16];          /* "reachable", "stale", ..., "none" (not resolved yet) */
+	__u8 neigh_mac[6];
+	bool neigh_has_mac;
+	struct pr_check_point points[PR_CHECK_POINTS];
+	size_t npoints;
+	bool works;                    /* no point failed */
+};
+/* c must be open (the pinned maps). Returns 0 when the check ran (r->works
+ * tells the answer), or -errno when it could not (c->err says why). */
+int pr_check(struct pr_ctx *c, const struct pr_check_req *q, struct pr_check_result *r);
+const char *pr_check_status_name(enum pr_check_status s);
+/* ---- end of check ---- */
 /* ---- Monitor (issue 12 part 3) ----
  * The datapath's events (struct pr_mon_event: a flow opened, denied by an
  * allowlist, refused, or found evicted) while one monitor holds the pin

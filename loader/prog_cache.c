@@ -37,9 +37,7 @@ static void cache_path(const struct pr_ctx *c, const char *key, const char *name
 		snprintf(path, len, "%s/progs", c->pin_dir);
 }
 
-/* Whether every pinned map prog_fd uses is the one pinned now: a pin dir
- * whose maps were made again since must not run programs bound to the old. */
-static bool prog_maps_current(struct pr_ctx *c, int prog_fd)
+bool pr_prog_maps_each(struct pr_ctx *c, int prog_fd, pr_prog_map_fn fn, void *arg)
 {
 	__u32 ids[PR_PROG_MAPS], len;
 	struct bpf_prog_info info = {};
@@ -51,22 +49,33 @@ static bool prog_maps_current(struct pr_ctx *c, int prog_fd)
 		return false;
 	for (__u32 i = 0; i < info.nr_map_ids; i++) {
 		struct bpf_map_info mi = {};
-		int fd = bpf_map_get_fd_by_id(ids[i]), cur, err;
+		int fd = bpf_map_get_fd_by_id(ids[i]), err;
 
 		if (fd < 0)
 			return false;
 		len = sizeof(mi);
 		err = bpf_obj_get_info_by_fd(fd, &mi, &len);
 		close(fd);
-		if (err)
-			return false;
-		cur = pr_pinned_map_fd(c, mi.name);
-		if (cur == -ENOENT) /* the object's own: .rodata, per-CPU scratch */
-			continue;
-		if (cur < 0 || pr_fd_id(cur) != ids[i])
+		if (err || !fn(c, ids[i], mi.name, arg))
 			return false;
 	}
 	return true;
+}
+
+bool pr_map_pinned_now(struct pr_ctx *c, __u32 id, const char *name, void *unused)
+{
+	int cur = pr_pinned_map_fd(c, name);
+
+	if (cur == -ENOENT) /* the object's own: .rodata, per-CPU scratch */
+		return true;
+	return cur >= 0 && pr_fd_id(cur) == id;
+}
+
+/* Whether every pinned map prog_fd uses is the one pinned now: a pin dir
+ * whose maps were made again since must not run programs bound to the old. */
+static bool prog_maps_current(struct pr_ctx *c, int prog_fd)
+{
+	return pr_prog_maps_each(c, prog_fd, pr_map_pinned_now, NULL);
 }
 
 int pr_prog_cache_get(struct pr_ctx *c, const char *key, const char *const *names, int n, int *fds)

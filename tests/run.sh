@@ -28,6 +28,8 @@ if [ "$WHAT" != unit ] && [ -n "$ROOT" ]; then
 	# local clients (socket hooks): the attach mode decides how a frame from outside meets a loopback rule
 	for m in tc native generic; do suites+=("local-$m:tests/integration/local.sh $m"); done
 	for m in tc native generic; do suites+=("nat-$m:tests/integration/nat.sh $m"); done
+	# check: test runs on private state and the host settings in the way, live flows across it
+	suites+=("check:tests/integration/check.sh")
 	# portredir monitor: the datapath's events (the XDP modes run redirect.sh's case_monitor)
 	suites+=("monitor:tests/integration/monitor.sh tc")
 	# this build attached over the previous release under live flows

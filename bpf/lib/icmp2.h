@@ -78,6 +78,20 @@ drop:
 	return CTX_ACT_DROP;
 }
 
+/* Whether the error's outer destination is a: an error goes to the sender
+ * of the packet it quotes, the quote's source. */
+static __always_inline bool pr_icmp2_to(void *data, void *data_end, __u8 family, const union pr_addr *a)
+{
+	if (family == PR_AF_INET) {
+		struct iphdr *ip = data + sizeof(struct ethhdr);
+
+		return (void *)(ip + 1) <= data_end && ip->daddr == a->v4;
+	}
+	struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
+
+	return (void *)(ip6 + 1) <= data_end && pr_addr6_eq(&ip6->daddr, a);
+}
+
 /* Both rewrites of entry v (reply: its direction) on the error at at,
  * whose flow's key is k: the first as pr_icmp_rewrite() does it, the
  * second (nat2) on the quote's other side. */
@@ -102,7 +116,9 @@ static __always_inline void pr_icmp2_rewrite(struct pr_ctx *ctx, const struct pr
  * becomes target->SNAT, its outer destination the target and an outer
  * source that is the client the SNAT address. The rest of the message (a
  * frag-needed's or packet-too-big's MTU) stays. Checksums as in
- * pr_icmp_rewrite_side().
+ * pr_icmp_rewrite_side(). An error not addressed to the quote's source is
+ * about no packet that source sent: passed untouched (pass_icmp), never
+ * relayed with this host's address as its source.
  *
  * Where: when the second rewrite changes an address, ingress translates
  * the error and sends it out itself (pr_icmp2_send()), both ways, and
@@ -140,6 +156,11 @@ __noinline int pr_icmp2(struct pr_ctx *ctx, __u32 l4_off, __u32 l4_len, __u32 ho
 	v = pr_icmp_find(&s->k);
 	if (!v || !(v->flags & PR_CT_F_NAT2))
 		return CTX_ACT_OK; /* gone since pr_icmp_handle() looked */
+	if (!pr_icmp2_to(data, data_end, family, pr_icmp_qsrc(&s->k))) {
+		if (pr_hook_counts_passes(hook))
+			pr_count(PR_R_PASS_ICMP);
+		return CTX_ACT_OK;
+	}
 	reply = v->dir == PR_DIR_REPLY;
 	/* the quoted address the second rewrite replaces: the full-NAT source
 	 * in a quote from the target side, the client in one from its side */

@@ -28,7 +28,10 @@ struct pr_sock_ep {
 	__u8 family;
 };
 
-/* e from ctx, for a TCP or UDP socket of the namespace we serve; false otherwise. */
+/* e from ctx, for a TCP or UDP socket of the namespace we serve; false
+ * otherwise. An IPv4-mapped address (::ffff:a.b.c.d, a dual-stack AF_INET6
+ * socket reaching IPv4) reads as the IPv4 address it maps: the kernel sends
+ * such a connect through its IPv6 hook only, and the rules are IPv4 ones. */
 static __always_inline bool pr_sock_ep_read(struct bpf_sock_addr *ctx, __u8 family, struct pr_sock_ep *e)
 {
 	__u32 proto = ctx->protocol;
@@ -41,21 +44,33 @@ static __always_inline bool pr_sock_ep_read(struct bpf_sock_addr *ctx, __u8 fami
 	e->port = (__be16)ctx->user_port; /* network order in the low 16 bits */
 	if (family == PR_AF_INET) {
 		e->addr.v4 = ctx->user_ip4;
-	} else {
-		/* one 4-byte load a word: the only ctx access the kernel allows here */
-		e->addr.v6[0] = ctx->user_ip6[0];
-		e->addr.v6[1] = ctx->user_ip6[1];
-		e->addr.v6[2] = ctx->user_ip6[2];
-		e->addr.v6[3] = ctx->user_ip6[3];
+		return true;
+	}
+	/* one 4-byte load a word: the only ctx access the kernel allows here */
+	e->addr.v6[0] = ctx->user_ip6[0];
+	e->addr.v6[1] = ctx->user_ip6[1];
+	e->addr.v6[2] = ctx->user_ip6[2];
+	e->addr.v6[3] = ctx->user_ip6[3];
+	if (!e->addr.v6[0] && !e->addr.v6[1] && e->addr.v6[2] == bpf_htonl(0xffff)) {
+		e->family = PR_AF_INET;
+		e->addr.v4 = e->addr.v6[3];
+		e->addr.v6[1] = e->addr.v6[2] = e->addr.v6[3] = 0;
 	}
 	return true;
 }
 
-static __always_inline void pr_sock_ep_write(struct bpf_sock_addr *ctx, __u8 family, const union pr_addr *a,
+/* Write a (of family af) and port to ctx, whose hook is of family: an IPv4
+ * address in an IPv6 hook goes back IPv4-mapped, as it came. */
+static __always_inline void pr_sock_ep_write(struct bpf_sock_addr *ctx, __u8 family, __u8 af, const union pr_addr *a,
 					     __be16 port)
 {
 	if (family == PR_AF_INET) {
 		ctx->user_ip4 = a->v4;
+	} else if (af == PR_AF_INET) {
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0xffff);
+		ctx->user_ip6[3] = a->v4;
 	} else {
 		ctx->user_ip6[0] = a->v6[0];
 		ctx->user_ip6[1] = a->v6[1];
@@ -160,7 +175,7 @@ static __always_inline int pr_sock_fwd(struct bpf_sock_addr *ctx, __u8 family, b
 	r = pr_sock_rule(&e);
 	if (!r)
 		return PR_SOCK_GO;
-	if (!pr_sock_allowed(r, family)) {
+	if (!pr_sock_allowed(r, e.family)) {
 		__u32 reason = (r->flags & PR_RULE_F_DENY_DROP) ? PR_R_DROP_DENIED : PR_R_PASS_DENIED;
 
 		pr_rule_deny(r->id);
@@ -181,7 +196,7 @@ static __always_inline int pr_sock_fwd(struct bpf_sock_addr *ctx, __u8 family, b
 	/* a full LRU evicts: the update fails only without memory, and then
 	 * the socket still gets its target, shown as the target */
 	bpf_map_update_elem(&pr_sock_rev, &k, &v, BPF_ANY);
-	pr_sock_ep_write(ctx, family, &t.addr, t.port);
+	pr_sock_ep_write(ctx, family, t.family, &t.addr, t.port);
 	pr_count(PR_R_XLATE_SOCK);
 	if (fresh) {
 		pr_rule_new_flow(r->id);
@@ -204,7 +219,7 @@ static __always_inline int pr_sock_back(struct bpf_sock_addr *ctx, __u8 family)
 	pr_sock_rev_key_of(&k, ctx, &e);
 	v = bpf_map_lookup_elem(&pr_sock_rev, &k);
 	if (v)
-		pr_sock_ep_write(ctx, family, &v->addr, v->port);
+		pr_sock_ep_write(ctx, family, e.family, &v->addr, v->port);
 	return PR_SOCK_GO;
 }
 

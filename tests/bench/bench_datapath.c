@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* Benchmark case 4: XDP datapath cost in ns per packet (BPF_PROG_TEST_RUN) by packet kind, rule count and a full conntrack table. */
+/* Benchmark case 4: XDP datapath cost in ns per packet (BPF_PROG_TEST_RUN) by packet kind, rule count and a full conntrack table, and as a ratio to a floor contender (floor.bpf.c: one hash lookup and a redirect) measured in the same run. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +19,7 @@
 #include "csum_ref.h"
 #include "xdp.skel.h"
 #include "tc.skel.h"
+#include "tests/bench/floor.skel.h"
 
 #define ROUNDS 5
 /* XDP test runs stay single: a repeated one swaps the XDP dispatcher in
@@ -30,6 +31,7 @@
 
 static struct xdp_bpf *skel;
 static struct tc_bpf *tskel, *stack_skel;
+static struct floor_bpf *fskel; /* the floor contender */
 static int quick;
 
 struct pkt {
@@ -247,6 +249,9 @@ static int load_all(void)
 		return fprintf(stderr, "bench: cannot load the bare programs\n"), -1;
 	/* XDP may redirect to bo0, so its figures include the redirect too */
 	bpf_map_update_elem(bpf_map__fd(skel->maps.pr_tx), &bo_if, &bo_if, BPF_ANY);
+	fskel = floor_bpf__open_and_load();
+	if (!fskel)
+		return fprintf(stderr, "bench: cannot load the floor contender\n"), -1;
 	return 0;
 }
 
@@ -278,20 +283,37 @@ static double bare_cost(void)
 	return bare;
 }
 
+/* The floor contender's entry for the established flow of p: to bo0. */
+static void floor_flow(const struct pkt *p)
+{
+	const struct iphdr *ip = (const void *)(p->b + 14);
+	const __be16 *ports = (const void *)(ip + 1);
+	struct pr_ct_key k = { .sport = ports[0], .dport = ports[1], .proto = ip->protocol, .family = PR_AF_INET };
+
+	k.saddr.v4 = ip->saddr;
+	k.daddr.v4 = ip->daddr;
+	bpf_map_update_elem(bpf_map__fd(fskel->maps.floor_flows), &k, &bo_if, BPF_ANY);
+}
+
+#define NFIG 10 /* the table's 7 columns, tc --via-stack, floor xdp, floor tc */
+
 /* Median (min-max) of ROUNDS rounds for each figure at the current rule
- * count, in the order of the table's columns, then tc --via-stack. */
-static void measure_all(double bare, struct res st[8])
+ * count, in the order of the table's columns, then tc --via-stack, then the
+ * floor contender in XDP and TC, alternating with portredir in each round. */
+static void measure_all(double bare, struct res st[NFIG])
 {
 	int xfd = bpf_program__fd(skel->progs.pr_xdp), tfd = bpf_program__fd(tskel->progs.pr_tc_ingress);
 	int sfd = bpf_program__fd(stack_skel->progs.pr_tc_ingress);
 	static __u16 sport = 1024;
+	int fxfd = bpf_program__fd(fskel->progs.floor_xdp), ftfd = bpf_program__fd(fskel->progs.floor_tc);
 	struct pkt syn, est, rep, nom;
-	double r[8][ROUNDS];
+	double r[NFIG][ROUNDS];
 
 	build(&est, CLIENT, LISTEN, 999, 8080, 0x10);
 	build(&rep, LISTEN, CLIENT, 8080, 999, 0x10);
 	build(&nom, CLIENT, LISTEN, 999, 9, 0x10);
 	run(&est); /* opens the flow */
+	floor_flow(&est);
 	for (int round = 0; round < ROUNDS; round++) {
 		double *each = calloc(nnew, sizeof(double));
 
@@ -310,14 +332,16 @@ static void measure_all(double bare, struct res st[8])
 		r[5][round] = measure(tfd, bare_tc_fd, false, &rep, TC_REPEAT, calls);
 		r[6][round] = measure(tfd, bare_tc_fd, false, &nom, TC_REPEAT, calls);
 		r[7][round] = measure(sfd, bare_tc_fd, false, &est, TC_REPEAT, calls);
+		r[8][round] = measure(fxfd, bare_fd, true, &est, 1, xcalls);
+		r[9][round] = measure(ftfd, bare_tc_fd, false, &est, TC_REPEAT, calls);
 	}
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < NFIG; i++)
 		st[i] = stats(r[i], ROUNDS);
 }
 
 /* One table row, the machine-readable line, and the targets judged on TC
  * (auto mode's hook on veth, and the precise figure). */
-static void report(FILE *out, __u32 count, const struct res st[8], double *base_est)
+static void report(FILE *out, __u32 count, const struct res st[NFIG], double *base_est)
 {
 	char cell[7][40];
 
@@ -328,6 +352,17 @@ static void report(FILE *out, __u32 count, const struct res st[8], double *base_
 	if (out)
 		fprintf(out, "%u %.1f %.1f %.1f %.1f %.1f %.1f %.1f\n", count, st[0].med, st[1].med, st[2].med,
 			st[3].med, st[4].med, st[6].med, st[5].med);
+	printf("#   floor (one hash lookup and a redirect): xdp %.0f (%.0f-%.0f) ns, tc %.0f (%.0f-%.0f) ns\n",
+	       st[8].med, st[8].min, st[8].max, st[9].med, st[9].min, st[9].max);
+	printf("#   every path against the floor of its hook: xdp new flow %.1fx, established %.1fx, reply %.1fx, "
+	       "non-matching %.1fx; tc established %.1fx, reply %.1fx, non-matching %.1fx\n",
+	       st[0].med / st[8].med, st[1].med / st[8].med, st[2].med / st[8].med, st[3].med / st[8].med,
+	       st[4].med / st[9].med, st[5].med / st[9].med, st[6].med / st[9].med);
+	printf("#   established against the floor at %u rules: tc %.1fx, xdp %.1fx (target: at most 1.5x: %s); "
+	       "xdp new flow %.1fx xdp established (target: at most 4x: %s)\n",
+	       count, st[4].med / st[9].med, st[1].med / st[8].med,
+	       st[4].med <= 1.5 * st[9].med && st[1].med <= 1.5 * st[8].med ? "met" : "MISSED",
+	       st[0].med / st[1].med, st[0].med <= 4 * st[1].med ? "met" : "MISSED");
 	printf("#   of tc established, the forward step (route cache or lookup, MACs, TTL, redirect) is %.0f ns:"
 	       " %.0f ns with --via-stack\n", st[4].med - st[7].med, st[7].med);
 	if (count == 1)
@@ -376,7 +411,7 @@ int main(int argc, char **argv)
 	if (out)
 		fprintf(out, "# rules xdp_new xdp_est xdp_reply xdp_nomatch tc_est tc_nomatch tc_reply (ns/packet, medians)\n");
 	for (size_t ci = 0; ci < sizeof(counts) / sizeof(counts[0]); ci++) {
-		struct res st[8];
+		struct res st[NFIG];
 
 		if (quick && counts[ci] > 10000)
 			break;
@@ -387,6 +422,7 @@ int main(int argc, char **argv)
 	}
 	if (out)
 		fclose(out);
+	floor_bpf__destroy(fskel);
 	xdp_bpf__destroy(skel);
 	return 0;
 }

@@ -190,7 +190,8 @@ setup() {
 	portredir-*|x-native-redirect)
 		local m=${1#portredir-}
 		[ "$1" = x-native-redirect ] && m=native
-		pr attach rc --mode "$m" >/dev/null && pr add udp :$LPORT-$((LPORT + NPORTS - 1)) $S_IP:$TPORT-$((TPORT + NPORTS - 1)) >/dev/null || return 1
+		# rc's NAPI is threaded on a CPU of its own (above), which native XDP needs said
+		pr attach rc --mode "$m" $([ "$m" = native ] && echo --allow-threaded-napi) >/dev/null && pr add udp :$LPORT-$((LPORT + NPORTS - 1)) $S_IP:$TPORT-$((TPORT + NPORTS - 1)) >/dev/null || return 1
 		# the experiment: let XDP redirect into the veth rs, as the loader never does
 		[ "$1" = x-native-redirect ] && { in_ns "$NS_R" bpftool map update pinned "$PIN/pr_tx" key $(le32 "$RS_IDX") value $(le32 "$RS_IDX") || return 1; }
 		;;

@@ -249,7 +249,8 @@ fi
 {
 	echo "## Targets"
 	echo
-	grep -h '^#   tc established' "$TMP/datapath.txt" 2>/dev/null | sed 's/^#   /* Datapath: /'
+	grep -h '^#   tc established\|^#   established against the floor' "$TMP/datapath.txt" 2>/dev/null |
+		sed 's/^#   /* Datapath: /'
 	grep -h '^\* Target' "$TMP/pps.md" "$TMP/bulk.md" "$TMP/conn.md" "$TMP/ctl.md" 2>/dev/null
 	echo
 } >"$TMP/targets.md"

@@ -70,6 +70,14 @@ static void load(void)
 	/* a private network namespace: fib lookups and socket lookups see nothing of the host */
 	if (unshare(CLONE_NEWNET))
 		die("unshare(CLONE_NEWNET)", strerror(errno));
+	/* Routes to the clients and targets, so full-NAT packets, which need one, are
+	 * translated (not dropped as drop_nat2_no_route) and redirected; an MTU no
+	 * input reaches, so none is answered with an ICMP error instead. */
+	if (system("ip link add fz0 mtu 9000 type veth peer name fz1 mtu 9000 && ip link set fz0 up && "
+		   "ip link set fz1 up && ip route add 198.51.100.0/24 dev fz0 && ip route add 203.0.113.0/24 dev fz0 && "
+		   "ip -6 route add 2001:db8::/32 dev fz0 && sysctl -qw net.ipv4.conf.all.forwarding=1 && "
+		   "sysctl -qw net.ipv6.conf.all.forwarding=1"))
+		die("routes in the private namespace", "ip or sysctl failed");
 	snprintf(pin, sizeof(pin), "/sys/fs/bpf/pr_fuzz_%d", getpid());
 	pr_set_verbose(getenv("V") && atoi(getenv("V")));
 	if (pr_open(&F.ctx, pin, PR_OPEN_CREATE, 64))

@@ -181,6 +181,115 @@ static bool rev_ok(const struct oracle *o, int fam, __u8 proto, const __u8 *oa, 
 	return false;
 }
 
+/* One side of a packet's tuple: an address and a port (-1: none carried). */
+struct side {
+	const __u8 *a;
+	int port;
+};
+
+/* a:port is r's source NAT side: its --snat address, the port in its range. */
+static bool snat_side(const struct pr_rule_spec *r, struct side x, int alen)
+{
+	return r->nat.mode == PR_SNAT_ADDR && r->nat.family == r->key.family && addr_eq(&r->nat.addr, x.a, alen) &&
+	       (x.port < 0 || (x.port >= r->nat.port_lo && x.port <= r->nat.port_hi));
+}
+
+/* Full NAT, forward: the listen side l became the target side t and the
+ * client side c became the source NAT side n, by one --snat rule. The
+ * client's port is kept when it lies in the range, else one is allocated. */
+static bool fwd2_ok(const struct oracle *o, int fam, __u8 proto, struct side l, struct side t, struct side c,
+		    struct side n, int alen)
+{
+	for (size_t i = 0; i < o->nrules; i++) {
+		const struct pr_rule_spec *r = &o->rules[i];
+
+		if (r->nat.mode != PR_SNAT_NONE && (proto_ok(r, fam, proto) || (l.port < 0 && r->key.family == fam)) &&
+		    listens_on(o, r, l.a, alen, l.port, false) && addr_eq(&r->target, t.a, alen) &&
+		    (l.port < 0 || map_port(r, l.port) == t.port) && snat_side(r, n, alen))
+			return true;
+	}
+	return false;
+}
+
+/* Full NAT, reply: the target side t became the listen side l and the
+ * source NAT side n became a client (any: the oracle keeps no flows). */
+static bool rev2_ok(const struct oracle *o, int fam, __u8 proto, struct side t, struct side l, struct side n,
+		    int alen)
+{
+	for (size_t i = 0; i < o->nrules; i++) {
+		const struct pr_rule_spec *r = &o->rules[i];
+
+		if (r->nat.mode != PR_SNAT_NONE && (proto_ok(r, fam, proto) || (t.port < 0 && r->key.family == fam)) &&
+		    addr_eq(&r->target, t.a, alen) && listens_on(o, r, l.a, alen, l.port, true) &&
+		    (t.port < 0 || map_port(r, l.port) == t.port) && snat_side(r, n, alen))
+			return true;
+	}
+	return false;
+}
+
+/* Only the destination of a reply-side ICMP error changed, from a source
+ * NAT side to the client: a router on the target's path keeps its own source. */
+static bool snat_to_client_ok(const struct oracle *o, int fam, struct side n, int alen)
+{
+	for (size_t i = 0; i < o->nrules; i++)
+		if (o->rules[i].nat.mode != PR_SNAT_NONE && o->rules[i].key.family == fam &&
+		    snat_side(&o->rules[i], n, alen))
+			return true;
+	return false;
+}
+
+/* The tuple clash (Linux NAT's answer, design.md "Full NAT"): a new flow
+ * whose reply would be a live flow's gets another source port from its
+ * rule's range; the client's address stays. Forward: the listen side l
+ * became the target side t by rule r, the client side c kept its address
+ * and took a port in r's range. A flow opened to the target itself maps l
+ * onto itself. */
+static bool remap_fwd_ok(const struct oracle *o, int fam, __u8 proto, struct side l, struct side t, struct side c,
+			 struct side c2, int alen)
+{
+	if (c.port < 0 || memcmp(c.a, c2.a, alen))
+		return false;
+	for (size_t i = 0; i < o->nrules; i++) {
+		const struct pr_rule_spec *r = &o->rules[i];
+
+		if (proto_ok(r, fam, proto) && listens_on(o, r, l.a, alen, l.port, false) && addr_eq(&r->target, t.a, alen) &&
+		    map_port(r, l.port) == t.port && c2.port >= r->nat.port_lo && c2.port <= r->nat.port_hi)
+			return true;
+	}
+	return false;
+}
+
+/* Reply of such a flow: the target side t became the listen side l (itself
+ * for a flow opened to the target), the client side c kept its address and
+ * got back its own port from one in the rule's range. */
+static bool remap_rev_ok(const struct oracle *o, int fam, __u8 proto, struct side t, struct side l, struct side c,
+			 struct side c2, int alen)
+{
+	bool self = !memcmp(t.a, l.a, alen);
+
+	if (c.port < 0 || memcmp(c.a, c2.a, alen))
+		return false;
+	for (size_t i = 0; i < o->nrules; i++) {
+		const struct pr_rule_spec *r = &o->rules[i];
+
+		if (proto_ok(r, fam, proto) && addr_eq(&r->target, t.a, alen) &&
+		    listens_on(o, r, l.a, alen, l.port, !self) && map_port(r, l.port) == t.port &&
+		    c.port >= r->nat.port_lo && c.port <= r->nat.port_hi)
+			return true;
+	}
+	return false;
+}
+
+/* Source s and destination d of a packet (a quoted one runs the other way)
+ * became s2 and d2 as a flow whose source port was remapped is translated. */
+static bool remapped_ok(const struct oracle *o, int fam, __u8 proto, bool inner, struct side s, struct side d,
+			struct side s2, struct side d2, int alen)
+{
+	if (inner)
+		return remap_rev_ok(o, fam, proto, d, d2, s, s2, alen) || remap_fwd_ok(o, fam, proto, s, s2, d, d2, alen);
+	return remap_fwd_ok(o, fam, proto, d, d2, s, s2, alen) || remap_rev_ok(o, fam, proto, s, s2, d, d2, alen);
+}
+
 static const char *const HOOK_NAME[] = { "xdp", "tc ingress", "tc egress" };
 
 struct judge {
@@ -203,13 +312,31 @@ static void judge_tuple(struct judge *j, const struct view *v, bool inner, bool 
 	int osp = ports ? rd16(out + v->l4) : -1, odp = ports ? rd16(out + v->l4 + 2) : -1;
 	const char *what = inner ? "quoted packet" : "packet";
 
-	if ((sch || isp != osp) && (dch || idp != odp))
-		fail(j->hook, in, out, j->len, "%s: both source and destination rewritten", what);
+	struct side is = { in + v->saddr, isp }, id = { in + v->daddr, idp };
+	struct side os = { out + v->saddr, osp }, od = { out + v->daddr, odp };
+
+	if ((sch || isp != osp) && (dch || idp != odp)) {
+		/* Full NAT: a forward packet's destination and source, or a
+		 * reply's (with a flow open); a quoted packet runs the other way */
+		bool ok = inner ? (flows && rev2_ok(j->o, v->family, v->proto, id, od, is, v->alen)) ||
+					  (flows && fwd2_ok(j->o, v->family, v->proto, is, os, id, od, v->alen))
+				: fwd2_ok(j->o, v->family, v->proto, id, od, is, os, v->alen) ||
+					  (flows && rev2_ok(j->o, v->family, v->proto, is, os, id, v->alen));
+
+		ok = ok || (flows && remapped_ok(j->o, v->family, v->proto, inner, is, id, os, od, v->alen));
+
+		if (!ok)
+			fail(j->hook, in, out, j->len, "%s: both source and destination rewritten, as no full-NAT "
+			     "rule does (ports %d->%d, %d->%d)", what, isp, osp, idp, odp);
+		goto mask;
+	}
 	if (!flows && (sch || isp != osp) && !inner)
 		fail(j->hook, in, out, j->len, "source rewritten with no flow open");
 	if (dch || idp != odp) {
 		bool ok = inner ? rev_ok(j->o, v->family, v->proto, in + v->daddr, idp, out + v->daddr, odp, v->alen)
-				: fwd_ok(j->o, v->family, v->proto, in + v->daddr, idp, out + v->daddr, odp, v->alen);
+				: fwd_ok(j->o, v->family, v->proto, in + v->daddr, idp, out + v->daddr, odp, v->alen) ||
+					  (flows && !ports && snat_to_client_ok(j->o, v->family, id, v->alen));
+		ok = ok || (flows && remapped_ok(j->o, v->family, v->proto, inner, is, id, os, od, v->alen));
 		if (!ok)
 			fail(j->hook, in, out, j->len, "%s: destination rewritten to an address/port no rule names "
 			     "for its listen (port %d -> %d)", what, idp, odp);
@@ -217,10 +344,12 @@ static void judge_tuple(struct judge *j, const struct view *v, bool inner, bool 
 	if (sch || isp != osp) {
 		bool ok = inner ? fwd_ok(j->o, v->family, v->proto, in + v->saddr, isp, out + v->saddr, osp, v->alen)
 				: rev_ok(j->o, v->family, v->proto, in + v->saddr, isp, out + v->saddr, osp, v->alen);
+		ok = ok || (flows && remapped_ok(j->o, v->family, v->proto, inner, is, id, os, od, v->alen));
 		if (!ok)
 			fail(j->hook, in, out, j->len, "%s: source rewritten to an address/port that is no rule's "
 			     "listen for its target (port %d -> %d)", what, isp, osp);
 	}
+mask:
 	memcpy(j->mask + v->saddr, in + v->saddr, v->alen);
 	memcpy(j->mask + v->daddr, in + v->daddr, v->alen);
 	if (v->family == 4)

@@ -17,13 +17,18 @@ const char *const FUZZ_RULES[FUZZ_NRULES] = {
 	"tcp " FUZZ_LISTEN4 ":7100-7199 203.0.113.3:7000-7099",
 	"tcp 198.51.100.7:* 203.0.113.4",
 	"udp :7000 203.0.113.5:7000 --allow 198.51.100.0/30 --deny-action drop",
+	/* full NAT: the range holds the clients' port 40000, which is kept */
+	"tcp :8090 203.0.113.6:80 --snat 198.51.100.9 --snat-ports 39990-40009",
+	"udp [" FUZZ_LISTEN6 "]:5390 [2001:db8:2::6]:53 --snat 2001:db8:1::9 --snat-ports 39990-40009",
 };
 
-/* Each flow: the client's first packet and where the rule sends it. */
+/* Each flow: the client's first packet and where the rule sends it, and
+ * for full NAT the source it gets (the client's port is kept). */
 struct flow_spec {
 	struct pkt_spec fwd;
 	const char *target;
 	__u16 tport;
+	const char *snat;
 };
 
 #define C4 .src = "198.51.100.2", .sport = 40000
@@ -38,6 +43,10 @@ static const struct flow_spec FLOWS[] = {
 	{ { C4, .dst = FUZZ_LISTEN4, .dport = 7000, .proto = IPPROTO_UDP, .payload = 12 }, "203.0.113.5", 7000 },
 	{ { C4, .dst = FUZZ_LISTEN4, .dport = 5353, .proto = IPPROTO_UDP, .payload = 12, .udp_zero_csum = true },
 	  "203.0.113.2", 53 },
+	{ { C4, .dst = FUZZ_LISTEN4, .dport = 8090, .proto = IPPROTO_TCP, .tcp_flags = TCP_SYN }, "203.0.113.6", 80,
+	  "198.51.100.9" },
+	{ { C6, .dst = FUZZ_LISTEN6, .dport = 5390, .proto = IPPROTO_UDP, .payload = 12 }, "2001:db8:2::6", 53,
+	  "2001:db8:1::9" },
 };
 #define NFLOWS (sizeof(FLOWS) / sizeof(FLOWS[0]))
 
@@ -81,6 +90,7 @@ static int flow_seeds(const char *dir, int *n, unsigned int k)
 	const struct flow_spec *fl = &FLOWS[k];
 	struct pkt_spec s = fl->fwd, t = fl->fwd, r, rc;
 	struct pkt p, fwd_t, rep_c;
+	const char *seen = fl->snat ? fl->snat : s.src; /* the client as the target sees it */
 	int err = 0;
 
 	pkt_build(&p, &s);
@@ -90,20 +100,22 @@ static int flow_seeds(const char *dir, int *n, unsigned int k)
 	pkt_build(&p, &s);
 	err |= write_seed(dir, n, k + 1, &p);
 	/* the reply from the target, and as the client sees it */
-	r = (struct pkt_spec){ .src = fl->target, .dst = s.src, .sport = fl->tport, .dport = s.sport,
+	r = (struct pkt_spec){ .src = fl->target, .dst = seen, .sport = fl->tport, .dport = s.sport,
 			       .proto = s.proto, .tcp_flags = TCP_SYN | TCP_ACK, .payload = 20,
 			       .udp_zero_csum = s.udp_zero_csum };
 	pkt_build(&p, &r);
 	err |= write_seed(dir, n, k + 1, &p);
 	rc = r;
 	rc.src = s.dst;
+	rc.dst = s.src;
 	rc.sport = s.dport;
 	pkt_build(&rep_c, &rc);
 	/* the forward packet as the target got it, quoted back by the target */
+	t.src = seen;
 	t.dst = fl->target;
 	t.dport = fl->tport;
 	pkt_build(&fwd_t, &t);
-	pkt_icmp(&p, fl->target, s.src, UNREACH(s.src), 0, &fwd_t, fwd_t.len - 14 < 48 ? fwd_t.len - 14 : 48);
+	pkt_icmp(&p, fl->target, seen, UNREACH(s.src), 0, &fwd_t, fwd_t.len - 14 < 48 ? fwd_t.len - 14 : 48);
 	err |= write_seed(dir, n, k + 1, &p);
 	/* the reply as the client got it, quoted back by the client */
 	pkt_icmp(&p, s.src, s.dst, UNREACH(s.src), 0, &rep_c, rep_c.len - 14 < 48 ? rep_c.len - 14 : 48);

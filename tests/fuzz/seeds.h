@@ -8,7 +8,7 @@
 #define FUZZ_MAX_PKT 2048
 #define FUZZ_LISTEN4 "198.51.100.1" /* where the seeds reach any-address rules */
 #define FUZZ_LISTEN6 "2001:db8:1::1"
-#define FUZZ_NRULES 7
+#define FUZZ_NRULES 9
 extern const char *const FUZZ_RULES[FUZZ_NRULES]; /* in `portredir add` syntax */
 
 /* A valid packet that opens a flow through the ingress hooks. */

@@ -219,6 +219,8 @@ expect_reply "modes by prefix" "native" "$P attach prva --mode n"
 expect_reply "--mode=VALUE, split at '=' as bash does" "native" "$P attach prva --mode=n" split
 expect_reply "protocols for add" "${PROTOS[*]}" "$P add "
 expect_reply "protocols for del" "${PROTOS[*]}" "$P del "
+expect_reply "protocols for check (tcp and udp: one packet has one)" "tcp udp" "$P check "
+expect_reply "nothing to guess for check's --from" "" "$P check tcp :8080 --from "
 expect_reply "nothing to guess for add's LISTEN" "" "$P add tcp "
 expect_reply "attach --local by prefix" "--local" "$P attach --lo"
 expect_reply "nothing after attach --local" "" "$P attach --local "

@@ -102,6 +102,26 @@ case_udp6() {
 		"peer - from [::1]:5353: U6 [$r] hello" "$(lc udp ::1 5353)"
 }
 
+# A dual-stack AF_INET6 socket reaches IPv4 through IPv4-mapped addresses
+# (::ffff:a.b.c.d): the IPv4 rules serve it, and it reads back the mapped
+# address it asked for (Java's and many runtimes' default sockets).
+case_mapped() {
+	srv_echo "$NS_S" $S_IP 80 A
+	srv_udp "$NS_S" $S_IP 53 U
+	add tcp :8080 $S_IP:80 --name web
+	add udp :5353 $S_IP:53 --name dns
+	expect_eq "TCP to ::ffff:127.0.0.1 takes the IPv4 rule; getpeername shows the mapped address" \
+		"peer [::ffff:127.0.0.1]:8080: A $R_SIP hello" "$(lc tcp ::ffff:127.0.0.1 8080)"
+	expect_eq "... and to the mapped listen address" "peer [::ffff:$R_CIP]:8080: A $R_SIP hello" \
+		"$(lc tcp ::ffff:$R_CIP 8080)"
+	expect_eq "UDP, unconnected: the reply comes from the mapped address sent to" \
+		"peer - from [::ffff:127.0.0.1]:5353: U $R_SIP hello" "$(lc udp ::ffff:127.0.0.1 5353)"
+	expect_eq "UDP, connected: getpeername and the reply's source are the mapped address" \
+		"peer [::ffff:127.0.0.1]:5353 from [::ffff:127.0.0.1]:5353: U $R_SIP hello" "$(lc udpc ::ffff:127.0.0.1 5353)"
+	expect_ge "flows counted on the IPv4 rule" 2 "$(stat_rule web flows)"
+	expect_match "a mapped address with no rule is left alone" '[Rr]efused' "$(lc tcp ::ffff:127.0.0.1 8081)"
+}
+
 # Listening on loopback: local clients only, never from outside (not even a frame sent to 127.0.0.1 by MAC).
 case_loopback_listen() {
 	local mac before
@@ -213,6 +233,70 @@ case_local_only() {
 	expect_end
 }
 
+# The config file's `local` line is attach --local: apply serves local
+# clients with no interface, keeps that across save and apply, and drops it
+# for a file that has interface lines and no local line.
+case_config_local() {
+	local out st rc
+	srv_echo "$NS_S" $S_IP 80 A
+	pr detach rc >/dev/null
+	printf 'local\ntcp :8080 %s:80 --name web\n' $S_IP >"$TMP/local.conf"
+	out=$(pr apply --dry-run "$TMP/local.conf" 2>&1)
+	expect_begin "apply --dry-run of a file with a local line"
+	expect_contains "says what it would do" "would serve local clients with no interface (line 1)" "$out"
+	expect_eq "and does nothing" false "$(local_json .attached)"
+	expect_end
+	out=$(pr apply "$TMP/local.conf" 2>&1)
+	st=$(pr -j status)
+	expect_begin "apply of 'local' and a rule, with no interface attached"
+	expect_contains "output" "serving local clients with no interface (line 1)" "$out"
+	expect_eq "hooks attached" true "$(json_get .local_clients.attached <<<"$st")"
+	expect_eq "explicit, as attach --local" true "$(json_get .local_clients.explicit <<<"$st")"
+	expect_eq "interfaces" 0 "$(json_get '.interfaces | length' <<<"$st")"
+	expect_end
+	expect_eq "the router reaches the rule" "A $R_SIP hello" "$(tcp_req "$NS_R" 127.0.0.1 8080)"
+	expect_eq "save prints the local line first" "local" "$(pr save | head -1)"
+	out=$(pr save | pr -j apply -)
+	expect_begin "save | apply - changes nothing"
+	expect_eq "local" keep "$(json_get .interfaces.local <<<"$out")"
+	expect_eq "rules unchanged" 1 "$(json_get .unchanged <<<"$out")"
+	expect_eq "interfaces attached" 0 "$(json_get .interfaces.attached <<<"$out")"
+	expect_end
+	printf 'interface rc --mode %s\ntcp :8080 %s:80 --name web\n' "$MODE" $S_IP >"$TMP/iface.conf"
+	out=$(pr apply "$TMP/iface.conf" 2>&1)
+	expect_begin "a file with an interface line and no local line"
+	expect_contains "output" "local clients stay served while interfaces are attached" "$out"
+	expect_eq "hooks stay" true "$(local_json .attached)"
+	expect_eq "no longer explicit" false "$(local_json .explicit)"
+	expect_end
+	out=$(pr -j apply "$TMP/local.conf" 2>&1)
+	st=$(pr -j status)
+	expect_begin "back to the local line: rc detached, the hooks kept"
+	expect_eq "local" serve "$(json_get .interfaces.local <<<"$out")"
+	expect_eq "detached" 1 "$(json_get .interfaces.detached <<<"$out")"
+	expect_eq "hooks attached" true "$(json_get .local_clients.attached <<<"$st")"
+	expect_eq "interfaces" 0 "$(json_get '.interfaces | length' <<<"$st")"
+	expect_end
+	expect_eq "the router still reaches the rule" "A $R_SIP hello" "$(tcp_req "$NS_R" 127.0.0.1 8080)"
+	out=$(printf 'tcp :8080 %s:80 --name web\n' $S_IP | pr apply - 2>&1)
+	expect_eq "a file without interface or local lines leaves them alone" true "$(local_json .explicit)"
+	for bad in 'local now' 'local
+local'; do
+		printf '%s\n' "$bad" >"$TMP/bad.conf"
+		out=$(pr apply "$TMP/bad.conf" 2>&1); rc=$?
+		expect_begin "a bad local line: $(tr '\n' ' ' <<<"$bad")"
+		expect_eq "exit status" 2 "$rc"
+		expect_eq "one line" 1 "$(wc -l <<<"$out")"
+		expect_match "names the token or line" "'now' after 'local'|:2: 'local' is already on line 1" "$out"
+		expect_eq "nothing changed" true "$(local_json .explicit)"
+		expect_end
+	done
+	printf 'interface rc --mode %s\n' "$MODE" >"$TMP/iface.conf"
+	pr apply "$TMP/iface.conf" >/dev/null
+	pr detach rc >/dev/null
+	expect_eq "without the local line, the last detach removes the hooks" false "$(local_json .attached)"
+}
+
 # detach --all and the removal of the pin dir leave nothing behind.
 case_teardown() {
 	local ids
@@ -240,6 +324,6 @@ if [ $? -ne 0 ] && [ "$MODE" = native ] && grep -qi 'not supported\|Operation no
 fi
 STD_IFACES=$(ifaces)
 if [ $# -gt 0 ]; then PR_CASES="$*"; fi
-run_cases case_hooks case_tcp case_ipv6 case_udp case_udp6 case_loopback_listen case_remote_port case_dmz \
-	case_allowlist case_other_netns case_local_only case_teardown
+run_cases case_hooks case_tcp case_ipv6 case_udp case_udp6 case_mapped case_loopback_listen case_remote_port case_dmz \
+	case_allowlist case_other_netns case_local_only case_config_local case_teardown
 tap_done

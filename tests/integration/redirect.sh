@@ -483,6 +483,48 @@ case_prog_cache() {
 	expect_eq "a flow through the reloaded programs" "A $C_IP hello" "$(tcp_get $R_CIP 8080)"
 }
 
+# A veth whose NAPI is threaded drops bursts under native XDP (docs/design.md,
+# "Threaded NAPI on veth"): attach --mode native refuses it, naming the
+# setting, and status warns when it is switched on after the attach. On a
+# veth pair of its own in the router, gone with the case; native mode only.
+case_threaded_napi() {
+	local out rc st
+	in_ns "$NS_R" ip link add prt0 type veth peer name prt1 || { not_ok "a veth pair for the case"; return; }
+	in_ns "$NS_R" ip link set prt0 up && in_ns "$NS_R" ip link set prt1 up
+	pr attach prt0 --mode native >/dev/null || diag "attach prt0 --mode native failed"
+	# sysfs of the router's namespace: ip netns exec mounts it (nsenter would write the host's)
+	ip netns exec "$NS_R" sh -c 'echo 1 > /sys/class/net/prt0/threaded' || diag "cannot make prt0's NAPI threaded"
+	st=$(pr -j status)
+	expect_begin "threaded after a native attach: status warns"
+	expect_eq "napi_threaded" true "$(json_get '.interfaces[] | select(.interface == "prt0") | .napi_threaded' <<<"$st")"
+	expect_eq "rc, not threaded, has no such field" null "$(json_get '.interfaces[] | select(.interface == "rc") | .napi_threaded' <<<"$st")"
+	expect_match "text" '^  prt0 .*warning: its NAPI is threaded now' "$(pr status)"
+	expect_end
+	pr detach prt0 >/dev/null
+	out=$(pr attach prt0 --mode native 2>&1); rc=$?
+	expect_begin "attach --mode native on a veth with threaded NAPI is refused"
+	expect_eq "exit status" 1 "$rc"
+	expect_eq "one line" 1 "$(wc -l <<<"$out")"
+	expect_contains "names the setting" "veth with threaded NAPI (/sys/class/net/prt0/threaded is not 0)" "$out"
+	expect_eq "nothing attached" "" "$(pr -j status | json_get '.interfaces[] | select(.interface == "prt0") | .mode')"
+	expect_eq "no XDP left on it" "" "$(in_ns "$NS_R" ip link show prt0 | grep -o 'xdp[a-z]*')"
+	expect_end
+	out=$(pr attach prt0 2>&1)
+	expect_contains "auto picks tc there, which is safe" "in tc mode" "$out"
+	pr detach prt0 >/dev/null
+	out=$(pr attach prt0 --mode native --allow-threaded-napi 2>&1); rc=$?
+	st=$(pr -j status)
+	expect_begin "--allow-threaded-napi attaches native all the same, recorded"
+	expect_eq "exit status" 0 "$rc"
+	expect_eq "mode" native "$(json_get '.interfaces[] | select(.interface == "prt0") | .mode' <<<"$st")"
+	expect_eq "napi_threaded shown" true "$(json_get '.interfaces[] | select(.interface == "prt0") | .napi_threaded' <<<"$st")"
+	expect_no_match "no warning in the text" 'prt0 .*warning' "$(pr status)"
+	expect_contains "save writes it" "interface prt0 --mode native --allow-threaded-napi" "$(pr save)"
+	expect_end
+	pr detach prt0 >/dev/null
+	in_ns "$NS_R" ip link del prt0
+}
+
 tap_plan
 echo "# mode $MODE, namespaces $NS_C $NS_R $NS_S, pin dir $PIN, time scale x$PR_SCALE"
 topo_up || { echo "Bail out! cannot build namespaces"; exit 1; }
@@ -496,5 +538,5 @@ echo "# fixed state between cases: $STD_IFACES"
 if [ $# -gt 0 ]; then PR_CASES="$*"; fi
 run_cases case_attach case_tcp_udp case_ipv6 case_monitor case_raw_udp case_fragments case_replace_live case_range \
 	case_allowlist case_dmz case_stats case_pmtu case_direct case_port_unreachable case_via_stack \
-	case_del case_detach case_foreign_qdisc case_prog_cache
+	case_del case_detach case_foreign_qdisc case_prog_cache $([ "$MODE" = native ] && echo case_threaded_napi)
 tap_done

@@ -394,6 +394,21 @@ static bool icmp_redirected(struct fx *f, __u32 ifindex, const struct pkt *in, c
 	return ASSERT_EQ(fx_gstat(f, PR_R_REDIRECT), rd + 1, "redirect") && ok;
 }
 
+/* An error quoting a flow's packet but addressed to someone else than the
+ * quote's source is about no packet that source sent: TC ingress passes it
+ * untouched (pass_icmp), never relaying it from the SNAT address. */
+static void icmp_misaddressed(struct fx *f, __u32 ifindex, const char *src, const struct pkt *quoted, const char *what)
+{
+	__u64 pass = fx_gstat(f, PR_R_PASS_ICMP), xl = fx_gstat(f, PR_R_XLATE_ICMP);
+	struct pkt in, out;
+
+	pkt_icmp(&in, src, "198.51.100.77", ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, quoted, QLEN);
+	ASSERT_EQ(fx_run(f, fx_tc_in(f), &in, &out, ifindex), TC_ACT_OK, what);
+	ASSERT_PKT_EQ(&out, &in, what);
+	ASSERT_EQ(fx_gstat(f, PR_R_PASS_ICMP), pass + 1, "pass_icmp");
+	ASSERT_EQ(fx_gstat(f, PR_R_XLATE_ICMP), xl, "xlate_icmp_error");
+}
+
 /* A --snat flow from the client: c0 what the client sent (spec), c1 what
  * the target got (source SNAT_ADDR:20000). The client's neighbour is known. */
 static bool snat_flow(struct fx *f, struct veths *v, const struct pkt_spec *c0, struct pkt *c1)
@@ -443,6 +458,10 @@ static void nat_icmp_target_side(struct fx *f, const void *arg)
 	as_routed(&want, CLIENT_MAC, v.in_mac);
 	icmp_redirected(f, v.out_if, &in, &want, "frag-needed from a router");
 	TEST_LINE("tc: frag-needed from a router on the target's path reaches the client from the router, MTU 1280 kept");
+
+	icmp_misaddressed(f, v.out_if, TARGET, &c1, "an error from the target to another address");
+	TEST_LINE("tc: an error quoting the forwarded segment but addressed to another host than the SNAT address "
+		  "passes untouched (pass_icmp)");
 
 	fx_expect(f, fx_xdp(f), &in, XDP_PASS, NULL, NULL, "xdp");
 	ASSERT_EQ_HEX(f->meta, 0, "left unmarked for TC");
@@ -494,6 +513,10 @@ static void nat_icmp_client_side(struct fx *f, const void *arg)
 	as_routed(&want, TARGET_MAC, v.out_mac);
 	icmp_redirected(f, v.in_if, &in, &want, "frag-needed from the client's router");
 	TEST_LINE("tc: frag-needed from a router on the client's side reaches the target from that router, MTU kept");
+
+	icmp_misaddressed(f, v.in_if, CLIENT, &r1, "an error from the client to another address");
+	TEST_LINE("tc: an error from the client quoting a reply but addressed to another host than the listen address "
+		  "passes untouched (pass_icmp), not relayed from the SNAT address");
 out:
 	veths_down();
 }
