@@ -229,7 +229,8 @@ case_bad_input() {
 	done
 }
 
-# A second monitor on the pin dir is refused in one line; the first goes on.
+# A second monitor on the pin dir is refused in one line; the first goes on,
+# and portredir check's test runs never reach it.
 case_second_refused() {
 	local out rc
 	srv_peer $S_IP 80 A
@@ -243,6 +244,14 @@ case_second_refused() {
 	expect_end
 	tcp_req "$NS_C" $R_CIP 8080 >/dev/null
 	expect_eq "and gets the next flow" 1 "$(wait_until 5 lines_ge "$TMP/m" 1 && wc -l <"$TMP/m")"
+	pr check tcp :8080 --from $C_IP:40444 >"$TMP/check" 2>&1
+	tcp_req "$NS_C" $R_CIP 8080 >/dev/null # a real flow after it: its event comes after any of the check's
+	wait_until 5 lines_ge "$TMP/m" 2
+	expect_begin "portredir check's test run, through an instance of its own, gives the monitor no event"
+	expect_contains "the check's packet was translated" "rewritten $C_IP:40444 -> $S_IP:80" "$(cat "$TMP/check")"
+	expect_eq "events of the check's client port" 0 "$(grep -c ":40444\"" "$TMP/m")"
+	expect_eq "the real flow's" 2 "$(grep -c '"event":"new"' "$TMP/m")"
+	expect_end
 	mon_stop
 }
 
