@@ -35,5 +35,6 @@ extern const struct cmd cmd_add, cmd_del, cmd_list, cmd_apply, cmd_save;
 extern const struct cmd cmd_stats, cmd_conntrack, cmd_exporter;
 extern const struct cmd cmd_repair;
 extern const struct cmd cmd_check;
+extern const struct cmd cmd_monitor;
 
 #endif

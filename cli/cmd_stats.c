@@ -76,11 +76,39 @@ static const struct out_col ct_view[] = {
 	{ 3, .fmt = ", flows %s" }, { 4, .fmt = ", live entries evicted %s\n" }, OUT_COLS_END,
 };
 
+/* The monitor's events (struct pr_mon_counts): whether one runs, and what
+ * the datapath emitted, dropped over --rate and lost to a full ring. */
+static void mon_running(const void *obj, size_t arg, struct out_val *v)
+{
+	const struct pr_mon_counts *m = obj;
+
+	if (arg == 0)
+		out_bool(v, m->running);
+	else if (m->running)
+		out_uint(v, m->pid);
+	else
+		v->absent = true;
+}
+
+static const struct out_field mon_fields[] = {
+	{ "running", mon_running, .arg = 0 },
+	{ "pid", mon_running, .arg = 1 },
+	{ "emitted", out_get_u64, .arg = offsetof(struct pr_mon_counts, emitted) },
+	{ "dropped", out_get_u64, .arg = offsetof(struct pr_mon_counts, dropped) },
+	{ "lost", out_get_u64, .arg = offsetof(struct pr_mon_counts, lost) },
+};
+static const struct out_desc mon_desc = OUT_DESC(mon_fields);
+static const struct out_col mon_view[] = {
+	OUT_LITERAL("monitor:"), { 1, .fmt = " running (pid %s)," }, { 2, .fmt = " events emitted %s" },
+	{ 3, .fmt = ", dropped by --rate %s" }, { 4, .fmt = ", lost (ring full) %s\n" }, OUT_COLS_END,
+};
+
 struct stats_out {
 	struct stats_row *rows;
 	size_t n;
 	struct counter global[PR_R_MAX];
 	struct pr_ct_fill ct;
+	struct pr_mon_counts mon;
 };
 
 static void stats_get(const void *obj, size_t which, struct out_val *v)
@@ -91,19 +119,22 @@ static void stats_get(const void *obj, size_t which, struct out_val *v)
 		out_array(v, &row_desc, s->rows, s->n, sizeof(*s->rows));
 	else if (which == 1)
 		out_map(v, &counter_desc, s->global, PR_R_MAX, sizeof(s->global[0]));
-	else
+	else if (which == 2)
 		out_obj(v, &ct_desc, &s->ct);
+	else
+		out_obj(v, &mon_desc, &s->mon);
 }
 
 static const struct out_field stats_fields[] = {
 	{ "rules", stats_get, .arg = 0 },
 	{ "global", stats_get, .arg = 1 },
 	{ "conntrack", stats_get, .arg = 2 },
+	{ "monitor", stats_get, .arg = 3 },
 };
 static const struct out_desc stats_desc = OUT_DESC(stats_fields);
 static const struct out_col stats_view[] = {
 	{ 0, .view = row_view, .flags = OUT_C_HEADER }, { 1, "global:\n", .view = counter_view },
-	{ 2, .view = ct_view }, OUT_COLS_END,
+	{ 2, .view = ct_view }, { 3, .view = mon_view }, OUT_COLS_END,
 };
 
 /* Rules, counters and the conntrack fill into s; with no maps (c NULL)
@@ -113,7 +144,8 @@ static int stats_read(struct pr_ctx *c, struct stats_out *s, struct pr_rule_meta
 	__u64 g[PR_R_MAX] = {};
 	size_t n = 0;
 
-	if (c && (pr_rule_list(c, rules, &n) || pr_global_stats(c, g) || pr_ct_fill(c, &s->ct)))
+	if (c && (pr_rule_list(c, rules, &n) || pr_global_stats(c, g) || pr_ct_fill(c, &s->ct) ||
+		  pr_monitor_counts(c, &s->mon)))
 		return -1;
 	if (!c)
 		s->ct.max = PR_CT_ENTRIES;
@@ -186,8 +218,9 @@ const struct cmd cmd_stats = {
 	"stats", do_stats, stats_opts, sizeof(struct stats_cfg), CMD_MAPS_READ,
 	"Per rule: flows, packets and bytes in (client to target) and out (replies), new\n"
 	"flows refused by the allowlist (DENIED) and for want of a free source port\n"
-	"(EXHAUSTED); then global counters by reason, and the conntrack table's fill\n"
-	"and live entries evicted.",
+	"(EXHAUSTED); then global counters by reason, the conntrack table's fill\n"
+	"and live entries evicted, and the monitor's events: emitted, dropped by its\n"
+	"--rate, lost to a full ring.",
 };
 
 /* ---- conntrack ---- */

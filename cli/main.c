@@ -33,6 +33,7 @@ static const struct cmd *const commands[] = {
 	&cmd_exporter,
 	&cmd_repair,
 	&cmd_check,
+	&cmd_monitor,
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Prints objects from their field tables: JSON from the fields, text from a view of columns over the same fields; errors as text or JSON. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -308,6 +309,22 @@ void out_print(const struct out_desc *d, const void *obj, const struct out_col *
 		print_json(obj_json(d, obj));
 	else
 		render_view(stdout, d, obj, view);
+}
+
+int out_print_line(const struct out_desc *d, const void *obj, const struct out_col *view)
+{
+	if (json_mode) {
+		json_t *j = obj_json(d, obj);
+		char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+		if (s)
+			puts(s);
+		free(s);
+		json_decref(j);
+	} else {
+		render_view(stdout, d, obj, view);
+	}
+	return fflush(stdout) || ferror(stdout) ? -EIO : 0;
 }
 
 void out_print_list(const struct out_desc *d, const void *base, size_t n, size_t size,

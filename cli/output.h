@@ -91,6 +91,9 @@ void out_mute(bool mute);
 
 /* One object: a JSON object, or its text view. */
 void out_print(const struct out_desc *d, const void *obj, const struct out_col *view);
+/* One object of a stream, flushed at once: JSON on one line (one object a
+ * line), or its text view. -EIO when stdout cannot take it (a closed pipe). */
+int out_print_line(const struct out_desc *d, const void *obj, const struct out_col *view);
 /* A list: a JSON array, or one view a line (header first if asked; none,
  * if not NULL, is the text line of an empty list). */
 void out_print_list(const struct out_desc *d, const void *base, size_t n, size_t size,

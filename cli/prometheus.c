@@ -142,11 +142,13 @@ int prom_write(FILE *f, struct pr_ctx *c, char *err, size_t len)
 	struct rule_label *labels = NULL;
 	struct pr_rule_stats *st = NULL;
 	struct pr_ct_fill ct = { .max = PR_CT_ENTRIES };
+	struct pr_mon_counts mon = {};
 	__u64 g[PR_R_MAX] = {};
 	size_t n = 0;
 	int ret = 0;
 
-	if (c && (pr_rule_list(c, &rules, &n) || pr_global_stats(c, g) || pr_ct_fill(c, &ct))) {
+	if (c && (pr_rule_list(c, &rules, &n) || pr_global_stats(c, g) || pr_ct_fill(c, &ct) ||
+		  pr_monitor_counts(c, &mon))) {
 		snprintf(err, len, "%s", c->err);
 		ret = -EIO;
 		goto out;
@@ -168,22 +170,32 @@ int prom_write(FILE *f, struct pr_ctx *c, char *err, size_t len)
 	       "xlate_local_socket the local connects and sends translated.");
 	for (unsigned int r = 0; r < PR_R_MAX; r++)
 		sample(f, "portredir_packets_total", NULL, NULL, pr_reason_name(r), g[r]);
-	family(f, "portredir_rules", "gauge", "Rules in the table.");
-	sample(f, "portredir_rules", NULL, NULL, NULL, n);
-	family(f, "portredir_rules_limit", "gauge", "Rules the maps hold (attach --max-rules).");
-	sample(f, "portredir_rules_limit", NULL, NULL, NULL, c ? c->max_rules : PR_DEFAULT_MAX_RULES);
-	family(f, "portredir_conntrack_entries", "gauge",
-	       "Conntrack entries in the table, expired ones included (a flow has two).");
-	sample(f, "portredir_conntrack_entries", NULL, NULL, NULL, ct.entries);
-	family(f, "portredir_conntrack_live_entries", "gauge", "Conntrack entries not expired.");
-	sample(f, "portredir_conntrack_live_entries", NULL, NULL, NULL, ct.live);
-	family(f, "portredir_conntrack_flows", "gauge", "Live flows (their forward entries).");
-	sample(f, "portredir_conntrack_flows", NULL, NULL, NULL, ct.flows);
-	family(f, "portredir_conntrack_entries_limit", "gauge", "Entries the conntrack table holds.");
-	sample(f, "portredir_conntrack_entries_limit", NULL, NULL, NULL, ct.max);
-	family(f, "portredir_conntrack_evictions_total", "counter",
-	       "Live conntrack entries the table evicted, counted when their flow sent again.");
-	sample(f, "portredir_conntrack_evictions_total", NULL, NULL, NULL, ct.evicted);
+	const struct {
+		const char *name, *type, *help;
+		unsigned long long v;
+	} singles[] = { /* the families of one sample without labels */
+		{ "portredir_rules", "gauge", "Rules in the table.", n },
+		{ "portredir_rules_limit", "gauge", "Rules the maps hold (attach --max-rules).",
+		  c ? c->max_rules : PR_DEFAULT_MAX_RULES },
+		{ "portredir_conntrack_entries", "gauge",
+		  "Conntrack entries in the table, expired ones included (a flow has two).", ct.entries },
+		{ "portredir_conntrack_live_entries", "gauge", "Conntrack entries not expired.", ct.live },
+		{ "portredir_conntrack_flows", "gauge", "Live flows (their forward entries).", ct.flows },
+		{ "portredir_conntrack_entries_limit", "gauge", "Entries the conntrack table holds.", ct.max },
+		{ "portredir_conntrack_evictions_total", "counter",
+		  "Live conntrack entries the table evicted, counted when their flow sent again.", ct.evicted },
+		{ "portredir_monitor_events_total", "counter",
+		  "Events the datapath put on the monitor's ring buffer (portredir monitor).", mon.emitted },
+		{ "portredir_monitor_dropped_total", "counter", "Monitor events the kernel dropped over the monitor's --rate.",
+		  mon.dropped },
+		{ "portredir_monitor_lost_total", "counter", "Monitor events lost because the ring buffer was full.",
+		  mon.lost },
+		{ "portredir_monitor_running", "gauge", "1 while a monitor holds the lease, else 0.", mon.running },
+	};
+	for (size_t i = 0; i < sizeof(singles) / sizeof(singles[0]); i++) {
+		family(f, singles[i].name, singles[i].type, singles[i].help);
+		sample(f, singles[i].name, NULL, NULL, NULL, singles[i].v);
+	}
 out:
 	free(rules);
 	free(labels);

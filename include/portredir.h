@@ -427,4 +427,75 @@ _Static_assert(sizeof(struct pr_local_ns) == 128, "pr_local_ns layout");
 #define PR_LOCAL_NS 256
 /* ---- end of local clients ---- */
 
+/* ---- Monitor (issue 12 part 3): events on a ring buffer while a monitor runs ----
+ * Kept apart so the other branches merge around it. The datapath emits an
+ * event when a flow opens, is denied by an allowlist, is refused (no source
+ * port, no address) or finds a live entry evicted, and only while
+ * pr_mon_ctl's lease is in the future: with no monitor, one array lookup on
+ * those paths, nothing per packet of an established flow. */
+enum pr_mon_type {
+	PR_MON_NEW = 1,     /* a flow opened: its rule, client, listen, target and source */
+	PR_MON_DENIED = 2,  /* a new flow the rule's allowlist refused (reason: pass or drop) */
+	PR_MON_REFUSED = 3, /* a new flow that could not open (reason: no port, no address, insert) */
+	PR_MON_EVICTED = 4, /* a live flow's entry found evicted by the LRU (and made again) */
+	PR_MON_TYPE_MAX,
+};
+#define PR_MON_MASK(t) (1u << (t))
+#define PR_MON_ALL (PR_MON_MASK(PR_MON_NEW) | PR_MON_MASK(PR_MON_DENIED) | PR_MON_MASK(PR_MON_REFUSED) | \
+		    PR_MON_MASK(PR_MON_EVICTED))
+
+/* pr_mon_ctl[0]: the monitor's lease and its filters, written by the monitor
+ * only. The datapath emits nothing once lease_until has passed, so a killed
+ * monitor costs nothing after at most PR_MON_LEASE_NS. */
+struct pr_mon_ctl {
+	__u64 lease_until;  /* CLOCK_MONOTONIC ns; 0 or past: no monitor */
+	__u64 interval_ns;  /* the rate limit: one event per interval per CPU (GCRA) ... */
+	__u64 tolerance_ns; /* ... after a burst: (burst - 1) x interval */
+	union pr_addr addr; /* family != 0: only events with an address in addr/mask */
+	union pr_addr mask;
+	__u32 rule_id;      /* 0: every rule */
+	__u32 events;       /* PR_MON_MASK() of the types wanted */
+	__u32 owner;        /* the monitor's pid, for the message refusing a second one */
+	__u8 family;        /* enum pr_family of addr; 0: no address filter */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct pr_mon_ctl) == 72, "pr_mon_ctl layout");
+#define PR_MON_LEASE_NS 2000000000ULL   /* the monitor renews it every second */
+#define PR_MON_RING_BYTES (256 * 1024)  /* pr_mon_ring: about 2,700 events */
+
+/* One event on pr_mon_ring; ports in network order. */
+#define PR_MON_F_TARGET (1u << 0) /* target is known */
+#define PR_MON_F_SOURCE (1u << 1) /* source (what the target sees) is known */
+#define PR_MON_F_NAT2 (1u << 2)   /* the flow has a second rewrite (full NAT or a remapped port) */
+#define PR_MON_F_LOCAL (1u << 3)  /* a local client's connect or send (the socket hooks): no client address yet */
+struct pr_mon_event {
+	__u64 ts_ns;          /* bpf_ktime_get_coarse_ns() */
+	union pr_addr client; /* the flow's client ... */
+	union pr_addr listen; /* ... the address it sent to ... */
+	union pr_addr target; /* ... where the rule sends it ... */
+	union pr_addr source; /* ... and the source the target sees */
+	__be16 client_port, listen_port, target_port, source_port;
+	__u32 rule_id;
+	__u32 ifindex;        /* the device the packet came in on; 0 when unknown */
+	__u16 reason;         /* enum pr_reason: why denied or refused; 0 otherwise */
+	__u8 type;            /* enum pr_mon_type */
+	__u8 proto;
+	__u8 family;
+	__u8 flags;           /* PR_MON_F_* */
+	__u8 state;           /* enum pr_ct_state of an evicted flow */
+	__u8 pad;
+};
+_Static_assert(sizeof(struct pr_mon_event) == 96, "pr_mon_event layout");
+
+/* pr_mon_cpu[0], per CPU: the rate limit's theoretical arrival time and what
+ * the datapath did with the events that passed the filters. */
+struct pr_mon_cpu {
+	__u64 tat;     /* GCRA: the next event is due at this coarse ns */
+	__u64 emitted; /* put on the ring */
+	__u64 dropped; /* over the rate limit */
+	__u64 lost;    /* the ring was full */
+};
+_Static_assert(sizeof(struct pr_mon_cpu) == 32, "pr_mon_cpu layout");
+/* ---- end of monitor ---- */
+
 #endif /* PORTREDIR_H */

@@ -46,6 +46,13 @@ static int fresh_index(const char *name)
 	return -1;
 }
 
+/* The monitor's maps: private too, at their own sizes (the ring at one
+ * page), so a check's run never reaches a live monitor: its lease is none. */
+static bool monitor_map(const char *name)
+{
+	return strncmp(name, "pr_mon_", 7) == 0;
+}
+
 static bool unused_map(const char *name)
 {
 	for (size_t i = 0; i < sizeof(unused_maps) / sizeof(unused_maps[0]); i++)
@@ -55,8 +62,8 @@ static bool unused_map(const char *name)
 }
 
 /* Point obj's maps before load: the written ones private (peer's, the TC
- * instance's, when given), the socket hooks' private, every other one the
- * live pinned map, which these programs only read. */
+ * instance's, when given), the socket hooks' and the monitor's private,
+ * every other one the live pinned map, which these programs only read. */
 static int scratch_maps(struct pr_ctx *c, struct bpf_object *obj, const int *peer)
 {
 	struct bpf_map *m;
@@ -66,6 +73,12 @@ static int scratch_maps(struct pr_ctx *c, struct bpf_object *obj, const int *pee
 		const char *name = bpf_map__name(m);
 		int i = fresh_index(name), fd;
 
+		if (monitor_map(name)) {
+			bpf_map__set_pin_path(m, NULL);
+			if (bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF)
+				bpf_map__set_max_entries(m, sysconf(_SC_PAGESIZE));
+			continue;
+		}
 		if (i >= 0 || unused_map(name)) {
 			bpf_map__set_pin_path(m, NULL);
 			bpf_map__set_max_entries(m, i >= 0 ? fresh_maps[i].max : 64);

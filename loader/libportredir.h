@@ -500,5 +500,48 @@ struct pr_check_result {
 int pr_check(struct pr_ctx *c, const struct pr_check_req *q, struct pr_check_result *r);
 const char *pr_check_status_name(enum pr_check_status s);
 /* ---- end of check ---- */
+/* ---- Monitor (issue 12 part 3) ----
+ * The datapath's events (struct pr_mon_event: a flow opened, denied by an
+ * allowlist, refused, or found evicted) while one monitor holds the pin
+ * dir's lease; filtered and rate-limited in the kernel (docs/design.md,
+ * "Monitor"). A second monitor on the pin dir gets -EBUSY. */
+#define PR_MON_RATE_DEFAULT 1000 /* events a second, per CPU */
+#define PR_MON_BURST_DEFAULT 100
+struct pr_mon_opts {
+	__u32 rule_id;       /* 0: every rule */
+	__u32 events;        /* PR_MON_MASK() of the types; 0: all */
+	struct pr_cidr addr; /* family 0: any address; else events with an address in it */
+	__u32 rate, burst;   /* 0: the defaults */
+};
+/* Emitted, dropped by the rate limit, and lost to a full ring, summed over
+ * CPUs since the maps were made (present false: maps from before the
+ * monitor); running when a monitor holds the lease, pid its process. */
+struct pr_mon_counts {
+	__u64 emitted, dropped, lost;
+	bool present, running;
+	__u32 pid;
+};
+int pr_monitor_counts(struct pr_ctx *c, struct pr_mon_counts *out);
+/* "ADDR/LEN" or "ADDR" (a host) into c, the network part only, as --allow
+ * takes it; what names the option in the message. 0 or -EINVAL (err set). */
+int pr_cidr_parse(const char *what, const char *tok, struct pr_cidr *c, char *err, size_t len);
+/* Called for each event, with its time as CLOCK_REALTIME ns; a nonzero
+ * return ends the poll, which returns it (the events after it stay on the
+ * ring). */
+typedef int (*pr_mon_fn)(const struct pr_mon_event *e, __u64 realtime_ns, void *arg);
+struct pr_monitor;
+/* Take the lease with o's filters: the datapath emits from now on. */
+int pr_monitor_start(struct pr_ctx *c, const struct pr_mon_opts *o, pr_mon_fn fn, void *arg,
+		     struct pr_monitor **out);
+/* Wait up to timeout_ms (-1: until the next renewal) for events, calling fn
+ * for each, and renew the lease when due (every second; it lasts
+ * PR_MON_LEASE_NS). Returns the events handled, -EINTR on a signal, or
+ * -errno. */
+int pr_monitor_poll(struct pr_monitor *m, int timeout_ms);
+/* The counts since this monitor started. */
+int pr_monitor_session(struct pr_monitor *m, struct pr_mon_counts *out);
+/* End the lease at once and free m. */
+void pr_monitor_stop(struct pr_monitor *m);
+/* ---- end of monitor ---- */
 
 #endif

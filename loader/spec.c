@@ -142,8 +142,8 @@ static int parse_endpoint(const char *tok, bool need_addr, const char *what, str
 	return parse_ports(colon + 1, tok, e, err, len);
 }
 
-/* "ADDR/LEN" or "ADDR" (a host) as an allowlist entry. */
-static int parse_cidr(const char *tok, struct pr_cidr *c, char *err, size_t len)
+/* "ADDR/LEN" or "ADDR" (a host), network part only; what names the option in messages. */
+int pr_cidr_parse(const char *what, const char *tok, struct pr_cidr *c, char *err, size_t len)
 {
 	const char *slash = strchr(tok, '/');
 	size_t hl = slash ? (size_t)(slash - tok) : strlen(tok);
@@ -153,7 +153,7 @@ static int parse_cidr(const char *tok, struct pr_cidr *c, char *err, size_t len)
 
 	memset(c, 0, sizeof(*c));
 	if (hl >= sizeof(buf))
-		return pr_perr(err, len, "bad --allow '%s'", tok);
+		return pr_perr(err, len, "bad %s '%s'", what, tok);
 	memcpy(buf, tok, hl);
 	buf[hl] = 0;
 	if (inet_pton(AF_INET, buf, &c->addr.v4) == 1)
@@ -161,20 +161,26 @@ static int parse_cidr(const char *tok, struct pr_cidr *c, char *err, size_t len)
 	else if (inet_pton(AF_INET6, buf, c->addr.b) == 1)
 		c->family = PR_AF_INET6;
 	else
-		return pr_perr(err, len, "bad --allow address '%s' in '%s'", buf, tok);
+		return pr_perr(err, len, "bad %s address '%s' in '%s'", what, buf, tok);
 	max = c->family == PR_AF_INET ? 32 : 128;
 	plen = max;
 	if (slash) {
 		errno = 0;
 		plen = strtoul(slash + 1, &end, 10);
 		if (!slash[1] || *end || errno || plen > (unsigned long)max)
-			return pr_perr(err, len, "bad --allow prefix length in '%s' (0-%d)", tok, max);
+			return pr_perr(err, len, "bad %s prefix length in '%s' (0-%d)", what, tok, max);
 	}
 	c->len = plen;
 	/* keep the network part only, as it will be shown */
 	for (int bit = plen; bit < 128; bit++)
 		c->addr.b[bit / 8] &= ~(0x80 >> (bit % 8));
 	return 0;
+}
+
+/* An allowlist entry. */
+static int parse_cidr(const char *tok, struct pr_cidr *c, char *err, size_t len)
+{
+	return pr_cidr_parse("--allow", tok, c, err, len);
 }
 
 int pr_name_check(const char *tok, char *err, size_t len)

@@ -358,3 +358,23 @@ run_cases() {
 	stop_bg
 	return 0
 }
+
+# ---- portredir monitor ----
+
+# mon_field FIELD: FIELD of stats -j's monitor object
+mon_field() { pr -j stats | json_get ".monitor.$1"; }
+mon_is() { [ "$(mon_field pid)" = "$1" ]; }
+# mon_start OUT ARGS...: portredir ARGS (global options, then monitor and
+# its own) in the router's namespace, stdout to OUT and stderr to OUT.err;
+# returns once it holds the lease (stats -j names its pid). MON_PID is it.
+mon_start() {
+	local out=$1; shift
+	# nsenter itself, not in_ns: $! must be portredir, not a subshell around it
+	nsenter --net=/run/netns/"$NS_R" "$PR_BIN" --pin-dir "$PIN" "$@" >"$out" 2>"$out.err" </dev/null &
+	MON_PID=$!
+	PIDS+=($MON_PID)
+	[ -n "$PR_STATE" ] && echo $MON_PID >>"$PR_STATE/pids"
+	wait_until 5 mon_is $MON_PID || { diag "monitor $* did not start: $(cat "$out.err")"; return 1; }
+}
+# mon_stop [SIGNAL]: end it (SIGINT by default) and wait for its exit; its status in MON_RC
+mon_stop() { kill -"${1:-INT}" "$MON_PID" 2>/dev/null; wait "$MON_PID" 2>/dev/null; MON_RC=$?; }

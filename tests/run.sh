@@ -30,6 +30,8 @@ if [ "$WHAT" != unit ] && [ -n "$ROOT" ]; then
 	for m in tc native generic; do suites+=("nat-$m:tests/integration/nat.sh $m"); done
 	# check: test runs on private state and the host settings in the way, live flows across it
 	suites+=("check:tests/integration/check.sh")
+	# portredir monitor: the datapath's events (the XDP modes run redirect.sh's case_monitor)
+	suites+=("monitor:tests/integration/monitor.sh tc")
 	# this build attached over the previous release under live flows
 	suites+=("upgrade:tests/integration/upgrade.sh")
 	# the CNI plugin with Debian's bridge plugin (and portmap beside it), then under podman

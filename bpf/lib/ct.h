@@ -5,6 +5,7 @@
 
 #include "kernel.h"
 #include "maps.h"
+#include "monitor.h"
 #include "parse.h"
 #include "portredir.h"
 #include "stats.h"
@@ -145,8 +146,8 @@ static __always_inline __u8 pr_ct_next_state(struct pr_ct_val *v, __u8 tcp_flags
 
 /* Account one packet to an existing, unexpired entry: advance state and
  * refresh timestamps, mirroring both into the peer entry (recreating it if
- * the LRU evicted it, and counting that: PR_G_CT_EVICTED) whenever
- * something changed. */
+ * the LRU evicted it, and counting that: PR_G_CT_EVICTED, and a monitor
+ * event) whenever something changed. */
 static __always_inline void pr_ct_track(const struct pr_ct_key *k, struct pr_ct_val *v,
 					const struct pr_pkt *p, __u64 now)
 {
@@ -176,6 +177,7 @@ static __always_inline void pr_ct_track(const struct pr_ct_key *k, struct pr_ct_
 	} else {
 		pr_count(PR_G_CT_EVICTED);
 		bpf_map_update_elem(&pr_ct, &pk, &s->pv, BPF_ANY);
+		pr_mon_emit(PR_MON_WHAT(PR_MON_EVICTED, 0), v->rule_id, 0, k, v);
 	}
 }
 

@@ -167,4 +167,32 @@ struct {
 } pr_local_ns SEC(".maps");
 /* ---- end of local clients ---- */
 
+/* ---- Monitor (issue 12 part 3): see bpf/lib/monitor.h ---- */
+
+/* Events for portredir monitor; written only while a monitor holds the lease. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, PR_MON_RING_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_mon_ring SEC(".maps");
+
+/* [0]: the monitor's lease and filters (struct pr_mon_ctl). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pr_mon_ctl);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_mon_ctl SEC(".maps");
+
+/* [0] per CPU: the rate limit and the emitted, dropped and lost counts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pr_mon_cpu);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_mon_cpu SEC(".maps");
+/* ---- end of monitor ---- */
+
 #endif

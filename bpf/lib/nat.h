@@ -8,6 +8,7 @@
 #include "hook.h"
 #include "kernel.h"
 #include "maps.h"
+#include "monitor.h"
 #include "parse.h"
 #include "portredir.h"
 #include "rules.h"
@@ -157,8 +158,9 @@ static __always_inline void pr_xlate_from_ct(const struct pr_pkt *p, const struc
  * already), or for a new flow (x->new_flow) whose entries pr_snat_open()
  * makes once its route is known. PR_V_PASS or PR_V_DROP with *reason set
  * otherwise. ctx is the program's context, XDP or skb: the socket lookup
- * helpers take either. */
-static __always_inline int pr_decide(void *ctx, const struct pr_pkt *p, enum pr_hook hook,
+ * helpers take either; ifindex is the device the packet came in on (for the
+ * monitor's events). */
+static __always_inline int pr_decide(void *ctx, const struct pr_pkt *p, enum pr_hook hook, __u32 ifindex,
 				     struct pr_xlate *x, __u32 *reason)
 {
 	struct pr_ct_key k;
@@ -207,12 +209,9 @@ static __always_inline int pr_decide(void *ctx, const struct pr_pkt *p, enum pr_
 	}
 	if (!pr_allow_has(r, p->family, &p->saddr)) {
 		pr_rule_deny(r->id);
-		if (r->flags & PR_RULE_F_DENY_DROP) {
-			*reason = PR_R_DROP_DENIED;
-			return PR_V_DROP;
-		}
-		*reason = PR_R_PASS_DENIED;
-		return PR_V_PASS;
+		*reason = (r->flags & PR_RULE_F_DENY_DROP) ? PR_R_DROP_DENIED : PR_R_PASS_DENIED;
+		pr_mon_emit(PR_MON_WHAT(PR_MON_DENIED, *reason), r->id, ifindex, &k, NULL);
+		return *reason == PR_R_DROP_DENIED ? PR_V_DROP : PR_V_PASS;
 	}
 	tport = (r->flags & PR_RULE_F_KEEP_PORT) ? p->ports[1] : r->target_port;
 	x->dir = PR_DIR_ORIG;

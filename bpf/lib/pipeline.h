@@ -153,7 +153,7 @@ static __always_inline int pr_pipeline(struct pr_ctx *ctx, const enum pr_hook ho
 		pr_count(PR_R_PASS_CSUM_PUNT);
 		return CTX_ACT_OK; /* unmarked: TC ingress handles it */
 	}
-	rc = pr_decide(ctx, &p, hook, &x, &reason);
+	rc = pr_decide(ctx, &p, hook, ctx_ingress_ifindex(ctx), &x, &reason);
 	if (rc == PR_V_XLATE && x.new_flow)
 		rc = pr_snat_flow(ctx, &p, &x, &reason);
 	if (rc != PR_V_XLATE) {

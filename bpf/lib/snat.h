@@ -7,6 +7,7 @@
 #include "ct.h"
 #include "kernel.h"
 #include "maps.h"
+#include "monitor.h"
 #include "nat.h"
 #include "parse.h"
 #include "portredir.h"
@@ -238,8 +239,10 @@ __noinline int pr_snat_open(struct pr_ctx *ctx, __u32 rule_flags, __u32 replace,
 }
 
 /* Open the new flow pr_decide() found for p (pr_snat_open()) and add its
- * second rewrite to x if it has one. Returns PR_V_XLATE, or PR_V_PASS or
- * PR_V_DROP with *reason set. */
+ * second rewrite to x if it has one; a monitor gets an event either way (new
+ * or refused), called from here rather than from pr_snat_open(), whose frame
+ * and the monitor's together would not fit the stack. Returns PR_V_XLATE,
+ * or PR_V_PASS or PR_V_DROP with *reason set. */
 static __always_inline int pr_snat_flow(struct pr_ctx *ctx, const struct pr_pkt *p,
 					struct pr_xlate *x, __u32 *reason)
 {
@@ -253,6 +256,8 @@ static __always_inline int pr_snat_flow(struct pr_ctx *ctx, const struct pr_pkt 
 	pr_ct_key_from_pkt(&s->k, p);
 	pr_ct_init(&s->v, p->proto, p->tcp_flags, &x->new_addr, x->new_port, x->rule_id, pr_now());
 	rc = pr_snat_open(ctx, x->rule_flags, x->replace, ctx_ingress_ifindex(ctx));
+	pr_mon_emit(rc >= 0 ? PR_MON_WHAT(PR_MON_REFUSED, rc) : PR_MON_WHAT(PR_MON_NEW, 0), x->rule_id,
+		    ctx_ingress_ifindex(ctx), &s->k, &s->v);
 	if (rc >= 0) {
 		*reason = rc;
 		return rc == PR_R_PASS_CT_FAIL ? PR_V_PASS : PR_V_DROP;

@@ -6,6 +6,7 @@
 #include "addr.h"
 #include "kernel.h"
 #include "maps.h"
+#include "monitor.h"
 #include "portredir.h"
 #include "rules.h"
 #include "stats.h"
@@ -133,6 +134,29 @@ static __always_inline void pr_sock_rev_key_of(struct pr_sock_rev_key *k, struct
 	k->family = peer->family;
 }
 
+/* A monitor's event about a local client's connect or send to e (rule r),
+ * translated to t (NULL: denied): its client has no address yet. */
+static __always_inline void pr_sock_mon(__u32 what, const struct pr_rule *r, const struct pr_sock_ep *e,
+					const struct pr_sock_ep *t)
+{
+	struct pr_ct_key k;
+	struct pr_ct_val v;
+
+	__builtin_memset(&k, 0, sizeof(k));
+	k.daddr = e->addr;
+	k.dport = e->port;
+	k.proto = e->proto;
+	k.family = e->family;
+	if (t) {
+		__builtin_memset(&v, 0, sizeof(v));
+		v.dir = PR_DIR_ORIG;
+		v.nat_addr = t->addr;
+		v.nat_port = t->port;
+		v.rule_id = r->id;
+	}
+	pr_mon_emit(what | PR_MON_WHAT_LOCAL, r->id, 0, &k, t ? &v : NULL);
+}
+
 /* connect and sendmsg: rewrite the destination to the rule's target and
  * remember what the socket asked for, keyed by the socket and the target.
  * connect counts a flow; an unconnected send counts one for a socket's first
@@ -152,9 +176,12 @@ static __always_inline int pr_sock_fwd(struct bpf_sock_addr *ctx, __u8 family, b
 	if (!r)
 		return PR_SOCK_GO;
 	if (!pr_sock_allowed(r, e.family)) {
+		__u32 reason = (r->flags & PR_RULE_F_DENY_DROP) ? PR_R_DROP_DENIED : PR_R_PASS_DENIED;
+
 		pr_rule_deny(r->id);
-		pr_count((r->flags & PR_RULE_F_DENY_DROP) ? PR_R_DROP_DENIED : PR_R_PASS_DENIED);
-		return (r->flags & PR_RULE_F_DENY_DROP) ? PR_SOCK_REFUSE : PR_SOCK_GO;
+		pr_count(reason);
+		pr_sock_mon(PR_MON_WHAT(PR_MON_DENIED, reason), r, &e, NULL);
+		return reason == PR_R_DROP_DENIED ? PR_SOCK_REFUSE : PR_SOCK_GO;
 	}
 	t = e;
 	t.addr = r->target;
@@ -171,8 +198,10 @@ static __always_inline int pr_sock_fwd(struct bpf_sock_addr *ctx, __u8 family, b
 	bpf_map_update_elem(&pr_sock_rev, &k, &v, BPF_ANY);
 	pr_sock_ep_write(ctx, family, t.family, &t.addr, t.port);
 	pr_count(PR_R_XLATE_SOCK);
-	if (fresh)
+	if (fresh) {
 		pr_rule_new_flow(r->id);
+		pr_sock_mon(PR_MON_WHAT(PR_MON_NEW, 0), r, &e, &t);
+	}
 	return PR_SOCK_GO;
 }
 

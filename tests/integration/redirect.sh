@@ -124,6 +124,27 @@ case_ipv6() {
 		"U6 [$long] hello" "$(udp_req "$NS_C" $R_CIP6 5353 <<<hello 2>&1)"
 }
 
+# portredir monitor in this mode (tests/integration/monitor.sh has the rest):
+# a new TCP flow over IPv4 and a UDP one over IPv6 each give one -j line,
+# whichever program (XDP or TC) opened the flow.
+case_monitor() {
+	local out
+	srv_echo $S_IP 80 A; srv_udp $S_IP6 53 U6
+	add tcp :8080 $S_IP:80 --name web
+	add udp "[$R_CIP6]:5353" "[$S_IP6]:53" --name dns6
+	mon_start "$TMP/mon" -j monitor --count 2 || return 1
+	tcp_get $R_CIP 8080 >/dev/null
+	udp_req "$NS_C" $R_CIP6 5353 <<<hello >/dev/null 2>&1
+	wait_until 5 eval '! kill -0 $MON_PID 2>/dev/null'
+	mon_stop
+	out=$(python3 -S "$PR_HELPERS/json_lines.py" "$TMP/mon" event proto client listen target rule_name iface)
+	expect_begin "monitor: one event per new flow, IPv4 TCP and IPv6 UDP, then --count 2 ends it"
+	expect_match "tcp" "^new	tcp	$C_IP:[0-9]+	$R_CIP:8080	$S_IP:80	web	rc$" "$(sed -n 1p <<<"$out")"
+	expect_match "udp" "^new	udp	\[$C_IP6\]:[0-9]+	\[$R_CIP6\]:5353	\[$S_IP6\]:53	dns6	rc$" "$(sed -n 2p <<<"$out")"
+	expect_eq "it ended by itself, with status 0" 0 "$MON_RC"
+	expect_end
+}
+
 # Complete-checksum UDP from a raw socket: the XDP modes translate it in XDP itself.
 case_raw_udp() {
 	local punt
@@ -552,7 +573,7 @@ fi
 STD_IFACES=$(ifaces)
 echo "# fixed state between cases: $STD_IFACES"
 if [ $# -gt 0 ]; then PR_CASES="$*"; fi
-run_cases case_attach case_tcp_udp case_ipv6 case_raw_udp case_fragments case_replace_live case_range \
+run_cases case_attach case_tcp_udp case_ipv6 case_monitor case_raw_udp case_fragments case_replace_live case_range \
 	case_allowlist case_dmz case_stats case_pmtu case_direct case_port_unreachable case_via_stack \
 	case_del case_detach case_foreign_qdisc case_prog_cache \
 	$([ "$MODE" = native ] && echo case_threaded_napi) $([ "$MODE" = tc ] && echo case_peer)

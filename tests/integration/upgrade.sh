@@ -65,6 +65,13 @@ expect_eq "socket hooks" "other" "$(json_get '.local_clients.build' <<<"$st")"
 expect_match "text" '^  rc .*ok, running another build.s programs' "$(pr status)"
 expect_end
 
+out=$(pr monitor 2>&1); rc=$?
+expect_begin "the previous release's maps have no monitor maps: stats reads them, monitor says what to do"
+expect_eq "stats -j: monitor.emitted" 0 "$(pr -j stats | json_get .monitor.emitted)"
+expect_eq "monitor's exit status" 1 "$rc"
+expect_contains "its line" "has no monitor maps: they come with this build's first attach" "$out"
+expect_end
+
 # ---- this build over it: rc by attach, rs by apply (as the service's restart does) ----
 out=$(pr attach rc --mode tc 2>&1); rc=$?
 expect_begin "attach replaces the previous release's programs on rc in place"
@@ -101,6 +108,14 @@ expect_contains "output" "already attached to rc" "$out"
 expect_eq "same program" "$(json_get '.interfaces[] | select(.interface == "rc") | .tc_ingress_prog_id' <<<"$st")" \
 	"$(iface_field rc tc_ingress_prog_id)"
 expect_end
+
+# a monitor over the upgraded pin dir (its maps came with the attach), the flows still running
+mon_start "$TMP/mon" -j monitor --count 1
+tcp_req "$NS_C" $R_CIP 8080 >/dev/null
+wait_until 5 eval '! kill -0 $MON_PID 2>/dev/null'
+mon_stop
+expect_match "after the upgrade a monitor gets the next new flow's event" '^\{"time":"[^"]*","event":"new","proto":"tcp"' \
+	"$(cat "$TMP/mon")"
 
 # the flows carried on across it; stop them
 touch "$TMP/stop-tcp" "$TMP/stop-udp"
