@@ -92,6 +92,21 @@ static int *slot_fd(struct pr_ctx *c, const struct map_slot *s)
 	return (int *)((char *)c + s->off);
 }
 
+size_t pr_slot_count(void)
+{
+	return sizeof(slots) / sizeof(slots[0]);
+}
+
+const char *pr_slot_name(size_t i)
+{
+	return slots[i].name;
+}
+
+int *pr_slot_fd(struct pr_ctx *c, size_t i)
+{
+	return slot_fd(c, &slots[i]);
+}
+
 int pr_pinned_map_fd(struct pr_ctx *c, const char *name)
 {
 	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
@@ -142,6 +157,10 @@ int pr_obj_reuse_maps(struct pr_ctx *c, struct bpf_object *obj)
 		if (!map || fd < 0)
 			continue;
 		err = bpf_map__reuse_fd(map, fd);
+		/* a migration's staged map: libbpf must not swap in the older
+		 * schema's map still pinned under the name */
+		if (!err && c->staged)
+			err = bpf_map__set_pin_path(map, NULL);
 		if (err)
 			return pr_errf(c, err, "cannot reuse %s/%s: %s", c->pin_dir, slots[i].name, strerror(-err));
 	}
@@ -261,7 +280,9 @@ int pr_open(struct pr_ctx *c, const char *pin_dir, unsigned int flags, __u32 max
 		return pr_errf(c, -EINVAL, "pin dir %s is not on a bpf filesystem", c->pin_dir);
 	chmod(c->pin_dir, 0700);
 
-	err = check_schema(c);
+	err = pr_migrate_gate(c, flags);
+	if (!err)
+		err = check_schema(c);
 	if (err)
 		return err;
 	for (i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# Migration across map schemas under live flows: the previous schema's build (build/prev-schema, schema 4) attaches and carries a TCP and a UDP stream, then this build migrates its maps, interrupted by a failure, a kill while copying and a kill while renaming, each repaired by the next attach or apply; the streams carry on byte for byte, rules, allowlists, counters and conntrack carry over, and a newer or unknown schema is refused in one line with no change.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+TAG=prmig$$
+source "$HERE/../lib.sh"
+TMP=$(mktemp -d /tmp/portredir-mig.XXXXXX)
+PIN_X=/sys/fs/bpf/${TAG}x
+trap 'cleanup; rm -rf "$TMP" "$PIN_X"' EXIT
+OLD_BIN=$PR_BUILD/prev-schema/portredir
+old() { in_ns "$NS_R" "$OLD_BIN" --pin-dir "$PIN" "$@"; }
+# traced CMD...: this build under strace, its bpf() calls into $TMP/trace
+traced() { in_ns "$NS_R" strace -f -qq -o "$TMP/trace" -e trace=bpf,mkdir,mkdirat,rename,renameat,renameat2 "$@" "$PR_BIN" --pin-dir "$PIN" ${CMD[@]}; }
+# stream PROTO PORT: a numbered exchange every 20 ms until $TMP/stop-PROTO
+stream() {
+	in_ns "$NS_C" timeout "$(tmo 300)" python3 -S "$PR_HELPERS/stream.py" "$1" $R_CIP "$2" "$TMP/stop-$1" \
+		"$(tmo 240)" 0.02 "$(tmo 5)" >"$TMP/$1.out" 2>&1 </dev/null &
+	PIDS+=($!)
+	eval "STREAM_$1=$!"
+}
+one_line() { [ "$(printf '%s\n' "$1" | wc -l)" = 1 ] && echo yes || echo "no: $1"; }
+pins() { (cd "$1" && find . | sort); }
+
+tap_plan
+echo "# namespaces $NS_C $NS_R $NS_S, pin dir $PIN, schema 4 build $OLD_BIN, time scale x$PR_SCALE"
+if [ ! -x "$OLD_BIN" ]; then
+	if git -C "$HERE/../.." rev-parse --git-dir >/dev/null 2>&1; then
+		not_ok "the previous schema's build is there (make check builds it from git history: make $OLD_BIN)"
+	else
+		skip "migration from the previous schema" "no git history to build it from (a tarball)"
+	fi
+	tap_done; exit $?
+fi
+if ! command -v strace >/dev/null; then
+	not_ok "strace is there (make deps installs it): the interrupted migrations inject failures and kills with it"
+	tap_done; exit $?
+fi
+topo_up || { echo "Bail out! cannot build namespaces"; exit 1; }
+
+serve "$NS_S" tcp $S_IP 80 socat TCP-LISTEN:80,bind=$S_IP,fork,reuseaddr SYSTEM:"while read l; do echo A \$SOCAT_PEERADDR \$l; done"
+serve "$NS_S" udp $S_IP 53 python3 -S -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+while True:
+    d, a = s.recvfrom(2048)
+    s.sendto(b"U %s %s" % (a[0].encode(), d), a)' $S_IP
+
+# ---- schema 4, with live flows ----
+out=$(old attach rc --mode tc 2>&1 && old attach rs --mode generic 2>&1 &&
+	old add tcp :8080 $S_IP:80 --name web --allow 198.51.100.0/24 --allow 192.0.2.128/25 2>&1 &&
+	old add udp :5353 $S_IP:53 --name dns 2>&1 &&
+	old add tcp :9000-9009 $S_IP:7000 --name range --allow 192.0.2.0/24 --deny-action drop 2>&1)
+check "the schema 4 build attaches rc (tc) and rs (generic) and adds three rules, two with allowlists" test $? -eq 0 || diag "$out"
+expect_eq "the previous schema's build makes schema 4 maps" "map schema 4" "$(old --version | grep -o 'map schema [0-9]*')"
+stream tcp 8080
+stream udp 5353
+wait_until 10 grep -q started "$TMP/tcp.out"
+wait_until 10 grep -q started "$TMP/udp.out"
+expect_begin "both streams run through the schema 4 programs"
+expect_eq "tcp" "started A $C_IP 0" "$(head -1 "$TMP/tcp.out")"
+expect_eq "udp" "started U $C_IP 0" "$(head -1 "$TMP/udp.out")"
+expect_end
+sleep 1
+rules_of() { json_get '[.[] | {name, proto, listen, target, allow}] | sort_by(.name)'; }
+rules_before=$(old -j list | rules_of)
+flows_of() { json_get '.[] | "\(.proto) \(.client) \(.listen) \(.target) \(.rule)"' | sort; }
+ct_before=$(old -j conntrack list)
+stats_before=$(old -j stats)
+pkts_before=$(json_get '.rules[] | select(.name == "web") | .packets_in' <<<"$stats_before")
+pins_before=$(pins "$PIN")
+
+# ---- refusals that change nothing ----
+out=$(pr status 2>&1); rc=$?
+expect_begin "status of this build refuses the schema 4 pin dir in one line naming the commands that migrate"
+expect_eq "exit status" 1 "$rc"
+expect_eq "one line" yes "$(one_line "$out")"
+expect_contains "message" "have schema 4, this portredir needs 5: run 'portredir attach' or 'portredir apply' to migrate them" "$out"
+expect_end
+printf '%s\n' "interface rc --mode tc" "interface rs --mode generic" \
+	"tcp :8080 $S_IP:80 --name web --allow 198.51.100.0/24 --allow 192.0.2.128/25" "udp :5353 $S_IP:53 --name dns" \
+	"tcp :9000-9009 $S_IP:7000 --name range --allow 192.0.2.0/24 --deny-action drop" >"$TMP/conf"
+out=$(pr apply --dry-run "$TMP/conf" 2>&1); rc=$?
+expect_begin "apply --dry-run refuses it too: a dry run migrates nothing"
+expect_eq "exit status" 1 "$rc"
+expect_contains "message" "have schema 4" "$out"
+expect_eq "pin dir unchanged" "$pins_before" "$(pins "$PIN")"
+expect_end
+
+# a failure before the first staged map (mkdir of PIN/migrating refused)
+CMD=(attach rc --mode tc)
+out=$(traced -e inject=mkdir,mkdirat:error=EACCES:when=1 2>&1); rc=$?
+pre=$(grep -c '^[0-9]* *bpf(' "$TMP/trace")
+expect_begin "a migration that fails before staging says why in one line and changes nothing"
+expect_eq "exit status" 1 "$rc"
+expect_contains "message" "cannot create $PIN/migrating" "$out"
+expect_eq "pin dir unchanged" "$pins_before" "$(pins "$PIN")"
+expect_contains "the schema 4 build still runs it" "rc" "$(old status 2>&1)"
+expect_end
+
+# kill -9 while the staged maps are made: the old programs run on, the next
+# command says what to run, and that command starts over
+out=$(traced -e inject=bpf:signal=KILL:when=$((pre + 6)) 2>&1); rc=$?
+out2=$(pr list 2>&1); rc2=$?
+expect_begin "killed while copying (bpf() call $((pre + 6))): a staging dir is left, and list refuses in one line saying to run attach or apply"
+expect_eq "killed" 137 "$rc"
+expect_eq "staging dir" yes "$([ -d "$PIN/migrating" ] && echo yes)"
+expect_eq "exit status" 1 "$rc2"
+expect_eq "one line" yes "$(one_line "$out2")"
+expect_contains "message" "holds an unfinished migration to schema 5: run 'portredir attach' or 'portredir apply' to finish it" "$out2"
+expect_end
+
+# kill -9 at the third rename: this build's programs run on the staged maps,
+# some pins moved; the next command finishes
+CMD=(attach rc --mode tc)
+out=$(traced -e inject=rename,renameat,renameat2:signal=KILL:when=3 2>&1); rc=$?
+st=$(pr status 2>&1); rc2=$?
+expect_begin "killed at the third rename: status refuses in one line, and new flows work"
+expect_eq "killed" 137 "$rc"
+expect_eq "exit status" 1 "$rc2"
+expect_eq "one line" yes "$(one_line "$st")"
+expect_contains "message" "unfinished migration" "$st"
+expect_eq "a new flow works meanwhile" "A $C_IP hello" "$(tcp_req "$NS_C" $R_CIP 8080 | tr -d '\n')"
+expect_end
+
+out=$(pr apply --keep-flows "$TMP/conf" 2>&1); rc=$?
+expect_begin "apply finishes the migration and finds every rule as the file says"
+expect_eq "exit status" 0 "$rc"
+expect_contains "note" "finished the migration of $PIN from schema 4 to 5 that an earlier command began" "$out"
+expect_contains "rules" "added 0, replaced 0, deleted 0, unchanged 3" "$out"
+expect_contains "interfaces" "unchanged 2" "$out"
+expect_eq "no staging dir" no "$([ -e "$PIN/migrating" ] && echo yes || echo no)"
+expect_end
+st=$(pr -j status)
+expect_begin "status: schema 5 maps, both interfaces on this build's programs, nothing to repair"
+expect_eq "rc build" "this" "$(json_get '.interfaces[] | select(.interface == "rc") | .build' <<<"$st")"
+expect_eq "rs build" "this" "$(json_get '.interfaces[] | select(.interface == "rs") | .build' <<<"$st")"
+expect_eq "rc ok" true "$(json_get '.interfaces[] | select(.interface == "rc") | .ok' <<<"$st")"
+expect_eq "rs ok" true "$(json_get '.interfaces[] | select(.interface == "rs") | .ok' <<<"$st")"
+expect_eq "the schema 4 build now refuses it" 1 "$(old status >/dev/null 2>&1; echo $?)"
+expect_end
+expect_eq "rules and allowlists carried over" "$rules_before" "$(pr -j list | rules_of)"
+pkts_after=$(pr -j stats | json_get '.rules[] | select(.name == "web") | .packets_in')
+expect_ge "the web rule's counters carried over (packets before: $pkts_before)" "$pkts_before" "$pkts_after"
+ct_after=$(pr -j conntrack list)
+expect_begin "the streams' conntrack entries carried over"
+expect_eq "flows before (the two streams)" 2 "$(flows_of <<<"$ct_before" | grep -c " $C_IP:")"
+expect_eq "flows missing after" "" "$(comm -23 <(flows_of <<<"$ct_before") <(flows_of <<<"$ct_after"))"
+expect_end
+
+touch "$TMP/stop-tcp" "$TMP/stop-udp"
+wait "$STREAM_tcp" "$STREAM_udp" 2>/dev/null
+expect_begin "the TCP and UDP streams opened on schema 4 carried on through all of it, no exchange lost or changed"
+expect_match "tcp" "^ok [0-9]+ A $C_IP [0-9]+$" "$(tail -1 "$TMP/tcp.out")"
+expect_match "udp" "^ok [0-9]+ U $C_IP [0-9]+$" "$(tail -1 "$TMP/udp.out")"
+expect_end
+expect_eq "new flows work after the migration" "A $C_IP hello|U $C_IP hello" \
+	"$(tcp_req "$NS_C" $R_CIP 8080 | tr -d '\n')|$(udp_req "$NS_C" $R_CIP 5353 <<<hello 2>&1 | tr -d '\n')"
+
+# ---- a schema this build cannot migrate: newer, and older than it knows ----
+ln_x() { in_ns "$NS_R" "$PR_BIN" --pin-dir "$PIN_X" "$@"; }
+ln_x add tcp :1 $S_IP:1 --name x >/dev/null 2>&1
+for v in 6 3; do
+	bpftool map update pinned "$PIN_X/pr_info" key 0 0 0 0 value 0x52 0x44 0x52 0x50 $v 0 0 0
+	px=$(pins "$PIN_X")
+	out=$(ln_x attach rc --mode tc 2>&1); rc=$?
+	expect_begin "a pin dir of schema $v: attach refuses in one line and changes nothing"
+	expect_eq "exit status" 1 "$rc"
+	expect_eq "one line" yes "$(one_line "$out")"
+	expect_contains "message" "have schema $v" "$out"
+	expect_contains "says nothing changed" "(nothing changed)" "$out"
+	expect_eq "pin dir unchanged" "$px" "$(pins "$PIN_X")"
+	expect_eq "rc's programs unchanged" "$(json_get '.interfaces[] | select(.interface == "rc") | .tc_ingress_prog_id' <<<"$st")" \
+		"$(pr -j status | json_get '.interfaces[] | select(.interface == "rc") | .tc_ingress_prog_id')"
+	expect_end
+done
+tap_done
