@@ -159,8 +159,16 @@ expect_eq "new flows work after the migration" "A $C_IP hello|U $C_IP hello" \
 	"$(tcp_req "$NS_C" $R_CIP 8080 | tr -d '\n')|$(udp_req "$NS_C" $R_CIP 5353 <<<hello 2>&1 | tr -d '\n')"
 
 # ---- a schema this build cannot migrate: newer, and older than it knows ----
+# ---- add migrates too: a schema 4 pin dir with a rule and no interface ----
 ln_x() { in_ns "$NS_R" "$PR_BIN" --pin-dir "$PIN_X" "$@"; }
-ln_x add tcp :1 $S_IP:1 --name x >/dev/null 2>&1
+in_ns "$NS_R" "$OLD_BIN" --pin-dir "$PIN_X" add tcp :1 $S_IP:1 --name x >/dev/null 2>&1
+out=$(ln_x add tcp :2 $S_IP:2 --name y 2>&1); rc=$?
+diag "$out"
+expect_begin "add migrates a schema 4 pin dir and then adds"
+expect_eq "exit status" 0 "$rc"
+expect_contains "note" "migrated $PIN_X from schema 4 to 5: 1 rules and 0 flows carried over, 0 interfaces" "$out"
+expect_eq "rules" "x y" "$(ln_x -j list | json_get '[.[].name] | sort | join(" ")')"
+expect_end
 for v in 6 3; do
 	bpftool map update pinned "$PIN_X/pr_info" key 0 0 0 0 value 0x52 0x44 0x52 0x50 $v 0 0 0
 	px=$(pins "$PIN_X")
