@@ -693,6 +693,8 @@ static int migrate(struct pr_ctx *c, __u32 from, bool resume)
 		err = prepare(c, &m);
 	if (!err && !resume)
 		err = copy(c, &m);
+	if (err && !resume)
+		discard(c); /* no program runs on the staged maps yet: the old state is whole */
 	if (!err)
 		err = switch_ifaces(c, &m);
 	for (size_t i = 0; !err && i < m.sc->n; i++) {
@@ -771,6 +773,10 @@ int pr_migrate_gate(struct pr_ctx *c, unsigned int flags)
 		discard(c);
 		have_stage = false;
 	}
+	if (have_stage && !info.schema)
+		return pr_errf(c, -EPROTO,
+			       "%s holds an unfinished migration but its pr_info is gone: detach --all and remove %s",
+			       c->pin_dir, c->pin_dir);
 	if (have_stage && info.schema == PR_SCHEMA_VERSION) {
 		discard(c); /* pr_info, renamed last, is in place: only the directory was left */
 		return 0;

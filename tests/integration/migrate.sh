@@ -65,10 +65,12 @@ expect_end
 sleep 1
 rules_of() { json_get '[.[] | {name, proto, listen, target, allow}] | sort_by(.name)'; }
 rules_before=$(old -j list | rules_of)
-flows_of() { json_get '.[] | "\(.proto) \(.client) \(.listen) \(.target) \(.rule)"' | sort; }
+flows_of() { json_get '.[] | "\(.proto) \(.client) \(.listen) \(.target) \(.rule) \(.state)"' | sort; }
 ct_before=$(old -j conntrack list)
 stats_before=$(old -j stats)
 pkts_before=$(json_get '.rules[] | select(.name == "web") | .packets_in' <<<"$stats_before")
+flows_before=$(json_get '.rules[] | select(.name == "web") | .flows' <<<"$stats_before")
+fwd_before=$(json_get '.global.xlate_forward' <<<"$stats_before")
 pins_before=$(pins "$PIN")
 
 # ---- refusals that change nothing ----
@@ -141,8 +143,13 @@ expect_eq "rs ok" true "$(json_get '.interfaces[] | select(.interface == "rs") |
 expect_eq "the schema 4 build now refuses it" 1 "$(old status >/dev/null 2>&1; echo $?)"
 expect_end
 expect_eq "rules and allowlists carried over" "$rules_before" "$(pr -j list | rules_of)"
-pkts_after=$(pr -j stats | json_get '.rules[] | select(.name == "web") | .packets_in')
-expect_ge "the web rule's counters carried over (packets before: $pkts_before)" "$pkts_before" "$pkts_after"
+stats_after=$(pr -j stats)
+expect_begin "counters carried over"
+expect_ge "web: packets in" "$pkts_before" "$(json_get '.rules[] | select(.name == "web") | .packets_in' <<<"$stats_after")"
+expect_eq "web: flows, the stream's and the one opened meanwhile" "$((flows_before + 1))" \
+	"$(json_get '.rules[] | select(.name == "web") | .flows' <<<"$stats_after")"
+expect_ge "global: forward packets translated" "$fwd_before" "$(json_get '.global.xlate_forward' <<<"$stats_after")"
+expect_end
 ct_after=$(pr -j conntrack list)
 expect_begin "the streams' conntrack entries carried over"
 expect_eq "flows before (the two streams)" 2 "$(flows_of <<<"$ct_before" | grep -c " $C_IP:")"
