@@ -191,6 +191,44 @@ serve_reply() {
 	fi
 }
 
+# ---- live streams across a change (upgrade.sh, migrate.sh) ----
+
+# stream_servers: a TCP echo on $S_IP:80 (socat) and a UDP echo on $S_IP:53
+# (one process: a datagram every 20 ms must not wait for a process start),
+# each reply ending with the line's number
+stream_servers() {
+	serve "$NS_S" tcp $S_IP 80 socat TCP-LISTEN:80,bind=$S_IP,fork,reuseaddr SYSTEM:"while read l; do echo A \$SOCAT_PEERADDR \$l; done"
+	serve "$NS_S" udp $S_IP 53 python3 -S -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+while True:
+    d, a = s.recvfrom(2048)
+    s.sendto(b"U %s %s" % (a[0].encode(), d), a)' $S_IP
+}
+
+# stream PROTO PORT: a numbered exchange every 20 ms from the client to
+# $R_CIP:PORT until $TMP/stop-PROTO, printing into $TMP/PROTO.out; its pid in STREAM_PROTO
+stream() {
+	in_ns "$NS_C" timeout "$(tmo 300)" python3 -S "$PR_HELPERS/stream.py" "$1" $R_CIP "$2" "$TMP/stop-$1" \
+		"$(tmo 240)" 0.02 "$(tmo 5)" >"$TMP/$1.out" 2>&1 </dev/null &
+	PIDS+=($!)
+	eval "STREAM_$1=$!"
+}
+
+# older_build BIN WHAT: 0 when the older build BIN (built by make check from
+# this repository's history) is there; else a failure, or a skip without git
+# history (a tarball), and 1
+older_build() {
+	[ -x "$1" ] && return 0
+	if git -C "$(dirname "${BASH_SOURCE[0]}")/.." rev-parse --git-dir >/dev/null 2>&1; then
+		not_ok "$2 is built (make check builds it from git history: make $1)"
+	else
+		skip "$2" "no git history to build it from (a tarball)"
+	fi
+	return 1
+}
+
 # ---- clients: each returns as soon as the reply is complete ----
 
 # tcp_req NS ADDR PORT [SRC]: send "hello" from SRC if given, print the reply;

@@ -12,40 +12,19 @@ OLD_BIN=$PR_BUILD/prev-schema/portredir
 old() { in_ns "$NS_R" "$OLD_BIN" --pin-dir "$PIN" "$@"; }
 # traced CMD...: this build under strace, its bpf() calls into $TMP/trace
 traced() { in_ns "$NS_R" strace -f -qq -o "$TMP/trace" -e trace=bpf,mkdir,mkdirat,rename,renameat,renameat2 "$@" "$PR_BIN" --pin-dir "$PIN" ${CMD[@]}; }
-# stream PROTO PORT: a numbered exchange every 20 ms until $TMP/stop-PROTO
-stream() {
-	in_ns "$NS_C" timeout "$(tmo 300)" python3 -S "$PR_HELPERS/stream.py" "$1" $R_CIP "$2" "$TMP/stop-$1" \
-		"$(tmo 240)" 0.02 "$(tmo 5)" >"$TMP/$1.out" 2>&1 </dev/null &
-	PIDS+=($!)
-	eval "STREAM_$1=$!"
-}
 one_line() { [ "$(printf '%s\n' "$1" | wc -l)" = 1 ] && echo yes || echo "no: $1"; }
 pins() { (cd "$1" && find . | sort); }
 
 tap_plan
 echo "# namespaces $NS_C $NS_R $NS_S, pin dir $PIN, schema 4 build $OLD_BIN, time scale x$PR_SCALE"
-if [ ! -x "$OLD_BIN" ]; then
-	if git -C "$HERE/../.." rev-parse --git-dir >/dev/null 2>&1; then
-		not_ok "the previous schema's build is there (make check builds it from git history: make $OLD_BIN)"
-	else
-		skip "migration from the previous schema" "no git history to build it from (a tarball)"
-	fi
-	tap_done; exit $?
-fi
+older_build "$OLD_BIN" "the previous schema's build" || { tap_done; exit $?; }
 if ! command -v strace >/dev/null; then
 	not_ok "strace is there (make deps installs it): the interrupted migrations inject failures and kills with it"
 	tap_done; exit $?
 fi
 topo_up || { echo "Bail out! cannot build namespaces"; exit 1; }
 
-serve "$NS_S" tcp $S_IP 80 socat TCP-LISTEN:80,bind=$S_IP,fork,reuseaddr SYSTEM:"while read l; do echo A \$SOCAT_PEERADDR \$l; done"
-serve "$NS_S" udp $S_IP 53 python3 -S -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], 53))
-while True:
-    d, a = s.recvfrom(2048)
-    s.sendto(b"U %s %s" % (a[0].encode(), d), a)' $S_IP
+stream_servers
 
 # ---- schema 4, with live flows ----
 out=$(old attach rc --mode tc 2>&1 && old attach rs --mode generic 2>&1 &&

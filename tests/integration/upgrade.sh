@@ -10,36 +10,13 @@ trap 'cleanup; rm -rf "$TMP"' EXIT
 PREV_BIN=$PR_BUILD/prev/portredir
 old() { in_ns "$NS_R" "$PREV_BIN" --pin-dir "$PIN" "$@"; }
 iface_field() { pr -j status | json_get '.interfaces[] | select(.interface == $i) | .[$f]' i "$1" f "$2"; }
-# stream PROTO PORT: a numbered exchange every 20 ms until $TMP/stop-PROTO
-stream() {
-	in_ns "$NS_C" timeout "$(tmo 300)" python3 -S "$PR_HELPERS/stream.py" "$1" $R_CIP "$2" "$TMP/stop-$1" \
-		"$(tmo 240)" 0.02 "$(tmo 5)" >"$TMP/$1.out" 2>&1 </dev/null &
-	PIDS+=($!)
-	eval "STREAM_$1=$!"
-}
 
 tap_plan
 echo "# namespaces $NS_C $NS_R $NS_S, pin dir $PIN, previous release $PREV_BIN, time scale x$PR_SCALE"
-if [ ! -x "$PREV_BIN" ]; then
-	if git -C "$HERE/../.." rev-parse --git-dir >/dev/null 2>&1; then
-		not_ok "the previous release is built (make check builds it from git history: make $PREV_BIN)"
-	else
-		skip "upgrade from the previous release" "no git history to build it from (a tarball)"
-	fi
-	tap_done; exit $?
-fi
+older_build "$PREV_BIN" "the previous release" || { tap_done; exit $?; }
 topo_up || { echo "Bail out! cannot build namespaces"; exit 1; }
 
-# Servers: TCP echo (socat) and UDP echo (one process: a datagram every 20 ms
-# must not wait for a process start), each reply ending with the line's number.
-serve "$NS_S" tcp $S_IP 80 socat TCP-LISTEN:80,bind=$S_IP,fork,reuseaddr SYSTEM:"while read l; do echo A \$SOCAT_PEERADDR \$l; done"
-serve "$NS_S" udp $S_IP 53 python3 -S -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], 53))
-while True:
-    d, a = s.recvfrom(2048)
-    s.sendto(b"U %s %s" % (a[0].encode(), d), a)' $S_IP
+stream_servers
 
 # ---- the previous release, with live flows ----
 out=$(old attach rc --mode tc 2>&1 && old attach rs --mode generic 2>&1 &&
