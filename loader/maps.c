@@ -283,8 +283,10 @@ int pr_open(struct pr_ctx *c, const char *pin_dir, unsigned int flags, __u32 max
 	err = pr_migrate_gate(c, flags);
 	if (!err)
 		err = check_schema(c);
-	if (err)
+	if (err) {
+		pr_close(c); /* the lock a migration took */
 		return err;
+	}
 	for (i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", c->pin_dir, slots[i].name);
 		if (access(path, F_OK))

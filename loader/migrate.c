@@ -48,10 +48,6 @@ struct schema_conv {
 struct mig {
 	const struct schema_conv *sc;
 	int old[16], cur[16]; /* by slot: the old pinned map (-1: none) and the staged one */
-	/* schema 4's counters at the first copy, by rule id, for the top-up's delta */
-	__u32 *stat_ids;
-	void *stat_base;
-	size_t nstat;
 	size_t rules, flows, window_flows;
 	__u64 t0; /* the first copy began */
 };
@@ -162,60 +158,82 @@ static void stats4_to5(const struct pr4_rule_stats *o, struct pr_rule_stats *n, 
 	n->denied += o->denied;
 }
 
-/* Per-rule counters of the live rules. The top-up adds what the old
- * programs counted since the first copy (known only to the process that
- * made it: a resumed migration loses the switch window's counts, never
- * counts twice). */
+/* PIN/migrating/NAME_base: what a converter read at the first copy, kept
+ * for its top-up (also a resumed one's); finish() unpins it. */
+#define BASE_SUFFIX "_base" /* bpffs refuses a dot in a name */
+
+/* Per-rule counters of the live rules. The first copy also keeps what it
+ * read, by rule id, in pr_rstats_base (a hash of every CPU's values); the
+ * top-up adds what the old programs counted since and moves the base up to
+ * it, so a resumed top-up adds only what is new (nothing, once the old
+ * programs are gone). */
 static int conv4_rstats(struct pr_ctx *c, struct mig *m, bool top_up)
 {
-	int ncpu = pr_ncpus(), ofd = old_fd(m, "pr_rstats"), nfd = new_fd(m, "pr_rstats"), err = 0;
-	struct pr4_rule_stats *o = calloc(ncpu, sizeof(*o));
+	int ncpu = pr_ncpus(), ofd = old_fd(m, "pr_rstats"), nfd = new_fd(m, "pr_rstats"), bfd = -1, err = 0;
+	struct pr4_rule_stats *o = calloc(ncpu, sizeof(*o)), *base = calloc(ncpu, sizeof(*o));
 	struct pr_rule_stats *nv = calloc(ncpu, sizeof(*nv));
+	struct pr4_rule_meta *ov = NULL;
+	char path[PATH_MAX];
+	__u32 *ids = NULL;
 	size_t n = 0;
 
-	if (!o || !nv) {
+	snprintf(path, sizeof(path), "%s/" STAGE_DIR "/pr_rstats" BASE_SUFFIX, c->pin_dir);
+	if (!o || !base || !nv) {
 		err = -ENOMEM;
 		goto out;
 	}
-	if (!top_up) {
-		struct pr4_rule_meta *ov = NULL;
-
-		err = pr_map_read_all(old_fd(m, "pr_rmeta"), sizeof(__u32), sizeof(*ov), (void **)&m->stat_ids,
-				      (void **)&ov, &n);
-		free(ov);
-		m->stat_base = err ? NULL : calloc((n ? n : 1) * ncpu, sizeof(*o));
-		if (!err && !m->stat_base)
-			err = -ENOMEM;
-		m->nstat = err ? 0 : n;
+	err = pr_map_read_all(old_fd(m, "pr_rmeta"), sizeof(*ids), sizeof(*ov), (void **)&ids, (void **)&ov, &n);
+	if (err)
+		goto out;
+	if (top_up) {
+		bfd = bpf_obj_get(path);
+		if (bfd < 0 && errno == ENOENT)
+			goto out; /* the finish unpinned it, so the top-up was done */
+	} else {
+		unlink(path);
+		bfd = bpf_map_create(BPF_MAP_TYPE_HASH, "pr_rstats_base", sizeof(__u32), ncpu * sizeof(*o),
+				     n ? n : 1, NULL);
+		if (bfd >= 0 && bpf_obj_pin(bfd, path)) {
+			close(bfd);
+			bfd = -1;
+		}
 	}
-	for (size_t i = 0; !err && i < m->nstat; i++) {
-		struct pr4_rule_stats *base = (struct pr4_rule_stats *)m->stat_base + i * ncpu;
-		__u32 id = m->stat_ids[i];
-
-		if (bpf_map_lookup_elem(ofd, &id, o) || (top_up && bpf_map_lookup_elem(nfd, &id, nv))) {
+	if (bfd < 0) {
+		err = -errno;
+		goto out;
+	}
+	for (size_t i = 0; !err && i < n; i++) {
+		if (bpf_map_lookup_elem(ofd, &ids[i], o) || (top_up && bpf_map_lookup_elem(nfd, &ids[i], nv))) {
 			err = -errno;
 			break;
 		}
+		if (top_up && bpf_map_lookup_elem(bfd, &ids[i], base))
+			continue; /* a rule the first copy did not see: none, under the lock */
 		for (int cpu = 0; cpu < ncpu; cpu++) {
+			struct pr4_rule_stats d = o[cpu];
+
 			if (top_up) {
-				struct pr4_rule_stats d = {
-					o[cpu].pkts_orig - base[cpu].pkts_orig, o[cpu].bytes_orig - base[cpu].bytes_orig,
-					o[cpu].pkts_reply - base[cpu].pkts_reply, o[cpu].bytes_reply - base[cpu].bytes_reply,
-					o[cpu].flows - base[cpu].flows, o[cpu].denied - base[cpu].denied,
-				};
-				stats4_to5(&d, &nv[cpu], true);
-			} else {
-				base[cpu] = o[cpu];
-				stats4_to5(&o[cpu], &nv[cpu], false);
+				d.pkts_orig -= base[cpu].pkts_orig;
+				d.bytes_orig -= base[cpu].bytes_orig;
+				d.pkts_reply -= base[cpu].pkts_reply;
+				d.bytes_reply -= base[cpu].bytes_reply;
+				d.flows -= base[cpu].flows;
+				d.denied -= base[cpu].denied;
 			}
+			stats4_to5(&d, &nv[cpu], top_up);
 		}
-		if (bpf_map_update_elem(nfd, &id, nv, BPF_ANY))
+		if (bpf_map_update_elem(nfd, &ids[i], nv, BPF_ANY) || bpf_map_update_elem(bfd, &ids[i], o, BPF_ANY))
 			err = -errno;
 	}
+out:
 	if (err)
 		err = pr_errf(c, err, "cannot carry the rule counters over (pr_rstats): %s", strerror(-err));
-out:
+	if (bfd >= 0)
+		close(bfd);
+	free(ids);
+	free(ov);
 	free(o);
+	free(base);
 	free(nv);
 	return err;
 }
@@ -631,9 +649,15 @@ static int finish(struct pr_ctx *c)
 	if (!d)
 		return pr_errf(c, -errno, "cannot read %s: %s", dir, strerror(errno));
 	while (!err && (e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+
 		if (e->d_name[0] == '.' || strcmp(e->d_name, "pr_info") == 0)
 			continue;
 		snprintf(from, sizeof(from), "%s/%s", dir, e->d_name);
+		if (len > strlen(BASE_SUFFIX) && strcmp(e->d_name + len - strlen(BASE_SUFFIX), BASE_SUFFIX) == 0) {
+			unlink(from); /* a converter's own */
+			continue;
+		}
 		snprintf(to, sizeof(to), "%s/%s", c->pin_dir, e->d_name);
 		if (rename(from, to))
 			err = pr_errf(c, -errno, "cannot move %s into place: %s", from, strerror(errno));
@@ -656,8 +680,6 @@ static void mig_free(struct mig *m)
 		if (m->cur[i] >= 0)
 			close(m->cur[i]);
 	}
-	free(m->stat_ids);
-	free(m->stat_base);
 }
 
 /* Under the lock: stage and convert (unless resuming a switch), switch, top
@@ -781,5 +803,6 @@ int pr_migrate_gate(struct pr_ctx *c, unsigned int flags)
 		discard(c); /* pr_info, renamed last, is in place: only the directory was left */
 		return 0;
 	}
-	return migrate(c, info.schema, have_stage);
+	err = migrate(c, info.schema, have_stage);
+	return err == -ENOENT ? -EIO : err; /* -ENOENT tells pr_open's callers there are no maps */
 }

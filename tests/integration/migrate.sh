@@ -11,7 +11,7 @@ trap 'cleanup; rm -rf "$TMP" "$PIN_X"' EXIT
 OLD_BIN=$PR_BUILD/prev-schema/portredir
 old() { in_ns "$NS_R" "$OLD_BIN" --pin-dir "$PIN" "$@"; }
 # traced CMD...: this build under strace, its bpf() calls into $TMP/trace
-traced() { in_ns "$NS_R" strace -f -qq -o "$TMP/trace" -e trace=bpf,mkdir,mkdirat,rename,renameat,renameat2 "$@" "$PR_BIN" --pin-dir "$PIN" ${CMD[@]}; }
+traced() { in_ns "$NS_R" strace -f -qq -o "$TMP/trace" -e trace=bpf,mkdir,mkdirat,rename,renameat,renameat2,sendto,sendmsg "$@" "$PR_BIN" --pin-dir "$PIN" ${CMD[@]}; }
 one_line() { [ "$(printf '%s\n' "$1" | wc -l)" = 1 ] && echo yes || echo "no: $1"; }
 pins() { (cd "$1" && find . | sort); }
 
@@ -92,6 +92,18 @@ expect_eq "one line" yes "$(one_line "$out2")"
 expect_contains "message" "holds an unfinished migration to schema 5: run 'portredir attach' or 'portredir apply' to finish it" "$out2"
 expect_end
 
+# kill -9 in the switch, at its fifth netlink message (TC's queries and
+# replacements): some programs run on the staged maps, some on the old ones
+out=$(traced -e inject=sendto,sendmsg:signal=KILL:when=5 2>&1); rc=$?
+out2=$(pr list 2>&1); rc2=$?
+expect_begin "killed while switching the programs: list refuses in one line, and new flows work"
+expect_eq "killed" 137 "$rc"
+expect_eq "staging dir" yes "$([ -d "$PIN/migrating" ] && echo yes)"
+expect_eq "exit status" 1 "$rc2"
+expect_contains "message" "unfinished migration" "$out2"
+expect_eq "a new flow works meanwhile" "A $C_IP hello" "$(tcp_req "$NS_C" $R_CIP 8080 | tr -d '\n')"
+expect_end
+
 # kill -9 at the third rename: this build's programs run on the staged maps,
 # some pins moved; the next command finishes
 CMD=(attach rc --mode tc)
@@ -125,7 +137,7 @@ expect_eq "rules and allowlists carried over" "$rules_before" "$(pr -j list | ru
 stats_after=$(pr -j stats)
 expect_begin "counters carried over"
 expect_ge "web: packets in" "$pkts_before" "$(json_get '.rules[] | select(.name == "web") | .packets_in' <<<"$stats_after")"
-expect_eq "web: flows, the stream's and the one opened meanwhile" "$((flows_before + 1))" \
+expect_eq "web: flows, the stream's and the two opened meanwhile" "$((flows_before + 2))" \
 	"$(json_get '.rules[] | select(.name == "web") | .flows' <<<"$stats_after")"
 expect_ge "global: forward packets translated" "$fwd_before" "$(json_get '.global.xlate_forward' <<<"$stats_after")"
 expect_end
