@@ -92,6 +92,9 @@ __u32 pr_map_max_entries(int fd);
 int pr_pinned_map_fd(struct pr_ctx *c, const char *name);
 /* The kernel's id of the map fd, 0 if it cannot be read. */
 __u32 pr_fd_id(int fd);
+/* Room in the map-only object's maps for max_rules rules (pr_caps_for). */
+struct maps_bpf;
+void pr_size_maps(struct maps_bpf *skel, __u32 max_rules);
 /* The map set's slots (the maps pr_open opens): how many, the i-th's name
  * and its fd in c. */
 size_t pr_slot_count(void);

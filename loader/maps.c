@@ -169,7 +169,7 @@ int pr_obj_reuse_maps(struct pr_ctx *c, struct bpf_object *obj)
 
 /* Room the maps get for max_rules rules (pr_caps_for); pr_rstats and
  * pr_rnat have one slot more, for the unused id 0. */
-static void size_maps(struct maps_bpf *skel, __u32 max_rules)
+void pr_size_maps(struct maps_bpf *skel, __u32 max_rules)
 {
 	struct pr_caps k;
 
@@ -229,7 +229,7 @@ static int create_maps(struct pr_ctx *c, __u32 max_rules)
 		bpf_map__reuse_fd(skel->maps.pr_tx, tx_fd);
 		close(tx_fd);
 	}
-	size_maps(skel, max_rules);
+	pr_size_maps(skel, max_rules);
 	err = maps_bpf__load(skel);
 	if (!err && tx_fd < 0)
 		err = bpf_map__pin(skel->maps.pr_tx, tx_path);

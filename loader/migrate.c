@@ -408,13 +408,10 @@ static bool same_layout(const struct bpf_map_info *a, const struct bpf_map *b)
 /* What every map of this schema becomes: kept (reused by fd), converted, or
  * new; maps outside the slots (the socket hooks') are left to their users,
  * and must have kept their layout. With skel NULL only checks. */
-static int plan_maps(struct pr_ctx *c, struct mig *m, struct maps_bpf *skel, struct maps_bpf *probe,
-		     __u32 max_rules)
+static int plan_maps(struct pr_ctx *c, struct mig *m, struct maps_bpf *skel, struct maps_bpf *probe)
 {
 	struct bpf_map *map;
-	struct pr_caps k;
 
-	pr_caps_for(max_rules, &k);
 	bpf_object__for_each_map(map, probe->obj) {
 		const char *name = bpf_map__name(map);
 		struct bpf_map *dst = skel ? bpf_object__find_map_by_name(skel->obj, name) : NULL;
@@ -443,13 +440,9 @@ static int plan_maps(struct pr_ctx *c, struct mig *m, struct maps_bpf *skel, str
 			continue;
 		}
 		if (strcmp(name, "pr_info") == 0 || conv_of(m->sc, name) || fd < 0) {
-			/* made here: as big as the old one, or as pr_open sizes it */
+			/* made here: as big as the old one, or as pr_open sizes it (stage) */
 			if (dst && fd >= 0)
 				bpf_map__set_max_entries(dst, info.max_entries);
-			else if (dst && (strcmp(name, "pr_rnat") == 0 || strcmp(name, "pr_rstats") == 0))
-				bpf_map__set_max_entries(dst, k.rules + 1);
-			else if (dst && strcmp(name, "pr_rmeta") == 0)
-				bpf_map__set_max_entries(dst, k.rules);
 			continue;
 		}
 		if (!same_layout(&info, map))
@@ -512,7 +505,8 @@ static int stage(struct pr_ctx *c, struct mig *m, struct maps_bpf *probe, __u32 
 	skel = maps_bpf__open_opts(&opts);
 	if (!skel)
 		return pr_errf(c, -errno, "cannot open the map object: %s", strerror(errno));
-	err = plan_maps(c, m, skel, probe, max_rules);
+	pr_size_maps(skel, max_rules);
+	err = plan_maps(c, m, skel, probe);
 	if (!err) {
 		err = maps_bpf__load(skel);
 		if (err)
@@ -701,7 +695,7 @@ static int migrate(struct pr_ctx *c, __u32 from, bool resume)
 		if (!probe)
 			err = pr_errf(c, -errno, "cannot open the map object: %s", strerror(errno));
 		if (!err)
-			err = plan_maps(c, &m, NULL, probe, max_rules); /* refuse before anything changes */
+			err = plan_maps(c, &m, NULL, probe); /* refuse before anything changes */
 		if (!err && other)
 			err = pr_errf(c, -EPROTO,
 				      "cannot migrate %s from schema %u: %zu interface(s) are attached in another network namespace, whose programs this one cannot switch; detach them there first",
