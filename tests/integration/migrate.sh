@@ -157,6 +157,36 @@ expect_eq "new flows work after the migration" "A $C_IP hello|U $C_IP hello" \
 	"$(tcp_req "$NS_C" $R_CIP 8080 | tr -d '\n')|$(udp_req "$NS_C" $R_CIP 5353 <<<hello 2>&1 | tr -d '\n')"
 
 # ---- a schema this build cannot migrate: newer, and older than it knows ----
+# ---- in one go: schema 4 again, with new streams, and one attach of this build ----
+pr detach --all >/dev/null 2>&1
+rm -rf "$PIN" "$TMP/stop-tcp" "$TMP/stop-udp"
+out=$(old attach rc --mode tc 2>&1 && old attach rs --mode generic 2>&1 &&
+	old add tcp :8080 $S_IP:80 --name web 2>&1 && old add udp :5353 $S_IP:53 --name dns 2>&1)
+check "schema 4 again: rc (tc), rs (generic), a TCP and a UDP rule" test $? -eq 0 || diag "$out"
+stream tcp 8080
+stream udp 5353
+wait_until 10 grep -q started "$TMP/tcp.out"
+wait_until 10 grep -q started "$TMP/udp.out"
+sleep 0.5
+out=$(pr attach rc --mode tc 2>&1); rc=$?
+diag "$out"
+expect_begin "one attach migrates it, switches both interfaces and says what it carried over"
+expect_eq "exit status" 0 "$rc"
+expect_match "note" "^portredir: attach: migrated $PIN from schema 4 to 5: 2 rules and 2 flows carried over, 2 interfaces on this build's programs; [0-9]+ flows caught in the [0-9]+ ms switch window$" "$out"
+expect_contains "then the attach" "already attached to rc in tc mode" "$out"
+expect_eq "no staging dir" no "$([ -e "$PIN/migrating" ] && echo yes || echo no)"
+expect_eq "status: both on this build" "this this" "$(pr -j status | json_get '[.interfaces[].build] | join(" ")')"
+expect_end
+sleep 0.5
+touch "$TMP/stop-tcp" "$TMP/stop-udp"
+wait "$STREAM_tcp" "$STREAM_udp" 2>/dev/null
+expect_begin "the streams carried on through it, no exchange lost or changed"
+expect_match "tcp" "^ok [0-9]+ A $C_IP [0-9]+$" "$(tail -1 "$TMP/tcp.out")"
+expect_match "udp" "^ok [0-9]+ U $C_IP [0-9]+$" "$(tail -1 "$TMP/udp.out")"
+expect_end
+expect_eq "the web rule counted its one flow, carried over" 1 \
+	"$(pr -j stats | json_get '.rules[] | select(.name == "web") | .flows')"
+
 # ---- add migrates too: a schema 4 pin dir with a rule and no interface ----
 ln_x() { in_ns "$NS_R" "$PR_BIN" --pin-dir "$PIN_X" "$@"; }
 in_ns "$NS_R" "$OLD_BIN" --pin-dir "$PIN_X" add tcp :1 $S_IP:1 --name x >/dev/null 2>&1
@@ -167,6 +197,7 @@ expect_eq "exit status" 0 "$rc"
 expect_contains "note" "migrated $PIN_X from schema 4 to 5: 1 rules and 0 flows carried over, 0 interfaces" "$out"
 expect_eq "rules" "x y" "$(ln_x -j list | json_get '[.[].name] | sort | join(" ")')"
 expect_end
+st=$(pr -j status)
 for v in 6 3; do
 	bpftool map update pinned "$PIN_X/pr_info" key 0 0 0 0 value 0x52 0x44 0x52 0x50 $v 0 0 0
 	px=$(pins "$PIN_X")
