@@ -216,6 +216,17 @@ stream() {
 	eval "STREAM_$1=$!"
 }
 
+# streams_end DESC: stop both streams (stream tcp, stream udp) and expect
+# each to have finished with every exchange answered, as one check
+streams_end() {
+	touch "$TMP/stop-tcp" "$TMP/stop-udp"
+	wait "$STREAM_tcp" "$STREAM_udp" 2>/dev/null
+	expect_begin "$1"
+	expect_match "tcp" "^ok [0-9]+ A $C_IP [0-9]+$" "$(tail -1 "$TMP/tcp.out")"
+	expect_match "udp" "^ok [0-9]+ U $C_IP [0-9]+$" "$(tail -1 "$TMP/udp.out")"
+	expect_end
+}
+
 # older_build BIN WHAT: 0 when the older build BIN (built by make check from
 # this repository's history) is there; else a failure, or a skip without git
 # history (a tarball), and 1

@@ -80,12 +80,7 @@ expect_eq "same program" "$(json_get '.interfaces[] | select(.interface == "rc")
 expect_end
 
 # the flows carried on across it; stop them
-touch "$TMP/stop-tcp" "$TMP/stop-udp"
-wait "$STREAM_tcp" "$STREAM_udp" 2>/dev/null
-expect_begin "the TCP and UDP flows opened before the upgrade carried on, no exchange lost"
-expect_match "tcp" "^ok [0-9]+ A $C_IP [0-9]+$" "$(tail -1 "$TMP/tcp.out")"
-expect_match "udp" "^ok [0-9]+ U $C_IP [0-9]+$" "$(tail -1 "$TMP/udp.out")"
-expect_end
+streams_end "the TCP and UDP flows opened before the upgrade carried on, no exchange lost"
 expect_eq "new flows work after the upgrade, from a client and from the host itself" \
 	"A $C_IP hello|U $C_IP hello|A $R_SIP hello" \
 	"$(tcp_req "$NS_C" $R_CIP 8080 | tr -d '\n')|$(udp_req "$NS_C" $R_CIP 5353 <<<hello 2>&1 | tr -d '\n')|$(tcp_req "$NS_R" $R_CIP 8080 | tr -d '\n')"
