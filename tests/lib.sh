@@ -216,6 +216,19 @@ stream() {
 	eval "STREAM_$1=$!"
 }
 
+# streams_begin DESC: a TCP stream to :8080 and a UDP stream to :5353 (the
+# rules to stream_servers), expected to have started, as one check
+streams_begin() {
+	stream tcp 8080
+	stream udp 5353
+	wait_until 10 grep -q started "$TMP/tcp.out"
+	wait_until 10 grep -q started "$TMP/udp.out"
+	expect_begin "$1"
+	expect_eq "tcp" "started A $C_IP 0" "$(head -1 "$TMP/tcp.out")"
+	expect_eq "udp" "started U $C_IP 0" "$(head -1 "$TMP/udp.out")"
+	expect_end
+}
+
 # streams_end DESC: stop both streams (stream tcp, stream udp) and expect
 # each to have finished with every exchange answered, as one check
 streams_end() {

@@ -33,14 +33,7 @@ out=$(old attach rc --mode tc 2>&1 && old attach rs --mode generic 2>&1 &&
 	old add tcp :9000-9009 $S_IP:7000 --name range --allow 192.0.2.0/24 --deny-action drop 2>&1)
 check "the schema 4 build attaches rc (tc) and rs (generic) and adds three rules, two with allowlists" test $? -eq 0 || diag "$out"
 expect_eq "the previous schema's build makes schema 4 maps" "map schema 4" "$(old --version | grep -o 'map schema [0-9]*')"
-stream tcp 8080
-stream udp 5353
-wait_until 10 grep -q started "$TMP/tcp.out"
-wait_until 10 grep -q started "$TMP/udp.out"
-expect_begin "both streams run through the schema 4 programs"
-expect_eq "tcp" "started A $C_IP 0" "$(head -1 "$TMP/tcp.out")"
-expect_eq "udp" "started U $C_IP 0" "$(head -1 "$TMP/udp.out")"
-expect_end
+streams_begin "both streams run through the schema 4 programs"
 sleep 1
 rules_of() { json_get '[.[] | {name, proto, listen, target, allow}] | sort_by(.name)'; }
 rules_before=$(old -j list | rules_of)
@@ -157,10 +150,7 @@ rm -rf "$PIN" "$TMP/stop-tcp" "$TMP/stop-udp"
 out=$(old attach rc --mode tc 2>&1 && old attach rs --mode generic 2>&1 &&
 	old add tcp :8080 $S_IP:80 --name web 2>&1 && old add udp :5353 $S_IP:53 --name dns 2>&1)
 check "schema 4 again: rc (tc), rs (generic), a TCP and a UDP rule" test $? -eq 0 || diag "$out"
-stream tcp 8080
-stream udp 5353
-wait_until 10 grep -q started "$TMP/tcp.out"
-wait_until 10 grep -q started "$TMP/udp.out"
+streams_begin "both new streams run through the schema 4 programs"
 sleep 0.5
 out=$(pr attach rc --mode tc 2>&1); rc=$?
 diag "$out"
