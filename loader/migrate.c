@@ -766,7 +766,7 @@ int pr_migrate_gate(struct pr_ctx *c, unsigned int flags)
 				       c->pin_dir, info.schema, PR_SCHEMA_VERSION, info.schema);
 		if (info.schema && info.schema != PR_SCHEMA_VERSION && !conv_from(info.schema))
 			return pr_errf(c, -EPROTO,
-				       "pinned maps in %s have schema %u, which this portredir (schema %u) cannot migrate: detach all interfaces and remove %s (nothing changed)",
+				       "pinned maps in %s have schema %u, which this portredir (schema %u) cannot migrate: detach all interfaces with the portredir that made them and remove %s (nothing changed)",
 				       c->pin_dir, info.schema, PR_SCHEMA_VERSION, c->pin_dir);
 		if (!(flags & PR_OPEN_MIGRATE) && have_stage)
 			return pr_errf(c, -EPROTO,
@@ -783,20 +783,22 @@ int pr_migrate_gate(struct pr_ctx *c, unsigned int flags)
 				return err;
 		}
 	}
+	if (have_stage && info.schema == PR_SCHEMA_VERSION) {
+		discard(c); /* pr_info, renamed last, is in place: only the directory was left */
+		return 0;
+	}
+	if (have_stage && !info.schema)
+		return pr_errf(c, -EPROTO,
+			       "%s holds an unfinished migration but its pr_info is gone: detach --all and remove %s",
+			       c->pin_dir, c->pin_dir);
 	if (have_stage && (!have_staged_info || staged.magic == PR_STAGE_COPY || staged.magic == 0)) {
 		/* interrupted while copying: the old programs still run on the
 		 * complete old maps, so start over */
 		discard(c);
 		have_stage = false;
 	}
-	if (have_stage && !info.schema)
-		return pr_errf(c, -EPROTO,
-			       "%s holds an unfinished migration but its pr_info is gone: detach --all and remove %s",
-			       c->pin_dir, c->pin_dir);
-	if (have_stage && info.schema == PR_SCHEMA_VERSION) {
-		discard(c); /* pr_info, renamed last, is in place: only the directory was left */
-		return 0;
-	}
+	if (!conv_from(info.schema))
+		return 0; /* this schema (the staging dir is gone): nothing to migrate */
 	err = migrate(c, info.schema, have_stage);
 	return err == -ENOENT ? -EIO : err; /* -ENOENT tells pr_open's callers there are no maps */
 }

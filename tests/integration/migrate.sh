@@ -176,6 +176,17 @@ expect_eq "exit status" 0 "$rc"
 expect_contains "note" "migrated $PIN_X from schema 4 to 5: 1 rules and 0 flows carried over, 0 interfaces" "$out"
 expect_eq "rules" "x y" "$(ln_x -j list | json_get '[.[].name] | sort | join(" ")')"
 expect_end
+# killed after the last rename (pr_info's), before the staging dir went
+mkdir "$PIN_X/migrating"
+out=$(ln_x list 2>&1); rc=$?
+out2=$(ln_x add tcp :3 $S_IP:3 --name z 2>&1); rc2=$?
+expect_begin "a staging dir left after the last rename: list refuses, add removes it and adds"
+expect_eq "list's exit status" 1 "$rc"
+expect_contains "list's message" "unfinished migration" "$out"
+expect_eq "add's exit status" 0 "$rc2"
+expect_eq "no staging dir" no "$([ -e "$PIN_X/migrating" ] && echo yes || echo no)"
+expect_eq "rules" "x y z" "$(ln_x -j list | json_get '[.[].name] | sort | join(" ")')"
+expect_end
 # ---- a schema this build cannot migrate: newer, and older than it knows ----
 st=$(pr -j status)
 for v in 6 3; do
