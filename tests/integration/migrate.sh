@@ -169,6 +169,17 @@ expect_eq "the web rule counted its one flow, carried over" 1 \
 # ---- add migrates too: a schema 4 pin dir with a rule and no interface ----
 ln_x() { in_ns "$NS_R" "$PR_BIN" --pin-dir "$PIN_X" "$@"; }
 in_ns "$NS_R" "$OLD_BIN" --pin-dir "$PIN_X" add tcp :1 $S_IP:1 --name x >/dev/null 2>&1
+# an interface of another network namespace (the client's) in it first
+in_ns "$NS_C" "$OLD_BIN" --pin-dir "$PIN_X" attach c0 --mode tc >/dev/null 2>&1
+px=$(pins "$PIN_X")
+out=$(ln_x add tcp :2 $S_IP:2 --name y 2>&1); rc=$?
+expect_begin "interfaces attached in another network namespace: add refuses in one line and changes nothing"
+expect_eq "exit status" 1 "$rc"
+expect_eq "one line" yes "$(one_line "$out")"
+expect_contains "message" "1 interface(s) are attached in another network namespace" "$out"
+expect_eq "pin dir unchanged" "$px" "$(pins "$PIN_X")"
+expect_end
+in_ns "$NS_C" "$OLD_BIN" --pin-dir "$PIN_X" detach c0 >/dev/null 2>&1
 out=$(ln_x add tcp :2 $S_IP:2 --name y 2>&1); rc=$?
 diag "$out"
 expect_begin "add migrates a schema 4 pin dir and then adds"
