@@ -45,9 +45,10 @@ struct schema_conv {
 	size_t n;
 };
 
+#define MIG_SLOTS 16 /* room for pr_slot_count() */
 struct mig {
 	const struct schema_conv *sc;
-	int old[16], cur[16]; /* by slot: the old pinned map (-1: none) and the staged one */
+	int old[MIG_SLOTS], cur[MIG_SLOTS]; /* by slot: the old pinned map (-1: none) and the staged one */
 	size_t rules, flows, window_flows;
 	__u64 t0; /* the first copy began */
 };
@@ -172,7 +173,7 @@ static int conv4_rstats(struct pr_ctx *c, struct mig *m, bool top_up)
 	int ncpu = pr_ncpus(), ofd = old_fd(m, "pr_rstats"), nfd = new_fd(m, "pr_rstats"), bfd = -1, err = 0;
 	struct pr4_rule_stats *o = calloc(ncpu, sizeof(*o)), *base = calloc(ncpu, sizeof(*o));
 	struct pr_rule_stats *nv = calloc(ncpu, sizeof(*nv));
-	struct pr4_rule_meta *ov = NULL;
+	void *ov = NULL; /* the records (first pass) or the base (top-up), unused */
 	char path[PATH_MAX];
 	__u32 *ids = NULL;
 	size_t n = 0;
@@ -182,14 +183,18 @@ static int conv4_rstats(struct pr_ctx *c, struct mig *m, bool top_up)
 		err = -ENOMEM;
 		goto out;
 	}
-	err = pr_map_read_all(old_fd(m, "pr_rmeta"), sizeof(*ids), sizeof(*ov), (void **)&ids, (void **)&ov, &n);
-	if (err)
-		goto out;
 	if (top_up) {
+		/* the rules are the base's: pr_rmeta may be renamed already */
 		bfd = bpf_obj_get(path);
 		if (bfd < 0 && errno == ENOENT)
 			goto out; /* the finish unpinned it, so the top-up was done */
+		if (bfd >= 0)
+			err = pr_map_read_all(bfd, sizeof(*ids), ncpu * sizeof(*o), (void **)&ids, &ov, &n);
 	} else {
+		err = pr_map_read_all(old_fd(m, "pr_rmeta"), sizeof(*ids), sizeof(struct pr4_rule_meta), (void **)&ids,
+				      &ov, &n);
+		if (err)
+			goto out;
 		unlink(path);
 		bfd = bpf_map_create(BPF_MAP_TYPE_HASH, "pr_rstats_base", sizeof(__u32), ncpu * sizeof(*o),
 				     n ? n : 1, NULL);
@@ -198,6 +203,8 @@ static int conv4_rstats(struct pr_ctx *c, struct mig *m, bool top_up)
 			bfd = -1;
 		}
 	}
+	if (err)
+		goto out;
 	if (bfd < 0) {
 		err = -errno;
 		goto out;
@@ -458,8 +465,8 @@ static int plan_maps(struct pr_ctx *c, struct mig *m, struct maps_bpf *skel, str
 	return 0;
 }
 
-/* Open the old maps into m->old; the capacity (max_rules) they were made for. */
-static int open_old(struct pr_ctx *c, struct mig *m, __u32 *max_rules)
+/* Open the old maps into m->old (-1: none); the capacity (max_rules) they were made for. */
+static void open_old(struct pr_ctx *c, struct mig *m, __u32 *max_rules)
 {
 	char path[PATH_MAX];
 	__u32 n;
@@ -470,7 +477,6 @@ static int open_old(struct pr_ctx *c, struct mig *m, __u32 *max_rules)
 	}
 	n = m->old[slot_of("pr_rstats")] >= 0 ? pr_map_max_entries(m->old[slot_of("pr_rstats")]) : 0;
 	*max_rules = n > 1 ? n - 1 : PR_DEFAULT_MAX_RULES;
-	return 0;
 }
 
 /* Interfaces recorded in another network namespace: their programs cannot
@@ -617,10 +623,13 @@ static int switch_ifaces(struct pr_ctx *c, struct mig *m)
 		      recs[i].mode == PR_MODE_NATIVE ? PR_REQ_NATIVE :
 		      recs[i].mode == PR_MODE_GENERIC ? PR_REQ_GENERIC : PR_REQ_TC;
 		err = pr_attach(c, name, req, (recs[i].flags & PR_IF_VIA_STACK) ? PR_ATTACH_VIA_STACK : 0, &res);
-		if (err)
+		if (err) {
+			char why[PR_ERR_LEN];
+
+			snprintf(why, sizeof(why), "%s", c->err);
 			err = pr_errf(c, err, "migration to schema %u stopped at %s: %.300s; run attach or apply again to finish it",
-				      PR_SCHEMA_VERSION, name, c->err);
-		else
+				      PR_SCHEMA_VERSION, name, why);
+		} else
 			c->migrated.ifaces++;
 	}
 	free(keys);
@@ -683,12 +692,14 @@ static int migrate(struct pr_ctx *c, __u32 from, bool resume)
 	struct mig m = { .sc = conv_from(from), .t0 = pr_monotonic_ns() };
 	struct maps_bpf *probe = NULL;
 	__u32 max_rules;
-	int err;
+	int err = 0;
 
+	if (pr_slot_count() > MIG_SLOTS)
+		return pr_errf(c, -E2BIG, "the map set has more slots than a migration has room for");
 	for (size_t i = 0; i < pr_slot_count(); i++)
 		m.old[i] = m.cur[i] = -1;
-	err = open_old(c, &m, &max_rules);
-	if (!err && !resume) {
+	open_old(c, &m, &max_rules);
+	if (!resume) {
 		size_t other = foreign_ifaces(c, m.old[slot_of("pr_ifaces")]);
 
 		probe = maps_bpf__open();

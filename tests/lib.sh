@@ -210,6 +210,7 @@ while True:
 # stream PROTO PORT: a numbered exchange every 20 ms from the client to
 # $R_CIP:PORT until $TMP/stop-PROTO, printing into $TMP/PROTO.out; its pid in STREAM_PROTO
 stream() {
+	rm -f "$TMP/$1.out" "$TMP/stop-$1" # a previous stream's, which the waits below would read
 	in_ns "$NS_C" timeout "$(tmo 300)" python3 -S "$PR_HELPERS/stream.py" "$1" $R_CIP "$2" "$TMP/stop-$1" \
 		"$(tmo 240)" 0.02 "$(tmo 5)" >"$TMP/$1.out" 2>&1 </dev/null &
 	PIDS+=($!)
