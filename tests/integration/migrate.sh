@@ -126,6 +126,8 @@ expect_eq "rs build" "this" "$(json_get '.interfaces[] | select(.interface == "r
 expect_eq "rc ok" true "$(json_get '.interfaces[] | select(.interface == "rc") | .ok' <<<"$st")"
 expect_eq "rs ok" true "$(json_get '.interfaces[] | select(.interface == "rs") | .ok' <<<"$st")"
 expect_eq "the schema 4 build now refuses it" 1 "$(old status >/dev/null 2>&1; echo $?)"
+expect_contains "the records and the datapath maps agree" "tables: consistent" "$(pr status)"
+expect_no_match "nothing unfinished" "did not finish" "$(pr status)"
 expect_end
 expect_eq "rules and allowlists carried over" "$rules_before" "$(pr -j list | rules_of)"
 stats_after=$(pr -j stats)
@@ -161,6 +163,8 @@ expect_match "note" "^portredir: attach: migrated $PIN from schema 4 to 5: 2 rul
 expect_contains "then the attach" "already attached to rc in tc mode" "$out"
 expect_eq "no staging dir" no "$([ -e "$PIN/migrating" ] && echo yes || echo no)"
 expect_eq "status: both on this build" "this this" "$(pr -j status | json_get '[.interfaces[].build] | join(" ")')"
+expect_contains "status: the records and the datapath maps agree, no change left unfinished" "tables: consistent" "$(pr status)"
+expect_no_match "status: nothing unfinished" "did not finish" "$(pr status)"
 expect_end
 sleep 0.5
 streams_end "the streams carried on through it, no exchange lost or changed"
