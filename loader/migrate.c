@@ -259,6 +259,53 @@ static void ct4_to5(const struct pr4_ct_val *o, struct pr_ct_val *n)
 	/* the route cache stays empty (nh_ifindex 0): looked up again */
 }
 
+/* A staged conntrack entry's key and when it was seen, sorted by key. */
+struct ct_seen {
+	struct pr_ct_key k;
+	__u64 last_seen;
+};
+
+static int ct_seen_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct pr_ct_key));
+}
+
+/* Write into fd each of the n converted entries that fd lacks or saw
+ * earlier; *written counts them. fd is read once and searched in memory,
+ * so the top-up of a full table costs a read and a sort, not a lookup an
+ * entry. */
+static int ct_top_up(int fd, const struct pr_ct_key *keys, const struct pr_ct_val *nv, size_t n, size_t *written)
+{
+	struct pr_ct_key *sk = NULL;
+	struct pr_ct_val *sv = NULL;
+	struct ct_seen *seen;
+	size_t ns = 0;
+	int err;
+
+	err = pr_map_read_all(fd, sizeof(*sk), sizeof(*sv), (void **)&sk, (void **)&sv, &ns);
+	seen = err ? NULL : calloc(ns ? ns : 1, sizeof(*seen));
+	if (!err && !seen)
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < ns; i++) {
+		seen[i].k = sk[i];
+		seen[i].last_seen = sv[i].last_seen;
+	}
+	if (!err)
+		qsort(seen, ns, sizeof(*seen), ct_seen_cmp);
+	for (size_t i = 0; !err && i < n; i++) {
+		const struct ct_seen *s = bsearch(&keys[i], seen, ns, sizeof(*seen), ct_seen_cmp);
+
+		if (s && s->last_seen >= nv[i].last_seen)
+			continue;
+		if (bpf_map_update_elem(fd, &keys[i], &nv[i], s ? BPF_EXIST : BPF_NOEXIST) == 0)
+			(*written)++;
+	}
+	free(sk);
+	free(sv);
+	free(seen);
+	return err;
+}
+
 /* Every flow. The top-up adds the entries the old programs made since the
  * first copy and takes the ones they touched later than the new programs
  * did (a state change in the switch window). */
@@ -266,7 +313,7 @@ static int conv4_ct(struct pr_ctx *c, struct mig *m, bool top_up)
 {
 	struct pr_ct_key *keys = NULL;
 	struct pr4_ct_val *ov = NULL;
-	struct pr_ct_val *nv = NULL, now;
+	struct pr_ct_val *nv = NULL;
 	int fd = new_fd(m, "pr_ct"), err;
 	size_t n = 0, done;
 
@@ -284,14 +331,7 @@ static int conv4_ct(struct pr_ctx *c, struct mig *m, bool top_up)
 		err = pr_map_update_many(fd, keys, sizeof(*keys), nv, sizeof(*nv), n, BPF_ANY, &done);
 		m->flows = n / 2;
 	} else {
-		for (size_t i = 0; i < n; i++) {
-			bool have = bpf_map_lookup_elem(fd, &keys[i], &now) == 0;
-
-			if (have && now.last_seen >= nv[i].last_seen)
-				continue;
-			if (bpf_map_update_elem(fd, &keys[i], &nv[i], have ? BPF_EXIST : BPF_NOEXIST) == 0)
-				m->window_flows++;
-		}
+		err = ct_top_up(fd, keys, nv, n, &m->window_flows);
 		m->window_flows /= 2;
 	}
 	if (err)
