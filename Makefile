@@ -215,10 +215,23 @@ $(PREV):
 	$(MAKE) -s -C $(O)/prev/src O=$(abspath $(O)/prev/out) $(abspath $(O)/prev/out)/portredir
 	cp $(O)/prev/out/portredir $@
 
+# The previous map schema: main at e034065 (schema 4, before 6b79542 gave
+# conntrack a second rewrite and rules source NAT), for tests/integration/
+# migrate.sh to attach and migrate from. Move it at a schema bump, with the
+# converter the bump needs (loader/migrate.c).
+PREV_SCHEMA_COMMIT := e034065
+PREV_SCHEMA := $(O)/prev-schema/portredir
+$(PREV_SCHEMA):
+	rm -rf $(O)/prev-schema && mkdir -p $(O)/prev-schema/src
+	git archive $(PREV_SCHEMA_COMMIT) | tar -x -C $(O)/prev-schema/src
+	$(MAKE) -s -C $(O)/prev-schema/src O=$(abspath $(O)/prev-schema/out) $(abspath $(O)/prev-schema/out)/portredir
+	cp $(O)/prev-schema/out/portredir $@
+
 check: deps
 	$(MAKE) O=$(O) all
 	$(MAKE) O=$(O) $(FUZZER) || echo "fuzz harness not built (tests/run.sh reports why)"
 	$(MAKE) O=$(O) $(PREV) || echo "previous release not built (the upgrade suite reports why)"
+	$(MAKE) O=$(O) $(PREV_SCHEMA) || echo "previous schema not built (the migrate suite reports why)"
 	O=$(O) PR_SKIP="$(PR_SKIP)" tests/run.sh
 
 unit: all
@@ -247,7 +260,7 @@ vmdeps:
 
 # The whole suite inside a VM on KERNEL (default: Debian's 6.1 from vmdeps).
 vmtest: vmdeps
-	$(MAKE) all $(FUZZER) $(PREV)
+	$(MAKE) all $(FUZZER) $(PREV) $(PREV_SCHEMA)
 	PR_SKIP="$(PR_SKIP)" tests/vm/vmtest.sh $(KERNEL)
 
 # Install layout. PREFIX=/usr for a distribution package; DESTDIR stages the tree.

@@ -20,11 +20,14 @@ extern struct cli_global cli;
 
 /* The pin dir a command works on, for messages when there are no maps. */
 const char *cli_pin_dir(void);
-/* Open the pinned maps (creating them when create; max_rules sizes new ones,
+/* Open the pinned maps (creating them when create, and then migrating an
+ * older schema's; max_rules sizes new ones,
  * 0 the default). Returns 0; 1 when there are none yet and !create
  * (read-only commands then show an empty state); or EXIT_FAIL once the
  * failure has been reported. */
 int cli_open(struct pr_ctx *c, bool create, __u32 max_rules);
+/* cli_open with pr_open's flags (PR_OPEN_*). */
+int cli_open_flags(struct pr_ctx *c, unsigned int flags, __u32 max_rules);
 /* An attached interface with every program it should have. */
 /* Report c->err as the command's failure; returns EXIT_FAIL. */
 int cli_fail(const struct pr_ctx *c);

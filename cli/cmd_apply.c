@@ -353,7 +353,8 @@ static int apply_failed(const char *shown, const struct pr_ctx *c, int err, cons
  * maps it plans from an empty table. Returns cli_open's 0, 1 or -1. */
 static int apply_open(struct pr_ctx *c, const struct pr_ruleset *rs, bool dry_run)
 {
-	int open = cli_open(c, false, 0);
+	/* a dry run migrates nothing: an older schema's maps are refused */
+	int open = cli_open_flags(c, dry_run ? 0 : PR_OPEN_MIGRATE, 0);
 
 	if (open == 1 && !dry_run)
 		open = cli_open(c, true, rs->max_rules);

@@ -86,17 +86,31 @@ const char *cli_pin_dir(void)
 	return cli.pin_dir ? cli.pin_dir : PR_DEFAULT_PIN_DIR;
 }
 
-int cli_open(struct pr_ctx *c, bool create, __u32 max_rules)
+int cli_open_flags(struct pr_ctx *c, unsigned int flags, __u32 max_rules)
 {
-	int err = pr_open(c, cli.pin_dir, create ? PR_OPEN_CREATE : 0, max_rules);
+	const struct pr_migrated *m = &c->migrated;
+	int err = pr_open(c, cli.pin_dir, flags, max_rules);
 
-	if (err == -ENOENT && !create)
+	if (err == -ENOENT && !(flags & PR_OPEN_CREATE))
 		return 1;
 	if (err) {
 		out_err(EXIT_FAIL, "%s", c->err);
 		return -1;
 	}
+	if (m->from && m->resumed)
+		out_note("finished the migration of %s from schema %u to %u that an earlier command began (%zu interfaces on this build's programs)",
+			 c->pin_dir, m->from, PR_SCHEMA_VERSION, m->ifaces);
+	else if (m->from)
+		out_note("migrated %s from schema %u to %u: %zu rules and %zu flows carried over, %zu interfaces on this build's programs; %zu flows caught in the %llu ms switch window",
+			 c->pin_dir, m->from, PR_SCHEMA_VERSION, m->rules, m->flows,
+			 m->ifaces, m->window_flows, (unsigned long long)(m->window_us / 1000));
 	return 0;
+}
+
+/* The commands that create maps (attach, add) also migrate an older schema's. */
+int cli_open(struct pr_ctx *c, bool create, __u32 max_rules)
+{
+	return cli_open_flags(c, create ? PR_OPEN_CREATE | PR_OPEN_MIGRATE : 0, max_rules);
 }
 
 int cli_fail(const struct pr_ctx *c)

@@ -99,6 +99,18 @@ out:
 	return err;
 }
 
+int pr_tc_prepare(struct pr_ctx *c, bool via_stack)
+{
+	int err, fds[2];
+
+	err = tc_progs(c, via_stack, fds);
+	if (err)
+		return err;
+	close(fds[0]);
+	close(fds[1]);
+	return 0;
+}
+
 int pr_tc_attach(struct pr_ctx *c, __u32 ifindex, const char *ifname, struct pr_iface *rec, bool via_stack)
 {
 	struct bpf_tc_hook h;

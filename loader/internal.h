@@ -92,6 +92,22 @@ __u32 pr_map_max_entries(int fd);
 int pr_pinned_map_fd(struct pr_ctx *c, const char *name);
 /* The kernel's id of the map fd, 0 if it cannot be read. */
 __u32 pr_fd_id(int fd);
+/* Room in the map-only object's maps for max_rules rules (pr_caps_for). */
+struct maps_bpf;
+void pr_size_maps(struct maps_bpf *skel, __u32 max_rules);
+/* The map set's slots (the maps pr_open opens): how many, the i-th's name
+ * and its fd in c. */
+size_t pr_slot_count(void);
+const char *pr_slot_name(size_t i);
+int *pr_slot_fd(struct pr_ctx *c, size_t i);
+
+/* Migration across schemas (migrate.c). Before pr_open opens the maps:
+ * 0 when the pin dir has this schema (or nothing yet); with
+ * PR_OPEN_MIGRATE, an older schema's maps converted and every interface of
+ * this network namespace moved to this build (c->migrated says what), or
+ * an unfinished migration resumed; else -EPROTO, c->err one line saying
+ * what to run. Nothing changes on a refusal. */
+int pr_migrate_gate(struct pr_ctx *c, unsigned int flags);
 
 /* The verified-program cache (prog_cache.c): PIN/progs/KEY-NAME, where KEY
  * is "KIND-BUILDTAG-VARIANT"; entries of another build of KIND go when one
@@ -144,6 +160,9 @@ __u32 pr_tc_live_id(__u32 ifindex, bool egress);
 /* Load the TC programs and attach ingress and egress, creating clsact when
  * absent (PR_IF_OWN_CLSACT in rec->flags) and noting the ids in rec. */
 int pr_tc_attach(struct pr_ctx *c, __u32 ifindex, const char *ifname, struct pr_iface *rec, bool via_stack);
+/* This build's TC programs for via_stack verified and cached, so that an
+ * attach after it only attaches (a migration does it before its copy). */
+int pr_tc_prepare(struct pr_ctx *c, bool via_stack);
 /* Whether ifindex's TC programs are this build's (for via_stack), as the
  * cache knows them; false when this build never attached in the pin dir. */
 bool pr_tc_current(struct pr_ctx *c, __u32 ifindex, bool via_stack);

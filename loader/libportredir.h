@@ -22,9 +22,24 @@ struct pr_ctx {
 	__u32 max_rules;         /* rule ids are 1..max_rules (pr_rstats has one more slot) */
 	__u32 rule_entries_max;  /* pr_rules: lookup entries, one per listen port and protocol */
 	__u32 allow_entries_max; /* pr_allow: source prefixes of all rules together */
+	/* What pr_open with PR_OPEN_MIGRATE did to a pin dir of an older schema
+	 * (loader/migrate.c); from 0 when it found the current one. */
+	struct pr_migrated {
+		__u32 from;          /* the schema migrated from (0: no migration) */
+		bool resumed;        /* it finished one an earlier command began */
+		size_t rules, flows; /* carried over */
+		size_t window_flows; /* of those, opened or moved between the copy and the switch */
+		size_t ifaces;       /* interfaces moved to this build's programs */
+		__u64 window_us;     /* from the first copy to the last program switched */
+	} migrated;
+	bool staged; /* loader only: the fds are a migration's staged set, reused by fd alone */
 };
 
 #define PR_OPEN_CREATE (1u << 0) /* create and pin the maps when absent */
+/* Migrate a pin dir of an older schema in place of refusing it (attach,
+ * apply and add); without it such a pin dir, or an unfinished migration,
+ * is refused in one line naming the command that migrates. */
+#define PR_OPEN_MIGRATE (1u << 1)
 
 /* Open the map set under pin_dir (NULL: $PORTREDIR_PIN_DIR, else the default).
  * Mounts bpffs at /sys/fs/bpf when needed. Without PR_OPEN_CREATE an absent

@@ -92,6 +92,21 @@ static int *slot_fd(struct pr_ctx *c, const struct map_slot *s)
 	return (int *)((char *)c + s->off);
 }
 
+size_t pr_slot_count(void)
+{
+	return sizeof(slots) / sizeof(slots[0]);
+}
+
+const char *pr_slot_name(size_t i)
+{
+	return slots[i].name;
+}
+
+int *pr_slot_fd(struct pr_ctx *c, size_t i)
+{
+	return slot_fd(c, &slots[i]);
+}
+
 int pr_pinned_map_fd(struct pr_ctx *c, const char *name)
 {
 	for (size_t i = 0; i < sizeof(slots) / sizeof(slots[0]); i++)
@@ -142,6 +157,10 @@ int pr_obj_reuse_maps(struct pr_ctx *c, struct bpf_object *obj)
 		if (!map || fd < 0)
 			continue;
 		err = bpf_map__reuse_fd(map, fd);
+		/* a migration's staged map: libbpf must not swap in the older
+		 * schema's map still pinned under the name */
+		if (!err && c->staged)
+			err = bpf_map__set_pin_path(map, NULL);
 		if (err)
 			return pr_errf(c, err, "cannot reuse %s/%s: %s", c->pin_dir, slots[i].name, strerror(-err));
 	}
@@ -150,7 +169,7 @@ int pr_obj_reuse_maps(struct pr_ctx *c, struct bpf_object *obj)
 
 /* Room the maps get for max_rules rules (pr_caps_for); pr_rstats and
  * pr_rnat have one slot more, for the unused id 0. */
-static void size_maps(struct maps_bpf *skel, __u32 max_rules)
+void pr_size_maps(struct maps_bpf *skel, __u32 max_rules)
 {
 	struct pr_caps k;
 
@@ -210,7 +229,7 @@ static int create_maps(struct pr_ctx *c, __u32 max_rules)
 		bpf_map__reuse_fd(skel->maps.pr_tx, tx_fd);
 		close(tx_fd);
 	}
-	size_maps(skel, max_rules);
+	pr_size_maps(skel, max_rules);
 	err = maps_bpf__load(skel);
 	if (!err && tx_fd < 0)
 		err = bpf_map__pin(skel->maps.pr_tx, tx_path);
@@ -261,9 +280,13 @@ int pr_open(struct pr_ctx *c, const char *pin_dir, unsigned int flags, __u32 max
 		return pr_errf(c, -EINVAL, "pin dir %s is not on a bpf filesystem", c->pin_dir);
 	chmod(c->pin_dir, 0700);
 
-	err = check_schema(c);
-	if (err)
+	err = pr_migrate_gate(c, flags);
+	if (!err)
+		err = check_schema(c);
+	if (err) {
+		pr_close(c); /* the lock a migration took */
 		return err;
+	}
 	for (i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", c->pin_dir, slots[i].name);
 		if (access(path, F_OK))

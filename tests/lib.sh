@@ -191,6 +191,69 @@ serve_reply() {
 	fi
 }
 
+# ---- live streams across a change (upgrade.sh, migrate.sh) ----
+
+# stream_servers: a TCP echo on $S_IP:80 (socat) and a UDP echo on $S_IP:53
+# (one process: a datagram every 20 ms must not wait for a process start),
+# each reply ending with the line's number
+stream_servers() {
+	serve "$NS_S" tcp $S_IP 80 socat TCP-LISTEN:80,bind=$S_IP,fork,reuseaddr SYSTEM:"while read l; do echo A \$SOCAT_PEERADDR \$l; done"
+	serve "$NS_S" udp $S_IP 53 python3 -S -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+while True:
+    d, a = s.recvfrom(2048)
+    s.sendto(b"U %s %s" % (a[0].encode(), d), a)' $S_IP
+}
+
+# stream PROTO PORT: a numbered exchange every 20 ms from the client to
+# $R_CIP:PORT until $TMP/stop-PROTO, printing into $TMP/PROTO.out; its pid in STREAM_PROTO
+stream() {
+	rm -f "$TMP/$1.out" "$TMP/stop-$1" # a previous stream's, which the waits below would read
+	in_ns "$NS_C" timeout "$(tmo 300)" python3 -S "$PR_HELPERS/stream.py" "$1" $R_CIP "$2" "$TMP/stop-$1" \
+		"$(tmo 240)" 0.02 "$(tmo 5)" >"$TMP/$1.out" 2>&1 </dev/null &
+	PIDS+=($!)
+	eval "STREAM_$1=$!"
+}
+
+# streams_begin DESC: a TCP stream to :8080 and a UDP stream to :5353 (the
+# rules to stream_servers), expected to have started, as one check
+streams_begin() {
+	stream tcp 8080
+	stream udp 5353
+	wait_until 10 grep -q started "$TMP/tcp.out"
+	wait_until 10 grep -q started "$TMP/udp.out"
+	expect_begin "$1"
+	expect_eq "tcp" "started A $C_IP 0" "$(head -1 "$TMP/tcp.out")"
+	expect_eq "udp" "started U $C_IP 0" "$(head -1 "$TMP/udp.out")"
+	expect_end
+}
+
+# streams_end DESC: stop both streams (stream tcp, stream udp) and expect
+# each to have finished with every exchange answered, as one check
+streams_end() {
+	touch "$TMP/stop-tcp" "$TMP/stop-udp"
+	wait "$STREAM_tcp" "$STREAM_udp" 2>/dev/null
+	expect_begin "$1"
+	expect_match "tcp" "^ok [0-9]+ A $C_IP [0-9]+$" "$(tail -1 "$TMP/tcp.out")"
+	expect_match "udp" "^ok [0-9]+ U $C_IP [0-9]+$" "$(tail -1 "$TMP/udp.out")"
+	expect_end
+}
+
+# older_build BIN WHAT: 0 when the older build BIN (built by make check from
+# this repository's history) is there; else a failure, or a skip without git
+# history (a tarball), and 1
+older_build() {
+	[ -x "$1" ] && return 0
+	if git -C "$(dirname "${BASH_SOURCE[0]}")/.." rev-parse --git-dir >/dev/null 2>&1; then
+		not_ok "$2 is built (make check builds it from git history: make $1)"
+	else
+		skip "$2" "no git history to build it from (a tarball)"
+	fi
+	return 1
+}
+
 # ---- clients: each returns as soon as the reply is complete ----
 
 # tcp_req NS ADDR PORT [SRC]: send "hello" from SRC if given, print the reply;

@@ -34,6 +34,8 @@ if [ "$WHAT" != unit ] && [ -n "$ROOT" ]; then
 	suites+=("monitor:tests/integration/monitor.sh tc")
 	# this build attached over the previous release under live flows
 	suites+=("upgrade:tests/integration/upgrade.sh")
+	# this build migrating the previous schema's maps under live flows, interrupted and resumed
+	suites+=("migrate:tests/integration/migrate.sh")
 	# the CNI plugin with Debian's bridge plugin (and portmap beside it), then under podman
 	suites+=("cni:tests/integration/cni.sh" "podman:tests/integration/podman.sh")
 	# man pages and bash completion against the CLI's own usage

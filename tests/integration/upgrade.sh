@@ -10,49 +10,19 @@ trap 'cleanup; rm -rf "$TMP"' EXIT
 PREV_BIN=$PR_BUILD/prev/portredir
 old() { in_ns "$NS_R" "$PREV_BIN" --pin-dir "$PIN" "$@"; }
 iface_field() { pr -j status | json_get '.interfaces[] | select(.interface == $i) | .[$f]' i "$1" f "$2"; }
-# stream PROTO PORT: a numbered exchange every 20 ms until $TMP/stop-PROTO
-stream() {
-	in_ns "$NS_C" timeout "$(tmo 300)" python3 -S "$PR_HELPERS/stream.py" "$1" $R_CIP "$2" "$TMP/stop-$1" \
-		"$(tmo 240)" 0.02 "$(tmo 5)" >"$TMP/$1.out" 2>&1 </dev/null &
-	PIDS+=($!)
-	eval "STREAM_$1=$!"
-}
 
 tap_plan
 echo "# namespaces $NS_C $NS_R $NS_S, pin dir $PIN, previous release $PREV_BIN, time scale x$PR_SCALE"
-if [ ! -x "$PREV_BIN" ]; then
-	if git -C "$HERE/../.." rev-parse --git-dir >/dev/null 2>&1; then
-		not_ok "the previous release is built (make check builds it from git history: make $PREV_BIN)"
-	else
-		skip "upgrade from the previous release" "no git history to build it from (a tarball)"
-	fi
-	tap_done; exit $?
-fi
+older_build "$PREV_BIN" "the previous release" || { tap_done; exit $?; }
 topo_up || { echo "Bail out! cannot build namespaces"; exit 1; }
 
-# Servers: TCP echo (socat) and UDP echo (one process: a datagram every 20 ms
-# must not wait for a process start), each reply ending with the line's number.
-serve "$NS_S" tcp $S_IP 80 socat TCP-LISTEN:80,bind=$S_IP,fork,reuseaddr SYSTEM:"while read l; do echo A \$SOCAT_PEERADDR \$l; done"
-serve "$NS_S" udp $S_IP 53 python3 -S -c '
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((sys.argv[1], 53))
-while True:
-    d, a = s.recvfrom(2048)
-    s.sendto(b"U %s %s" % (a[0].encode(), d), a)' $S_IP
+stream_servers
 
 # ---- the previous release, with live flows ----
 out=$(old attach rc --mode tc 2>&1 && old attach rs --mode generic 2>&1 &&
 	old add tcp :8080 $S_IP:80 --name web 2>&1 && old add udp :5353 $S_IP:53 --name dns 2>&1)
 check "the previous release attaches rc (tc) and rs (generic) and adds a TCP and a UDP rule" test $? -eq 0 || diag "$out"
-stream tcp 8080
-stream udp 5353
-wait_until 10 grep -q started "$TMP/tcp.out"
-wait_until 10 grep -q started "$TMP/udp.out"
-expect_begin "both flows run through the previous release"
-expect_eq "tcp" "started A $C_IP 0" "$(head -1 "$TMP/tcp.out")"
-expect_eq "udp" "started U $C_IP 0" "$(head -1 "$TMP/udp.out")"
-expect_end
+streams_begin "both flows run through the previous release"
 st=$(pr -j status)
 in_before=$(json_get '.interfaces[] | select(.interface == "rc") | .tc_ingress_prog_id' <<<"$st")
 xdp_before=$(json_get '.interfaces[] | select(.interface == "rs") | .xdp_prog_id' <<<"$st")
@@ -118,12 +88,7 @@ expect_match "after the upgrade a monitor gets the next new flow's event" '^\{"t
 	"$(cat "$TMP/mon")"
 
 # the flows carried on across it; stop them
-touch "$TMP/stop-tcp" "$TMP/stop-udp"
-wait "$STREAM_tcp" "$STREAM_udp" 2>/dev/null
-expect_begin "the TCP and UDP flows opened before the upgrade carried on, no exchange lost"
-expect_match "tcp" "^ok [0-9]+ A $C_IP [0-9]+$" "$(tail -1 "$TMP/tcp.out")"
-expect_match "udp" "^ok [0-9]+ U $C_IP [0-9]+$" "$(tail -1 "$TMP/udp.out")"
-expect_end
+streams_end "the TCP and UDP flows opened before the upgrade carried on, no exchange lost"
 expect_eq "new flows work after the upgrade, from a client and from the host itself" \
 	"A $C_IP hello|U $C_IP hello|A $R_SIP hello" \
 	"$(tcp_req "$NS_C" $R_CIP 8080 | tr -d '\n')|$(udp_req "$NS_C" $R_CIP 5353 <<<hello 2>&1 | tr -d '\n')|$(tcp_req "$NS_R" $R_CIP 8080 | tr -d '\n')"
