@@ -25,7 +25,7 @@
 #define PR_ALLOW_ENTRIES 65536
 #define PR_CT_ENTRIES 262144   /* conntrack entries; each flow takes two */
 #define PR_IFACES 256          /* attachments recorded for status */
-#define PR_PEERS 4096          /* pr_peer: veths whose peer is in another namespace */
+#define PR_PEERS 65536         /* pr_peer slots: ifindexes below this can take the peer fast path */
 #define PR_NAME_LEN 32
 
 /* Address in network order. IPv4 uses v4 and leaves the other 12 bytes zero,
@@ -265,7 +265,8 @@ _Static_assert(sizeof(struct pr_ifaddr) == 24, "pr_ifaddr layout");
  * namespace reuses for another device has other neighbours. */
 struct pr_peer {
 	__u8 mac[6];
-	__u8 pad[2];
+	__u8 set;    /* 1: a veth with its peer elsewhere; 0: an empty slot */
+	__u8 pad;
 };
 _Static_assert(sizeof(struct pr_peer) == 8, "pr_peer layout");
 

@@ -130,9 +130,9 @@ static int peer_links(struct peer_link **v, size_t *n)
 
 int pr_peer_refresh(struct pr_ctx *c)
 {
+	struct pr_peer *slots = NULL, *want = NULL;
 	struct peer_link *now = NULL;
 	char path[PATH_MAX];
-	__u32 key, next;
 	size_t n = 0;
 	int fd, err;
 
@@ -142,25 +142,36 @@ int pr_peer_refresh(struct pr_ctx *c)
 		return errno == ENOENT ? 0 : pr_errf(c, -errno, "cannot open %s: %s", path, strerror(errno));
 	err = peer_links(&now, &n);
 	if (err) {
-		close(fd);
-		return pr_errf(c, err, "cannot list the veths of this network namespace: %s", strerror(-err));
+		err = pr_errf(c, err, "cannot list the veths of this network namespace: %s", strerror(-err));
+		goto out;
 	}
-	/* Entries whose ifindex is one of our veths' with another peer MAC, or
-	 * no such veth here, go; another namespace's (same pin dir) may go too,
-	 * which only costs it the fast path until its next refresh. */
-	for (int more = bpf_map_get_next_key(fd, NULL, &next) == 0; more;) {
-		bool keep = false;
-
-		key = next;
-		more = bpf_map_get_next_key(fd, &key, &next) == 0;
-		for (size_t i = 0; i < n && !keep; i++)
-			keep = now[i].ifindex == key && now[i].have_mac;
-		if (!keep)
-			bpf_map_delete_elem(fd, &key);
+	slots = calloc(PR_PEERS, sizeof(*slots));
+	want = calloc(PR_PEERS, sizeof(*want));
+	if (!slots || !want) {
+		err = pr_errf(c, -ENOMEM, "out of memory reading %s", path);
+		goto out;
 	}
-	for (size_t i = 0; i < n && !err; i++)
-		if (now[i].have_mac && bpf_map_update_elem(fd, &now[i].ifindex, &now[i].val, BPF_ANY))
+	/* ifindexes from PR_PEERS on take the plain redirect */
+	for (size_t i = 0; i < n; i++)
+		if (now[i].have_mac && now[i].ifindex < PR_PEERS) {
+			want[now[i].ifindex] = now[i].val;
+			want[now[i].ifindex].set = 1;
+		}
+	/* Only the slots that change are written: a slot another namespace
+	 * sharing the pin dir set is cleared here, which costs it the fast path
+	 * until its next refresh, never a wrong delivery (the MAC guards it). */
+	err = pr_array_read(fd, sizeof(*slots), slots, PR_PEERS);
+	if (err) {
+		err = pr_errf(c, err, "cannot read %s: %s", path, strerror(-err));
+		goto out;
+	}
+	for (__u32 k = 0; k < PR_PEERS && !err; k++)
+		if (memcmp(&slots[k], &want[k], sizeof(want[k])) &&
+		    bpf_map_update_elem(fd, &k, &want[k], BPF_ANY))
 			err = pr_errf(c, -errno, "cannot write %s: %s", path, strerror(errno));
+out:
+	free(slots);
+	free(want);
 	free(now);
 	close(fd);
 	return err;

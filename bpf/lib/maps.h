@@ -98,9 +98,11 @@ struct {
 /* veths whose peer is in another namespace (a container's), by ifindex,
  * with the peer's MAC (struct pr_peer): TC ingress delivers a translated
  * packet routed to one, to that MAC, straight into the peer
- * (bpf_redirect_peer). Written by the loader at attach and apply. */
+ * (bpf_redirect_peer). Written by the loader at attach and apply. An array,
+ * so the lookup every redirect makes is inlined by the verifier: no helper
+ * call on the established path for devices that are not such veths. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PR_PEERS);
 	__type(key, __u32);
 	__type(value, struct pr_peer);

@@ -107,12 +107,17 @@ bpftool map update pinned "$BPIN/maps/fwd_cfg" key 0 0 0 0 value $cfg || exit 1
 # a devmap resolves the ifindex in the updating process's namespace: the router's
 in_ns "$NS_R" bpftool map update pinned "$BPIN/maps/fwd_tx" key 0 0 0 0 value $(le32 "$RS_IDX") || exit 1
 
-# server counter: xdp (count_xdp, measurements) or tc (count_tc, so tcpdump sees packets)
+# server counter: xdp (count_xdp, measurements) or tc (count_tc, so tcpdump sees packets).
+# xdp also has count_tc behind it: a packet TC ingress on rc delivered with
+# bpf_redirect_peer (portredir tc and auto: rs's peer is s0) enters s0 past its
+# XDP program, and only TC sees it; what XDP counts it drops, so none is counted twice.
 server_counter() {
 	in_ns "$NS_S" ip link set dev s0 xdp off 2>/dev/null
 	in_ns "$NS_S" tc qdisc del dev s0 clsact 2>/dev/null
 	case "$1" in
-	xdp) in_ns "$NS_S" bpftool net attach xdpdrv pinned "$BPIN/count_xdp" dev s0 ;;
+	xdp) in_ns "$NS_S" bpftool net attach xdpdrv pinned "$BPIN/count_xdp" dev s0 &&
+		in_ns "$NS_S" tc qdisc add dev s0 clsact &&
+		in_ns "$NS_S" tc filter add dev s0 ingress bpf da object-pinned "$BPIN/count_tc" ;;
 	tc) in_ns "$NS_S" tc qdisc add dev s0 clsact && in_ns "$NS_S" tc filter add dev s0 ingress bpf da object-pinned "$BPIN/count_tc" ;;
 	none) ;;
 	esac

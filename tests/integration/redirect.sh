@@ -531,12 +531,16 @@ case_threaded_napi() {
 # whose MAC is not the next hop's is not used. tc mode only (XDP on veth
 # hands translated packets to the stack).
 case_peer() {
-	local out dr df p0 peers idx mac
+	local out dr df p0 peers= idx mac i
 	fwd_setup
 	pr attach rs --mode "$MODE" >/dev/null
 	add tcp :8080 $S_IP:80 --name web
-	peers=$(bpftool -j map dump pinned "$PIN/pr_peer" | json_get '[.[].key] | length')
-	expect_eq "pr_peer holds rc and rs, whose peers are in other namespaces" 2 "$peers"
+	for i in rc rs; do
+		idx=$(in_ns "$NS_R" ip -j link show $i | json_get '.[0].ifindex')
+		peers+="$(bpftool -j map lookup pinned "$PIN/pr_peer" key $((idx & 255)) $((idx >> 8 & 255)) 0 0 |
+			json_get '.value[6]') "
+	done
+	expect_eq "pr_peer has rc's and rs's slots set: their peers are in other namespaces" "0x01 0x01 " "$peers"
 	p0=$(stat_global redirect_peer)
 	one_flow peer
 	expect_begin "both directions go straight into the peers: redirect_peer counts every redirect"
@@ -546,7 +550,7 @@ case_peer() {
 	expect_end
 	idx=$(in_ns "$NS_R" ip -j link show rs | json_get '.[0].ifindex')
 	bpftool map update pinned "$PIN/pr_peer" key $((idx & 255)) $((idx >> 8 & 255)) 0 0 \
-		value 0x02 0 0 0 0 0x99 0 0 || diag "cannot write a wrong MAC for rs"
+		value 0x02 0 0 0 0 0x99 1 0 || diag "cannot write a wrong MAC for rs"
 	p0=$(stat_global redirect_peer)
 	one_flow "wrong MAC"
 	expect_begin "an entry with another MAC than the next hop's: a plain redirect"
