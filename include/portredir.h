@@ -192,6 +192,13 @@ enum pr_ct_state {
  * new source (the address and port allocated for the flow), REPLY's new
  * destination (the client's own address and port). */
 #define PR_CT_F_NAT2 (1u << 0)
+/* TCP close tracking (docs/design.md, "Full NAT", port reuse): the FIN that
+ * closed the flow (the second) came from the reply side; the flow is over,
+ * by a RST or by the ACK of that last FIN, so a new flow's SYN may take its
+ * tuple, as Linux NAT reuses a conntrack in TIME_WAIT or CLOSE. */
+#define PR_CT_F_LAST_FIN_REPLY (1u << 1)
+#define PR_CT_F_CLOSED (1u << 2)
+#define PR_CT_F_TCP_CLOSE (PR_CT_F_LAST_FIN_REPLY | PR_CT_F_CLOSED)
 
 struct pr_ct_val {
 	union pr_addr nat_addr;
@@ -320,7 +327,9 @@ _Static_assert(sizeof(struct pr_peer) == 8, "pr_peer layout");
 	/* containers behind veth */                                                                       \
 	X(PR_R_REDIRECT_PEER, "redirect_peer")         /* of the redirects, those TC ingress delivered into   \
 							* a veth's peer in another namespace directly \
-							* (bpf_redirect_peer) */
+							* (bpf_redirect_peer) */                        \
+	X(PR_R_XLATE_PORT_REUSE, "xlate_port_reused")  /* new TCP flows given the source port of a flow  \
+							* that is over (RST, or its last FIN acked) */
 
 #define PR_REASON_ENUM(id, name) id,
 enum pr_reason {

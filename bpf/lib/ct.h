@@ -40,6 +40,7 @@ struct pr_ct_scratch {
 	struct pr_ct_val pv;
 	struct pr_ct_key k;
 	struct pr_ct_key rk;
+	struct pr_ct_key ok; /* the forward key of a closed flow whose port a new one takes */
 	union pr_addr src;
 	struct bpf_fib_lookup fib;
 };
@@ -115,7 +116,7 @@ static __always_inline void pr_ct_peer(const struct pr_ct_key *k, const struct p
 		pv->nat2_addr = v->dir == PR_DIR_ORIG ? k->saddr : k->daddr;
 		pv->nat2_port = v->dir == PR_DIR_ORIG ? k->sport : k->dport;
 	}
-	pv->flags = v->flags & PR_CT_F_NAT2;
+	pv->flags = v->flags & (PR_CT_F_NAT2 | PR_CT_F_TCP_CLOSE);
 	pv->state = v->state;
 	pv->rule_id = v->rule_id;
 	pv->fin_orig = v->fin_orig;
@@ -130,15 +131,25 @@ static __always_inline __u8 pr_ct_next_state(struct pr_ct_val *v, __u8 tcp_flags
 
 	if (proto == IPPROTO_UDP)
 		return (v->dir == PR_DIR_REPLY && st == PR_CT_UDP) ? PR_CT_UDP_REPLIED : st;
-	if (tcp_flags & PR_TCP_RST)
+	if (tcp_flags & PR_TCP_RST) {
+		v->flags |= PR_CT_F_CLOSED;
 		return PR_CT_CLOSING;
+	}
 	if (tcp_flags & PR_TCP_FIN) {
 		if (v->dir == PR_DIR_ORIG)
 			v->fin_orig = 1;
 		else
 			v->fin_reply = 1;
-		return (v->fin_orig && v->fin_reply) ? PR_CT_CLOSING : PR_CT_HALF_CLOSED;
+		if (!(v->fin_orig && v->fin_reply))
+			return PR_CT_HALF_CLOSED;
+		if (st != PR_CT_CLOSING && v->dir == PR_DIR_REPLY)
+			v->flags |= PR_CT_F_LAST_FIN_REPLY;
+		return PR_CT_CLOSING;
 	}
+	/* the ACK of the last FIN, from the side that sent the first */
+	if (st == PR_CT_CLOSING && (tcp_flags & PR_TCP_ACK) &&
+	    (v->dir == PR_DIR_ORIG) == !!(v->flags & PR_CT_F_LAST_FIN_REPLY))
+		v->flags |= PR_CT_F_CLOSED;
 	if (st == PR_CT_SYN_SENT && v->dir == PR_DIR_REPLY)
 		return PR_CT_ESTABLISHED;
 	return st;
@@ -151,14 +162,14 @@ static __always_inline __u8 pr_ct_next_state(struct pr_ct_val *v, __u8 tcp_flags
 static __always_inline void pr_ct_track(const struct pr_ct_key *k, struct pr_ct_val *v,
 					const struct pr_pkt *p, __u64 now)
 {
-	__u8 fo = v->fin_orig, fr = v->fin_reply, old = v->state;
+	__u8 fo = v->fin_orig, fr = v->fin_reply, old = v->state, fl = v->flags;
 	struct pr_ct_scratch *s;
 	struct pr_ct_val *peer;
 	struct pr_ct_key pk;
 	__u8 st;
 
 	st = pr_ct_next_state(v, p->tcp_flags, p->proto);
-	if (st == old && fo == v->fin_orig && fr == v->fin_reply &&
+	if (st == old && fo == v->fin_orig && fr == v->fin_reply && fl == v->flags &&
 	    pr_age(now, v->last_seen) < (__s64)PR_CT_REFRESH_NS)
 		return;
 	v->state = st;
@@ -173,6 +184,7 @@ static __always_inline void pr_ct_track(const struct pr_ct_key *k, struct pr_ct_
 		peer->state = st;
 		peer->fin_orig = v->fin_orig;
 		peer->fin_reply = v->fin_reply;
+		peer->flags = (peer->flags & ~PR_CT_F_TCP_CLOSE) | (v->flags & PR_CT_F_TCP_CLOSE);
 		peer->last_seen = now;
 	} else {
 		pr_count(PR_G_CT_EVICTED);
@@ -223,23 +235,74 @@ static __always_inline bool pr_ct_reply_of(const struct pr_ct_key *k, const stru
 	return rk->dport == k->sport && pr_addr_eq(&rk->daddr, &k->saddr);
 }
 
+/* Whether entry e of another flow, live but over (PR_CT_F_CLOSED: a RST,
+ * or the ACK of its last FIN), may give its reply key to the new flow whose
+ * reply entry is rv: a TCP SYN opens it (SYN_SENT), as Linux NAT reuses the
+ * tuple of a conntrack in TIME_WAIT or CLOSE. Until its timeout the closed
+ * flow is still tracked; only its tuple is given up. */
+static __always_inline bool pr_ct_reusable(const struct pr_ct_val *e, const struct pr_ct_val *rv)
+{
+	return rv->state == PR_CT_SYN_SENT && e->state == PR_CT_CLOSING && e->dir == PR_DIR_REPLY &&
+	       (e->flags & PR_CT_F_CLOSED);
+}
+
+/* The key of the forward entry of the flow whose reply entry e is at rk. */
+static __always_inline void pr_ct_fwd_key(const struct pr_ct_key *rk, const struct pr_ct_val *e,
+					  struct pr_ct_key *fk)
+{
+	bool nat2 = e->flags & PR_CT_F_NAT2;
+
+	__builtin_memset(fk, 0, sizeof(*fk));
+	fk->proto = rk->proto;
+	fk->family = rk->family;
+	fk->saddr = nat2 ? e->nat2_addr : rk->daddr;
+	fk->sport = nat2 ? e->nat2_port : rk->dport;
+	fk->daddr = e->nat_addr;
+	fk->dport = e->nat_port;
+}
+
+/* Whether forward entry f is the one whose flow has its reply entry at rk. */
+static __always_inline bool pr_ct_fwd_of(const struct pr_ct_val *f, const struct pr_ct_key *rk)
+{
+	if (f->dir != PR_DIR_ORIG || f->nat_port != rk->sport || !pr_addr_eq(&f->nat_addr, &rk->saddr))
+		return false;
+	return !(f->flags & PR_CT_F_NAT2) || (f->nat2_port == rk->dport && pr_addr_eq(&f->nat2_addr, &rk->daddr));
+}
+
 /* Claim reply key rk for the new flow k with value rv (BPF_NOEXIST): a key
- * that is free, whose entry has expired, or that is k's own earlier reply
- * entry may be taken; a live entry of another flow is never touched.
- * Returns 0 when rk is now k's, -1 when another flow owns it. */
+ * that is free, whose entry has expired, that is k's own earlier reply
+ * entry, or that a closed TCP flow holds (pr_ct_reusable(): its forward
+ * entry is deleted with it, and PR_R_XLATE_PORT_REUSE counted) may be
+ * taken; a live entry of another flow is never touched. ok is room for a
+ * key. Returns 0 when rk is now k's, -1 when another flow owns it. */
 static __always_inline int pr_ct_claim(const struct pr_ct_key *k, const struct pr_ct_key *rk,
-				       const struct pr_ct_val *rv, __u64 now)
+				       const struct pr_ct_val *rv, struct pr_ct_key *ok, __u64 now)
 {
 	struct pr_ct_val *e;
+	bool reuse = false;
 
 	if (!bpf_map_update_elem(&pr_ct, rk, rv, BPF_NOEXIST))
 		return 0;
 	e = bpf_map_lookup_elem(&pr_ct, rk);
-	if (e && !pr_ct_expired(e, now) && !pr_ct_reply_of(k, rk, e))
-		return -1;
-	/* dead or ours: replace it; a racing CPU that wins makes us look elsewhere */
+	if (e && !pr_ct_expired(e, now) && !pr_ct_reply_of(k, rk, e)) {
+		if (!pr_ct_reusable(e, rv))
+			return -1;
+		pr_ct_fwd_key(rk, e, ok);
+		reuse = true;
+	}
+	/* dead, ours or closed: replace it; a racing CPU that wins makes us look elsewhere */
 	bpf_map_delete_elem(&pr_ct, rk);
-	return bpf_map_update_elem(&pr_ct, rk, rv, BPF_NOEXIST) ? -1 : 0;
+	if (bpf_map_update_elem(&pr_ct, rk, rv, BPF_NOEXIST))
+		return -1;
+	if (reuse) {
+		/* only if it is still that flow's: its client may have opened a
+		 * new flow from the same port since, with a source of its own */
+		e = bpf_map_lookup_elem(&pr_ct, ok);
+		if (e && pr_ct_fwd_of(e, rk))
+			bpf_map_delete_elem(&pr_ct, ok);
+		pr_count(PR_R_XLATE_PORT_REUSE);
+	}
+	return 0;
 }
 
 /* Insert the forward entry v at k once its reply entry rk is in place

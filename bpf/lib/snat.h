@@ -83,7 +83,7 @@ static __always_inline int pr_snat_try(const struct pr_ct_key *k, struct pr_ct_s
 {
 	struct pr_ct_val *v = &s->v;
 
-	v->flags = 0;
+	v->flags &= ~PR_CT_F_NAT2;
 	__builtin_memset(&v->nat2_addr, 0, sizeof(v->nat2_addr));
 	v->nat2_port = 0;
 	if (bpf_htons(port) != k->sport || !pr_addr_eq(src, &k->saddr)) {
@@ -92,7 +92,7 @@ static __always_inline int pr_snat_try(const struct pr_ct_key *k, struct pr_ct_s
 		v->nat2_port = bpf_htons(port);
 	}
 	pr_ct_peer(k, v, rk, &s->pv);
-	return pr_ct_claim(k, rk, &s->pv, now);
+	return pr_ct_claim(k, rk, &s->pv, &s->ok, now);
 }
 
 /* What the search over the range (pr_snat_step()) works on, besides the
@@ -109,6 +109,12 @@ struct pr_snat_search {
 struct pr_snat_scratch {
 	struct pr_snat_search q;
 };
+
+/* Where the next TCP search starts, as an offset into a range (taken modulo
+ * its size), plus 1: 0 until the first. One for all CPUs, so the range is
+ * swept in one order; written without atomics, as two CPUs that start from
+ * the same offset only make the second try the next port. */
+static __u32 pr_snat_next;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -142,13 +148,18 @@ static __always_inline int pr_snat_step(__u32 i)
  * whose reply key no live flow holds: the client's own when the address
  * stays the client's (!moved: then nothing changes) or the port lies in the
  * rule's range, else (or when that is taken) up to PR_SNAT_TRIES ports of
- * the range from a random start. A DNAT flow whose own port clashes is
- * remapped so, as Linux NAT does; the live flow is never touched. Returns
- * the port (host order) with the reply entry made, or -1 when every port
- * tried is taken. */
+ * the range in order. UDP starts from a random port; TCP from the port
+ * after the last one this CPU gave, so a port comes round again only once
+ * the range has been used, long after its flow closed (pr_ct_reusable();
+ * docs/design.md, "Full NAT", port reuse). A DNAT flow whose own port
+ * clashes is remapped so, as Linux NAT does; the live flow is never
+ * touched. Returns the port (host order) with the reply entry made, or -1
+ * when every port tried is taken. */
 static __always_inline int pr_snat_port(struct pr_ct_scratch *s, struct pr_snat_search *q,
 					const struct pr_rule_nat *n, bool moved, __u64 now)
 {
+	__u32 i;
+
 	__builtin_memset(q, 0, sizeof(*q));
 	q->now = now;
 	q->port = -1;
@@ -159,15 +170,21 @@ static __always_inline int pr_snat_port(struct pr_ct_scratch *s, struct pr_snat_
 			return q->cport;
 		q->tried = true;
 	}
-	q->start = bpf_get_prandom_u32() % q->span;
+	if (s->k.proto == IPPROTO_TCP && pr_snat_next)
+		q->start = (pr_snat_next - 1) % q->span;
+	else
+		q->start = bpf_get_prandom_u32() % q->span;
 	/* a plain loop: in a global function of its own it fits the verifier's
 	 * budget, and a bpf_loop callback's frame would not fit the stack */
 #pragma clang loop unroll(disable)
-	for (__u32 i = 0; i < PR_SNAT_TRIES && i < q->span; i++)
+	for (i = 0; i < PR_SNAT_TRIES && i < q->span; i++)
 		if (pr_snat_step(i))
 			break;
 	if (q->port >= 0 && q->tried)
 		pr_count(PR_R_XLATE_PORT_REMAP);
+	/* past the port found, or past every port tried */
+	if (s->k.proto == IPPROTO_TCP)
+		pr_snat_next = q->start + i + 2;
 	return q->port;
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Full NAT end to end in one attach mode (tc, native or generic): relays (--snat, --masquerade) to a target with no route back, hairpin from the target's neighbour, 2,000 connections through one masquerade, live flows across --replace and apply, del flushing full-NAT flows, path MTU through a smaller link, the default port range and interface addresses.
+# Full NAT end to end in one attach mode (tc, native or generic): relays (--snat, --masquerade) to a target with no route back, hairpin from the target's neighbour, 2,000 connections through one masquerade, closed flows giving their ports to new ones, live flows across --replace and apply, del flushing full-NAT flows, path MTU through a smaller link, the default port range and interface addresses.
 # Usage: nat.sh [MODE [CASE...]]; each case starts with rc and rs attached in MODE, no rules, no flows, no servers.
 set -u
 MODE=${1:-tc}
@@ -195,6 +195,31 @@ case_exhausted() {
 	touch "$TMP/s1.go" "$TMP/s2.go"
 }
 
+# Four ports, forty connections one after another: each closed flow gives
+# its port to the next SYN (xlate_port_reused) rather than holding it for
+# its 10 s in CLOSING, so none waits and none is refused.
+case_port_reuse() {
+	local n=40 i out ok=0 bad=0 r g
+	srv_peer $S_IP 80 R
+	add tcp :8080 $S_IP:80 --name reuse --masquerade --snat-ports 40010-40013
+	r=$(stat_global xlate_port_reused)
+	for i in $(seq $n); do
+		out=$(quick_req "$NS_C" $R_CIP 8080)
+		case "$out" in
+		"R $R_SIP "*) in_range "${out##* }" 40010-40013 && ok=$((ok + 1)) || bad=$((bad + 1)) ;;
+		*) bad=$((bad + 1)) ;;
+		esac
+	done
+	expect_begin "$n connections in a row through a 4-port --masquerade range, each answered from a port of the range"
+	expect_eq "answered from the range" "$n" "$ok"
+	expect_eq "unanswered or outside the range" 0 "$bad"
+	expect_end
+	expect_begin "closed flows gave up their ports: counted, and no flow refused"
+	expect_ge "xlate_port_reused" $((r + n - 4)) "$(stat_global xlate_port_reused)"
+	expect_eq "snat_exhausted of rule reuse" 0 "$(stat_rule reuse snat_exhausted)"
+	expect_end
+}
+
 # ---- live flows of each kind across --replace and apply, and del ----
 
 # open_three: a held session through each of dnat (:8080), snat (:8081), masq (:8082)
@@ -370,6 +395,6 @@ for i in rc rs; do pr attach $i --mode "$MODE" >/dev/null || { echo "Bail out! a
 [ $# -gt 0 ] && PR_CASES="$*"
 run_cases case_default_ports case_ifaddr case_save_roundtrip case_relay_needs_full_nat case_relay_snat \
 	case_relay_masquerade case_relay_ipv6 \
-	case_hairpin_auto case_hairpin_off case_many_masquerade case_exhausted case_live_replace case_live_apply case_del_flushes \
+	case_hairpin_auto case_hairpin_off case_many_masquerade case_exhausted case_port_reuse case_live_replace case_live_apply case_del_flushes \
 	case_pmtu
 tap_done

@@ -49,6 +49,77 @@ static __u32 rule(struct fx *f, __u16 lport, const char *dst, __u16 dport, __u32
 	return id;
 }
 
+/* One packet of the flow s (its flags set to flags) through prog, passed or shot. */
+static void seg(struct fx *f, struct bpf_program *prog, struct pkt_spec s, __u8 flags, int verdict,
+		const char *what)
+{
+	struct pkt out;
+
+	s.tcp_flags = flags;
+	run_from(f, prog, 0, &s, verdict, &out, what);
+}
+
+/* A closed flow gives up its source port to a new SYN, as Linux NAT reuses
+ * a conntrack in TIME_WAIT or CLOSE; a flow still waiting for the ACK of its
+ * last FIN keeps it. Rules :8081 and :8082 share one port (50000), after a
+ * DNAT flow on :8080 pushed :8081's first flow off the client's own. */
+static void nat_port_reuse(struct fx *f, const void *arg)
+{
+	struct pkt_spec a = SYN_SPEC, b = SYN_SPEC, c = SYN_SPEC, rb, rc, w;
+	__u64 reused = fx_gstat(f, PR_R_XLATE_PORT_REUSE), ex = fx_gstat(f, PR_R_DROP_SNAT_EXHAUSTED);
+	__u32 id2, id3;
+
+	rule(f, 8080, TARGET, 80, 0);
+	id2 = rule(f, 8081, TARGET, 80, 0);
+	id3 = rule(f, 8082, TARGET, 80, 0);
+	fx_rnat(f, id2, PR_SNAT_NONE, NULL, 50000, 50000);
+	fx_rnat(f, id3, PR_SNAT_NONE, NULL, 50000, 50000);
+	fx_expect_dnat(f, fx_tc_in(f), &a, TC_ACT_OK, TARGET, 80, "flow a");
+	b.dport = 8081;
+	c.dport = 8082;
+	seg(f, fx_tc_in(f), b, TCP_SYN, TC_ACT_OK, "flow b takes port 50000");
+	rb = (struct pkt_spec){ .src = TARGET, .dst = CLIENT, .sport = 80, .dport = 50000, .proto = IPPROTO_TCP };
+	seg(f, fx_tc_eg(f), rb, TCP_SYN | TCP_ACK, TC_ACT_OK, "flow b's SYN-ACK");
+	seg(f, fx_tc_in(f), b, TCP_ACK, TC_ACT_OK, "flow b's ACK");
+	seg(f, fx_tc_in(f), c, TCP_SYN, TC_ACT_SHOT, "flow c while b is live");
+	ASSERT_EQ(fx_gstat(f, PR_R_DROP_SNAT_EXHAUSTED), ex + 1, "drop_snat_exhausted");
+	TEST_LINE("tc: a live flow's port is not given to another");
+
+	/* the target closes first; the client's FIN is the last */
+	seg(f, fx_tc_eg(f), rb, TCP_FIN | TCP_ACK, TC_ACT_OK, "the target's FIN");
+	seg(f, fx_tc_in(f), b, TCP_FIN | TCP_ACK, TC_ACT_OK, "the client's FIN");
+	seg(f, fx_tc_in(f), c, TCP_SYN, TC_ACT_SHOT, "flow c before the last FIN is acked");
+	ASSERT_EQ(fx_gstat(f, PR_R_DROP_SNAT_EXHAUSTED), ex + 2, "drop_snat_exhausted");
+	TEST_LINE("tc: a flow closed both ways whose last FIN is not yet acked keeps its port");
+
+	seg(f, fx_tc_eg(f), rb, TCP_ACK, TC_ACT_OK, "the target's ACK of the last FIN");
+	w = c;
+	w.dst = TARGET;
+	w.dport = 80;
+	w.sport = 50000;
+	fx_expect_spec(f, fx_tc_in(f), &c, TC_ACT_OK, &w, "flow c takes the closed flow's port");
+	ASSERT_EQ(fx_gstat(f, PR_R_XLATE_PORT_REUSE), reused + 1, "xlate_port_reused");
+	ASSERT_EQ(fx_rstat(f, id3).flows, 1, "flow c opened");
+	rc = rb;
+	rc.tcp_flags = TCP_SYN | TCP_ACK;
+	w = rc;
+	w.src = LISTEN;
+	w.sport = 8082;
+	w.dport = CPORT;
+	fx_expect_spec(f, fx_tc_eg(f), &rc, TC_ACT_OK, &w, "flow c's SYN-ACK goes to flow c");
+	TEST_LINE("tc: once its last FIN is acked, a closed flow's port goes to a new SYN, and replies follow the new flow");
+
+	seg(f, fx_tc_in(f), c, TCP_ACK, TC_ACT_OK, "flow c's ACK");
+	seg(f, fx_tc_eg(f), rb, TCP_RST, TC_ACT_OK, "the target resets flow c");
+	seg(f, fx_tc_in(f), b, TCP_SYN, TC_ACT_OK, "flow b's tuple again, after the reset");
+	ASSERT_EQ(fx_gstat(f, PR_R_XLATE_PORT_REUSE), reused + 2, "xlate_port_reused");
+	TEST_LINE("tc: a flow closed by a RST gives up its port at once");
+	seg(f, fx_tc_in(f), c, TCP_ACK, TC_ACT_SHOT, "a late ACK of reset flow c: no port for it");
+	ASSERT_EQ(fx_gstat(f, PR_R_XLATE_PORT_REUSE), reused + 2, "xlate_port_reused");
+	TEST_LINE("tc: a non-SYN packet never takes a closed flow's port");
+}
+
+
 /* The clash of issue 11: :8080 -> T:80 and :8081 -> T:80, one client, the
  * same source port for both. The second flow gets a port of its rule's
  * range; the first is untouched. xdp: XDP opens the flow and leaves its
@@ -624,6 +695,7 @@ const struct pr_case cases_nat[] = {
 	CASE(nat_clash, "tuple clash: the second flow's source port is remapped (tc)"),
 	{ .name = "nat_clash_xdp", .fn = nat_clash, .arg = "xdp", .doc = "tuple clash, opened at xdp" },
 	CASE(nat_exhausted, "no free port: dropped and counted"),
+	CASE(nat_port_reuse, "a closed flow's port goes to a new SYN, a live or half-acked one's never"),
 	CASE(nat_snat_addr, "--snat: rewrite, reply, neighbour resolution"),
 	CASE(nat_keep_port, "--snat keeps the client's port, a second client gets another"),
 	CASE(nat_masquerade, "--masquerade with and without an interface address"),
