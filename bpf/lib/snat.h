@@ -21,16 +21,31 @@
 /* Ports tried after the client's own, from a random start in the range. */
 #define PR_SNAT_TRIES 32
 
+/* The source the route lookup in f chose, as the family's pr_addr, in a. */
+static __always_inline void pr_fib_src(const struct bpf_fib_lookup *f, __u8 family, union pr_addr *a)
+{
+	__builtin_memset(a, 0, sizeof(*a));
+	if (family == PR_AF_INET)
+		a->v4 = f->ipv4_src;
+	else
+		__builtin_memcpy(a, f->ipv6_src, 16);
+}
+
 /* The address a new flow of a rule with rule_flags takes as its source, given the
  * route of its translated packet (oif: its egress device, 0 when unknown)
  * and the device it came in on (iif). The client's own unless the rule has
  * --snat or --masquerade, or the flow is a hairpin: the route sends it back
  * out of the device it came in on, so the target would answer the client
- * directly (docs/design.md, "Full NAT"). Returns -1 with *src set, or the
- * reason to drop the packet for. */
+ * directly (docs/design.md, "Full NAT"). live: the route lookup whose
+ * source the kernel chose (BPF_FIB_LOOKUP_SRC, Linux 6.8+), NULL where it
+ * could not:
+ * masquerade takes it, as nftables' masquerade takes the address the
+ * kernel would; else, and for hairpin, the interface's address loaded at
+ * attach or apply (pr_ifaddr). Returns -1 with *src set, or the reason to
+ * drop the packet for. */
 static __always_inline int pr_snat_source(const struct pr_ct_key *k, __u32 rule_flags,
 					  const struct pr_rule_nat *n, __u32 iif, __u32 oif,
-					  union pr_addr *src)
+					  const struct bpf_fib_lookup *live, union pr_addr *src)
 {
 	__u32 dev = 0;
 	struct pr_ifaddr *ia;
@@ -42,9 +57,13 @@ static __always_inline int pr_snat_source(const struct pr_ct_key *k, __u32 rule_
 		*src = n->addr;
 		return -1;
 	}
-	if ((rule_flags & PR_RULE_F_SNAT) && n && n->mode == PR_SNAT_MASQ)
+	if ((rule_flags & PR_RULE_F_SNAT) && n && n->mode == PR_SNAT_MASQ) {
+		if (live && oif) {
+			pr_fib_src(live, k->family, src);
+			return -1;
+		}
 		dev = oif;
-	else if (!(rule_flags & PR_RULE_F_HAIRPIN_OFF) && iif && oif == iif)
+	} else if (!(rule_flags & PR_RULE_F_HAIRPIN_OFF) && iif && oif == iif)
 		dev = iif;
 	else
 		return -1;
@@ -188,13 +207,23 @@ static __always_inline int pr_snat_port(struct pr_ct_scratch *s, struct pr_snat_
 	return q->port;
 }
 
+
+/* Set once a route lookup with BPF_FIB_LOOKUP_SRC was refused (a kernel
+ * before 6.8): masquerade then takes pr_ifaddr's address without asking. */
+static volatile __u32 pr_fib_src_unsupported;
+
 /* The egress device of new flow k's translated packet (to v's target), or
- * 0 when it has no route. Only masquerade and hairpin ask. */
+ * 0 when it has no route. Only masquerade and hairpin ask. want_src: also
+ * ask the kernel for the source address it would choose for that route;
+ * *got_src says whether f's source now holds it. */
 static __always_inline __u32 pr_snat_oif(struct pr_ctx *ctx, struct bpf_fib_lookup *f,
-					 const struct pr_ct_key *k, const struct pr_ct_val *v, __u32 iif)
+					 const struct pr_ct_key *k, const struct pr_ct_val *v, __u32 iif,
+					 bool want_src, bool *got_src)
 {
+	__u32 flags = want_src && !pr_fib_src_unsupported ? BPF_FIB_LOOKUP_SRC : 0;
 	int rc;
 
+again:
 	__builtin_memset(f, 0, sizeof(*f));
 	f->l4_protocol = k->proto;
 	f->sport = k->sport;
@@ -209,10 +238,18 @@ static __always_inline __u32 pr_snat_oif(struct pr_ctx *ctx, struct bpf_fib_look
 		__builtin_memcpy(f->ipv6_src, &k->saddr, 16);
 		__builtin_memcpy(f->ipv6_dst, &v->nat_addr, 16);
 	}
-	rc = bpf_fib_lookup(ctx, f, sizeof(*f), 0);
-	/* the kernel names the egress device before it looks for the neighbour */
+	rc = bpf_fib_lookup(ctx, f, sizeof(*f), flags);
+	if (rc < 0 && flags) {
+		pr_fib_src_unsupported = 1;
+		flags = 0;
+		goto again;
+	}
+	/* the kernel names the egress device (and the source) before it looks
+	 * for the neighbour */
+	*got_src = flags && (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH);
 	return rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH ? f->ifindex : 0;
 }
+
 
 /* Open the new flow of a rule with rule_flags that came in on iif: choose
  * its source (pr_snat_source(), routing it first when masquerade or hairpin
@@ -232,6 +269,7 @@ __noinline int pr_snat_open(struct pr_ctx *ctx, __u32 rule_flags, __u32 replace,
 	struct pr_snat_scratch *t;
 	struct pr_rule_nat *n;
 	__u32 id = 0, oif = 0;
+	bool masq, live = false;
 	int rc, port;
 
 	t = bpf_map_lookup_elem(&pr_snat_scratch, &id);
@@ -239,10 +277,10 @@ __noinline int pr_snat_open(struct pr_ctx *ctx, __u32 rule_flags, __u32 replace,
 		return PR_R_PASS_CT_FAIL;
 	id = s->v.rule_id;
 	n = bpf_map_lookup_elem(&pr_rnat, &id);
-	if (((rule_flags & PR_RULE_F_SNAT) && n && n->mode == PR_SNAT_MASQ) ||
-	    (!(rule_flags & PR_RULE_F_HAIRPIN_OFF) && iif))
-		oif = pr_snat_oif(ctx, &s->fib, &s->k, &s->v, iif);
-	rc = pr_snat_source(&s->k, rule_flags, n, iif, oif, &s->src);
+	masq = (rule_flags & PR_RULE_F_SNAT) && n && n->mode == PR_SNAT_MASQ;
+	if (masq || (!(rule_flags & PR_RULE_F_HAIRPIN_OFF) && iif))
+		oif = pr_snat_oif(ctx, &s->fib, &s->k, &s->v, iif, masq, &live);
+	rc = pr_snat_source(&s->k, rule_flags, n, iif, oif, live ? &s->fib : NULL, &s->src);
 	if (rc >= 0)
 		return rc;
 	port = pr_snat_port(s, &t->q, n, !pr_addr_eq(&s->src, &s->k.saddr), s->v.last_seen);

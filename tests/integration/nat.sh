@@ -118,6 +118,28 @@ case_relay_masquerade() {
 	[ -n "$out" ] || diag "the held session got no first reply"
 }
 
+# On Linux 6.8+ masquerade takes the source the kernel chooses for the
+# route (BPF_FIB_LOOKUP_SRC): a new address on rs applies to the next flow
+# with no apply. Older kernels use the address read at attach and apply.
+case_masq_follows() {
+	local k maj min new=203.0.113.8
+	k=$(uname -r) maj=${k%%.*} min=${k#*.}
+	min=${min%%.*}
+	if [ "$maj" -lt 6 ] || { [ "$maj" -eq 6 ] && [ "$min" -lt 8 ]; }; then
+		skip "--masquerade follows an address change without an apply" "Linux $k: before 6.8 it takes the address read at attach and apply (case_ifaddr)"
+		return
+	fi
+	srv_peer $S_IP 80 A
+	add tcp :8080 $S_IP:80 --name masq --masquerade
+	expect_match "before: the target sees rs's address" "^A $R_SIP [0-9]+$" "$(tcp_req "$NS_C" $R_CIP 8080)"
+	in_ns "$NS_R" ip addr del $R_SIP/24 dev rs
+	in_ns "$NS_R" ip addr add $new/24 dev rs
+	expect_match "rs's address changed, no apply: the next flow's target sees the new address" \
+		"^A $new [0-9]+$" "$(tcp_req "$NS_C" $R_CIP 8080)"
+	in_ns "$NS_R" ip addr del $new/24 dev rs
+	in_ns "$NS_R" ip addr add $R_SIP/24 dev rs
+}
+
 case_relay_ipv6() {
 	local long
 	long=$(python3 -S -c "import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).exploded)" $R_SIP6)
@@ -394,7 +416,7 @@ nbr_up || { echo "Bail out! cannot build the neighbour's bridge"; exit 1; }
 for i in rc rs; do pr attach $i --mode "$MODE" >/dev/null || { echo "Bail out! attach $i --mode $MODE failed"; exit 1; }; done
 [ $# -gt 0 ] && PR_CASES="$*"
 run_cases case_default_ports case_ifaddr case_save_roundtrip case_relay_needs_full_nat case_relay_snat \
-	case_relay_masquerade case_relay_ipv6 \
+	case_relay_masquerade case_masq_follows case_relay_ipv6 \
 	case_hairpin_auto case_hairpin_off case_many_masquerade case_exhausted case_port_reuse case_live_replace case_live_apply case_del_flushes \
 	case_pmtu
 tap_done

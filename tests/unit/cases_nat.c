@@ -2,7 +2,9 @@
 /* Unit cases: full NAT (--snat, --masquerade, hairpin) and the tuple clash a DNAT flow's source port remap resolves. */
 #include <arpa/inet.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <linux/icmp.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
@@ -300,25 +302,64 @@ out:
 	veths_down();
 }
 
-static void nat_masquerade(struct fx *f, const void *arg)
+/* Whether this kernel's route lookup names the source it would choose
+ * (BPF_FIB_LOOKUP_SRC, Linux 6.8+), which masquerade then takes. */
+static bool fib_src_supported(void)
+{
+	struct utsname u;
+	int a = 0, b = 0;
+
+	return !uname(&u) && sscanf(u.release, "%d.%d", &a, &b) == 2 && (a > 6 || (a == 6 && b >= 8));
+}
+
+/* One new masquerade flow from client port cport through ut_out: redirected
+ * from src, or (src NULL) dropped for want of an address. */
+static void masq_flow(struct fx *f, const struct veths *v, __u16 cport, const char *src, const char *what)
 {
 	struct pkt_spec s = SYN_SPEC, w;
-	__u64 noaddr = fx_gstat(f, PR_R_DROP_SNAT_NO_ADDR);
-	struct veths v;
 	struct pkt out;
+
+	s.sport = cport;
+	if (!src) {
+		run_from(f, fx_tc_in(f), v->in_if, &s, TC_ACT_SHOT, &out, what);
+		return;
+	}
+	if (!run_from(f, fx_tc_in(f), v->in_if, &s, TC_ACT_REDIRECT, &out, what))
+		return;
+	routed_syn(v, &s, src, pkt_sport(&out), &w);
+	in_range(pkt_sport(&out), 20000, 20009, what);
+	is_pkt(&out, &w, what);
+}
+
+static void nat_masquerade(struct fx *f, const void *arg)
+{
+	__u64 noaddr = fx_gstat(f, PR_R_DROP_SNAT_NO_ADDR);
+	bool live = fib_src_supported();
+	struct veths v;
 
 	if (!veths_bare(&v))
 		goto out;
-	snat_rule(f, PR_SNAT_MASQ, 20000, 20000);
-	run_from(f, fx_tc_in(f), v.in_if, &s, TC_ACT_SHOT, &out, "no address");
-	ASSERT_EQ(fx_gstat(f, PR_R_DROP_SNAT_NO_ADDR), noaddr + 1, "drop_snat_no_address");
-	TEST_LINE("tc: --masquerade without an address for the egress interface drops, counted");
+	snat_rule(f, PR_SNAT_MASQ, 20000, 20009);
+	masq_flow(f, &v, CPORT, live ? SNAT_ADDR : NULL, "nothing loaded");
+	if (live) {
+		TEST_LINE("tc: --masquerade takes the source the kernel chooses for the route, with no address loaded");
+	} else {
+		ASSERT_EQ(fx_gstat(f, PR_R_DROP_SNAT_NO_ADDR), noaddr + 1, "drop_snat_no_address");
+		TEST_LINE("tc: --masquerade without an address for the egress interface drops, counted (Linux < 6.8)");
+	}
 
 	fx_ifaddr(f, v.out_if, SNAT_ADDR, NULL);
-	routed_syn(&v, &s, SNAT_ADDR, 20000, &w);
-	run_from(f, fx_tc_in(f), v.in_if, &s, TC_ACT_REDIRECT, &out, "address known");
-	is_pkt(&out, &w, "address known");
-	TEST_LINE("tc: --masquerade takes the egress interface's address from pr_ifaddr");
+	masq_flow(f, &v, CPORT + 1, SNAT_ADDR, "address loaded");
+	TEST_LINE("tc: --masquerade takes the egress interface's address");
+
+	/* the interface's address changes; pr_ifaddr still holds the old one */
+	if (!ASSERT_OK(system("ip addr del 203.0.113.1/24 dev ut_out && ip addr add 203.0.113.7/24 dev ut_out &&"
+			  " ip neigh replace " TARGET " lladdr 02:00:00:00:00:99 dev ut_out nud permanent"),
+		       "address change"))
+		goto out;
+	masq_flow(f, &v, CPORT + 2, live ? "203.0.113.7" : SNAT_ADDR, "address changed");
+	TEST_LINE(live ? "tc: --masquerade follows the interface's new address at once, without an apply" :
+			 "tc: --masquerade keeps the address loaded at attach until an apply (Linux < 6.8)");
 out:
 	veths_down();
 }
