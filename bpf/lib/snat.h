@@ -168,9 +168,9 @@ static __always_inline int pr_snat_step(__u32 i)
  * stays the client's (!moved: then nothing changes) or the port lies in the
  * rule's range, else (or when that is taken) up to PR_SNAT_TRIES ports of
  * the range in order. UDP starts from a random port; TCP from the port
- * after the last one this CPU gave, so a port comes round again only once
- * the range has been used, long after its flow closed (pr_ct_reusable();
- * docs/design.md, "Full NAT", port reuse). A DNAT flow whose own port
+ * after the last one given (pr_snat_next), so a port comes round again only
+ * once the rest of the range has been used (docs/design.md, "Full NAT",
+ * port reuse). A DNAT flow whose own port
  * clashes is remapped so, as Linux NAT does; the live flow is never
  * touched. Returns the port (host order) with the reply entry made, or -1
  * when every port tried is taken. */
@@ -216,14 +216,9 @@ static volatile __u32 pr_fib_src_unsupported;
  * 0 when it has no route. Only masquerade and hairpin ask. want_src: also
  * ask the kernel for the source address it would choose for that route;
  * *got_src says whether f's source now holds it. */
-static __always_inline __u32 pr_snat_oif(struct pr_ctx *ctx, struct bpf_fib_lookup *f,
-					 const struct pr_ct_key *k, const struct pr_ct_val *v, __u32 iif,
-					 bool want_src, bool *got_src)
+static __always_inline void pr_snat_fib_in(struct bpf_fib_lookup *f, const struct pr_ct_key *k,
+					    const struct pr_ct_val *v, __u32 iif)
 {
-	__u32 flags = want_src && !pr_fib_src_unsupported ? BPF_FIB_LOOKUP_SRC : 0;
-	int rc;
-
-again:
 	__builtin_memset(f, 0, sizeof(*f));
 	f->l4_protocol = k->proto;
 	f->sport = k->sport;
@@ -238,11 +233,23 @@ again:
 		__builtin_memcpy(f->ipv6_src, &k->saddr, 16);
 		__builtin_memcpy(f->ipv6_dst, &v->nat_addr, 16);
 	}
+}
+
+static __always_inline __u32 pr_snat_oif(struct pr_ctx *ctx, struct bpf_fib_lookup *f,
+					 const struct pr_ct_key *k, const struct pr_ct_val *v, __u32 iif,
+					 bool want_src, bool *got_src)
+{
+	__u32 flags = want_src && !pr_fib_src_unsupported ? BPF_FIB_LOOKUP_SRC : 0;
+	int rc;
+
+	pr_snat_fib_in(f, k, v, iif);
 	rc = bpf_fib_lookup(ctx, f, sizeof(*f), flags);
 	if (rc < 0 && flags) {
+		/* again, without a loop: Linux 6.1 refuses the back-edge */
 		pr_fib_src_unsupported = 1;
 		flags = 0;
-		goto again;
+		pr_snat_fib_in(f, k, v, iif);
+		rc = bpf_fib_lookup(ctx, f, sizeof(*f), 0);
 	}
 	/* the kernel names the egress device (and the source) before it looks
 	 * for the neighbour */
