@@ -37,7 +37,7 @@ static __always_inline void pr_fib_src(const struct bpf_fib_lookup *f, __u8 fami
  * --snat or --masquerade, or the flow is a hairpin: the route sends it back
  * out of the device it came in on, so the target would answer the client
  * directly (docs/design.md, "Full NAT"). live: the route lookup whose
- * source the kernel chose (BPF_FIB_LOOKUP_SRC, Linux 6.8+), NULL where it
+ * source the kernel chose (BPF_FIB_LOOKUP_SRC: Linux 6.8 or a backport), NULL where it
  * could not:
  * masquerade takes it, as nftables' masquerade takes the address the
  * kernel would; else, and for hairpin, the interface's address loaded at
@@ -209,7 +209,7 @@ static __always_inline int pr_snat_port(struct pr_ct_scratch *s, struct pr_snat_
 
 
 /* Set once a route lookup with BPF_FIB_LOOKUP_SRC was refused (a kernel
- * before 6.8): masquerade then takes pr_ifaddr's address without asking. */
+ * without it): masquerade then takes pr_ifaddr's address without asking. */
 static volatile __u32 pr_fib_src_unsupported;
 
 /* The egress device of new flow k's translated packet (to v's target), or

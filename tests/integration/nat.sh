@@ -118,26 +118,28 @@ case_relay_masquerade() {
 	[ -n "$out" ] || diag "the held session got no first reply"
 }
 
-# On Linux 6.8+ masquerade takes the source the kernel chooses for the
-# route (BPF_FIB_LOOKUP_SRC): a new address on rs applies to the next flow
-# with no apply. Older kernels use the address read at attach and apply.
+# Where the route lookup names the source the kernel would choose
+# (BPF_FIB_LOOKUP_SRC: mainline 6.8, backported to some older kernels such as
+# Debian's 6.1) masquerade takes it: a new address on rs applies to the next
+# flow with no apply. Elsewhere it takes the address read at attach and apply.
 case_masq_follows() {
-	local k maj min new=203.0.113.8
+	local k maj min new=203.0.113.8 out required=1
 	k=$(uname -r) maj=${k%%.*} min=${k#*.}
 	min=${min%%.*}
-	if [ "$maj" -lt 6 ] || { [ "$maj" -eq 6 ] && [ "$min" -lt 8 ]; }; then
-		skip "--masquerade follows an address change without an apply" "Linux $k: before 6.8 it takes the address read at attach and apply (case_ifaddr)"
-		return
-	fi
+	{ [ "$maj" -lt 6 ] || { [ "$maj" -eq 6 ] && [ "$min" -lt 8 ]; }; } && required=
 	srv_peer $S_IP 80 A
 	add tcp :8080 $S_IP:80 --name masq --masquerade
 	expect_match "before: the target sees rs's address" "^A $R_SIP [0-9]+$" "$(tcp_req "$NS_C" $R_CIP 8080)"
 	in_ns "$NS_R" ip addr del $R_SIP/24 dev rs
 	in_ns "$NS_R" ip addr add $new/24 dev rs
-	expect_match "rs's address changed, no apply: the next flow's target sees the new address" \
-		"^A $new [0-9]+$" "$(tcp_req "$NS_C" $R_CIP 8080)"
+	out=$(quick_req "$NS_C" $R_CIP 8080)
 	in_ns "$NS_R" ip addr del $new/24 dev rs
 	in_ns "$NS_R" ip addr add $R_SIP/24 dev rs
+	if [ -z "$required" ] && ! [[ $out =~ ^A\ $new\  ]]; then
+		skip "--masquerade follows an address change without an apply" "Linux $k has no BPF_FIB_LOOKUP_SRC: it takes the address read at attach and apply (case_ifaddr)"
+		return
+	fi
+	expect_match "rs's address changed, no apply: the next flow's target sees the new address" "^A $new [0-9]+$" "$out"
 }
 
 case_relay_ipv6() {
