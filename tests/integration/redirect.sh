@@ -647,13 +647,23 @@ case_xdp_veth() {
 	expect_eq "xdp_redirect" false "$(vx_get xdp_redirect)"
 	expect_end
 	in_ns "$NS_C" ethtool -K c0 tx on >/dev/null
+	local links=() id gone=0
+	for id in "$PIN"/vxmit/*; do links+=("$(bpftool -j link show pinned "$id" | json_get .id)"); done
+	pr detach rc >/dev/null # the case_reset attaches it again
+	for id in "${links[@]}"; do bpftool link show id "$id" >/dev/null 2>&1 || gone=$((gone + 1)); done
+	expect_begin "the last detach removes the guard programs' links and empties this namespace's slots"
+	expect_eq "links pinned before" 2 "${#links[@]}"
+	expect_eq "links gone from the kernel" 2 "$gone"
+	expect_eq "PIN/vxmit" absent "$([ -e "$PIN/vxmit" ] && echo present || echo absent)"
+	expect_eq "veths armed" 0 "$(pr -j status | json_get '.xdp_into_veths.veths | length')"
+	expect_end
 }
 
 # Containers behind veth (docs/design.md): rs's peer s0 is in the server's
 # namespace, so TC ingress delivers translated packets into it directly
 # (bpf_redirect_peer), the route's next hop being s0's own MAC; an entry
-# whose MAC is not the next hop's is not used. tc mode only (XDP on veth
-# hands translated packets to the stack).
+# whose MAC is not the next hop's is not used. tc mode only (XDP goes into
+# a veth only where its far end takes XDP frames: case_xdp_veth).
 case_peer() {
 	local out dr df p0 peers= idx mac i
 	fwd_setup
