@@ -239,7 +239,7 @@ static void veth_get(const void *obj, size_t which, struct out_val *v)
 }
 
 static const struct out_field veth_fields[] = {
-	[VE_NAME] = { "interface", veth_get, .arg = VE_NAME },
+	[VE_NAME] = { "veth", veth_get, .arg = VE_NAME },
 	[VE_INDEX] = { "ifindex", out_get_u32, .arg = offsetof(struct pr_vxmit_veth, ifindex) },
 	[VE_OK] = { "xdp_redirect", out_get_bool, .arg = offsetof(struct pr_vxmit_veth, ok) },
 	[VE_FAILED] = { "refused", out_get_bool, .arg = offsetof(struct pr_vxmit_veth, failed) },

@@ -535,7 +535,7 @@ case_threaded_napi() {
 # instead ("Why XDP leaves some packets to TC"). s0's NAPI stays softirq
 # (threaded 0, the default): threaded NAPI drops bursts ("Threaded NAPI on veth").
 PASS_OBJ=$PR_BUILD/tests/bench/xdp_pass.bpf.o
-vx_get() { pr -j status | json_get '.xdp_into_veths.veths[] | select(.interface == "rs") | .[$f]' f "$1"; }
+vx_get() { pr -j status | json_get '.xdp_into_veths.veths[] | select(.veth == "rs") | .[$f]' f "$1"; }
 vx_sent() { stat_global redirect_xdp_veth; }
 vx_refused() { stat_global drop_xdp_veth_refused; }
 vx_rearm() { pr apply - <<<"tcp :8080 $S_IP:80 --name web" >/dev/null || diag "apply failed"; }
