@@ -132,14 +132,18 @@ static __always_inline bool ctx_can_redirect(__u32 ifindex)
 	return bpf_map_lookup_elem(&pr_tx, &ifindex) != NULL || ctx_veth_ok(ifindex);
 }
 
-/* pr_tx first (bulk transmit through the devmap); a veth goes by ifindex,
- * resolved in the ingress device's namespace, the one pr_vxmit names. */
+/* A veth armed in pr_vxmit goes by ifindex, resolved in the ingress
+ * device's namespace, the one its slot names; the rest through pr_tx (bulk
+ * transmit by the devmap). The slot test first: an inlined array read,
+ * where a second pr_tx lookup would be a helper call on every redirect
+ * (pr_tx never holds a veth: record() in loader/attach.c). */
 static __always_inline int ctx_redirect(struct xdp_md *ctx, __u32 ifindex, const __u8 *dmac)
 {
-	if (bpf_map_lookup_elem(&pr_tx, &ifindex))
-		return bpf_redirect_map(&pr_tx, ifindex, XDP_PASS);
-	pr_count(PR_R_REDIRECT_VETH);
-	return bpf_redirect(ifindex, 0);
+	if (ctx_veth_ok(ifindex)) {
+		pr_count(PR_R_REDIRECT_VETH);
+		return bpf_redirect(ifindex, 0);
+	}
+	return bpf_redirect_map(&pr_tx, ifindex, XDP_PASS);
 }
 
 /* XDP resolves no neighbours: the pipeline leaves a packet that would need
