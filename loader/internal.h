@@ -220,13 +220,14 @@ int pr_ifaddr_refresh(struct pr_ctx *c);
  * another one, with the peer's MAC (docs/design.md, "Containers behind veth"). */
 int pr_peer_refresh(struct pr_ctx *c);
 /* vxmit.c: pr_vxmit armed for veths[0..n), this namespace's veths, with what
- * the kernel says of their far ends, and the tracing programs that keep it
- * current loaded and pinned (docs/design.md, "XDP into a veth"). Where the
- * kernel cannot say (no netdev family, no BTF for the setters) this
- * namespace's slots are cleared: XDP leaves veths to the stack. */
+ * the kernel says of their far ends now, and the tracepoint programs that
+ * turn a veth off at its first refused frame loaded and pinned
+ * (docs/design.md, "XDP into a veth"). Where the kernel cannot say (no
+ * netdev family) or the programs cannot be loaded, this namespace's slots
+ * are cleared: XDP leaves veths to the stack. */
 int pr_vxmit_refresh(struct pr_ctx *c, const __u32 *veths, size_t n);
 /* After a detach: this namespace's slots cleared when it has no attachment
- * left, the tracing programs unpinned when the pin dir has none at all. */
+ * left, the tracepoint programs unpinned when the pin dir has none at all. */
 void pr_vxmit_release(struct pr_ctx *c);
 
 /* Attachment (attach.c). */

@@ -25,7 +25,7 @@
 #define PR_NETDEV_A_DEV_XDP_FEATURES 3
 #define PR_NETDEV_XDP_ACT_NDO_XMIT 4
 
-/* Each program of bpf/vxmit.bpf.c and the tracepoint it follows (its BTF
+/* Each program of bpf/vxmit.bpf.c and the tracepoint it runs on (its BTF
  * name); both are older than the netdev family that arming needs. */
 static const struct vx_prog {
 	const char *prog;
@@ -180,7 +180,7 @@ static bool vx_map_is(struct pr_ctx *c, __u32 id, const char *name, void *arg)
 
 /* Whether every wanted program is pinned as a link under PIN/vxmit and
  * writes the pr_vxmit pinned now (map_fd's): a link of a pin dir whose map
- * was made again since would follow the kernel into a map nobody reads. */
+ * was made again since would guard a map nobody reads. */
 static bool vx_links_live(struct pr_ctx *c, const bool *want, int map_fd)
 {
 	char path[PATH_MAX];

@@ -110,9 +110,9 @@ struct {
 } pr_peer SEC(".maps");
 
 /* veths XDP may redirect into, by ifindex (struct pr_vxmit): armed by the
- * loader from the netdev netlink family's xdp-features, kept current by the
- * tracing programs in bpf/vxmit.bpf.c. An array for the same reason as
- * pr_peer; read by XDP only for a route to a device not in pr_tx. */
+ * loader from the netdev netlink family's xdp-features at attach and apply,
+ * turned off at the first refused frame by the tracepoint programs in
+ * bpf/vxmit.bpf.c. An array for the same reason as pr_peer. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, PR_PEERS);
