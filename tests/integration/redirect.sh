@@ -605,6 +605,8 @@ case_xdp_veth() {
 		return
 	fi
 	expect_begin "s0 given an XDP program: status sees the far end's NAPI, the next apply uses it"
+	# sysfs of the server's namespace: ip netns exec mounts it
+	expect_eq "s0's NAPI is softirq, not threaded" 0 "$(ip netns exec "$NS_S" cat /sys/class/net/s0/threaded)"
 	expect_eq "far_end_napi" true "$(vx_get far_end_napi)"
 	expect_eq "xdp_redirect before the apply" false "$(vx_get xdp_redirect)"
 	vx_rearm
