@@ -45,8 +45,8 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-BPF_OBJS := $(O)/bpf/xdp.bpf.o $(O)/bpf/tc.bpf.o $(O)/bpf/maps.bpf.o $(O)/bpf/sock.bpf.o
-SKELS := $(O)/xdp.skel.h $(O)/tc.skel.h $(O)/maps.skel.h $(O)/sock.skel.h
+BPF_OBJS := $(O)/bpf/xdp.bpf.o $(O)/bpf/tc.bpf.o $(O)/bpf/maps.bpf.o $(O)/bpf/sock.bpf.o $(O)/bpf/vxmit.bpf.o
+SKELS := $(O)/xdp.skel.h $(O)/tc.skel.h $(O)/maps.skel.h $(O)/sock.skel.h $(O)/vxmit.skel.h
 LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_OBJS := $(LOADER_SRCS:%.c=$(O)/%.o)
 CLI := $(O)/portredir
@@ -92,7 +92,7 @@ KERNEL ?=
 # built by plain `make` holds everything `make check` runs, also where check then
 # sees the tree read-only (a VM over 9p: vng, make vmtest).
 HAVE_LIBFUZZER := $(wildcard $(shell $(CLANG) -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-*.a)
-all: $(CLI) $(CNI) $(UNIT) $(RULES_TEST) $(if $(HAVE_LIBFUZZER),$(O)/fuzz_datapath)
+all: $(CLI) $(CNI) $(UNIT) $(RULES_TEST) $(if $(HAVE_LIBFUZZER),$(O)/fuzz_datapath) $(O)/tests/bench/xdp_pass.bpf.o
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c | $(O)/bpf $(O)/bpf-inc/bpf
 	$(call msg,BPF,$@)

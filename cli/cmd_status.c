@@ -213,6 +213,80 @@ static const struct out_col tables_view[] = {
 	OUT_COLS_END,
 };
 
+/* ---- XDP into veths (docs/design.md, "XDP into a veth") ---- */
+
+enum { VE_NAME, VE_INDEX, VE_OK, VE_FAILED, VE_KERNEL, VE_STATE };
+
+static void veth_get(const void *obj, size_t which, struct out_val *v)
+{
+	const struct pr_vxmit_veth *e = obj;
+
+	switch (which) {
+	case VE_NAME: out_str(v, "%s", e->name); break;
+	case VE_KERNEL:
+		out_bool(v, e->kernel == 1);
+		v->absent = e->kernel < 0;
+		break;
+	case VE_STATE:
+		out_str(v, "%s", e->ok && e->kernel == 0 ? "yes, until its next frame is refused: its far end has lost its XDP program or GRO" :
+			e->ok ? "yes: its far end has an XDP program or GRO" :
+			e->kernel == 1 ? (e->failed ? "no: the kernel refused a frame into it; attach or apply asks again, and its far end has NAPI now" :
+				   "no: its far end has NAPI since the last attach or apply, which the next one uses") :
+			e->failed ? "no: the kernel refused a frame into it (its far end lost NAPI); the stack" :
+				    "no: its far end has no XDP program and no GRO (the stack)");
+		break;
+	}
+}
+
+static const struct out_field veth_fields[] = {
+	[VE_NAME] = { "veth", veth_get, .arg = VE_NAME },
+	[VE_INDEX] = { "ifindex", out_get_u32, .arg = offsetof(struct pr_vxmit_veth, ifindex) },
+	[VE_OK] = { "xdp_redirect", out_get_bool, .arg = offsetof(struct pr_vxmit_veth, ok) },
+	[VE_FAILED] = { "refused", out_get_bool, .arg = offsetof(struct pr_vxmit_veth, failed) },
+	[VE_KERNEL] = { "far_end_napi", veth_get, .arg = VE_KERNEL },
+	[VE_STATE] = { "state", veth_get, .arg = VE_STATE, .flags = OUT_F_TEXT },
+};
+static const struct out_desc veth_desc = OUT_DESC(veth_fields);
+static const struct out_col veth_view[] = {
+	{ VE_NAME, .fmt = "  %-15s " }, { VE_INDEX, .fmt = "ifindex %-4s " }, { VE_STATE, .fmt = "xdp-redirect %s\n" },
+	OUT_COLS_END,
+};
+
+struct vxmit_out {
+	struct pr_vxmit_state st;
+	struct pr_vxmit_veth *v;
+	size_t n;
+};
+
+enum { VX_LIVE, VX_WHY, VX_TEXT, VX_VETHS };
+
+static void vxmit_get(const void *obj, size_t which, struct out_val *v)
+{
+	const struct vxmit_out *x = obj;
+
+	switch (which) {
+	case VX_WHY:
+		out_str(v, "%s", x->st.why);
+		v->absent = x->st.live;
+		break;
+	case VX_TEXT:
+		out_str(v, "%s", x->st.live ? "where the kernel says the far end takes XDP frames (netdev xdp-features)" : x->st.why);
+		break;
+	case VX_VETHS: out_array(v, &veth_desc, x->v, x->n, sizeof(*x->v)); break;
+	}
+}
+
+static const struct out_field vxmit_fields[] = {
+	[VX_LIVE] = { "available", out_get_bool, .arg = offsetof(struct vxmit_out, st.live) },
+	[VX_WHY] = { "why_not", vxmit_get, .arg = VX_WHY },
+	[VX_TEXT] = { "text", vxmit_get, .arg = VX_TEXT, .flags = OUT_F_TEXT },
+	[VX_VETHS] = { "veths", vxmit_get, .arg = VX_VETHS },
+};
+static const struct out_desc vxmit_desc = OUT_DESC(vxmit_fields);
+static const struct out_col vxmit_view[] = {
+	{ VX_TEXT, .fmt = "xdp into veths: %s\n" }, { VX_VETHS, .view = veth_view }, OUT_COLS_END,
+};
+
 struct status_out {
 	const char *pin_dir;
 	bool have; /* the maps exist */
@@ -221,9 +295,10 @@ struct status_out {
 	size_t n;
 	struct pr_fill fill;
 	struct pr_tables_check tables;
+	struct vxmit_out vx;
 };
 
-enum { ST_PIN, ST_NO_MAPS, ST_NONE, ST_IFACES, ST_LOCAL, ST_MAPS, ST_CAPACITY, ST_TABLES };
+enum { ST_PIN, ST_NO_MAPS, ST_NONE, ST_IFACES, ST_LOCAL, ST_MAPS, ST_CAPACITY, ST_TABLES, ST_VXMIT };
 
 static void status_get(const void *obj, size_t which, struct out_val *v)
 {
@@ -247,6 +322,10 @@ static void status_get(const void *obj, size_t which, struct out_val *v)
 		out_obj(v, &tables_desc, &s->tables);
 		v->absent = !s->have;
 		break;
+	case ST_VXMIT:
+		out_obj(v, &vxmit_desc, &s->vx);
+		v->absent = !s->have;
+		break;
 	}
 }
 
@@ -259,11 +338,12 @@ static const struct out_field status_fields[] = {
 	[ST_MAPS] = { "maps", status_get, .arg = ST_MAPS },
 	[ST_CAPACITY] = { "capacity", status_get, .arg = ST_CAPACITY, .flags = OUT_F_TEXT },
 	[ST_TABLES] = { "tables", status_get, .arg = ST_TABLES },
+	[ST_VXMIT] = { "xdp_into_veths", status_get, .arg = ST_VXMIT },
 };
 static const struct out_desc status_desc = OUT_DESC(status_fields);
 static const struct out_col status_view[] = {
 	{ ST_PIN, .fmt = "pin dir: %s" }, { ST_NO_MAPS, .fmt = "%s\n" }, { ST_NONE, .fmt = "interfaces:%s\n" },
-	{ ST_IFACES, .view = iface_view }, { ST_LOCAL, .view = local_view }, { ST_MAPS, .view = fill_view }, { ST_CAPACITY, .view = capacity_view },
+	{ ST_IFACES, .view = iface_view }, { ST_VXMIT, .view = vxmit_view }, { ST_LOCAL, .view = local_view }, { ST_MAPS, .view = fill_view }, { ST_CAPACITY, .view = capacity_view },
 	{ ST_TABLES, .view = tables_view }, OUT_COLS_END,
 };
 
@@ -273,17 +353,19 @@ static int do_status(const void *cfg, struct pr_ctx *c)
 	int rc = EXIT_OK;
 
 	if (c && (pr_iface_list(c, &s.ifs, &s.n) || pr_local_status(c, &s.local) || pr_map_fill(c, &s.fill) ||
-		  pr_tables_check(c, &s.tables)))
+		  pr_tables_check(c, &s.tables) || pr_vxmit_list(c, &s.vx.st, &s.vx.v, &s.vx.n)))
 		rc = cli_fail(c);
 	else
 		out_print(&status_desc, &s, status_view);
 	free(s.ifs);
+	free(s.vx.v);
 	return rc;
 }
 
 const struct cmd cmd_status = {
 	"status", do_status, params_none, 0, CMD_MAPS_READ,
 	"Shows attached interfaces in this network namespace, their modes and program ids,\n"
+	"the veths XDP may redirect into (those whose far end has an XDP program or GRO),\n"
 	"the socket hooks for local clients (cgroup, hooks, link ids), map fill levels, and\n"
 	"whether the datapath maps agree with the rule records (what disagrees, counted;\n"
 	"portredir repair fixes it).",

@@ -277,6 +277,20 @@ struct pr_peer {
 };
 _Static_assert(sizeof(struct pr_peer) == 8, "pr_peer layout");
 
+/* A veth XDP may redirect into (pr_vxmit, keyed by the veth's ifindex):
+ * the kernel says its far end can take XDP frames (NETDEV_XDP_ACT_NDO_XMIT,
+ * set while the peer has an XDP program or GRO, Linux 6.3). The loader arms
+ * a slot with its namespace and the netdev netlink family's answer at
+ * attach and apply; the tracepoint programs (bpf/vxmit.bpf.c) turn `ok`
+ * off at the first frame the kernel refuses there (docs/design.md, "XDP
+ * into a veth"). */
+struct pr_vxmit {
+	__u64 netns_ino; /* the veth's network namespace (inode); 0: an empty slot */
+	__u32 ok;        /* 1: the far end had NAPI when asked, and no frame was refused since */
+	__u32 failed;    /* 1: the kernel refused a frame since the loader asked */
+};
+_Static_assert(sizeof(struct pr_vxmit) == 16, "pr_vxmit layout");
+
 /* Global counters by reason, per CPU: one list gives the enum and the names
  * the CLI prints and `stats -j` emits as keys, so the two cannot drift. The
  * order is the pinned pr_gstats layout: append only. X(ID, NAME) */
@@ -329,7 +343,13 @@ _Static_assert(sizeof(struct pr_peer) == 8, "pr_peer layout");
 							* a veth's peer in another namespace directly \
 							* (bpf_redirect_peer) */                        \
 	X(PR_R_XLATE_PORT_REUSE, "xlate_port_reused")  /* new TCP flows given the source port of a flow  \
-							* that is over (RST, or its last FIN acked) */
+							* that is over (RST, or its last FIN acked) */  \
+	/* XDP into a veth */                                                                              \
+	X(PR_R_REDIRECT_VETH, "redirect_xdp_veth")     /* of the redirects, those XDP sent into a veth    \
+							* whose far end takes XDP frames (pr_vxmit) */  \
+	X(PR_R_DROP_VETH_REFUSED, "drop_xdp_veth_refused") /* of those, frames the kernel refused: the     \
+							    * far end had just lost NAPI; each turns the veth \
+							    * off for XDP (bpf/vxmit.bpf.c) */
 
 #define PR_REASON_ENUM(id, name) id,
 enum pr_reason {

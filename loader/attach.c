@@ -214,7 +214,7 @@ static int native_veth_ok(struct pr_ctx *c, const char *ifname, const struct att
 static int record(struct pr_ctx *c, const char *ifname, struct attach_plan *a)
 {
 	/* Redirect only to devices known to take XDP frames; a veth needs NAPI
-	 * on its far end, which we cannot see from here. */
+	 * on its far end, which can come and go: pr_vxmit follows that (vxmit.c). */
 	if (a->mode == PR_MODE_NATIVE && strcmp(a->drv, "veth") != 0 &&
 	    bpf_map_update_elem(c->fd_tx, &a->ifindex, &a->ifindex, BPF_ANY) == 0)
 		a->rec.flags |= PR_IF_XDP_TX;
@@ -339,6 +339,7 @@ int pr_detach_index(struct pr_ctx *c, __u32 ifindex)
 	if (err)
 		return err;
 	detach_index(c, ifindex);
+	pr_vxmit_release(c);
 	return pr_local_release(c);
 }
 
@@ -352,6 +353,7 @@ int pr_detach(struct pr_ctx *c, const char *ifname)
 		return err;
 	if (!detach_index(c, ifindex))
 		return pr_errf(c, -ENOENT, "portredir is not attached to '%s'", ifname);
+	pr_vxmit_release(c);
 	return pr_local_release(c);
 }
 
@@ -374,6 +376,7 @@ int pr_detach_all(struct pr_ctx *c, struct pr_iface_status **out, size_t *n)
 		*n = i + 1;
 	}
 	*out = v;
+	pr_vxmit_release(c);
 	return pr_local_remove(c); /* local clients too, even with attach --local */
 }
 

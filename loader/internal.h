@@ -134,6 +134,8 @@ int pr_tc_foreign_filters(int ifindex, bool egress);
 struct nlmsghdr;
 typedef void (*pr_nl_fn)(const struct nlmsghdr *nh, void *arg);
 int pr_nl_talk(struct nlmsghdr *req, pr_nl_fn fn, void *arg);
+/* The same on a netlink socket of another protocol (NETLINK_GENERIC). */
+int pr_nl_talk_proto(int proto, struct nlmsghdr *req, pr_nl_fn fn, void *arg);
 
 /* Bulk map access (batch.c). Each uses one BPF_MAP_*_BATCH call where the
  * kernel has the op for the map type, else one syscall an element. */
@@ -217,6 +219,16 @@ int pr_ifaddr_refresh(struct pr_ctx *c);
 /* peer.c: pr_peer made the veths of this network namespace whose peer is in
  * another one, with the peer's MAC (docs/design.md, "Containers behind veth"). */
 int pr_peer_refresh(struct pr_ctx *c);
+/* vxmit.c: pr_vxmit armed for veths[0..n), this namespace's veths, with what
+ * the kernel says of their far ends now, and the tracepoint programs that
+ * turn a veth off at its first refused frame loaded and pinned
+ * (docs/design.md, "XDP into a veth"). Where the kernel cannot say (no
+ * netdev family) or the programs cannot be loaded, this namespace's slots
+ * are cleared: XDP leaves veths to the stack. */
+int pr_vxmit_refresh(struct pr_ctx *c, const __u32 *veths, size_t n);
+/* After a detach: this namespace's slots cleared when it has no attachment
+ * left, the tracepoint programs unpinned when the pin dir has none at all. */
+void pr_vxmit_release(struct pr_ctx *c);
 
 /* Attachment (attach.c). */
 /* Detach by ifindex, whatever the interface is called now or if it is gone:

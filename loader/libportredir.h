@@ -418,6 +418,21 @@ int pr_iface_list(struct pr_ctx *c, struct pr_iface_status **out, size_t *n);
 /* Whether an attachment's interface is there with all its programs (XDP too, but in tc mode). */
 bool pr_iface_live(const struct pr_iface_status *s);
 
+/* XDP into veths (loader/vxmit.c, docs/design.md "XDP into a veth"). */
+struct pr_vxmit_state {
+	bool live;     /* the kernel is asked and a refusal caught: XDP may redirect into veths */
+	char why[160]; /* when not live: why XDP leaves every veth to the stack */
+};
+struct pr_vxmit_veth {
+	__u32 ifindex;
+	char name[16];
+	bool ok;     /* XDP redirects into it now: its far end had an XDP program or GRO when asked */
+	bool failed; /* the kernel refused a frame since the last attach or apply: the stack until the next */
+	int kernel;  /* what the kernel says now: 1 it takes XDP frames, 0 not, -1 unknown */
+};
+/* The veths of the caller's network namespace armed in pr_vxmit; caller frees *out. */
+int pr_vxmit_list(struct pr_ctx *c, struct pr_vxmit_state *st, struct pr_vxmit_veth **out, size_t *n);
+
 struct pr_fill {
 	size_t rules, rules_max, rule_entries, rule_entries_max, allow_entries_max;
 	size_t flows, ct_entries, ct_max;

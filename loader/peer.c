@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* pr_peer: the veths of this network namespace whose peer is in another one (a container's), with the peer's MAC, to which TC ingress delivers translated packets straight into the peer; refreshed at attach and apply. */
+/* pr_peer: the veths of this network namespace whose peer is in another one (a container's), with the peer's MAC, to which TC ingress delivers translated packets straight into the peer; refreshed at attach and apply, which also arms pr_vxmit (vxmit.c) for every veth. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -22,6 +22,7 @@ struct peer_link {
 	__u32 peer_ifindex;
 	struct pr_peer val;
 	bool have_mac;
+	bool cross; /* the peer is in another namespace */
 };
 
 struct peer_scan {
@@ -39,8 +40,8 @@ static const struct rtattr *rta_find(const struct rtattr *a, int len, unsigned s
 	return NULL;
 }
 
-/* One link of the dump: a veth (IFLA_INFO_KIND) whose peer is in another
- * namespace (IFLA_LINK_NETNSID is there only then), its peer IFLA_LINK. */
+/* One link of the dump: a veth (IFLA_INFO_KIND), and whether its peer is in
+ * another namespace (IFLA_LINK_NETNSID is there only then), its peer IFLA_LINK. */
 static void scan_link(const struct nlmsghdr *nh, void *arg)
 {
 	const struct ifinfomsg *ifi = NLMSG_DATA(nh);
@@ -55,7 +56,7 @@ static void scan_link(const struct nlmsghdr *nh, void *arg)
 	link = rta_find(attrs, len, IFLA_LINK);
 	info = rta_find(attrs, len, IFLA_LINKINFO);
 	kind = info ? rta_find(RTA_DATA(info), RTA_PAYLOAD(info), IFLA_INFO_KIND) : NULL;
-	if (!nsid || !link || !kind || RTA_PAYLOAD(kind) < 5 || memcmp(RTA_DATA(kind), "veth", 5))
+	if (!kind || RTA_PAYLOAD(kind) < 5 || memcmp(RTA_DATA(kind), "veth", 5))
 		return;
 	nv = realloc(s->v, (s->n + 1) * sizeof(*nv));
 	if (!nv) {
@@ -65,8 +66,11 @@ static void scan_link(const struct nlmsghdr *nh, void *arg)
 	s->v = nv;
 	memset(&nv[s->n], 0, sizeof(*nv));
 	nv[s->n].ifindex = ifi->ifi_index;
-	nv[s->n].nsid = *(const __s32 *)RTA_DATA(nsid);
-	nv[s->n].peer_ifindex = *(const __u32 *)RTA_DATA(link);
+	nv[s->n].cross = nsid && link;
+	if (nv[s->n].cross) {
+		nv[s->n].nsid = *(const __s32 *)RTA_DATA(nsid);
+		nv[s->n].peer_ifindex = *(const __u32 *)RTA_DATA(link);
+	}
 	s->n++;
 }
 
@@ -101,8 +105,8 @@ static int ask_mac(struct peer_link *l)
 	return pr_nl_talk(&req.nh, peer_mac, l);
 }
 
-/* Every veth of this namespace with its peer in another, and the peer's MAC
- * where it can be read; caller frees *v. */
+/* Every veth of this namespace, and for those with their peer in another
+ * the peer's MAC where it can be read; caller frees *v. */
 static int peer_links(struct peer_link **v, size_t *n)
 {
 	struct {
@@ -122,31 +126,19 @@ static int peer_links(struct peer_link **v, size_t *n)
 		return err;
 	}
 	for (size_t i = 0; i < s.n; i++)
-		ask_mac(&s.v[i]); /* no MAC: no entry, the plain redirect serves it */
+		if (s.v[i].cross)
+			ask_mac(&s.v[i]); /* no MAC: no entry, the plain redirect serves it */
 	*v = s.v;
 	*n = s.n;
 	return 0;
 }
 
-int pr_peer_refresh(struct pr_ctx *c)
+/* pr_peer from the veths now: only the slots that change are written. */
+static int peer_write(struct pr_ctx *c, int fd, const char *path, const struct peer_link *now, size_t n)
 {
-	struct pr_peer *slots = NULL, *want = NULL;
-	struct peer_link *now = NULL;
-	char path[PATH_MAX];
-	size_t n = 0;
-	int fd, err;
+	struct pr_peer *slots = calloc(PR_PEERS, sizeof(*slots)), *want = calloc(PR_PEERS, sizeof(*want));
+	int err = 0;
 
-	snprintf(path, sizeof(path), "%s/pr_peer", c->pin_dir);
-	fd = bpf_obj_get(path);
-	if (fd < 0) /* absent until a build that has it loads */
-		return errno == ENOENT ? 0 : pr_errf(c, -errno, "cannot open %s: %s", path, strerror(errno));
-	err = peer_links(&now, &n);
-	if (err) {
-		err = pr_errf(c, err, "cannot list the veths of this network namespace: %s", strerror(-err));
-		goto out;
-	}
-	slots = calloc(PR_PEERS, sizeof(*slots));
-	want = calloc(PR_PEERS, sizeof(*want));
 	if (!slots || !want) {
 		err = pr_errf(c, -ENOMEM, "out of memory reading %s", path);
 		goto out;
@@ -172,7 +164,44 @@ int pr_peer_refresh(struct pr_ctx *c)
 out:
 	free(slots);
 	free(want);
+	return err;
+}
+
+int pr_peer_refresh(struct pr_ctx *c)
+{
+	struct peer_link *now = NULL;
+	char path[PATH_MAX];
+	__u32 *veths = NULL;
+	size_t n = 0;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/pr_peer", c->pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0 && errno != ENOENT) /* absent until a build that has it loads */
+		return pr_errf(c, -errno, "cannot open %s: %s", path, strerror(errno));
+	err = peer_links(&now, &n);
+	if (err) {
+		err = pr_errf(c, err, "cannot list the veths of this network namespace: %s", strerror(-err));
+		goto out;
+	}
+	if (fd >= 0) {
+		err = peer_write(c, fd, path, now, n);
+		if (err)
+			goto out;
+	}
+	/* every veth, its peer here or elsewhere, may be where XDP redirects */
+	veths = calloc(n ? n : 1, sizeof(*veths));
+	if (!veths) {
+		err = pr_errf(c, -ENOMEM, "out of memory listing veths");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		veths[i] = now[i].ifindex;
+	err = pr_vxmit_refresh(c, veths, n);
+out:
+	free(veths);
 	free(now);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return err;
 }

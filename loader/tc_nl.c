@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* rtnetlink requests: the dump of clsact filters, so detach removes the qdisc only when nobody else uses it, and the request loop check uses too. */
+/* rtnetlink (and generic netlink) requests: the dump of clsact filters, so detach removes the qdisc only when nobody else uses it, and the request loop check uses too. */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,11 +20,16 @@
 
 int pr_nl_talk(struct nlmsghdr *req, pr_nl_fn fn, void *arg)
 {
+	return pr_nl_talk_proto(NETLINK_ROUTE, req, fn, arg);
+}
+
+int pr_nl_talk_proto(int proto, struct nlmsghdr *req, pr_nl_fn fn, void *arg)
+{
 	bool dump = req->nlmsg_flags & NLM_F_DUMP;
 	char buf[32768];
 	int fd, n, err = 0, done = 0;
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, proto);
 	if (fd < 0)
 		return -errno;
 	req->nlmsg_seq = 1;

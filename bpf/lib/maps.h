@@ -109,6 +109,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } pr_peer SEC(".maps");
 
+/* veths XDP may redirect into, by ifindex (struct pr_vxmit): armed by the
+ * loader from the netdev netlink family's xdp-features at attach and apply,
+ * turned off at the first refused frame by the tracepoint programs in
+ * bpf/vxmit.bpf.c. An array for the same reason as pr_peer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PR_PEERS);
+	__type(key, __u32);
+	__type(value, struct pr_vxmit);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pr_vxmit SEC(".maps");
+
 /* Attached interfaces' own addresses by ifindex (struct pr_ifaddr), for
  * --masquerade and hairpin; written by the loader. */
 struct {

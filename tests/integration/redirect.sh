@@ -525,11 +525,152 @@ case_threaded_napi() {
 	in_ns "$NS_R" ip link del prt0
 }
 
+# XDP into a veth (docs/design.md, "XDP into a veth"): rc's XDP sends a
+# translated frame routed to rs straight into it only where the kernel said,
+# at the last attach or apply, that rs's far end s0 takes XDP frames (an XDP
+# program or GRO on s0 gives it NAPI); when s0 loses it mid-stream, the
+# first frame the kernel refuses turns rs off and the flow goes on by the
+# stack. The client's checksums are completed in software (c0 tx off), as a
+# NIC's frames arrive: a local socket's CHECKSUM_PARTIAL would go to TC
+# instead ("Why XDP leaves some packets to TC"). s0's NAPI stays softirq
+# (threaded 0, the default): threaded NAPI drops bursts ("Threaded NAPI on veth").
+PASS_OBJ=$PR_BUILD/tests/bench/xdp_pass.bpf.o
+vx_get() { pr -j status | json_get '.xdp_into_veths.veths[] | select(.veth == "rs") | .[$f]' f "$1"; }
+vx_sent() { stat_global redirect_xdp_veth; }
+vx_refused() { stat_global drop_xdp_veth_refused; }
+vx_rearm() { pr apply - <<<"tcp :8080 $S_IP:80 --name web" >/dev/null || diag "apply failed"; }
+# vx_flowing HOW DESC: while the stream runs, redirect_xdp_veth grows over
+# half a second of it (HOW xdp) or does not (HOW stack)
+vx_flowing() {
+	local a b
+	sleep 0.3 # what the change had in flight
+	a=$(vx_sent); sleep 0.5; b=$(vx_sent)
+	if [ "$1" = stack ]; then expect_eq "$2: redirect_xdp_veth stays" "$a" "$b"
+	else expect_gt "$2: redirect_xdp_veth grows" "$a" "$b"; fi
+}
+# vx_lose WHAT CMD...: CMD takes s0's NAPI away mid-stream; the frames
+# refused after it are 1 or 2 (one a CPU that found out), then the stack
+vx_lose() {
+	local r0 r
+	r0=$(vx_refused)
+	"${@:2}"
+	r=$(wait_ge $((r0 + 1)) vx_refused)
+	expect_begin "$1 mid-stream: the first refused frame turns rs off"
+	expect_ge "drop_xdp_veth_refused increase" 1 "$((r - r0))"
+	expect_ge "no more than one a CPU" "$((r - r0))" 2
+	expect_eq "xdp_redirect" false "$(vx_get xdp_redirect)"
+	expect_eq "refused" true "$(vx_get refused)"
+	expect_end
+	vx_flowing stack "after $1"
+}
+case_xdp_veth() {
+	local st v0 out dr df avail bare_df
+	[ -r "$PASS_OBJ" ] || { not_ok "the XDP_PASS object is built ($PASS_OBJ)"; return; }
+	fwd_setup
+	stream_servers
+	add tcp :8080 $S_IP:80 --name web
+	router_dirty
+	in_ns "$NS_C" ethtool -K c0 tx off >/dev/null || diag "cannot complete c0's checksums in software"
+	st=$(pr -j status)
+	avail=$(json_get '.xdp_into_veths.available' <<<"$st")
+	v0=$(vx_sent)
+	one_flow "s0 bare"
+	bare_df=$df
+	expect_begin "s0 with no XDP program and no GRO: rs is not redirected into, frames take the stack"
+	if [ "$avail" = true ]; then
+		expect_eq "xdp_redirect" false "$(vx_get xdp_redirect)"
+		expect_match "text" '^  rs +ifindex [0-9]+ +xdp-redirect no: its far end has no XDP program and no GRO' "$(pr status)"
+	else
+		expect_eq "no veth armed where the kernel cannot say" 0 "$(json_get '.xdp_into_veths.veths | length' <<<"$st")"
+		expect_match "text" '^xdp into veths: the kernel has no netdev netlink family' "$(pr status)"
+	fi
+	expect_eq "reply" "$C_IP hello" "$out"
+	expect_eq "redirect_xdp_veth" "$v0" "$(vx_sent)"
+	expect_gt "the router's forward chain saw them" 0 "$df"
+	expect_end
+	in_ns "$NS_S" ip link set dev s0 xdpdrv obj "$PASS_OBJ" sec xdp || diag "cannot give s0 an XDP program"
+	if [ "$avail" != true ]; then
+		# Linux before 6.3: no netdev family to ask, so never into a veth
+		vx_rearm
+		v0=$(vx_sent)
+		one_flow "no netdev family"
+		expect_begin "the kernel cannot say: frames to rs take the stack even with s0's XDP program"
+		expect_eq "reply" "$C_IP hello" "$out"
+		expect_eq "redirect_xdp_veth" "$v0" "$(vx_sent)"
+		expect_gt "the router's forward chain saw them" 0 "$df"
+		expect_contains "status says why" "netdev netlink family" "$(json_get '.xdp_into_veths.why_not' <<<"$st")"
+		expect_end
+		in_ns "$NS_S" ip link set dev s0 xdpdrv off
+		in_ns "$NS_C" ethtool -K c0 tx on >/dev/null
+		return
+	fi
+	expect_begin "s0 given an XDP program: status sees the far end's NAPI, the next apply uses it"
+	# sysfs of the server's namespace: ip netns exec mounts it
+	expect_eq "s0's NAPI is softirq, not threaded" 0 "$(ip netns exec "$NS_S" cat /sys/class/net/s0/threaded)"
+	expect_eq "far_end_napi" true "$(vx_get far_end_napi)"
+	expect_eq "xdp_redirect before the apply" false "$(vx_get xdp_redirect)"
+	vx_rearm
+	expect_eq "xdp_redirect after it" true "$(vx_get xdp_redirect)"
+	expect_end
+	v0=$(vx_sent)
+	one_flow "s0 with XDP"
+	expect_begin "a flow while s0 has an XDP program: its forward frames are XDP-redirected into rs"
+	expect_eq "reply" "$C_IP hello" "$out"
+	expect_gt "redirect_xdp_veth" "$v0" "$(vx_sent)"
+	expect_gt "the router's forward chain saw fewer: only the replies" "$df" "$bare_df"
+	expect_end
+	stream tcp 8080
+	wait_until 10 grep -q started "$TMP/tcp.out"
+	expect_eq "a TCP stream through rule web" "started A $C_IP 0" "$(head -1 "$TMP/tcp.out")"
+	vx_flowing xdp "s0 with XDP"
+	vx_lose "s0's XDP program removed" in_ns "$NS_S" ip link set dev s0 xdpdrv off
+	in_ns "$NS_S" ethtool -K s0 gro on >/dev/null || diag "cannot turn GRO on on s0"
+	vx_rearm
+	expect_eq "GRO on s0, then an apply: rs is redirected into again" true "$(vx_get xdp_redirect)"
+	vx_flowing xdp "s0 with GRO"
+	vx_lose "GRO off on s0" in_ns "$NS_S" ethtool -K s0 gro off
+	touch "$TMP/stop-tcp"
+	wait "$STREAM_tcp" 2>/dev/null
+	expect_match "every exchange of the stream answered, in order, across the changes" "^ok [0-9]+ A $C_IP [0-9]+$" \
+		"$(tail -1 "$TMP/tcp.out")"
+	# a stale yes: GRO switched off while s0 was down leaves veth saying
+	# s0 takes XDP frames; its ndo_xdp_xmit refuses the first bulk
+	in_ns "$NS_S" ethtool -K s0 gro on >/dev/null
+	in_ns "$NS_S" ip link set s0 down
+	in_ns "$NS_S" ethtool -K s0 gro off >/dev/null
+	in_ns "$NS_S" ip link set s0 up
+	# what the down took: the routes through s0, and its IPv6 address
+	in_ns "$NS_S" ip route replace default via $R_SIP
+	in_ns "$NS_S" ip addr replace $S_IP6/64 dev s0 nodad
+	in_ns "$NS_S" ip -6 route replace default via $R_SIP6
+	wait_until 5 in_ns "$NS_R" ping -c1 -W1 $S_IP
+	vx_rearm
+	expect_eq "GRO off while s0 was down: the kernel's stale yes is armed" true "$(vx_get xdp_redirect)"
+	v0=$(vx_refused)
+	out=$(tcp_get $R_CIP 8080)
+	expect_begin "the first bulk it refuses turns rs off: the flow completes by the stack (TCP resends)"
+	expect_eq "reply" "A $C_IP hello" "$out"
+	expect_gt "drop_xdp_veth_refused" "$v0" "$(vx_refused)"
+	expect_eq "xdp_redirect" false "$(vx_get xdp_redirect)"
+	expect_end
+	in_ns "$NS_C" ethtool -K c0 tx on >/dev/null
+	local links=() id gone=0
+	for id in "$PIN"/vxmit/*; do links+=("$(bpftool -j link show pinned "$id" | json_get .id)"); done
+	pr detach rc >/dev/null # the case_reset attaches it again
+	for id in "${links[@]}"; do bpftool link show id "$id" >/dev/null 2>&1 || gone=$((gone + 1)); done
+	expect_begin "the last detach removes the guard programs' links and empties this namespace's slots"
+	expect_eq "links pinned before" 2 "${#links[@]}"
+	expect_eq "links gone from the kernel" 2 "$gone"
+	expect_eq "PIN/vxmit" absent "$([ -e "$PIN/vxmit" ] && echo present || echo absent)"
+	expect_eq "veths armed" 0 "$(pr -j status | json_get '.xdp_into_veths.veths | length')"
+	expect_end
+}
+
 # Containers behind veth (docs/design.md): rs's peer s0 is in the server's
 # namespace, so TC ingress delivers translated packets into it directly
 # (bpf_redirect_peer), the route's next hop being s0's own MAC; an entry
-# whose MAC is not the next hop's is not used. tc mode only (XDP on veth
-# hands translated packets to the stack).
+# whose MAC is not the next hop's is not used. tc mode only (XDP goes into
+# a veth only where its far end takes XDP frames: case_xdp_veth).
 case_peer() {
 	local out dr df p0 peers= idx mac i
 	fwd_setup
@@ -580,5 +721,5 @@ if [ $# -gt 0 ]; then PR_CASES="$*"; fi
 run_cases case_attach case_tcp_udp case_ipv6 case_monitor case_raw_udp case_fragments case_replace_live case_range \
 	case_allowlist case_dmz case_stats case_pmtu case_direct case_port_unreachable case_via_stack \
 	case_del case_detach case_foreign_qdisc case_prog_cache \
-	$([ "$MODE" = native ] && echo case_threaded_napi) $([ "$MODE" = tc ] && echo case_peer)
+	$([ "$MODE" = native ] && echo case_threaded_napi case_xdp_veth) $([ "$MODE" = tc ] && echo case_peer)
 tap_done

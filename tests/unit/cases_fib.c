@@ -182,6 +182,42 @@ static void fib_xdp_ttl1(struct fx *f, const void *arg)
 	veths_down();
 }
 
+/* A veth armed in pr_vxmit (its far end takes XDP frames) is redirected
+ * into by ifindex, with no pr_tx entry; a slot of another namespace, one
+ * that says no, or one the kernel refused a frame into is not. */
+static void fib_xdp_veth(struct fx *f, const void *arg)
+{
+	struct pkt_spec s = SYN_SPEC, w, pass = SYN_SPEC;
+	struct veths v;
+	__u64 r0, v0;
+
+	pass.dst = TARGET;
+	pass.dport = 80;
+	if (!veths_up(f, &v))
+		goto out;
+	if (fx_vxmit(f, v.out_if, false, 1, 0)) {
+		r0 = fx_gstat(f, PR_R_REDIRECT);
+		v0 = fx_gstat(f, PR_R_REDIRECT_VETH);
+		routed(&v, &w);
+		expect_from(f, fx_xdp(f), v.in_if, &s, XDP_REDIRECT, &w, "xdp, armed");
+		ASSERT_EQ(fx_gstat(f, PR_R_REDIRECT), r0 + 1, "redirect counter");
+		ASSERT_EQ(fx_gstat(f, PR_R_REDIRECT_VETH), v0 + 1, "redirect_xdp_veth counter");
+	}
+	TEST_LINE("xdp: an egress veth armed in pr_vxmit is redirected into, counted in redirect_xdp_veth");
+	if (fx_vxmit(f, v.out_if, true, 1, 0))
+		expect_from(f, fx_xdp(f), v.in_if, &s, XDP_PASS, &pass, "xdp, other namespace");
+	TEST_LINE("xdp: a slot armed by another namespace is not this one's: XDP_PASS, untouched");
+	if (fx_vxmit(f, v.out_if, false, 0, 0))
+		expect_from(f, fx_xdp(f), v.in_if, &s, XDP_PASS, &pass, "xdp, far end without NAPI");
+	TEST_LINE("xdp: a slot whose far end has no NAPI: XDP_PASS, untouched");
+	if (fx_vxmit(f, v.out_if, false, 1, 1))
+		expect_from(f, fx_xdp(f), v.in_if, &s, XDP_PASS, &pass, "xdp, refused");
+	TEST_LINE("xdp: a slot the kernel refused a frame into: XDP_PASS, untouched");
+	fx_vxmit(f, v.out_if, true, 0, 0);
+out:
+	veths_down();
+}
+
 /* TC needs no devmap: bpf_redirect sends an skb to any device. */
 static bool tc_redirect(struct fx *f, const struct veths *v)
 {
@@ -247,6 +283,7 @@ const struct pr_case cases_fib[] = {
 	CASE(fib_xdp_not_in_tx, "XDP: a routable egress not in pr_tx is left to the stack"),
 	CASE(fib_xdp_redirect, "XDP: fib lookup and XDP_REDIRECT"),
 	CASE(fib_xdp_ttl1, "XDP: TTL 1 is left to the stack"),
+	CASE(fib_xdp_veth, "XDP: into a veth armed in pr_vxmit, and not otherwise"),
 	CASE(fib_tc_redirect, "TC: fib lookup and bpf_redirect"),
 	CASE(fib_tc_reply, "TC: a reply's neighbour, its route cache and its refresh"),
 };

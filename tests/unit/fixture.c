@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "fixture.h"
+#include <sys/stat.h>
 #include "tc.skel.h"
 #include "xdp.skel.h"
 
@@ -189,6 +190,14 @@ bool fx_rule_flags(struct fx *f, const char *proto, __u16 lport, bool v6, __u32 
 	return ASSERT_OK(bpf_map_update_elem(f->ctx.fd_rules, &k, &r, BPF_EXIST), "pr_rules write");
 }
 
+bool fx_vxmit(struct fx *f, __u32 ifindex, bool other_ns, __u32 ok, __u32 failed)
+{
+	struct pr_vxmit v = { .netns_ino = f->xskel->rodata->pr_xdp_netns + other_ns, .ok = ok, .failed = failed };
+
+	return ASSERT_OK(bpf_map_update_elem(bpf_map__fd(f->xskel->maps.pr_vxmit), &ifindex, &v, BPF_ANY),
+			 "pr_vxmit write");
+}
+
 bool fx_ifaddr(struct fx *f, __u32 ifindex, const char *v4, const char *v6)
 {
 	struct pr_ifaddr a = {};
@@ -298,11 +307,15 @@ static int fx_teardown(struct fx *f)
 static int load_progs(struct fx *f)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = f->ctx.pin_dir);
+	struct stat ns;
 
 	f->xskel = xdp_bpf__open_opts(&oo);
 	f->tskel = tc_bpf__open_opts(&oo);
 	if (!f->xskel || !f->tskel)
 		return -1;
+	/* as the loader does: the namespace whose pr_vxmit slots XDP may use */
+	if (stat("/proc/self/ns/net", &ns) == 0)
+		f->xskel->rodata->pr_xdp_netns = ns.st_ino;
 	if (pr_obj_reuse_maps(&f->ctx, f->xskel->obj) || pr_obj_reuse_maps(&f->ctx, f->tskel->obj))
 		return -1;
 	if (xdp_bpf__load(f->xskel))

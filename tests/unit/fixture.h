@@ -60,6 +60,9 @@ __u64 fx_gstat(struct fx *f, unsigned int reason);
  * Each returns whether it worked (a failed check otherwise). */
 bool fx_rnat(struct fx *f, __u32 id, __u8 mode, const char *addr, __u16 lo, __u16 hi);
 bool fx_rule_flags(struct fx *f, const char *proto, __u16 lport, bool v6, __u32 flags);
+/* ifindex's pr_vxmit slot armed for this namespace (or, other_ns, for
+ * another one) with ok and failed. */
+bool fx_vxmit(struct fx *f, __u32 ifindex, bool other_ns, __u32 ok, __u32 failed);
 bool fx_ifaddr(struct fx *f, __u32 ifindex, const char *v4, const char *v6);
 /* The rule's counters summed over CPUs. */
 struct pr_rule_stats fx_rstat(struct fx *f, __u32 id);

@@ -344,6 +344,7 @@ void t_reason_names(void)
 		"pass_icmp", "xlate_fragment", "pass_denied_source", "drop_denied_source", "pass_dmz_local_socket",
 		"pass_reply_to_egress", "drop_snat_exhausted", "xlate_port_remapped", "drop_snat_no_address", "drop_nat2_no_route",
 		"xlate_local_socket", "pass_loopback_dst", "drop_too_big_icmp_sent", "redirect_peer", "xlate_port_reused",
+		"redirect_xdp_veth", "drop_xdp_veth_refused",
 	};
 
 	EXPECT_INT(PR_R_MAX, sizeof(want) / sizeof(want[0]));

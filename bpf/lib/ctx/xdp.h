@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* The context layer for XDP (struct xdp_md): linear frames, the done mark in metadata, checksums by hand, redirects through pr_tx. */
+/* The context layer for XDP (struct xdp_md): linear frames, the done mark in metadata, checksums by hand, redirects through pr_tx or into a veth with NAPI on its far end. */
 #ifndef PR_CTX_XDP_H
 #define PR_CTX_XDP_H
 
@@ -108,15 +108,41 @@ static __always_inline __u32 ctx_gso_seg_len(struct xdp_md *ctx, const struct pr
 	return 0;
 }
 
-/* XDP redirects only to devices in pr_tx, which the loader fills with the
- * ones known to take XDP frames; any other route goes through the stack. */
-static __always_inline bool ctx_can_redirect(__u32 ifindex)
+/* The network namespace this program serves (its inode), set by the loader
+ * before load: a pr_vxmit slot is this namespace's only if it names it. */
+const volatile __u64 pr_xdp_netns = 0;
+
+/* A veth of this namespace whose far end the kernel says takes XDP frames
+ * now (pr_vxmit: armed by the loader, kept current by bpf/vxmit.bpf.c). */
+static __always_inline bool ctx_veth_ok(__u32 ifindex)
 {
-	return bpf_map_lookup_elem(&pr_tx, &ifindex) != NULL;
+	const struct pr_vxmit *v;
+
+	if (ifindex >= PR_PEERS)
+		return false;
+	v = bpf_map_lookup_elem(&pr_vxmit, &ifindex);
+	return v && v->ok && !v->failed && pr_xdp_netns && v->netns_ino == pr_xdp_netns;
 }
 
+/* XDP redirects only to devices in pr_tx, which the loader fills with the
+ * ones known to take XDP frames, and to veths whose far end has NAPI
+ * (ctx_veth_ok()); any other route goes through the stack. */
+static __always_inline bool ctx_can_redirect(__u32 ifindex)
+{
+	return bpf_map_lookup_elem(&pr_tx, &ifindex) != NULL || ctx_veth_ok(ifindex);
+}
+
+/* A veth armed in pr_vxmit goes by ifindex, resolved in the ingress
+ * device's namespace, the one its slot names; the rest through pr_tx (bulk
+ * transmit by the devmap). The slot test first: an inlined array read,
+ * where a second pr_tx lookup would be a helper call on every redirect
+ * (pr_tx never holds a veth: record() in loader/attach.c). */
 static __always_inline int ctx_redirect(struct xdp_md *ctx, __u32 ifindex, const __u8 *dmac)
 {
+	if (ctx_veth_ok(ifindex)) {
+		pr_count(PR_R_REDIRECT_VETH);
+		return bpf_redirect(ifindex, 0);
+	}
 	return bpf_redirect_map(&pr_tx, ifindex, XDP_PASS);
 }
 
