@@ -307,6 +307,7 @@ done
 for round in $(seq "$ROUNDS"); do
 	for c in $CONTENDERS; do
 		r=$(run "$c" "$SECS")
+		[ "$TOPO" = tap ] && { tap_alive || exit 1; }
 		echo "$c $r" >>"$TMP/raw"
 		echo "#   round $round $c: offered/delivered Mpps, wrong class: $r"
 	done
@@ -415,6 +416,10 @@ a = med("portredir-auto")
 into = "a tap" if tap else "a container (veth)"
 print("* " + target("Target: 64 B UDP into %s, auto mode, at least 3x nftables DNAT" % into, a / nft if nft else 0, 3.0))
 print("* " + target("Target: 64 B UDP into %s, auto mode, at least 0.6x the bare XDP forwarder" % into, a / bare if bare else 0, 0.6))
+if tap:
+    n_ = med("portredir-native")
+    print("* native mode, what auto picks when the traffic comes in by a NIC rather than a veth like rc: "
+          "%.2fx nftables, %.2fx bare." % (n_ / nft if nft else 0, n_ / bare if bare else 0))
 fm, fn = med("portredir-masq"), med("nftables-masq")
 if fm and fn:
     print("* " + target("Target: full NAT into %s (--masquerade against nftables DNAT + masquerade) at least the DNAT ratio (%.2fx)"

@@ -16,12 +16,16 @@ for t in $TOPOS; do case "$t" in veth|tap) ;; *) echo "bench: BENCH_TOPO: unknow
 [ -n "$TOPOS" ] || { echo "bench: BENCH_TOPO is empty (veth, tap)" >&2; exit 2; }
 # BENCH_CONTENDERS reorders the five contenders of cases 2 and 3 (to test order effects)
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
-# QUICK is a smoke check under 3 minutes: 3 rounds (2 for cases 1 and 5) of
-# 1 s runs. A full run
-# has 5 rounds of longer runs everywhere.
+# QUICK is a smoke check of about 5 minutes: 3 rounds (2 for cases 1 and 5)
+# of 1 s runs, both topologies. A full run has 5 rounds of longer runs everywhere.
 ROUNDS=$([ -n "$QUICK" ] && echo 3 || echo 5)
 SECS=$([ -n "$QUICK" ] && echo 1 || echo 8)
 PPS_SECS=$([ -n "$QUICK" ] && echo 1 || echo 5)
+# The tap topology's runs are shorter in a full run (4 s, 3 s for case 1), so
+# it adds about 11 minutes; its ratios are taken within the topology
+TAP_SECS=$([ -n "$QUICK" ] && echo 1 || echo 4)
+TAP_PPS_SECS=$([ -n "$QUICK" ] && echo 1 || echo 3)
+VETH_SECS=$SECS
 OWN_ROUNDS=$([ -n "$QUICK" ] && echo 2 || echo $ROUNDS) # cases 1 and 5, which build their own namespaces
 RES=$HERE/results
 mkdir -p "$RES"
@@ -74,8 +78,9 @@ fi
 for t in $TOPOS; do
 	want 1 || break
 	sfx=$([ "$t" = tap ] && echo -tap)
-	echo "# case 1 ($t): 64-byte UDP pps, $OWN_ROUNDS rounds of ${PPS_SECS}s"
-	if O=$O PPS_TOPO=$t "$HERE/pps.sh" "$TMP" $OWN_ROUNDS $PPS_SECS >"$TMP/pps$sfx.log" 2>&1; then
+	secs=$([ "$t" = tap ] && echo $TAP_PPS_SECS || echo $PPS_SECS)
+	echo "# case 1 ($t): 64-byte UDP pps, $OWN_ROUNDS rounds of ${secs}s"
+	if O=$O PPS_TOPO=$t "$HERE/pps.sh" "$TMP" $OWN_ROUNDS $secs >"$TMP/pps$sfx.log" 2>&1; then
 		cat "$TMP/pps$sfx.md"
 		{ cat "$TMP/pps$sfx.md"; echo; } >>"$TMP/latest.md"
 	else
@@ -129,7 +134,10 @@ CONTENDERS=${BENCH_CONTENDERS:-routed nftables portredir-tc portredir-native por
 # tap_reader relay, a VM's virtio backend in userspace). Each topology's
 # contenders alternate within every round; ratios are within a topology.
 for TOPO in $TOPOS; do
-	case "$TOPO" in veth) EG=rs SFX= VIA="over veth" ;; tap) EG=rt SFX=-tap VIA="into a tap, relayed to the server" ;; esac
+	case "$TOPO" in
+	veth) EG=rs SFX= VIA="over veth" SECS=$VETH_SECS ;;
+	tap) EG=rt SFX=-tap VIA="into a tap, relayed to the server" SECS=$TAP_SECS ;;
+	esac
 	if want 2 || want 3; then
 		topo_up || exit 1
 		[ "$TOPO" = tap ] && { tap_up relay || exit 1; }
@@ -148,6 +156,7 @@ for TOPO in $TOPOS; do
 					gbps=$(in_ns "$NS_C" timeout $((SECS + 15)) iperf3 -c "$(target $c)" -p 5201 -t $SECS -P $streams -J 2>/dev/null |
 						python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))' 2>/dev/null)
 					teardown $c tcp 5201
+					[ "$TOPO" = tap ] && { tap_alive || exit 1; }
 					echo "$streams $c ${gbps:-0}" >>"$TMP/bulk$SFX.raw"
 					echo "#   streams $streams round $round $c: ${gbps:-FAILED} Gbit/s"
 				done
@@ -227,6 +236,7 @@ for TOPO in $TOPOS; do
 				rps=$(in_ns "$NS_C" timeout $((SECS + 15)) wrk -t1 -c16 -d${SECS}s -H "Connection: close" "$(url $c)" 2>/dev/null |
 					awk '/^Requests\/sec:/ { print $2 }')
 				teardown $c tcp 8080
+				[ "$TOPO" = tap ] && { tap_alive || exit 1; }
 				echo "$c ${rps:-0}" >>"$TMP/conn$SFX.raw"
 				echo "#   round $round $c: ${rps:-FAILED} connections/s"
 			done
@@ -284,12 +294,12 @@ cat "$TMP/targets.md" >>"$TMP/latest.md"
 
 "$HERE/plot.sh" "$TMP" && echo "![results](latest.png)" >>"$TMP/latest.md"
 
-if [ "$CASES" = "1 2 3 4 5" ]; then
+if [ "$CASES" = "1 2 3 4 5" ] && [ "$TOPOS" = "veth tap" ]; then
 	cp "$TMP/latest.md" "$RES/latest.md"
 	rm -f "$RES"/*.dat
 	cp "$TMP"/*.dat "$RES/" 2>/dev/null # the plot's data: tests/bench/plot.sh redraws it
 	[ -f "$TMP/latest.png" ] && cp "$TMP/latest.png" "$RES/latest.png"
 	echo "# results in tests/bench/results/latest.md"
 else
-	echo "# CASES=\"$CASES\" is a partial run: tests/bench/results/ left as it was"
+	echo "# CASES=\"$CASES\" BENCH_TOPO=\"$TOPOS\" is a partial run: tests/bench/results/ left as it was"
 fi

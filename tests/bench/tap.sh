@@ -7,9 +7,9 @@
 #                                permanent neighbour with the made-up MAC VM_MAC
 #   tap_up relay                 rt relayed to a tap st in the server namespace,
 #                                which gets s0's addresses and routes (cases 2, 3)
-# The reader runs under bg_ns, so cleanup ends it; the taps go with their
-# namespaces. TAP_STATS is its stats file, TAP_PID its PID; tap_stats KEY
-# prints KEY's value from a fresh snapshot (tap_reader.c has the format).
+# The reader runs under bg_ns, so cleanup ends it, and lives at most
+# TAP_LIFE seconds (default 7200); the taps go with their namespaces.
+# TAP_STATS is its stats file (tap_reader.c has the format), TAP_PID its PID.
 
 VM_MAC=0a:00:00:00:00:02
 TAP_READER=${PR_BUILD}/tap_reader
@@ -27,7 +27,7 @@ tap_up() {
 	if [ "$mode" = count ]; then
 		in_ns "$NS_R" ip neigh replace $S_IP lladdr $VM_MAC dev rt nud permanent
 		bg_ns "$NS_R" taskset -c "$2" "$TAP_READER" count --dev rt --dst "$3" --ports "$4" --stats "$TAP_STATS" \
-			--secs "${TAP_SECS:-7200}"
+			--secs "${TAP_LIFE:-7200}"
 	else
 		in_ns "$NS_S" ip tuntap add dev st mode tap || return 1
 		in_ns "$NS_S" ip addr add $S_IP/24 dev st
@@ -37,7 +37,7 @@ tap_up() {
 		in_ns "$NS_S" ip route add default via $R_SIP
 		in_ns "$NS_S" ip -6 route add default via $R_SIP6
 		bg_ns "$NS_R" "$TAP_READER" relay --dev rt --peer-netns /run/netns/"$NS_S" --peer-dev st \
-			--stats "$TAP_STATS" --secs "${TAP_SECS:-7200}"
+			--stats "$TAP_STATS" --secs "${TAP_LIFE:-7200}"
 	fi
 	TAP_PID=${PIDS[${#PIDS[@]} - 1]}
 	wait_until 5 test -s "$TAP_STATS" || { echo "tap: tap_reader $mode did not start" >&2; return 1; }
@@ -56,4 +56,11 @@ tap_down() {
 	[ -n "${TAP_PID:-}" ] && kill -TERM -- -"$TAP_PID" 2>/dev/null
 	rm -f "${TAP_STATS:-}" "${TAP_STATS:-}.tmp"
 	return 0
+}
+
+# tap_alive: 0 while the reader runs; else 1, saying so (a tap without one drops every frame)
+tap_alive() {
+	kill -0 "$TAP_PID" 2>/dev/null && return 0
+	echo "tap: tap_reader (pid $TAP_PID) is gone" >&2
+	return 1
 }
