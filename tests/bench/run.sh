@@ -13,7 +13,7 @@ CASES=${CASES:-1 2 3 4 5} # a subset, e.g. CASES="2 3", for work on one figure
 # veth), "tap" (behind a tap with a reader, a VM's port) or both, in that order
 TOPOS=${BENCH_TOPO:-veth tap}
 for t in $TOPOS; do case "$t" in veth|tap) ;; *) echo "bench: BENCH_TOPO: unknown topology '$t' (veth, tap)" >&2; exit 2 ;; esac; done
-[ -n "$TOPOS" ] || { echo "bench: BENCH_TOPO is empty (veth, tap)" >&2; exit 2; }
+[ -n "${TOPOS//[[:space:]]/}" ] || { echo "bench: BENCH_TOPO is empty (veth, tap)" >&2; exit 2; }
 # BENCH_CONTENDERS reorders the five contenders of cases 2 and 3 (to test order effects)
 want() { case " $CASES " in *" $1 "*) return 0 ;; esac; return 1; }
 # QUICK is a smoke check of about 5 minutes: 3 rounds (2 for cases 1 and 5)

@@ -51,9 +51,15 @@ tap_snapshot() {
 	wait_until 2 awk -v s="$seq" '$2 == s { exit 1 }' "$TAP_STATS"
 }
 
-# tap_down: stop the reader (cleanup would too) and remove its stats file
+# tap_down: stop the reader (cleanup would too) and, once it is gone (it
+# writes its counts as it exits), remove its stats file
 tap_down() {
-	[ -n "${TAP_PID:-}" ] && kill -TERM -- -"$TAP_PID" 2>/dev/null
+	local end=$(( EPOCHSECONDS + $(tmo 5) ))
+	if [ -n "${TAP_PID:-}" ]; then
+		kill -TERM -- -"$TAP_PID" 2>/dev/null
+		while kill -0 "$TAP_PID" 2>/dev/null && [ "$EPOCHSECONDS" -lt "$end" ]; do sleep 0.1; done
+		TAP_PID=
+	fi
 	rm -f "${TAP_STATS:-}" "${TAP_STATS:-}.tmp"
 	return 0
 }
