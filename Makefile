@@ -183,7 +183,12 @@ $(O)/xdp_gen: $(O)/tests/bench/xdp_gen.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-PPS_BINS := $(O)/xdp_gen $(O)/tests/bench/xdp_fwd.bpf.o
+# The tap topology (cases 1-3): the reader that stands in for a VM's virtio backend.
+$(O)/tap_reader: $(O)/tests/bench/tap_reader.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -lpthread
+
+PPS_BINS := $(O)/xdp_gen $(O)/tests/bench/xdp_fwd.bpf.o $(O)/tap_reader
 
 $(O)/tests/bench/%.o: tests/bench/%.c $(SKELS) | $(O)/tests/bench
 	$(call msg,CC,$@)
