@@ -209,6 +209,8 @@ for TOPO in $TOPOS; do
 		echo "# case 3 ($TOPO): new TCP connections per second (wrk, Connection: close, against nginx)"
 		mkdir -p "$TMP/www"
 		echo ok >"$TMP/www/index.html"
+		# nginx's worker runs unprivileged: without this every answer was a 403
+		chmod 755 "$TMP" "$TMP/www" && chmod 644 "$TMP/www/index.html"
 		cat >"$TMP/nginx.conf" <<-NGX
 		worker_processes 1;
 		pid $TMP/nginx.pid;
@@ -238,8 +240,11 @@ for TOPO in $TOPOS; do
 		for round in $(seq $ROUNDS); do
 			for c in $CONTENDERS; do
 				setup $c tcp 8080 80
-				rps=$(in_ns "$NS_C" timeout $((SECS + 15)) wrk -t1 -c16 -d${SECS}s -H "Connection: close" "$(url $c)" 2>/dev/null |
-					awk '/^Requests\/sec:/ { print $2 }')
+				in_ns "$NS_C" timeout $((SECS + 15)) wrk -t1 -c16 -d${SECS}s -H "Connection: close" "$(url $c)" \
+					>"$TMP/wrk.out" 2>/dev/null
+				rps=$(awk '/^Requests\/sec:/ { print $2 }' "$TMP/wrk.out")
+				# a run whose answers were errors measured something else: void
+				grep -q 'Non-2xx' "$TMP/wrk.out" && { echo "#   $c: $(grep 'Non-2xx' "$TMP/wrk.out" | sed 's/^ *//'): void" >&2; rps=0; }
 				teardown $c tcp 8080
 				[ "$TOPO" = tap ] && { tap_alive || exit 1; }
 				echo "$c ${rps:-0}" >>"$TMP/conn$SFX.raw"
