@@ -37,11 +37,12 @@ static __always_inline void pr_fib_src(const struct bpf_fib_lookup *f, __u8 fami
  * --snat or --masquerade, or the flow is a hairpin: the route sends it back
  * out of the device it came in on, so the target would answer the client
  * directly (docs/design.md, "Full NAT"). live: the route lookup whose
- * source the kernel chose (BPF_FIB_LOOKUP_SRC: Linux 6.8 or a backport), NULL where it
- * could not:
- * masquerade takes it, as nftables' masquerade takes the address the
- * kernel would; else, and for hairpin, the interface's address loaded at
- * attach or apply (pr_ifaddr). Returns -1 with *src set, or the reason to
+ * source the kernel chose (BPF_FIB_LOOKUP_SRC: Linux 6.8 or a backport),
+ * NULL where it could not: masquerade takes it, as nftables' masquerade
+ * takes the address the kernel would; else, and for hairpin, the
+ * interface's address loaded at attach or apply (pr_ifaddr). Either way the
+ * interface must be attached (have a pr_ifaddr entry), since the replies
+ * come back there. Returns -1 with *src set, or the reason to
  * drop the packet for. */
 static __always_inline int pr_snat_source(const struct pr_ct_key *k, __u32 rule_flags,
 					  const struct pr_rule_nat *n, __u32 iif, __u32 oif,
@@ -57,17 +58,19 @@ static __always_inline int pr_snat_source(const struct pr_ct_key *k, __u32 rule_
 		*src = n->addr;
 		return -1;
 	}
-	if ((rule_flags & PR_RULE_F_SNAT) && n && n->mode == PR_SNAT_MASQ) {
-		if (live && oif) {
-			pr_fib_src(live, k->family, src);
-			return -1;
-		}
+	if ((rule_flags & PR_RULE_F_SNAT) && n && n->mode == PR_SNAT_MASQ)
 		dev = oif;
-	} else if (!(rule_flags & PR_RULE_F_HAIRPIN_OFF) && iif && oif == iif)
+	else if (!(rule_flags & PR_RULE_F_HAIRPIN_OFF) && iif && oif == iif)
 		dev = iif;
 	else
 		return -1;
+	/* an entry only for an attached interface: a flow whose replies would
+	 * come back where nothing translates them is not opened */
 	ia = dev ? bpf_map_lookup_elem(&pr_ifaddr, &dev) : NULL;
+	if (ia && live && dev == oif && (rule_flags & PR_RULE_F_SNAT)) {
+		pr_fib_src(live, k->family, src);
+		return -1;
+	}
 	if (k->family == PR_AF_INET && ia && ia->has_v4) {
 		__builtin_memset(src, 0, sizeof(*src));
 		src->v4 = ia->v4;

@@ -336,46 +336,37 @@ static void nat_masquerade(struct fx *f, const void *arg)
 {
 	__u64 noaddr = fx_gstat(f, PR_R_DROP_SNAT_NO_ADDR);
 	bool live = fib_src_required();
+	struct pkt_spec s = SYN_SPEC;
+	struct pkt in, out;
 	struct veths v;
 
 	if (!veths_bare(&v))
 		goto out;
 	snat_rule(f, PR_SNAT_MASQ, 20000, 20009);
-	if (!live) {
-		struct pkt_spec s = SYN_SPEC;
-		struct pkt in, out;
-		int rc;
+	masq_flow(f, &v, CPORT, NULL, "not attached");
+	ASSERT_EQ(fx_gstat(f, PR_R_DROP_SNAT_NO_ADDR), noaddr + 1, "drop_snat_no_address");
+	TEST_LINE("tc: --masquerade out of an interface that is not attached (no pr_ifaddr entry) drops, counted");
 
-		/* a probe flow from a port of its own: redirected (the kernel gave
-		 * the source) or dropped (no address), and nothing else */
-		s.sport = CPORT + 9;
-		pkt_build(&in, &s);
-		rc = fx_run(f, fx_tc_in(f), &in, &out, v.in_if);
-		live = rc == TC_ACT_REDIRECT;
-		if (!live && !(ASSERT_EQ(rc, TC_ACT_SHOT, "probe: redirected or dropped") &&
-			       ASSERT_EQ(fx_gstat(f, PR_R_DROP_SNAT_NO_ADDR), noaddr + 1, "probe: dropped")))
-			goto out;
-		noaddr = fx_gstat(f, PR_R_DROP_SNAT_NO_ADDR);
-		diag("this kernel %s BPF_FIB_LOOKUP_SRC", live ? "has" : "has no");
-	}
-	masq_flow(f, &v, CPORT, live ? SNAT_ADDR : NULL, "nothing loaded");
-	if (live) {
-		TEST_LINE("tc: --masquerade takes the source the kernel chooses for the route, with no address loaded");
-	} else {
-		ASSERT_EQ(fx_gstat(f, PR_R_DROP_SNAT_NO_ADDR), noaddr + 1, "drop_snat_no_address");
-		TEST_LINE("tc: --masquerade without an address for the egress interface drops, counted (no BPF_FIB_LOOKUP_SRC)");
-	}
-
-	fx_ifaddr(f, v.out_if, SNAT_ADDR, NULL);
-	masq_flow(f, &v, CPORT + 1, SNAT_ADDR, "address loaded");
-	TEST_LINE("tc: --masquerade takes the egress interface's address");
+	/* attached, with an entry that differs from the interface's address:
+	 * the flow's source tells which one masquerade took */
+	fx_ifaddr(f, v.out_if, "203.0.113.66", NULL);
+	s.sport = CPORT + 1;
+	pkt_build(&in, &s);
+	if (!ASSERT_EQ(fx_run(f, fx_tc_in(f), &in, &out, v.in_if), TC_ACT_REDIRECT, "attached"))
+		goto out;
+	if (!live)
+		live = pkt_ip4(&out)->saddr == inet_addr(SNAT_ADDR);
+	diag("masquerade takes %s", live ? "the kernel's source (BPF_FIB_LOOKUP_SRC)" : "the loaded address");
+	masq_flow(f, &v, CPORT + 2, live ? SNAT_ADDR : "203.0.113.66", "attached");
+	TEST_LINE(live ? "tc: --masquerade takes the source the kernel chooses for the route" :
+			 "tc: --masquerade takes the interface's address loaded at attach (no BPF_FIB_LOOKUP_SRC)");
 
 	/* the interface's address changes; pr_ifaddr still holds the old one */
 	if (!ASSERT_OK(system("ip addr del 203.0.113.1/24 dev ut_out && ip addr add 203.0.113.7/24 dev ut_out &&"
-			  " ip neigh replace " TARGET " lladdr 02:00:00:00:00:99 dev ut_out nud permanent"),
+			      " ip neigh replace " TARGET " lladdr 02:00:00:00:00:99 dev ut_out nud permanent"),
 		       "address change"))
 		goto out;
-	masq_flow(f, &v, CPORT + 2, live ? "203.0.113.7" : SNAT_ADDR, "address changed");
+	masq_flow(f, &v, CPORT + 3, live ? "203.0.113.7" : "203.0.113.66", "address changed");
 	TEST_LINE(live ? "tc: --masquerade follows the interface's new address at once, without an apply" :
 			 "tc: --masquerade keeps the address loaded at attach until an apply (no BPF_FIB_LOOKUP_SRC)");
 out:
