@@ -8,6 +8,7 @@
 #endif
 #define pr_ctx __sk_buff
 
+#include "../csum.h"
 #include "../ctx.h"
 #include "../kernel.h"
 #include "../nat.h"
@@ -65,37 +66,29 @@ static __always_inline bool ctx_csum_unsure(const struct pr_pkt *p)
 /* The L4 checksum of a translated packet, through the helper, which knows
  * skb->ip_summed: a CHECKSUM_PARTIAL packet from a local socket gets its
  * pseudo-header sum updated and its port change left to the device, a
- * CHECKSUM_COMPLETE one gets skb->csum fixed; BPF_F_MARK_MANGLED_0 keeps a
- * UDP checksum of zero (none). Both pairs with nat2. Returns 0 or a negative errno; packet
- * pointers are invalid afterwards. */
-static __always_inline int ctx_l4_csum_pair(struct __sk_buff *ctx, const struct pr_pkt *p,
-					    const union pr_addr *old_a, const union pr_addr *new_a,
-					    __be16 old_p, __be16 new_p)
-{
-	__u64 l4f = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
-	__u32 csum_off = p->csum_off;
-	__u8 alen = p->alen;
-	int err = 0;
-
-	for (int i = 0; i < 4 && !err; i++) {
-		if (i * 4 >= alen)
-			break;
-		err = bpf_l4_csum_replace(ctx, csum_off, old_a->v6[i], new_a->v6[i],
-					  l4f | BPF_F_PSEUDO_HDR | sizeof(__be32));
-	}
-	if (!err)
-		err = bpf_l4_csum_replace(ctx, csum_off, old_p, new_p, l4f | sizeof(new_p));
-	return err;
-}
-
+ * CHECKSUM_COMPLETE one gets skb->csum fixed for the pseudo header;
+ * BPF_F_MARK_MANGLED_0 keeps a UDP checksum of zero (none). Two calls
+ * whatever the family and whether nat2 applies, each given the change
+ * folded here (pr_csum_delta*(), the helper's size 0): every address change (BPF_F_PSEUDO_HDR), then
+ * every port change, which must not touch skb->csum (the port and the
+ * checksum field change by opposite amounts in the data). A call costs
+ * about 35 ns here; IPv6 took 5 and full NAT 4 (IPv6 10) one a word.
+ * Returns 0 or a negative errno; packet pointers are invalid afterwards. */
 static __always_inline int ctx_l4_csum_xlate(struct __sk_buff *ctx, const struct pr_pkt *p,
 					     const struct pr_xlate *x)
 {
-	int err = ctx_l4_csum_pair(ctx, p, &x->old_addr, &x->new_addr, x->old_port, x->new_port);
+	__u64 l4f = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	__u16 addrs = pr_csum_delta_addr(&x->old_addr, &x->new_addr, p->alen);
+	__u16 ports = pr_csum_delta16(x->old_port, x->new_port);
+	int err;
 
-	if (!err && pr_x2(x))
-		err = ctx_l4_csum_pair(ctx, p, pr_x2_old(p, x), &x->new2_addr, x->old2_port,
-				       x->new2_port);
+	if (pr_x2(x)) {
+		addrs = pr_csum_add16(addrs, pr_csum_delta_addr(pr_x2_old(p, x), &x->new2_addr, p->alen));
+		ports = pr_csum_add16(ports, pr_csum_delta16(x->old2_port, x->new2_port));
+	}
+	err = bpf_l4_csum_replace(ctx, p->csum_off, 0, addrs, l4f | BPF_F_PSEUDO_HDR);
+	if (!err)
+		err = bpf_l4_csum_replace(ctx, p->csum_off, 0, ports, l4f);
 	return err;
 }
 
