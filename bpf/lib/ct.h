@@ -82,16 +82,15 @@ static __always_inline int pr_ct_expired(const struct pr_ct_val *v, __u64 now)
 	return pr_age(now, v->last_seen) > (__s64)pr_timeout[st] * (__s64)PR_NSEC;
 }
 
-/* The key and value of the other direction's entry of the same flow.
- * Without PR_CT_F_NAT2 a reply goes to the client as the client sent it;
- * with it, to the second rewrite (nat2: the source the flow was given). */
-static __always_inline void pr_ct_peer(const struct pr_ct_key *k, const struct pr_ct_val *v,
-				       struct pr_ct_key *pk, struct pr_ct_val *pv)
+/* The key of the other direction's entry of the flow whose entry v is at
+ * k. Without PR_CT_F_NAT2 a reply goes to the client as the client sent
+ * it; with it, to the second rewrite (nat2: the source the flow was given). */
+static __always_inline void pr_ct_peer_key(const struct pr_ct_key *k, const struct pr_ct_val *v,
+					   struct pr_ct_key *pk)
 {
 	bool nat2 = v->flags & PR_CT_F_NAT2;
 
 	__builtin_memset(pk, 0, sizeof(*pk));
-	__builtin_memset(pv, 0, sizeof(*pv));
 	pk->proto = k->proto;
 	pk->family = k->family;
 	if (v->dir == PR_DIR_ORIG) {
@@ -100,14 +99,28 @@ static __always_inline void pr_ct_peer(const struct pr_ct_key *k, const struct p
 		pk->sport = v->nat_port;
 		pk->daddr = nat2 ? v->nat2_addr : k->saddr;
 		pk->dport = nat2 ? v->nat2_port : k->sport;
-		pv->nat_addr = k->daddr;
-		pv->nat_port = k->dport;
-		pv->dir = PR_DIR_REPLY;
 	} else {
 		pk->saddr = nat2 ? v->nat2_addr : k->daddr;
 		pk->sport = nat2 ? v->nat2_port : k->dport;
 		pk->daddr = v->nat_addr;
 		pk->dport = v->nat_port;
+	}
+}
+
+/* The key (pr_ct_peer_key()) and value of the other direction's entry of
+ * the same flow. */
+static __always_inline void pr_ct_peer(const struct pr_ct_key *k, const struct pr_ct_val *v,
+				       struct pr_ct_key *pk, struct pr_ct_val *pv)
+{
+	bool nat2 = v->flags & PR_CT_F_NAT2;
+
+	pr_ct_peer_key(k, v, pk);
+	__builtin_memset(pv, 0, sizeof(*pv));
+	if (v->dir == PR_DIR_ORIG) {
+		pv->nat_addr = k->daddr;
+		pv->nat_port = k->dport;
+		pv->dir = PR_DIR_REPLY;
+	} else {
 		pv->nat_addr = k->saddr;
 		pv->nat_port = k->sport;
 		pv->dir = PR_DIR_ORIG;
@@ -246,21 +259,6 @@ static __always_inline bool pr_ct_reusable(const struct pr_ct_val *e, const stru
 	       (e->flags & PR_CT_F_CLOSED);
 }
 
-/* The key of the forward entry of the flow whose reply entry e is at rk. */
-static __always_inline void pr_ct_fwd_key(const struct pr_ct_key *rk, const struct pr_ct_val *e,
-					  struct pr_ct_key *fk)
-{
-	bool nat2 = e->flags & PR_CT_F_NAT2;
-
-	__builtin_memset(fk, 0, sizeof(*fk));
-	fk->proto = rk->proto;
-	fk->family = rk->family;
-	fk->saddr = nat2 ? e->nat2_addr : rk->daddr;
-	fk->sport = nat2 ? e->nat2_port : rk->dport;
-	fk->daddr = e->nat_addr;
-	fk->dport = e->nat_port;
-}
-
 /* Whether forward entry f is the one whose flow has its reply entry at rk. */
 static __always_inline bool pr_ct_fwd_of(const struct pr_ct_val *f, const struct pr_ct_key *rk)
 {
@@ -287,7 +285,7 @@ static __always_inline int pr_ct_claim(const struct pr_ct_key *k, const struct p
 	if (e && !pr_ct_expired(e, now) && !pr_ct_reply_of(k, rk, e)) {
 		if (!pr_ct_reusable(e, rv))
 			return -1;
-		pr_ct_fwd_key(rk, e, ok);
+		pr_ct_peer_key(rk, e, ok); /* its forward entry's: e is a reply entry */
 		reuse = true;
 	}
 	/* dead, ours or closed: replace it; a racing CPU that wins makes us look elsewhere */

@@ -40,6 +40,7 @@
 #include <linux/if_tun.h>
 #include <linux/ip.h>
 #include <linux/udp.h>
+#include "csum_ref.h"
 
 /* One frame with its virtio-net header: 64 KiB of GSO payload and headers. */
 #define BUF_LEN (65536 + 256)
@@ -112,24 +113,6 @@ static int write_stats(const char *path, const char *line)
 	return 0;
 }
 
-static unsigned int fold(unsigned long sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
-
-static unsigned long sum16(const void *p, size_t len, unsigned long sum)
-{
-	const unsigned char *b = p;
-
-	for (; len > 1; len -= 2, b += 2)
-		sum += (b[0] << 8) | b[1];
-	if (len)
-		sum += b[0] << 8;
-	return sum;
-}
-
 struct counts {
 	unsigned long long frames, xlated, other, ok, bad, csum0;
 };
@@ -142,7 +125,7 @@ static void classify(const unsigned char *p, size_t len, __be32 dst, unsigned in
 	const struct iphdr *ip = (const void *)(eth + 1);
 	const struct udphdr *uh = (const void *)(ip + 1);
 	unsigned int port, ulen;
-	unsigned long sum;
+	__u32 sum;
 
 	c->frames++;
 	if (len < sizeof(*eth) + sizeof(*ip) + sizeof(*uh) || eth->h_proto != htons(ETH_P_IP) ||
