@@ -72,7 +72,7 @@ FUZZ_PKGS := libclang-rt-14-dev
 CNI_TEST_PKGS := containernetworking-plugins podman runc busybox-static
 DEPS_PKGS := clang llvm bpftool libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev \
 	libjansson-dev libmicrohttpd-dev linux-libc-dev make gcc iproute2 socat python3 curl procps util-linux \
-	nftables iputils-ping man-db groff-base bash-completion systemd jq prometheus strace \
+	nftables iputils-ping man-db groff-base bash-completion systemd jq prometheus strace ethtool \
 	$(FUZZ_PKGS) $(CNI_TEST_PKGS)
 # What `make deb` needs besides DEPS_PKGS (the rest of debian/control's Build-Depends).
 DEB_PKGS := build-essential dpkg-dev debhelper fakeroot lintian

@@ -577,6 +577,7 @@ s0_xdp_pass() {
 case_xdp_veth() {
 	local st v0 out dr df avail bare_df
 	[ -r "$PASS_OBJ" ] || { not_ok "the XDP_PASS object is built ($PASS_OBJ)"; return; }
+	command -v ethtool >/dev/null || { not_ok "ethtool is installed (make deps installs it)"; return; }
 	fwd_setup
 	stream_servers
 	add tcp :8080 $S_IP:80 --name web
