@@ -2,7 +2,6 @@
 /* The XDP half of an attachment, through libxdp: finding our program in an interface's chain, attaching and detaching it. */
 #include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 #include "libportredir.h"
@@ -61,7 +60,6 @@ int pr_xdp_attach(struct pr_ctx *c, __u32 ifindex, enum pr_mode mode, bool via_s
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = c->pin_dir);
 	struct xdp_program *xp;
 	struct xdp_bpf *skel;
-	struct stat ns;
 	char msg[128];
 	int err;
 
@@ -70,8 +68,7 @@ int pr_xdp_attach(struct pr_ctx *c, __u32 ifindex, enum pr_mode mode, bool via_s
 		return pr_errf(c, -errno, "cannot open the XDP object: %s", strerror(errno));
 	skel->rodata->pr_via_stack = via_stack;
 	/* the namespace whose pr_vxmit slots this program may redirect by */
-	if (stat("/proc/self/ns/net", &ns) == 0)
-		skel->rodata->pr_xdp_netns = ns.st_ino;
+	skel->rodata->pr_xdp_netns = pr_netns_ino();
 	err = pr_obj_reuse_maps(c, skel->obj);
 	if (err) {
 		xdp_bpf__destroy(skel);

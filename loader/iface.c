@@ -10,7 +10,7 @@
 #include "libportredir.h"
 #include "internal.h"
 
-static __u64 netns_ino(void)
+__u64 pr_netns_ino(void)
 {
 	struct stat st;
 
@@ -20,7 +20,7 @@ static __u64 netns_ino(void)
 void pr_iface_key_of(struct pr_iface_key *k, __u32 ifindex)
 {
 	memset(k, 0, sizeof(*k));
-	k->netns_ino = netns_ino();
+	k->netns_ino = pr_netns_ino();
 	k->ifindex = ifindex;
 }
 
@@ -51,7 +51,7 @@ int pr_iface_list(struct pr_ctx *c, struct pr_iface_status **out, size_t *n)
 {
 	struct pr_iface_key key, next, *prev = NULL;
 	struct pr_iface_status *v = NULL, *nv;
-	__u64 ino = netns_ino();
+	__u64 ino = pr_netns_ino();
 	size_t cap = 0;
 	char name[IF_NAMESIZE];
 

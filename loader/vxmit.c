@@ -38,13 +38,6 @@ static const struct vx_prog {
 };
 #define VX_NPROGS (sizeof(vx_progs) / sizeof(vx_progs[0]))
 
-static __u64 netns_ino(void)
-{
-	struct stat st;
-
-	return stat("/proc/self/ns/net", &st) ? 0 : st.st_ino;
-}
-
 static const struct nlattr *nla_find(const void *p, int len, __u16 type)
 {
 	const struct nlattr *a = p;
@@ -366,7 +359,7 @@ int pr_vxmit_refresh(struct pr_ctx *c, const __u32 *veths, size_t n)
 {
 	struct pr_vxmit *slots = NULL;
 	__u8 *veth = NULL;
-	__u64 ns = netns_ino();
+	__u64 ns = pr_netns_ino();
 	__u16 family = 0;
 	bool live;
 	int fd, err;
@@ -432,7 +425,7 @@ void pr_vxmit_release(struct pr_ctx *c)
 	free(v);
 	if (open_map(c, &fd))
 		return;
-	vx_clear_ns(fd, netns_ino());
+	vx_clear_ns(fd, pr_netns_ino());
 	close(fd);
 	/* the programs serve every namespace of the pin dir: unpinned with the last attachment */
 	if (bpf_map_get_next_key(c->fd_ifaces, NULL, &key) && errno == ENOENT)
@@ -445,7 +438,7 @@ int pr_vxmit_list(struct pr_ctx *c, struct pr_vxmit_state *st, struct pr_vxmit_v
 	struct pr_vxmit_veth *v = NULL;
 	bool want[VX_NPROGS];
 	const char *missing;
-	__u64 ns = netns_ino();
+	__u64 ns = pr_netns_ino();
 	__u16 family;
 	size_t cnt = 0;
 	int fd, err;

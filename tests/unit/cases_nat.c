@@ -51,6 +51,17 @@ static __u32 rule(struct fx *f, __u16 lport, const char *dst, __u16 dport, __u32
 	return id;
 }
 
+/* tcp :8080, :8081 and :8082 -> TARGET:80, the last two with the one port
+ * 50000 for the flows their reply tuples push off the client's own port. */
+static void one_port_rules(struct fx *f, __u32 *id2, __u32 *id3)
+{
+	rule(f, 8080, TARGET, 80, 0);
+	*id2 = rule(f, 8081, TARGET, 80, 0);
+	*id3 = rule(f, 8082, TARGET, 80, 0);
+	fx_rnat(f, *id2, PR_SNAT_NONE, NULL, 50000, 50000);
+	fx_rnat(f, *id3, PR_SNAT_NONE, NULL, 50000, 50000);
+}
+
 /* One packet of the flow s (its flags set to flags) through prog, passed or shot. */
 static void seg(struct fx *f, struct bpf_program *prog, struct pkt_spec s, __u8 flags, int verdict,
 		const char *what)
@@ -71,11 +82,7 @@ static void nat_port_reuse(struct fx *f, const void *arg)
 	__u64 reused = fx_gstat(f, PR_R_XLATE_PORT_REUSE), ex = fx_gstat(f, PR_R_DROP_SNAT_EXHAUSTED);
 	__u32 id2, id3;
 
-	rule(f, 8080, TARGET, 80, 0);
-	id2 = rule(f, 8081, TARGET, 80, 0);
-	id3 = rule(f, 8082, TARGET, 80, 0);
-	fx_rnat(f, id2, PR_SNAT_NONE, NULL, 50000, 50000);
-	fx_rnat(f, id3, PR_SNAT_NONE, NULL, 50000, 50000);
+	one_port_rules(f, &id2, &id3);
 	fx_expect_dnat(f, fx_tc_in(f), &a, TC_ACT_OK, TARGET, 80, "flow a");
 	b.dport = 8081;
 	c.dport = 8082;
@@ -188,11 +195,7 @@ static void nat_exhausted(struct fx *f, const void *arg)
 	struct pkt out;
 	__u32 id2, id3;
 
-	rule(f, 8080, TARGET, 80, 0);
-	id2 = rule(f, 8081, TARGET, 80, 0);
-	id3 = rule(f, 8082, TARGET, 80, 0);
-	fx_rnat(f, id2, PR_SNAT_NONE, NULL, 50000, 50000);
-	fx_rnat(f, id3, PR_SNAT_NONE, NULL, 50000, 50000);
+	one_port_rules(f, &id2, &id3);
 	fx_expect_dnat(f, fx_tc_in(f), &s, TC_ACT_OK, TARGET, 80, "first flow");
 	s.dport = 8081;
 	w = s;
