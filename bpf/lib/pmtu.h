@@ -240,7 +240,7 @@ __noinline int pr_pmtu(struct __sk_buff *ctx, __u32 l4_off, __u32 how)
 			fo = 0;
 	}
 	if (fo) {
-		int pre;
+		__s64 pre; /* as bpf_csum_diff answers: Linux before 6.13 leaves it a 32-bit sum, not folded */
 
 		*(__u16 *)(t->msg + fo) = 0;
 		total = pr_pmtu_sum(t, n);
@@ -258,7 +258,7 @@ __noinline int pr_pmtu(struct __sk_buff *ctx, __u32 l4_off, __u32 how)
 			goto drop;
 	}
 	if (family == PR_AF_INET) {
-		int h = bpf_csum_diff(NULL, 0, (void *)t->ip, 20, 0);
+		__s64 h = bpf_csum_diff(NULL, 0, (void *)t->ip, 20, 0);
 
 		if (h < 0)
 			goto drop;

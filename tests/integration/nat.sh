@@ -312,11 +312,13 @@ srv_count() {
 	case "$1" in *:*) l=TCP6-LISTEN b="[$1]" ;; esac
 	serve "$NS_S" tcp "$1" "$2" socat $l:"$2",bind="$b",fork,reuseaddr SYSTEM:"wc -c"
 }
-# upload ADDR PORT: bytes the server counted of a 300 kB upload from the client
+# upload ADDR PORT: bytes the server counted of a 300 kB upload from the
+# client. It takes well under a second here; 3 s without progress ends it,
+# not TCP's 15 minutes of retransmitting a segment that never gets through.
 upload() {
 	local a="TCP:$1:$2"
 	case "$1" in *:*) a="TCP6:[$1]:$2" ;; esac
-	head -c 300000 /dev/urandom | in_ns "$NS_C" timeout "$(tmo 20)" socat -t "$(tmo 5)" -T "$(tmo 15)" - "$a" 2>&1 | tr -d ' '
+	head -c 300000 /dev/urandom | in_ns "$NS_C" timeout "$(tmo 10)" socat -t "$(tmo 3)" -T "$(tmo 3)" - "$a" 2>&1 | tr -d ' '
 }
 
 # The client's segments (DF, or IPv6) are too big for rs. A full-NAT packet

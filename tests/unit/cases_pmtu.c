@@ -21,10 +21,29 @@
 #define Q4 548                      /* the IPv4 quote: the error is 576 bytes */
 #define Q6 1232                     /* the IPv6 quote: the error is 1280 bytes */
 #define BURST 50                    /* the rate limit's burst (bpf/lib/pmtu.h) */
+#define CLIENT_HI "198.51.100.66"   /* with LISTEN, an error header summing to 2^31 or more */
 
 static int ip_len(const struct pkt *p)
 {
 	return p->len - ETH_HLEN;
+}
+
+/* bpf_csum_diff's answer for n bytes at b as Linux before 6.13 gives it on
+ * x86: the 32-bit one's-complement sum of the little-endian words, not
+ * folded to 16 bits (6.13 folds it on every arch). At 2^31 or above it
+ * is negative in an int, which pr_pmtu() once read as the helper failing. */
+static __u32 csum_diff32(const void *b, int n)
+{
+	__u64 s = 0;
+	__u32 w;
+
+	for (int i = 0; i + 4 <= n; i += 4) {
+		memcpy(&w, (const __u8 *)b + i, 4);
+		s += w;
+	}
+	while (s >> 32)
+		s = (s & 0xffffffff) + (s >> 32);
+	return s;
 }
 
 /* The error TC should make of orig, a packet from src to dst that is too
@@ -107,6 +126,7 @@ static void pmtu_v4(struct fx *f, const void *arg)
 	struct pkt in, want, out;
 	struct veths v;
 	__u64 noroute;
+	__u32 id;
 
 	if (!pmtu_flow(f, &v, false))
 		goto out;
@@ -115,6 +135,7 @@ static void pmtu_v4(struct fx *f, const void *arg)
 	error_sent(f, v.in_if, &in, 0, &want, &out, "1440 bytes over MTU 1280");
 	TEST_LINE("tc: a --snat segment too big for the egress MTU gets frag-needed (MTU 1280) from the listen address, "
 		  "quoting 548 bytes of it as it arrived, MACs swapped, back out of its interface");
+
 
 	fx_expect(f, fx_xdp(f), &in, XDP_PASS, NULL, NULL, "xdp");
 	ASSERT_EQ_HEX(f->meta, 0, "left unmarked for TC");
@@ -148,6 +169,26 @@ static void pmtu_v4(struct fx *f, const void *arg)
 	ASSERT_EQ(fx_gstat(f, PR_R_DROP_NAT2_NO_ROUTE), noroute + 1, "drop_nat2_no_route");
 	TEST_LINE("tc: a too-big IPv4 packet without DF gets no error (a router would fragment it): dropped, "
 		  "counted drop_nat2_no_route");
+
+	/* a client whose error's IP header sums to 2^31 or more in 32 bits,
+	 * on a rule of its own (the first holds the one port 20000) */
+	id = fx_rule(f, "tcp", NULL, 8081, TARGET, 80, false);
+	fx_rule_flags(f, "tcp", 8081, false, PR_RULE_F_SNAT);
+	fx_rnat(f, id, PR_SNAT_ADDR, SNAT_ADDR, 20001, 20001);
+	s = segment(false, 0);
+	s.src = CLIENT_HI;
+	s.dport = 8081;
+	s.tcp_flags = TCP_SYN;
+	pkt_build(&in, &s);
+	ASSERT_EQ(fx_run(f, fx_tc_in(f), &in, &out, v.in_if), TC_ACT_REDIRECT, "the second client's SYN");
+	s.tcp_flags = TCP_PSH | TCP_ACK;
+	s.payload = 1400;
+	pkt_build(&in, &s);
+	want_error(&want, &in, CLIENT_HI, LISTEN, MTU);
+	ASSERT_TRUE(csum_diff32(pkt_ip4(&want), 20) >= 1u << 31, "the error's IP header sums to 2^31 or more");
+	error_sent(f, v.in_if, &in, 0, &want, &out, "the second client's segment");
+	TEST_LINE("tc: frag-needed also goes to a client for whose error bpf_csum_diff answers 2^31 or more "
+		  "(Linux before 6.13 does not fold it: a negative int, once taken for the helper failing)");
 out:
 	veths_down();
 }
@@ -231,6 +272,33 @@ static void pmtu_gso(struct fx *f, const void *arg)
 	ASSERT_PKT_EQ(&done, &out, "completed at csum_start");
 	TEST_LINE("tc: segments one byte over the MTU (TCP options counted) get frag-needed; the quoted partial "
 		  "checksum is set so a device completing it leaves the error valid");
+
+	/* The sum of the error's ICMP header and the quoted IP header, which
+	 * this path takes apart, lies at 2^31 or above for some IP ids: send
+	 * 16 ids across the range, each must get its error. */
+	for (int k = 0, high = 0; k < 16; k++) {
+		__u8 pre[28];
+
+		pkt_ip4(&in)->id = htons(k * 0x1111);
+		pkt_ip4(&in)->check = 0;
+		pkt_ip4(&in)->check = htons(pkt_ip4_csum(pkt_ip4(&in)));
+		want_error(&want, &in, CLIENT, LISTEN, MTU);
+		memcpy(pre, want.b + ETH_HLEN + 20, 8);
+		memset(pre + 2, 0, 2); /* the ICMP checksum, not yet set when summed */
+		memcpy(pre + 8, in.b + ETH_HLEN, 20);
+		high += csum_diff32(pre, sizeof(pre)) >= 1u << 31;
+		if (!ASSERT_EQ(fx_run_gso(f, fx_tc_in(f), &in, &out, v.in_if, MTU - 20 - 32 + 1), TC_ACT_REDIRECT,
+			       "another IP id"))
+			break;
+		memcpy(want.b + field, out.b + field, 2);
+		pkt_csum_refill(&want);
+		if (!ASSERT_PKT_EQ(&out, &want, "the error for another IP id"))
+			break;
+		if (k == 15)
+			ASSERT_TRUE(high > 0, "some of the ids sum to 2^31 or more");
+	}
+	TEST_LINE("tc: the quoted partial checksum is set whatever the IP id, also where bpf_csum_diff answers "
+		  "2^31 or more (Linux before 6.13)");
 out:
 	veths_down();
 }
