@@ -13,6 +13,7 @@
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/tcp.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "portredir.h"
@@ -68,16 +69,21 @@ static void build(struct pkt *p, const char *src, const char *dst, __u16 sport, 
 
 static int bare_fd;    /* XDP_PASS and nothing else: the harness's own cost */
 static int bare_tc_fd; /* TC_ACT_OK and nothing else */
-static __u32 bo_if;    /* the private namespace's veth every packet "arrives" on */
+static __u32 bo_if;    /* the private namespace's veth on the client's side */
+static __u32 bt_if;    /* and the one on the target's (LISTEN, which the rules map onto itself) */
+static __u32 last_ret; /* the verdict of the last test run */
 
 /* Mean ns a run of one test run repeating p `repeat` times on one buffer,
- * as the kernel times it, the packet arriving on bo0. The identity rule
- * keeps the packet valid run after run; only the TTL moves. */
+ * as the kernel times it, the packet arriving on the side it comes from: a
+ * reply (to CLIENT) on bt0, the rest on bo0. The identity rule keeps the
+ * packet valid run after run; only the TTL moves. */
 static double run_loop(int fd, bool xdp, struct pkt *p, __u32 repeat)
 {
+	const struct iphdr *ip = (const void *)(p->b + 14);
+	__u32 iif = ip->daddr == htonl(0xc6336402) /* CLIENT */ ? bt_if : bo_if;
 	unsigned char out[512];
-	struct xdp_md xctx = { .data_end = p->len, .ingress_ifindex = bo_if };
-	struct __sk_buff sctx = { .ifindex = bo_if, .ingress_ifindex = bo_if };
+	struct xdp_md xctx = { .data_end = p->len, .ingress_ifindex = iif };
+	struct __sk_buff sctx = { .ifindex = iif, .ingress_ifindex = iif };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b, .data_size_in = p->len, .data_out = out,
 		    .data_size_out = sizeof(out), .repeat = repeat);
 	int err;
@@ -89,6 +95,7 @@ static double run_loop(int fd, bool xdp, struct pkt *p, __u32 repeat)
 		fprintf(stderr, "bench: %s test run: %s\n", xdp ? "xdp" : "tc", strerror(-err));
 		exit(1);
 	}
+	last_ret = o.retval;
 	return o.duration;
 }
 
@@ -186,19 +193,24 @@ static int load_bare(enum bpf_prog_type type, int ret)
 
 /* A private network namespace where the measured flow has a route and a
  * neighbour both ways, so every packet takes the whole fast path: route
- * lookup, MACs, TTL and the redirect verdict (test runs send nothing). */
+ * lookup, MACs, TTL and the redirect verdict (test runs send nothing).
+ * The client is behind bo0, the target (LISTEN) behind bt0: a flow that
+ * left by the device it came in on would be a hairpin, which needs the
+ * device's address (no such device has one here) and is dropped without. */
 static int private_netns(void)
 {
 	if (unshare(CLONE_NEWNET))
 		return -errno;
 	if (system("ip link add bo0 type veth peer name bo1 && ip link set bo0 up && ip link set bo1 up &&"
-		   " ip route add 198.51.100.0/24 dev bo0 &&"
-		   " ip neigh replace " LISTEN " lladdr 02:00:00:00:00:01 dev bo0 nud permanent &&"
+		   " ip link add bt0 type veth peer name bt1 && ip link set bt0 up && ip link set bt1 up &&"
+		   " ip route add 198.51.100.0/24 dev bo0 && ip route add " LISTEN "/32 dev bt0 &&"
+		   " ip neigh replace " LISTEN " lladdr 02:00:00:00:00:01 dev bt0 nud permanent &&"
 		   " ip neigh replace " CLIENT " lladdr 02:00:00:00:00:02 dev bo0 nud permanent &&"
 		   " sysctl -qw net.ipv4.conf.all.forwarding=1"))
 		return -EIO;
 	bo_if = if_nametoindex("bo0");
-	return bo_if ? 0 : -ENODEV;
+	bt_if = if_nametoindex("bt0");
+	return bo_if && bt_if ? 0 : -ENODEV;
 }
 
 /* Median of `calls` loops, less the bare program's median timed the same way. */
@@ -236,7 +248,8 @@ static int load_all(void)
 	bpf_object__for_each_map(m, skel->obj)
 		bpf_map__set_pin_path(m, NULL);
 	bpf_map__set_max_entries(skel->maps.pr_rules, 1100000);
-	bpf_map__set_max_entries(skel->maps.pr_ct, 1100000 + 2 * nnew * ROUNDS * 3 + 64);
+	/* new flows: XDP's and full NAT's, each round at each rule count */
+	bpf_map__set_max_entries(skel->maps.pr_ct, 1100000 + 2 * 2 * nnew * ROUNDS * 3 + 64);
 	if (xdp_bpf__load(skel))
 		return fprintf(stderr, "bench: cannot load the XDP program (root? memlock?)\n"), -1;
 	tskel = open_tc(false);
@@ -247,36 +260,57 @@ static int load_all(void)
 	bare_tc_fd = load_bare(BPF_PROG_TYPE_SCHED_CLS, 0);
 	if (bare_fd < 0 || bare_tc_fd < 0)
 		return fprintf(stderr, "bench: cannot load the bare programs\n"), -1;
-	/* XDP may redirect to bo0, so its figures include the redirect too */
+	/* XDP may redirect to bo0 and bt0, so its figures include the redirect too */
 	bpf_map_update_elem(bpf_map__fd(skel->maps.pr_tx), &bo_if, &bo_if, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.pr_tx), &bt_if, &bt_if, BPF_ANY);
 	fskel = floor_bpf__open_and_load();
 	if (!fskel)
 		return fprintf(stderr, "bench: cannot load the floor contender\n"), -1;
 	return 0;
 }
 
-/* The measured rule maps a port onto itself: the packet is rewritten (same
- * lookups, same checksum arithmetic) yet stays valid for the next
- * repetition, since test runs reuse one buffer. */
-static void add_measured_rule(int fd_rules)
+/* A rule of the listen address's port onto itself, id; with snat_lo, a
+ * full-NAT one (--snat CLIENT --snat-ports snat_lo-snat_hi). */
+static void identity_rule(int fd_rules, __u16 port, __u32 id, __u16 snat_lo, __u16 snat_hi)
 {
-	struct pr_rule_key mk = { .port = htons(8080), .proto = IPPROTO_TCP, .family = PR_AF_INET };
-	struct pr_rule mr = { .target_port = htons(8080), .id = 1 };
+	struct pr_rule_key mk = { .port = htons(port), .proto = IPPROTO_TCP, .family = PR_AF_INET };
+	struct pr_rule mr = { .target_port = htons(port), .id = id };
+	struct pr_rule_nat n = { .mode = PR_SNAT_ADDR, .family = PR_AF_INET, .port_lo = snat_lo, .port_hi = snat_hi };
 
 	inet_pton(AF_INET, LISTEN, &mk.addr.v4);
 	mr.target = mk.addr;
+	if (snat_lo) {
+		inet_pton(AF_INET, CLIENT, &n.addr.v4);
+		bpf_map_update_elem(bpf_map__fd(skel->maps.pr_rnat), &id, &n, BPF_ANY);
+		mr.flags |= PR_RULE_F_SNAT;
+	}
 	bpf_map_update_elem(fd_rules, &mk, &mr, BPF_ANY);
 }
 
-/* The harness's own cost per single XDP run, subtracted from new-flow figures. */
-static double bare_cost(void)
+/* The measured rules map a port onto itself: the packet is rewritten (same
+ * lookups, same checksum arithmetic) yet stays valid for the next
+ * repetition, since test runs reuse one buffer. :8080 is DNAT. :8081 is
+ * full NAT whose source is the client's own address and port (999, the
+ * range's one port, which the allocation keeps): its established flow
+ * repeats on one buffer as well. :8082 is full NAT for new flows, each
+ * keeping its client port, the allocation's first try. */
+static void add_measured_rules(int fd_rules)
+{
+	identity_rule(fd_rules, 8080, 1, 0, 0);
+	identity_rule(fd_rules, 8081, 3, 999, 999);
+	identity_rule(fd_rules, 8082, 4, 1024, 65535);
+}
+
+/* The harness's own cost per single XDP (or TC) run, subtracted from
+ * new-flow figures. */
+static double bare_cost(bool xdp)
 {
 	double *bv = calloc(nnew, sizeof(double)), bare;
 	struct pkt probe;
 
 	build(&probe, CLIENT, LISTEN, 1, 9, 0x10);
 	for (__u32 i = 0; i < nnew; i++)
-		bv[i] = run_loop(bare_fd, true, &probe, 1);
+		bv[i] = run_loop(xdp ? bare_fd : bare_tc_fd, xdp, &probe, 1);
 	qsort(bv, nnew, sizeof(double), cmp_d);
 	bare = bv[nnew / 2];
 	free(bv);
@@ -295,25 +329,62 @@ static void floor_flow(const struct pkt *p)
 	bpf_map_update_elem(bpf_map__fd(fskel->maps.floor_flows), &k, &bo_if, BPF_ANY);
 }
 
-#define NFIG 10 /* the table's 7 columns, tc --via-stack, floor xdp, floor tc */
+/* the table's 7 columns, tc --via-stack, floor xdp, floor tc, then full
+ * NAT in TC: new flow, established, reply */
+#define NFIG 13
+
+static void new_flow_failed(const char *what)
+{
+	fprintf(stderr, "bench: %s: verdict %u, not a redirect: the flow was not opened\n", what, last_ret);
+	exit(1);
+}
+
+/* Run p once through fd and check it ends as the path to measure does
+ * (a redirect, or a pass for the non-matching packet and --via-stack): a
+ * figure of a drop would measure another path. */
+static void verdict_ok(int fd, bool xdp, struct pkt *p, __u32 want, const char *what)
+{
+	run_loop(fd, xdp, p, 1);
+	if (last_ret != want) {
+		fprintf(stderr, "bench: %s: verdict %u, not %u: the figure would measure another path\n", what,
+			last_ret, want);
+		exit(1);
+	}
+}
 
 /* Median (min-max) of ROUNDS rounds for each figure at the current rule
  * count, in the order of the table's columns, then tc --via-stack, then the
  * floor contender in XDP and TC, alternating with portredir in each round. */
-static void measure_all(double bare, struct res st[NFIG])
+static void measure_all(double bare, double bare_tc, struct res st[NFIG])
 {
 	int xfd = bpf_program__fd(skel->progs.pr_xdp), tfd = bpf_program__fd(tskel->progs.pr_tc_ingress);
 	int sfd = bpf_program__fd(stack_skel->progs.pr_tc_ingress);
-	static __u16 sport = 1024;
+	static __u16 sport = 1024, sport2 = 1024;
 	int fxfd = bpf_program__fd(fskel->progs.floor_xdp), ftfd = bpf_program__fd(fskel->progs.floor_tc);
-	struct pkt syn, est, rep, nom;
+	struct pkt syn, est, rep, nom, est2, rep2;
 	double r[NFIG][ROUNDS];
 
 	build(&est, CLIENT, LISTEN, 999, 8080, 0x10);
 	build(&rep, LISTEN, CLIENT, 8080, 999, 0x10);
 	build(&nom, CLIENT, LISTEN, 999, 9, 0x10);
+	build(&est2, CLIENT, LISTEN, 999, 8081, 0x10);
+	build(&rep2, LISTEN, CLIENT, 8081, 999, 0x10);
 	run(&est); /* opens the flow */
+	/* and the full-NAT one, which XDP leaves to TC, and only a SYN opens */
+	build(&syn, CLIENT, LISTEN, 999, 8081, 0x02);
+	run_loop(tfd, false, &syn, 1);
 	floor_flow(&est);
+	verdict_ok(xfd, true, &est, XDP_REDIRECT, "xdp established");
+	verdict_ok(xfd, true, &rep, XDP_REDIRECT, "xdp reply");
+	verdict_ok(xfd, true, &nom, XDP_PASS, "xdp non-matching");
+	verdict_ok(tfd, false, &est, TC_ACT_REDIRECT, "tc established");
+	verdict_ok(tfd, false, &rep, TC_ACT_REDIRECT, "tc reply");
+	verdict_ok(tfd, false, &nom, TC_ACT_OK, "tc non-matching");
+	verdict_ok(sfd, false, &est, TC_ACT_OK, "tc established --via-stack");
+	verdict_ok(tfd, false, &est2, TC_ACT_REDIRECT, "tc full-NAT established");
+	verdict_ok(tfd, false, &rep2, TC_ACT_REDIRECT, "tc full-NAT reply");
+	verdict_ok(fxfd, true, &est, XDP_REDIRECT, "floor xdp");
+	verdict_ok(ftfd, false, &est, TC_ACT_REDIRECT, "floor tc");
 	for (int round = 0; round < ROUNDS; round++) {
 		double *each = calloc(nnew, sizeof(double));
 
@@ -322,8 +393,19 @@ static void measure_all(double bare, struct res st[NFIG])
 			if (sport < 1024)
 				sport = 1024;
 			each[i] = run(&syn);
+			if (last_ret != XDP_REDIRECT)
+				new_flow_failed("xdp new flow");
 		}
 		r[0][round] = stats(each, nnew).med - bare;
+		for (__u32 i = 0; i < nnew; i++) {
+			build(&syn, CLIENT, LISTEN, sport2++, 8082, 0x02);
+			if (sport2 < 1024)
+				sport2 = 1024;
+			each[i] = run_loop(tfd, false, &syn, 1);
+			if (last_ret != TC_ACT_REDIRECT)
+				new_flow_failed("tc full-NAT new flow");
+		}
+		r[10][round] = stats(each, nnew).med - bare_tc;
 		free(each);
 		r[1][round] = measure(xfd, bare_fd, true, &est, 1, xcalls);
 		r[2][round] = measure(xfd, bare_fd, true, &rep, 1, xcalls);
@@ -334,6 +416,8 @@ static void measure_all(double bare, struct res st[NFIG])
 		r[7][round] = measure(sfd, bare_tc_fd, false, &est, TC_REPEAT, calls);
 		r[8][round] = measure(fxfd, bare_fd, true, &est, 1, xcalls);
 		r[9][round] = measure(ftfd, bare_tc_fd, false, &est, TC_REPEAT, calls);
+		r[11][round] = measure(tfd, bare_tc_fd, false, &est2, TC_REPEAT, calls);
+		r[12][round] = measure(tfd, bare_tc_fd, false, &rep2, TC_REPEAT, calls);
 	}
 	for (int i = 0; i < NFIG; i++)
 		st[i] = stats(r[i], ROUNDS);
@@ -350,8 +434,8 @@ static void report(FILE *out, __u32 count, const struct res st[NFIG], double *ba
 	printf("%-10u %-20s %-20s %-20s %-20s %-20s %-20s %-20s\n", count, cell[0], cell[1], cell[2], cell[3],
 	       cell[4], cell[5], cell[6]);
 	if (out)
-		fprintf(out, "%u %.1f %.1f %.1f %.1f %.1f %.1f %.1f\n", count, st[0].med, st[1].med, st[2].med,
-			st[3].med, st[4].med, st[6].med, st[5].med);
+		fprintf(out, "%u %.1f %.1f %.1f %.1f %.1f %.1f %.1f %.1f %.1f %.1f\n", count, st[0].med, st[1].med,
+			st[2].med, st[3].med, st[4].med, st[6].med, st[5].med, st[10].med, st[11].med, st[12].med);
 	printf("#   floor (one hash lookup and a redirect): xdp %.0f (%.0f-%.0f) ns, tc %.0f (%.0f-%.0f) ns\n",
 	       st[8].med, st[8].min, st[8].max, st[9].med, st[9].min, st[9].max);
 	printf("#   every path against the floor of its hook: xdp new flow %.1fx, established %.1fx, reply %.1fx, "
@@ -363,6 +447,10 @@ static void report(FILE *out, __u32 count, const struct res st[NFIG], double *ba
 	       count, st[4].med / st[9].med, st[1].med / st[8].med,
 	       st[4].med <= 1.5 * st[9].med && st[1].med <= 1.5 * st[8].med ? "met" : "MISSED",
 	       st[0].med / st[1].med, st[0].med <= 4 * st[1].med ? "met" : "MISSED");
+	printf("#   full NAT (tc, --snat): new flow %.0f (%.0f-%.0f) ns, established %.0f (%.0f-%.0f) ns, reply %.0f "
+	       "(%.0f-%.0f) ns; established %.2fx DNAT's, %.1fx the floor; new flow %.1fx its established\n",
+	       st[10].med, st[10].min, st[10].max, st[11].med, st[11].min, st[11].max, st[12].med, st[12].min,
+	       st[12].max, st[11].med / st[4].med, st[11].med / st[9].med, st[10].med / st[11].med);
 	printf("#   of tc established, the forward step (route cache or lookup, MACs, TTL, redirect) is %.0f ns:"
 	       " %.0f ns with --via-stack\n", st[4].med - st[7].med, st[7].med);
 	if (count == 1)
@@ -379,7 +467,7 @@ int main(int argc, char **argv)
 {
 	static const __u32 counts[] = { 1, 10000, 1000000 };
 	const char *out_path = argc > 1 ? argv[1] : NULL;
-	double bare, base_est = 0;
+	double bare, bare_tc, base_est = 0;
 	FILE *out = NULL;
 	__u32 have = 1;
 	int fd_rules;
@@ -395,9 +483,10 @@ int main(int argc, char **argv)
 	if (load_all())
 		return 1;
 	fd_rules = bpf_map__fd(skel->maps.pr_rules);
-	add_measured_rule(fd_rules);
+	add_measured_rules(fd_rules);
 	fill_ct(bpf_map__fd(skel->maps.pr_ct), ct_n);
-	bare = bare_cost();
+	bare = bare_cost(true);
+	bare_tc = bare_cost(false);
 	printf("# datapath cost in ns/packet (BPF_PROG_TEST_RUN in a private netns), median (min-max) of %d rounds;\n"
 	       "# conntrack holds %u other entries. Each figure is a median of test runs less a bare program's\n"
 	       "# median timed the same way: %u single runs for XDP (whose bare run alone takes %.0f ns, so its\n"
@@ -409,7 +498,8 @@ int main(int argc, char **argv)
 	if (out_path)
 		out = fopen(out_path, "w");
 	if (out)
-		fprintf(out, "# rules xdp_new xdp_est xdp_reply xdp_nomatch tc_est tc_nomatch tc_reply (ns/packet, medians)\n");
+		fprintf(out, "# rules xdp_new xdp_est xdp_reply xdp_nomatch tc_est tc_nomatch tc_reply tc_nat2_new tc_nat2_est "
+			"tc_nat2_reply (ns/packet, medians)\n");
 	for (size_t ci = 0; ci < sizeof(counts) / sizeof(counts[0]); ci++) {
 		struct res st[NFIG];
 
@@ -417,7 +507,7 @@ int main(int argc, char **argv)
 			break;
 		fill_rules(fd_rules, have - 1, counts[ci] - 1);
 		have = counts[ci];
-		measure_all(bare, st);
+		measure_all(bare, bare_tc, st);
 		report(out, counts[ci], st, &base_est);
 	}
 	if (out)
