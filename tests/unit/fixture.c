@@ -198,6 +198,15 @@ bool fx_vxmit(struct fx *f, __u32 ifindex, bool other_ns, __u32 ok, __u32 failed
 			 "pr_vxmit write");
 }
 
+bool fx_peer(struct fx *f, __u32 ifindex, const unsigned char *mac, bool set)
+{
+	struct pr_peer pe = { .set = set };
+
+	memcpy(pe.mac, mac, 6);
+	return ASSERT_OK(bpf_map_update_elem(bpf_map__fd(f->xskel->maps.pr_peer), &ifindex, &pe, BPF_ANY),
+			 "pr_peer write");
+}
+
 bool fx_ifaddr(struct fx *f, __u32 ifindex, const char *v4, const char *v6)
 {
 	struct pr_ifaddr a = {};

@@ -62,6 +62,8 @@ bool fx_rnat(struct fx *f, __u32 id, __u8 mode, const char *addr, __u16 lo, __u1
 bool fx_rule_flags(struct fx *f, const char *proto, __u16 lport, bool v6, __u32 flags);
 /* ifindex's pr_vxmit slot armed for this namespace (or, other_ns, for
  * another one) with ok and failed. */
+/* pr_peer[ifindex]: a veth whose peer (MAC mac) is in another namespace; set 0 empties the slot. */
+bool fx_peer(struct fx *f, __u32 ifindex, const unsigned char *mac, bool set);
 bool fx_vxmit(struct fx *f, __u32 ifindex, bool other_ns, __u32 ok, __u32 failed);
 bool fx_ifaddr(struct fx *f, __u32 ifindex, const char *v4, const char *v6);
 /* The rule's counters summed over CPUs. */

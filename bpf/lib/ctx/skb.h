@@ -144,7 +144,7 @@ static __always_inline int ctx_redirect(struct __sk_buff *ctx, __u32 ifindex, co
 	const __u16 *a = (const void *)dmac, *b = peer ? (const void *)peer->mac : NULL;
 
 	/* three 2-byte loads: the route's dmac is only 2-byte aligned */
-	if (b && peer->set && a[0] == b[0] && a[1] == b[1] && a[2] == b[2]) {
+	if (b && peer->set && !ctx->gso_size && a[0] == b[0] && a[1] == b[1] && a[2] == b[2]) {
 		pr_count(PR_R_REDIRECT_PEER);
 		return bpf_redirect_peer(ifindex, 0);
 	}
