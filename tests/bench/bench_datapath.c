@@ -29,6 +29,8 @@
 #define TC_REPEAT 200
 #define LISTEN "198.51.100.1"
 #define CLIENT "198.51.100.2"
+#define TARGET "203.0.113.2" /* full NAT's flow A's target, flow B's listen address */
+#define SNAT "203.0.113.1"   /* full NAT's source address */
 
 static struct xdp_bpf *skel;
 static struct tc_bpf *tskel, *stack_skel;
@@ -72,20 +74,23 @@ static int bare_tc_fd; /* TC_ACT_OK and nothing else */
 static __u32 bo_if;    /* the private namespace's veth on the client's side */
 static __u32 bt_if;    /* and the one on the target's (LISTEN, which the rules map onto itself) */
 static __u32 last_ret; /* the verdict of the last test run */
+static unsigned char last_out[512]; /* and the packet it left */
 
 /* Mean ns a run of one test run repeating p `repeat` times on one buffer,
  * as the kernel times it, the packet arriving on the side it comes from: a
- * reply (to CLIENT) on bt0, the rest on bo0. The identity rule keeps the
+ * reply (to CLIENT or SNAT) on bt0, the rest on bo0; the output is left in
+ * last_out. The identity rule keeps the
  * packet valid run after run; only the TTL moves. */
 static double run_loop(int fd, bool xdp, struct pkt *p, __u32 repeat)
 {
 	const struct iphdr *ip = (const void *)(p->b + 14);
-	__u32 iif = ip->daddr == htonl(0xc6336402) /* CLIENT */ ? bt_if : bo_if;
-	unsigned char out[512];
+	__u32 iif = ip->daddr == htonl(0xc6336402) /* CLIENT */ || ip->daddr == htonl(0xcb007101) /* SNAT */ ? bt_if
+														     : bo_if;
+	unsigned char *out = last_out;
 	struct xdp_md xctx = { .data_end = p->len, .ingress_ifindex = iif };
 	struct __sk_buff sctx = { .ifindex = iif, .ingress_ifindex = iif };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b, .data_size_in = p->len, .data_out = out,
-		    .data_size_out = sizeof(out), .repeat = repeat);
+		    .data_size_out = sizeof(last_out), .repeat = repeat);
 	int err;
 
 	o.ctx_in = xdp ? (void *)&xctx : (void *)&sctx;
@@ -204,7 +209,9 @@ static int private_netns(void)
 	if (system("ip link add bo0 type veth peer name bo1 && ip link set bo0 up && ip link set bo1 up &&"
 		   " ip link add bt0 type veth peer name bt1 && ip link set bt0 up && ip link set bt1 up &&"
 		   " ip route add 198.51.100.0/24 dev bo0 && ip route add " LISTEN "/32 dev bt0 &&"
+		   " ip route add 203.0.113.0/24 dev bt0 &&"
 		   " ip neigh replace " LISTEN " lladdr 02:00:00:00:00:01 dev bt0 nud permanent &&"
+		   " ip neigh replace " TARGET " lladdr 02:00:00:00:00:03 dev bt0 nud permanent &&"
 		   " ip neigh replace " CLIENT " lladdr 02:00:00:00:00:02 dev bo0 nud permanent &&"
 		   " sysctl -qw net.ipv4.conf.all.forwarding=1"))
 		return -EIO;
@@ -269,36 +276,41 @@ static int load_all(void)
 	return 0;
 }
 
-/* A rule of the listen address's port onto itself, id; with snat_lo, a
- * full-NAT one (--snat CLIENT --snat-ports snat_lo-snat_hi). */
-static void identity_rule(int fd_rules, __u16 port, __u32 id, __u16 snat_lo, __u16 snat_hi)
+/* Rule id: listen:lport -> target:tport; with snat, full NAT (--snat snat
+ * --snat-ports lo-hi). */
+static void rule(int fd_rules, const char *listen, __u16 lport, const char *target, __u16 tport, __u32 id,
+		 const char *snat, __u16 lo, __u16 hi)
 {
-	struct pr_rule_key mk = { .port = htons(port), .proto = IPPROTO_TCP, .family = PR_AF_INET };
-	struct pr_rule mr = { .target_port = htons(port), .id = id };
-	struct pr_rule_nat n = { .mode = PR_SNAT_ADDR, .family = PR_AF_INET, .port_lo = snat_lo, .port_hi = snat_hi };
+	struct pr_rule_key mk = { .port = htons(lport), .proto = IPPROTO_TCP, .family = PR_AF_INET };
+	struct pr_rule mr = { .target_port = htons(tport), .id = id };
+	struct pr_rule_nat n = { .mode = PR_SNAT_ADDR, .family = PR_AF_INET, .port_lo = lo, .port_hi = hi };
 
-	inet_pton(AF_INET, LISTEN, &mk.addr.v4);
-	mr.target = mk.addr;
-	if (snat_lo) {
-		inet_pton(AF_INET, CLIENT, &n.addr.v4);
+	inet_pton(AF_INET, listen, &mk.addr.v4);
+	inet_pton(AF_INET, target, &mr.target.v4);
+	if (snat) {
+		inet_pton(AF_INET, snat, &n.addr.v4);
 		bpf_map_update_elem(bpf_map__fd(skel->maps.pr_rnat), &id, &n, BPF_ANY);
 		mr.flags |= PR_RULE_F_SNAT;
 	}
 	bpf_map_update_elem(fd_rules, &mk, &mr, BPF_ANY);
 }
 
-/* The measured rules map a port onto itself: the packet is rewritten (same
- * lookups, same checksum arithmetic) yet stays valid for the next
- * repetition, since test runs reuse one buffer. :8080 is DNAT. :8081 is
- * full NAT whose source is the client's own address and port (999, the
- * range's one port, which the allocation keeps): its established flow
- * repeats on one buffer as well. :8082 is full NAT for new flows, each
- * keeping its client port, the allocation's first try. */
+/* The measured rules. A test run repeats on one buffer, so the packet a
+ * run leaves must be one the next run translates the same way. :8080 is
+ * DNAT onto itself: the same lookups and checksum arithmetic, and the
+ * packet stays as it was. Full NAT cannot be its own identity (a flow
+ * whose source stays gets no second rewrite), so two full-NAT flows turn
+ * into each other: A, CLIENT:999 -> LISTEN:8081, becomes SNAT:998 ->
+ * TARGET:8083, which is B's forward tuple, and B turns it back into A's;
+ * each run translates one of them, both ways round. :8082 is full NAT
+ * for new flows, each keeping its client port (the allocation's first
+ * try) with SNAT's address. */
 static void add_measured_rules(int fd_rules)
 {
-	identity_rule(fd_rules, 8080, 1, 0, 0);
-	identity_rule(fd_rules, 8081, 3, 999, 999);
-	identity_rule(fd_rules, 8082, 4, 1024, 65535);
+	rule(fd_rules, LISTEN, 8080, LISTEN, 8080, 1, NULL, 0, 0);
+	rule(fd_rules, LISTEN, 8081, TARGET, 8083, 3, SNAT, 998, 998);
+	rule(fd_rules, TARGET, 8083, LISTEN, 8081, 5, CLIENT, 999, 999);
+	rule(fd_rules, LISTEN, 8082, LISTEN, 8082, 4, SNAT, 1024, 65535);
 }
 
 /* The harness's own cost per single XDP (or TC) run, subtracted from
@@ -370,8 +382,11 @@ static void measure_all(double bare, double bare_tc, struct res st[NFIG])
 	build(&est2, CLIENT, LISTEN, 999, 8081, 0x10);
 	build(&rep2, LISTEN, CLIENT, 8081, 999, 0x10);
 	run(&est); /* opens the flow */
-	/* and the full-NAT one, which XDP leaves to TC, and only a SYN opens */
+	/* and the full-NAT ones, which XDP leaves to TC, and only a SYN opens:
+	 * A, then B from A's translated SYN */
 	build(&syn, CLIENT, LISTEN, 999, 8081, 0x02);
+	run_loop(tfd, false, &syn, 1);
+	build(&syn, SNAT, TARGET, 998, 8083, 0x02);
 	run_loop(tfd, false, &syn, 1);
 	floor_flow(&est);
 	verdict_ok(xfd, true, &est, XDP_REDIRECT, "xdp established");
@@ -382,6 +397,18 @@ static void measure_all(double bare, double bare_tc, struct res st[NFIG])
 	verdict_ok(tfd, false, &nom, TC_ACT_OK, "tc non-matching");
 	verdict_ok(sfd, false, &est, TC_ACT_OK, "tc established --via-stack");
 	verdict_ok(tfd, false, &est2, TC_ACT_REDIRECT, "tc full-NAT established");
+	{
+		const struct iphdr *o = (const void *)(last_out + 14);
+		const __be16 *op = (const void *)(o + 1);
+		struct pkt want;
+
+		build(&want, SNAT, TARGET, 998, 8083, 0x10);
+		if (memcmp(&o->saddr, want.b + 14 + 12, 8) || op[0] != htons(998) || op[1] != htons(8083)) {
+			fprintf(stderr, "bench: tc full-NAT established: not translated to " SNAT ":998 -> " TARGET
+					":8083: a full-NAT figure would measure another path\n");
+			exit(1);
+		}
+	}
 	verdict_ok(tfd, false, &rep2, TC_ACT_REDIRECT, "tc full-NAT reply");
 	verdict_ok(fxfd, true, &est, XDP_REDIRECT, "floor xdp");
 	verdict_ok(ftfd, false, &est, TC_ACT_REDIRECT, "floor tc");
