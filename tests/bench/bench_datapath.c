@@ -388,6 +388,14 @@ static void measure_all(double bare, double bare_tc, struct res st[NFIG])
 	run_loop(tfd, false, &syn, 1);
 	build(&syn, SNAT, TARGET, 998, 8083, 0x02);
 	run_loop(tfd, false, &syn, 1);
+	/* and their handshakes, so both are established as DNAT's flow is */
+	build(&syn, LISTEN, CLIENT, 8081, 999, 0x12);  /* B's SYN-ACK, which becomes A's */
+	run_loop(tfd, false, &syn, 1);
+	build(&syn, TARGET, SNAT, 8083, 998, 0x12);
+	run_loop(tfd, false, &syn, 1);
+	run_loop(tfd, false, &est2, 1);                 /* A's ACK, which becomes B's */
+	build(&syn, SNAT, TARGET, 998, 8083, 0x10);
+	run_loop(tfd, false, &syn, 1);
 	floor_flow(&est);
 	verdict_ok(xfd, true, &est, XDP_REDIRECT, "xdp established");
 	verdict_ok(xfd, true, &rep, XDP_REDIRECT, "xdp reply");
