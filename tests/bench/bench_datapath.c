@@ -212,6 +212,7 @@ static int private_netns(void)
 		   " ip route add 203.0.113.0/24 dev bt0 &&"
 		   " ip neigh replace " LISTEN " lladdr 02:00:00:00:00:01 dev bt0 nud permanent &&"
 		   " ip neigh replace " TARGET " lladdr 02:00:00:00:00:03 dev bt0 nud permanent &&"
+		   " ip neigh replace " SNAT " lladdr 02:00:00:00:00:04 dev bt0 nud permanent &&"
 		   " ip neigh replace " CLIENT " lladdr 02:00:00:00:00:02 dev bo0 nud permanent &&"
 		   " sysctl -qw net.ipv4.conf.all.forwarding=1"))
 		return -EIO;
