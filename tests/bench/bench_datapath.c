@@ -79,13 +79,13 @@ static unsigned char last_out[512]; /* and the packet it left */
 /* Mean ns a run of one test run repeating p `repeat` times on one buffer,
  * as the kernel times it, the packet arriving on the side it comes from: a
  * reply (to CLIENT or SNAT) on bt0, the rest on bo0; the output is left in
- * last_out. The identity rule keeps the
- * packet valid run after run; only the TTL moves. */
+ * last_out. The measured rules keep the packet valid run after run
+ * (add_measured_rules()); only the TTL moves. */
 static double run_loop(int fd, bool xdp, struct pkt *p, __u32 repeat)
 {
 	const struct iphdr *ip = (const void *)(p->b + 14);
-	__u32 iif = ip->daddr == htonl(0xc6336402) /* CLIENT */ || ip->daddr == htonl(0xcb007101) /* SNAT */ ? bt_if
-														     : bo_if;
+	bool reply = ip->daddr == inet_addr(CLIENT) || ip->daddr == inet_addr(SNAT);
+	__u32 iif = reply ? bt_if : bo_if;
 	unsigned char *out = last_out;
 	struct xdp_md xctx = { .data_end = p->len, .ingress_ifindex = iif };
 	struct __sk_buff sctx = { .ifindex = iif, .ingress_ifindex = iif };
