@@ -19,10 +19,10 @@ int pr_perr(char *err, size_t len, const char *fmt, ...) __attribute__((format(p
 int pr_twice(char *err, size_t len, const char *opt, const char *first, const char *again);
 /* Number of possible CPUs, for per-CPU map values. */
 int pr_ncpus(void);
-/* CLOCK_REALTIME in ns, as rules and attachments record their creation. */
 /* The inode of this process's network namespace (0 if unreadable): the
  * namespace part of pr_ifaces and pr_vxmit keys. */
 __u64 pr_netns_ino(void);
+/* CLOCK_REALTIME in ns, as rules and attachments record their creation. */
 __u64 pr_realtime_ns(void);
 /* CLOCK_MONOTONIC in ns, the datapath's bpf_ktime_get_ns() clock. */
 __u64 pr_monotonic_ns(void);

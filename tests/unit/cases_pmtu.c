@@ -273,8 +273,8 @@ static void pmtu_gso(struct fx *f, const void *arg)
 		fx_peer(f, v.out_if, TARGET_MAC, false);
 		s.payload = 3000;
 		s.partial_csum = true;
-		TEST_LINE("tc: a GSO burst for a container's veth takes bpf_redirect, not bpf_redirect_peer (which "
-			  "cost 4-stream bulk 12 percent: docs/design.md); a single segment still goes into the peer");
+		TEST_LINE("tc: a GSO burst for a container's veth takes bpf_redirect, not bpf_redirect_peer "
+			  "(docs/design.md); a single segment still goes into the peer");
 	}
 
 	want_error(&want, &in, CLIENT, LISTEN, MTU);

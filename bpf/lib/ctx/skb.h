@@ -137,8 +137,8 @@ static __always_inline bool ctx_can_redirect(__u32 ifindex)
  * straight into that peer's receive path: no transmit on the host side, no
  * backlog queue (bpf_redirect_peer, 5.10; TC ingress only, which is where
  * this is called: egress never redirects). Not a GSO burst: straight into
- * the peer, bursts raced the target's reader for its socket lock and cost
- * several streams' bulk 12% (docs/design.md); the host-side transmit
+ * the peer, bursts raced the target's reader for its socket lock, which
+ * cost several streams' bulk (docs/design.md); the host-side transmit
  * queues them in the backlog, as the stack's forward path does. */
 static __always_inline int ctx_redirect(struct __sk_buff *ctx, __u32 ifindex, const __u8 *dmac)
 {
