@@ -80,15 +80,21 @@ static __always_inline int pr_fib_lookup(struct pr_ctx *ctx, struct bpf_fib_look
 	fib->sport = sport;
 	fib->dport = dport;
 	fib->ifindex = ifindex;
-	/* A GSO skb's IP length is its whole burst, which the MTU check
-	 * refuses. A DNAT burst then takes the stack's path, which segments it
-	 * or answers frag-needed. A full-NAT burst has no such path, so it is
-	 * checked with the length of its segments (ctx_gso_seg_len(), a
-	 * global function: inline, it cost TC ingress more than the
-	 * verifier's million instructions); too big, pr_pmtu() answers it. */
+	/* A GSO skb's IP length is its whole burst, which the MTU check would
+	 * refuse, so a burst is checked with the length of its segments
+	 * (ctx_gso_seg_len(), a global function: inline, it cost TC ingress
+	 * more than the verifier's million instructions). Segments that fit
+	 * go out as they do for the stack's forward path; too big, a DNAT
+	 * burst takes the stack's path, which answers frag-needed, and a
+	 * full-NAT one gets pr_pmtu()'s answer. A segment length it cannot
+	 * tell (0) leaves the burst's own, which the check refuses. */
 	fib->tot_len = len;
-	if (!cacheable && pr_x2local(x))
-		fib->tot_len = ctx_gso_seg_len(ctx, p);
+	if (!cacheable) {
+		__u32 seg = ctx_gso_seg_len(ctx, p);
+
+		if (seg)
+			fib->tot_len = seg;
+	}
 	if (p->family == PR_AF_INET) {
 		fib->family = AF_INET; /* the kernel's, not enum pr_family */
 		fib->tos = ip->tos;

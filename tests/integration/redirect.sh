@@ -376,6 +376,26 @@ case_direct() {
 	expect_eq "forward chain packets" 0 "$df"
 	expect_end
 }
+# A bulk upload through a DNAT rule: the client's socket hands veth GSO
+# bursts (in tc mode; an XDP program on rc turns GSO off), each checked by
+# its segments' length and sent straight out like a single packet, so the
+# router's forward chain sees none of them.
+case_direct_bulk() {
+	local r0 f0 out
+	fwd_setup
+	srv_count $S_IP 81
+	in_ns "$NS_R" nft add rule inet prfwd fw tcp dport 81 counter
+	pr attach rs --mode "$MODE" >/dev/null
+	add tcp :8090 $S_IP:81 --name upload
+	r0=$(stat_global redirect) f0=$(fwd_pkts)
+	out=$(upload $R_CIP 8090)
+	echo "# redirect counter +$(($(stat_global redirect) - r0)), router forward chain +$(($(fwd_pkts) - f0))"
+	expect_begin "a 300 kB upload (GSO bursts in tc mode) goes straight out: router forward chain untouched"
+	expect_eq "bytes the server counted" 300000 "$out"
+	expect_gt "redirect counter" "$r0" "$(stat_global redirect)"
+	expect_eq "forward chain packets" 0 "$(($(fwd_pkts) - f0))"
+	expect_end
+}
 # The server's port-unreachable travels back through rs, where ingress must
 # not translate it: from the listen address the stack would drop it as
 # martian. rc's egress translates it, and the client sees the refusal.
@@ -731,7 +751,7 @@ STD_IFACES=$(ifaces)
 echo "# fixed state between cases: $STD_IFACES"
 if [ $# -gt 0 ]; then PR_CASES="$*"; fi
 run_cases case_attach case_tcp_udp case_ipv6 case_monitor case_raw_udp case_fragments case_replace_live case_range \
-	case_allowlist case_dmz case_stats case_pmtu case_direct case_port_unreachable case_via_stack \
+	case_allowlist case_dmz case_stats case_pmtu case_direct case_direct_bulk case_port_unreachable case_via_stack \
 	case_del case_detach case_foreign_qdisc case_prog_cache \
 	$([ "$MODE" = native ] && echo case_threaded_napi case_xdp_veth) $([ "$MODE" = tc ] && echo case_peer)
 tap_done

@@ -102,10 +102,10 @@ static __always_inline bool ctx_route_cacheable(const struct __sk_buff *ctx)
 /* The IP length of each segment a GSO skb (gso_size set) becomes: its
  * network headers (l4_off from the Ethernet header), its L4 header (TCP's
  * with options, read from the packet; UDP's 8) and gso_size. 0 when the
- * TCP header cannot be read, which leaves the segments unchecked. A global
- * function, so the verifier checks its branches once, not on every
- * pipeline path that routes a full-NAT burst (read inline, they took TC
- * ingress past the million instructions). */
+ * TCP header cannot be read, which leaves the burst's own length to the
+ * MTU check (pr_fib_lookup()). A global function, so the verifier checks
+ * its branches once, not on every pipeline path that routes a burst (read
+ * inline, they took TC ingress past the million instructions). */
 __noinline __u32 pr_gso_seg_len(struct __sk_buff *ctx, __u32 l4_off, __u32 proto)
 {
 	__u8 doff = 0;
