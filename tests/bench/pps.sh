@@ -220,10 +220,11 @@ setup() {
 		[ "$1" = x-native-redirect ] && m=native
 		# rc's NAPI is threaded on a CPU of its own (above), which native XDP needs said
 		pr attach rc --mode "$m" $([ "$m" = native ] && echo --allow-threaded-napi) >/dev/null && pr add udp :$LPORT-$((LPORT + NPORTS - 1)) $S_IP:$TPORT-$((TPORT + NPORTS - 1)) >/dev/null || return 1
-		# a VM's tap is attached too, as an operator would, in the same mode: in
-		# native (and auto, which picks native on a tap) that puts it into
-		# pr_tx, the devices XDP may redirect to
-		[ "$TOPO" = tap ] && { pr attach rt --mode "$m" >/dev/null || return 1; }
+		# the server's side is attached too, as an operator would (replies come
+		# back there) and as the --masquerade contender must, in the same mode:
+		# a VM's tap in native (and auto, which picks native on a tap) is then
+		# in pr_tx, the devices XDP may redirect to
+		pr attach $EG --mode "$m" >/dev/null || return 1
 		# the experiment: let XDP redirect into the veth rs, as the loader never does
 		[ "$1" = x-native-redirect ] && { in_ns "$NS_R" bpftool map update pinned "$PIN/pr_tx" key $(le32 "$RS_IDX") value $(le32 "$RS_IDX") || return 1; }
 		;;
@@ -237,8 +238,7 @@ teardown() {
 	nftables|nftables-masq) in_ns "$NS_R" nft delete table ip prpps ;;
 	portredir-masq) pr del udp :$LPORT-$((LPORT + NPORTS - 1)) >/dev/null; pr detach rc >/dev/null; pr detach $EG >/dev/null ;;
 	portredir-*|x-native-redirect)
-		pr del udp :$LPORT-$((LPORT + NPORTS - 1)) >/dev/null; pr detach rc >/dev/null
-		[ "$TOPO" = tap ] && pr detach rt >/dev/null ;;
+		pr del udp :$LPORT-$((LPORT + NPORTS - 1)) >/dev/null; pr detach rc >/dev/null; pr detach $EG >/dev/null ;;
 	esac
 	xdp_off
 	return 0
@@ -363,7 +363,8 @@ if tap:
              "contender's mode")
 else:
     print("## Packets per second (case 1, veth): 64-byte UDP, client -> router -> server over veth")
-    where = "translated packets counted by an XDP program on the server's s0"
+    where = ("translated packets counted by an XDP program on the server's s0; portredir attaches rs too, in the "
+             "contender's mode")
 print()
 print("Run on %s. Generator: %s on CPU 0; router (rc's threaded NAPI) on CPU 1. %s rounds of %s s, " % (host, gname, rounds, secs) +
       "contenders alternating within each round; median (min-max) of the rounds. 13,000 flows: 13 source "
