@@ -16,6 +16,10 @@ PR_HELPERS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/helpers
 TAG=${TAG:-pr$$}
 NS_C=${TAG}c NS_R=${TAG}r NS_S=${TAG}s
 PIN=/sys/fs/bpf/${TAG}
+# libxdp makes /sys/fs/bpf/xdp (its dispatchers' directory, also its lock) at
+# a native attach and leaves it behind, empty: cleanup removes it if it was
+# not there when the suite began and is empty then
+[ -e /sys/fs/bpf/xdp ] && PR_XDP_DIR_KEEP=1 || PR_XDP_DIR_KEEP=
 # Documentation ranges only.
 C_IP=198.51.100.2 R_CIP=198.51.100.1 R_SIP=203.0.113.1 S_IP=203.0.113.2 S_IP2=203.0.113.3 C_IP2=198.51.100.3
 C_IP6=2001:db8:1::2 R_CIP6=2001:db8:1::1 R_SIP6=2001:db8:2::1 S_IP6=2001:db8:2::2
@@ -96,6 +100,7 @@ cleanup() {
 	for ns in "$NS_C" "$NS_R" "$NS_S"; do ip netns del "$ns" 2>/dev/null; done
 	rm -rf "$PIN"
 	[ -n "$PR_STATE" ] && rm -rf "$PR_STATE"
+	[ -z "$PR_XDP_DIR_KEEP" ] && rmdir /sys/fs/bpf/xdp 2>/dev/null
 	return 0
 }
 
