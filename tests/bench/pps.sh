@@ -329,10 +329,11 @@ if [ "${PPS_EXPERIMENTS:-0}" != 0 ]; then
 fi
 
 python3 - "$TMP/raw" "$TMP/sample" "$OUT/pps$SFX.dat" "$GEN" "$ROUNDS" "$SECS" "$(nproc) CPUs, kernel $(uname -r), $(date -u +%Y-%m-%d)" \
-	"$TOPO" "$XRAW" >"$OUT/pps$SFX.md" <<'PY'
+	"$TOPO" "$XRAW" "$HERE/paired.py" >"$OUT/pps$SFX.md" <<'PY'
 import statistics, sys
 raw, samp, dat, gen, rounds, secs, host, topo = sys.argv[1:9]
 xraw = sys.argv[9] if len(sys.argv) > 9 and sys.argv[9] else None
+exec(open(sys.argv[10]).read())  # paired()
 tap = topo == "tap"
 
 def load(path):
@@ -425,6 +426,8 @@ fm, fn = med("portredir-masq"), med("nftables-masq")
 if fm and fn:
     print("* " + target("Target: full NAT into %s (--masquerade against nftables DNAT + masquerade) at least the DNAT ratio (%.2fx)"
                         % (into, a / nft if nft else 0), fm / fn, a / nft if nft else 0))
+    d = lambda c: [r[1] for r in rows.get(c, [])]
+    print("  " + paired(d("portredir-masq"), d("nftables-masq"), d("portredir-auto"), d("nftables")))
 if tap:
     print()
     print("Checksums, checked by the reader on every UDP frame of the rounds (IPv4 header and UDP):")

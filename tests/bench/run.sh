@@ -162,9 +162,10 @@ for TOPO in $TOPOS; do
 				done
 			done
 		done
-		python3 - "$TMP/bulk$SFX.raw" "$TMP/bulk$SFX.dat" "$TOPO" >"$TMP/bulk$SFX.md" <<-'PY'
+		python3 - "$TMP/bulk$SFX.raw" "$TMP/bulk$SFX.dat" "$TOPO" "$HERE/paired.py" >"$TMP/bulk$SFX.md" <<-'PY'
 	import sys, statistics
 	topo = sys.argv[3]
+	exec(open(sys.argv[4]).read())
 	rows = [l.split() for l in open(sys.argv[1])]
 	order = []
 	for s, c, v in rows:
@@ -195,6 +196,10 @@ for TOPO in $TOPOS; do
 	        f = med[s, "portredir-masq"][0] / med[s, "nftables-masq"][0]
 	        print("* Target (%s): full NAT bulk (--masquerade against nftables DNAT + masquerade) at least the DNAT ratio, "
 	              "%s stream%s: %.2fx against %.2fx, %s." % (topo, s, "" if s == "1" else "s", f, r, "met" if f >= r else "missed"))
+	        print("  " + paired([float(x[2]) for x in rows if x[0] == s and x[1] == "portredir-masq"],
+	                            [float(x[2]) for x in rows if x[0] == s and x[1] == "nftables-masq"],
+	                            [float(x[2]) for x in rows if x[0] == s and x[1] == "portredir-auto"],
+	                            [float(x[2]) for x in rows if x[0] == s and x[1] == "nftables"]))
 	PY
 		cat "$TMP/bulk$SFX.md"
 		{
@@ -251,9 +256,10 @@ for TOPO in $TOPOS; do
 				echo "#   round $round $c: ${rps:-FAILED} connections/s"
 			done
 		done
-		python3 - "$TMP/conn$SFX.raw" "$TMP/conn$SFX.dat" "$TOPO" >"$TMP/conn$SFX.md" <<-'PY'
+		python3 - "$TMP/conn$SFX.raw" "$TMP/conn$SFX.dat" "$TOPO" "$HERE/paired.py" >"$TMP/conn$SFX.md" <<-'PY'
 	import sys, statistics
 	topo = sys.argv[3]
+	exec(open(sys.argv[4]).read())
 	rows = [l.split() for l in open(sys.argv[1])]
 	order = []
 	for c, v in rows:
@@ -280,6 +286,7 @@ for TOPO in $TOPOS; do
 	    f = statistics.median(med["portredir-masq"]) / statistics.median(med["nftables-masq"])
 	    print("* Target (%s): full NAT new connections/s (--masquerade against nftables DNAT + masquerade) at least the DNAT ratio: %.2fx against %.2fx, %s." %
 	          (topo, f, a / n, "met" if f >= a / n else "missed"))
+	    print("  " + paired(med["portredir-masq"], med["nftables-masq"], med["portredir-auto"], med["nftables"]))
 	print("* Client, server and router share this machine's cores, so the router's own cost is only part")
 	print("  of what each connection costs.")
 	PY
