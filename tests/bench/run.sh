@@ -173,10 +173,10 @@ for TOPO in $TOPOS; do
 	out = open(sys.argv[2], "w")
 	print("| contender | 1 stream Gbit/s | ratio to nftables | ratio to routed | 4 streams Gbit/s | ratio to nftables | ratio to routed |")
 	print("|---|---|---|---|---|---|---|")
-	med = {}
+	vals, med = {}, {}
 	for s in ("1", "4"):
 	    for c in order:
-	        v = [float(x[2]) for x in rows if x[0] == s and x[1] == c]
+	        v = vals[s, c] = [float(x[2]) for x in rows if x[0] == s and x[1] == c]
 	        med[s, c] = (statistics.median(v), min(v), max(v))
 	for c in order:
 	    cells = []
@@ -196,10 +196,8 @@ for TOPO in $TOPOS; do
 	        f = med[s, "portredir-masq"][0] / med[s, "nftables-masq"][0]
 	        print("* Target (%s): full NAT bulk (--masquerade against nftables DNAT + masquerade) at least the DNAT ratio, "
 	              "%s stream%s: %.2fx against %.2fx, %s." % (topo, s, "" if s == "1" else "s", f, r, "met" if f >= r else "missed"))
-	        print("  " + paired([float(x[2]) for x in rows if x[0] == s and x[1] == "portredir-masq"],
-	                            [float(x[2]) for x in rows if x[0] == s and x[1] == "nftables-masq"],
-	                            [float(x[2]) for x in rows if x[0] == s and x[1] == "portredir-auto"],
-	                            [float(x[2]) for x in rows if x[0] == s and x[1] == "nftables"]))
+	        print("  " + paired(vals[s, "portredir-masq"], vals[s, "nftables-masq"], vals[s, "portredir-auto"],
+	                            vals[s, "nftables"]))
 	PY
 		cat "$TMP/bulk$SFX.md"
 		{

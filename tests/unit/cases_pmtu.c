@@ -64,10 +64,10 @@ static void want_error(struct pkt *w, const struct pkt *orig, const char *src, c
 	}
 }
 
-/* The veths with both links' MTU lowered to MTU, and a --snat rule tcp
- * :8080 -> target:80 (source snat:20000) whose flow the client opens with
- * a SYN from ut_in (CLIENT or CLIENT6). */
-static bool pmtu_flow(struct fx *f, struct veths *v, bool v6)
+/* The veths with both links' MTU lowered to MTU, and a rule tcp :8080 ->
+ * target:80, with snat a --snat one (source snat:20000), whose flow the
+ * client opens with a SYN from ut_in (CLIENT or CLIENT6). */
+static bool mtu_flow(struct fx *f, struct veths *v, bool v6, bool snat)
 {
 	struct pkt_spec s = SYN_SPEC;
 	struct pkt in, out;
@@ -77,8 +77,10 @@ static bool pmtu_flow(struct fx *f, struct veths *v, bool v6)
 	    !ASSERT_OK(system("ip link set ut_out mtu 1280 && ip link set ut_in mtu 1280"), "MTU 1280"))
 		return false;
 	id = fx_rule(f, "tcp", NULL, 8080, v6 ? TARGET6 : TARGET, 80, false);
-	fx_rule_flags(f, "tcp", 8080, v6, PR_RULE_F_SNAT);
-	fx_rnat(f, id, PR_SNAT_ADDR, v6 ? SNAT_ADDR6 : SNAT_ADDR, 20000, 20000);
+	if (snat) {
+		fx_rule_flags(f, "tcp", 8080, v6, PR_RULE_F_SNAT);
+		fx_rnat(f, id, PR_SNAT_ADDR, v6 ? SNAT_ADDR6 : SNAT_ADDR, 20000, 20000);
+	}
 	if (v6) {
 		s.src = CLIENT6;
 		s.dst = LISTEN6;
@@ -128,7 +130,7 @@ static void pmtu_v4(struct fx *f, const void *arg)
 	__u64 noroute;
 	__u32 id;
 
-	if (!pmtu_flow(f, &v, false))
+	if (!mtu_flow(f, &v, false, true))
 		goto out;
 	pkt_build(&in, &s);
 	want_error(&want, &in, CLIENT, LISTEN, MTU);
@@ -199,7 +201,7 @@ static void pmtu_v6(struct fx *f, const void *arg)
 	struct pkt in, want, out;
 	struct veths v;
 
-	if (!pmtu_flow(f, &v, true))
+	if (!mtu_flow(f, &v, true, true))
 		goto out;
 	pkt_build(&in, &s);
 	want_error(&want, &in, CLIENT6, LISTEN6, MTU);
@@ -237,7 +239,7 @@ static void pmtu_gso(struct fx *f, const void *arg)
 	struct veths v;
 	int l4, field;
 
-	if (!pmtu_flow(f, &v, false))
+	if (!mtu_flow(f, &v, false, true))
 		goto out;
 	s.partial_csum = true;
 	pkt_build(&in, &s);
@@ -331,17 +333,12 @@ out:
  * stack's path, which answers frag-needed itself. */
 static void pmtu_gso_dnat(struct fx *f, const void *arg)
 {
-	struct pkt_spec syn = SYN_SPEC, s = segment(false, 3000), w;
+	struct pkt_spec s = segment(false, 3000), w;
 	struct pkt in, want, out;
 	struct veths v;
 	__u64 redir0, peer0;
 
-	if (!veths_bare(&v) ||
-	    !ASSERT_OK(system("ip link set ut_out mtu 1280 && ip link set ut_in mtu 1280"), "MTU 1280"))
-		goto out;
-	fx_rule(f, "tcp", NULL, 8080, TARGET, 80, false);
-	pkt_build(&in, &syn);
-	if (!ASSERT_EQ(fx_run(f, fx_tc_in(f), &in, &out, v.in_if), TC_ACT_REDIRECT, "the flow's SYN"))
+	if (!mtu_flow(f, &v, false, false))
 		goto out;
 	s.partial_csum = true;
 	pkt_build(&in, &s);
@@ -365,8 +362,8 @@ static void pmtu_gso_dnat(struct fx *f, const void *arg)
 	ASSERT_EQ(fx_gstat(f, PR_R_REDIRECT), redir0, "not redirected");
 	ASSERT_EQ(pkt_ip4(&out)->daddr, inet_addr(TARGET), "translated");
 	ASSERT_EQ(pkt_ip4(&out)->ttl, 64, "TTL left to the stack");
-	TEST_LINE("tc: segments one byte over the MTU leave the translated burst to the stack's path, which "
-		  "answers frag-needed");
+	TEST_LINE("tc: segments one byte over the MTU leave the translated burst to the stack's path (whose "
+		  "frag-needed redirect.sh's case_pmtu sees)");
 	fx_peer(f, v.out_if, TARGET_MAC, false);
 out:
 	veths_down();
@@ -393,7 +390,7 @@ static void pmtu_rate(struct fx *f, const void *arg)
 	struct veths v;
 	double t0, ms;
 
-	if (sched_getaffinity(0, sizeof(old), &old) || !pmtu_flow(f, &v, false))
+	if (sched_getaffinity(0, sizeof(old), &old) || !mtu_flow(f, &v, false, true))
 		goto out;
 	CPU_ZERO(&one);
 	CPU_SET(sched_getcpu(), &one);
