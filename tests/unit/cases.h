@@ -37,6 +37,9 @@ extern const struct pr_case cases_tcp[], cases_pass[], cases_udp[], cases_icmp[]
 	cases_fib[], cases_nat[], cases_pmtu[], cases_monitor[];
 extern const size_t cases_tcp_n, cases_pass_n, cases_udp_n, cases_icmp_n, cases_ipv6_n, cases_rules_n, cases_fib_n,
 	cases_nat_n, cases_pmtu_n, cases_monitor_n;
+/* TC's L4 checksums for each ip_summed (cases_csum.c) */
+extern const struct pr_case cases_csum[];
+extern const size_t cases_csum_n;
 /* portredir check's packet (cases_check.c) */
 extern const struct pr_case cases_check[];
 extern const size_t cases_check_n;

@@ -46,9 +46,12 @@ int fx_run_gso(struct fx *f, struct bpf_program *prog, const struct pkt *in, str
 		o.ctx_in = &sctx;
 		o.ctx_size_in = sizeof(sctx);
 	}
+	if (!is_xdp)
+		o.flags = f->skb_flags;
 	memset(out, 0, sizeof(*out));
 	f->meta = 0;
 	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &o);
+	f->run_err = err;
 	if (err) {
 		diag("test_run of %s failed: %s", bpf_program__name(prog), strerror(-err));
 		return -1;
@@ -299,6 +302,7 @@ static int fx_reset(struct fx *f)
 		return -ENOTEMPTY;
 	}
 	f->meta = 0;
+	f->skb_flags = 0;
 	return 0;
 }
 

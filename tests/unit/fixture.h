@@ -14,6 +14,8 @@ struct fx {
 	struct xdp_bpf *xskel;
 	struct tc_bpf *tskel;
 	__u32 meta; /* what XDP left in the metadata area of the last run (0: none) */
+	__u32 skb_flags; /* test-run flags for TC runs (BPF_F_TEST_SKB_CHECKSUM_COMPLETE) */
+	int run_err;     /* the last test run's error: 0, or a negative errno */
 };
 
 /* Addresses every case uses: the client, the listen address, the targets. */

@@ -136,6 +136,14 @@ static void l4_csum_fill(struct pkt *p, const struct pkt_spec *s)
 	*field = htons(proto == IPPROTO_UDP && c == 0 ? 0xffff : c);
 }
 
+__u16 pkt_l4_pseudo_seed(struct pkt *p)
+{
+	__u32 len;
+	__u8 proto = l4_proto(p, &len);
+
+	return fold(pseudo_sum(p, proto, len));
+}
+
 void pkt_csum_refill(struct pkt *p)
 {
 	if (!pkt_is_ip6(p)) {

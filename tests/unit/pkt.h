@@ -73,6 +73,10 @@ __u16 pkt_dport(struct pkt *p);
 /* The L4 checksum field, host order (TCP or UDP). */
 __u16 pkt_l4_csum_field(struct pkt *p);
 
+/* The pseudo-header sum, folded, host order: what a CHECKSUM_PARTIAL
+ * packet carries in its L4 checksum field. */
+__u16 pkt_l4_pseudo_seed(struct pkt *p);
+
 /* The IPv4 header checksum from scratch, host order. */
 __u16 pkt_ip4_csum(const struct iphdr *ip);
 bool pkt_ip4_csum_ok(struct pkt *p);

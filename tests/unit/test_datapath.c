@@ -10,7 +10,7 @@ int main(int argc, char **argv)
 		{ cases_tcp, cases_tcp_n },   { cases_pass, cases_pass_n }, { cases_udp, cases_udp_n },
 		{ cases_icmp, cases_icmp_n }, { cases_ipv6, cases_ipv6_n }, { cases_rules, cases_rules_n },
 		{ cases_fib, cases_fib_n },   { cases_nat, cases_nat_n },   { cases_pmtu, cases_pmtu_n },
-		{ cases_check, cases_check_n },
+		{ cases_check, cases_check_n },   { cases_csum, cases_csum_n },
 		{ cases_monitor, cases_monitor_n },
 	};
 	struct pr_suite s = fx_suite_ops;

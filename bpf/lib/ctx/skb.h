@@ -63,33 +63,121 @@ static __always_inline bool ctx_csum_unsure(const struct pr_pkt *p)
 	return false;
 }
 
-/* The L4 checksum of a translated packet, through the helper, which knows
- * skb->ip_summed: a CHECKSUM_PARTIAL packet from a local socket gets its
- * pseudo-header sum updated and its port change left to the device, a
- * CHECKSUM_COMPLETE one gets skb->csum fixed for the pseudo header;
- * BPF_F_MARK_MANGLED_0 keeps a UDP checksum of zero (none). Two calls
- * whatever the family and whether nat2 applies, each given the change
- * folded here (pr_csum_delta*(), the helper's size 0): every address change (BPF_F_PSEUDO_HDR), then
- * every port change, which must not touch skb->csum (the port and the
- * checksum field change by opposite amounts in the data). A call costs
- * about 35 ns here; IPv6 took 5 and full NAT 4 (IPv6 10) one a word.
- * Returns 0 or a negative errno; packet pointers are invalid afterwards. */
+/* One's-complement values are equal when they name the same number:
+ * 0x0000 and 0xffff are both zero. */
+static __always_inline bool pr_csum_same(__u16 a, __u16 b)
+{
+	return a == b || ((a == 0 || a == 0xffff) && (b == 0 || b == 0xffff));
+}
+
+/* pr_skb_l4_csum()'s how: the packet's L4 protocol, address length,
+ * PR_FRAG_* and L4 length, packed without a branch (a branch per flag before
+ * the call took TC ingress past the verifier's million instructions). */
+#define PR_L4C_HOW(p) ((__u32)(p)->proto | (__u32)(p)->alen << 8 | (__u32)(p)->frag << 13 | \
+		       (__u32)(p)->l4_len << 16)
+
+/* The L4 checksum field at off, after a translation whose address changes
+ * fold to addrs (the pseudo header) and port changes to ports
+ * (pr_csum_delta*()); how is PR_L4C_HOW().
+ * What a checksum needs depends on skb->ip_summed, which a program cannot
+ * read on 6.1:
+ * - CHECKSUM_PARTIAL (a local socket's, over veth): the field holds the
+ *   pseudo-header sum; the addresses change it, the ports must not;
+ * - CHECKSUM_COMPLETE: skb->csum covers the field, so an IPv4 address
+ *   change must fix it too (the address and the IP header checksum cancel,
+ *   the field does not); in IPv6 both changes cancel in skb->csum;
+ * - otherwise the field is the full checksum, and both change it.
+ * bpf_l4_csum_replace() knows which; before, two calls did it all (the
+ * addresses, then the ports). Now (docs/design.md, "TC's L4 checksum"):
+ * - IPv6 that cannot be partial (a fragment, a field that is not the
+ *   pseudo-header sum of the old addresses, ctx/xdp.h's test, or else
+ *   CHECKSUM_COMPLETE) is all done here. That also keeps skb->csum right
+ *   where the helper would not: without BPF_F_IPV6 (6.16; older kernels
+ *   refuse it) it fixes skb->csum for an IPv6 pseudo header too, which
+ *   then fails the receiver's check ("hw csum failure");
+ * - otherwise one call updates the pseudo header, and what it did to the
+ *   field tells partial (F + addrs) from not (F - addrs): the ports are
+ *   then done by hand or left alone. Only when the two cannot be told
+ *   apart (addrs folds to zero) does a second call do the ports.
+ * BPF_F_MARK_MANGLED_0's rule is kept by hand: a UDP field of zero is left
+ * alone, and a result of zero written as 0xffff. A global function: the
+ * verifier checks it once, not on every pipeline path. Returns 0 or a
+ * negative errno; packet pointers are invalid afterwards. */
+__noinline int pr_skb_l4_csum(struct __sk_buff *ctx, __u32 off, __u32 how, __u32 addrs, __u32 ports)
+{
+	bool udp = (how & 0xff) == IPPROTO_UDP;
+	__u64 l4f = udp ? BPF_F_MARK_MANGLED_0 : 0;
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	__u16 *f, f0, f1, full, part, v;
+	int err;
+
+	if (off > 1024)
+		return -1;
+	f = data + off;
+	if ((void *)(f + 1) > end)
+		goto slow;
+	f0 = *f;
+	if (udp && !f0)
+		return 0;
+	if (((how >> 8) & 0x1f) == 16) {
+		const __u16 *w = data + ETH_HLEN + offsetof(struct ipv6hdr, saddr);
+		__u32 s = bpf_htons(how & 0xff) + bpf_htons(how >> 16);
+
+		if ((how >> 13) & 7) /* a fragment: the stack completed its checksum */
+			goto by_hand;
+		if ((void *)(w + 16) > end)
+			goto slow;
+		for (int i = 0; i < 16; i++)
+			s += w[i];
+		/* the packet holds the new addresses: the old ones' sum is s - addrs */
+		if (!pr_csum_maybe_partial(f0, pr_csum_add16(pr_csum_fold32(s), ~addrs)))
+			goto by_hand;
+		/* 1 in 65536 full checksums look partial: CHECKSUM_COMPLETE is
+		 * told by bpf_csum_update() (adding 0), and is never partial */
+		if (bpf_csum_update(ctx, 0) >= 0)
+			goto by_hand;
+	}
+	err = bpf_l4_csum_replace(ctx, off, 0, addrs, l4f | BPF_F_PSEUDO_HDR);
+	if (err)
+		return err;
+	data = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	f = data + off;
+	if ((void *)(f + 1) > end)
+		return bpf_l4_csum_replace(ctx, off, 0, ports, l4f);
+	f1 = *f;
+	full = ~pr_csum_add16(~f0, addrs);
+	part = pr_csum_add16(f0, addrs);
+	if (pr_csum_same(full, part) || (!pr_csum_same(f1, full) && !pr_csum_same(f1, part)))
+		return bpf_l4_csum_replace(ctx, off, 0, ports, l4f);
+	if (pr_csum_same(f1, part))
+		return 0; /* CHECKSUM_PARTIAL: the device sums the ports */
+	v = ~pr_csum_add16(~f1, ports);
+	*f = (v || !udp) ? v : 0xffff;
+	return 0;
+by_hand:
+	v = ~pr_csum_add16(pr_csum_add16(~f0, addrs), ports);
+	*f = (v || !udp) ? v : 0xffff;
+	return 0;
+slow:
+	err = bpf_l4_csum_replace(ctx, off, 0, addrs, l4f | BPF_F_PSEUDO_HDR);
+	return err ? err : bpf_l4_csum_replace(ctx, off, 0, ports, l4f);
+}
+
+/* The L4 checksum of a translated packet (pr_skb_l4_csum()): every
+ * address change folded into one value, every port change into another,
+ * both pairs with nat2. */
 static __always_inline int ctx_l4_csum_xlate(struct __sk_buff *ctx, const struct pr_pkt *p,
 					     const struct pr_xlate *x)
 {
-	__u64 l4f = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
 	__u16 addrs = pr_csum_delta_addr(&x->old_addr, &x->new_addr, p->alen);
 	__u16 ports = pr_csum_delta16(x->old_port, x->new_port);
-	int err;
 
 	if (pr_x2(x)) {
 		addrs = pr_csum_add16(addrs, pr_csum_delta_addr(pr_x2_old(p, x), &x->new2_addr, p->alen));
 		ports = pr_csum_add16(ports, pr_csum_delta16(x->old2_port, x->new2_port));
 	}
-	err = bpf_l4_csum_replace(ctx, p->csum_off, 0, addrs, l4f | BPF_F_PSEUDO_HDR);
-	if (!err)
-		err = bpf_l4_csum_replace(ctx, p->csum_off, 0, ports, l4f);
-	return err;
+	return pr_skb_l4_csum(ctx, p->csum_off, PR_L4C_HOW(p), addrs, ports);
 }
 
 /* A GSO skb's length says nothing about the segments it becomes, so its
