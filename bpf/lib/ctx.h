@@ -20,6 +20,7 @@
  *   ctx_csum_unsure()           the L4 checksum may be a CHECKSUM_PARTIAL
  *                               seed this program cannot tell from a sum
  *   ctx_l4_csum_xlate()         the L4 checksum after a translation
+ *   ctx_gso_size()              a GSO burst's segment size (TC), 0 if none
  *   ctx_route_cacheable()       the packet's length is its wire length
  *   ctx_gso_seg_len()           a GSO burst's segment length (TC)
  *   ctx_can_redirect(), ctx_redirect() straight to an egress device

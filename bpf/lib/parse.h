@@ -27,7 +27,7 @@ struct pr_pkt {
 	__u32 saddr_off;
 	__u32 daddr_off;
 	__be32 frag_id;       /* IPv4 id or IPv6 fragment identification */
-	__u16 l4_len;         /* L4 header plus payload */
+	__u16 l4_len;         /* L4 header plus payload (a BIG TCP burst: less than it is) */
 	__u8 family;          /* PR_AF_INET or PR_AF_INET6 */
 	__u8 alen;            /* address length: 4 or 16 */
 	__u8 proto;
@@ -55,8 +55,42 @@ struct pr_pkt {
 #define PR_NEXTHDR_DEST 60
 #define PR_IPPROTO_ICMPV6 58
 
+/* BIG TCP (gso_max_size, and for IPv4 gso_ipv4_max_size, over 64 KiB): a
+ * GSO burst too long for the IP length field carries 0 there, and its
+ * length is the skb's (the kernel's iph_totlen()). For such a field len of
+ * a GSO skb (gso: its segment size, 0 if none) with room bytes after the
+ * field's start, the length to take: room, at most 0xffff, which is all
+ * the parse of TCP needs (the rewrite has the helper do a GSO skb's L4
+ * checksum, ctx/skb.h); else 0. ORed into len. Without a branch: with one,
+ * the length's range split the verifier's states and took TC egress past a
+ * million instructions on 6.1. */
+static __always_inline __u32 pr_big_len(__u32 len, __u32 gso, __u32 room)
+{
+	__u32 big = ((len - 1) >> 31) & ((0 - gso) >> 31); /* len 0 and gso: 1 */
+	__u32 over = (0xffff - room) >> 31;                 /* room over 0xffff: 1 */
+
+	return (0 - big) & (room | (0 - over)) & 0xffff;
+}
+
+/* Whether the packet's IP length field is 0, as a BIG TCP burst's is. */
+static __always_inline bool pr_parse_len_zero(void *data, void *data_end)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + sizeof(*eth);
+	struct ipv6hdr *ip6 = data + sizeof(*eth);
+
+	if ((void *)(eth + 1) > data_end)
+		return false;
+	if (eth->h_proto == bpf_htons(ETH_P_IP))
+		return (void *)(ip + 1) <= data_end && !ip->tot_len;
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
+		return (void *)(ip6 + 1) <= data_end && !ip6->payload_len;
+	return false;
+}
+
 /* IPv4 header: fills the L3 part of p. Returns -1 to go on to L4, or a reason. */
-static __always_inline int pr_parse_ip4(void *data, void *data_end, __u32 pkt_len, struct pr_pkt *p)
+static __always_inline int pr_parse_ip4(void *data, void *data_end, __u32 pkt_len, __u32 gso,
+					struct pr_pkt *p)
 {
 	struct iphdr *ip = data + sizeof(struct ethhdr);
 	__u32 ihl, tot_len;
@@ -67,6 +101,7 @@ static __always_inline int pr_parse_ip4(void *data, void *data_end, __u32 pkt_le
 		return PR_R_PASS_MALFORMED;
 	ihl = ip->ihl * 4;
 	tot_len = bpf_ntohs(ip->tot_len);
+	tot_len |= pr_big_len(tot_len, gso, pkt_len - sizeof(struct ethhdr));
 	if (tot_len < ihl || sizeof(struct ethhdr) + tot_len > pkt_len)
 		return PR_R_PASS_MALFORMED;
 	p->l3 = ip;
@@ -91,17 +126,21 @@ static __always_inline int pr_parse_ip4(void *data, void *data_end, __u32 pkt_le
 /* IPv6 header and extension headers (hop-by-hop, destination options,
  * routing with no segments left, fragment), walked in a bounded loop.
  * Returns -1 to go on to L4, or a reason. */
-static __always_inline int pr_parse_ip6(void *data, void *data_end, __u32 pkt_len, struct pr_pkt *p)
+static __always_inline int pr_parse_ip6(void *data, void *data_end, __u32 pkt_len, __u32 gso,
+					struct pr_pkt *p)
 {
 	struct ipv6hdr *ip6 = data + sizeof(struct ethhdr);
-	__u32 off, end;
+	__u32 off, end, plen;
 	__u8 nh;
 
 	if ((void *)(ip6 + 1) > data_end)
 		return PR_R_PASS_MALFORMED;
 	if (ip6->version != 6)
 		return PR_R_PASS_MALFORMED;
-	end = sizeof(struct ethhdr) + sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	plen = bpf_ntohs(ip6->payload_len);
+	/* BIG TCP; before 6.11 behind a hop-by-hop jumbo option, walked below */
+	plen |= pr_big_len(plen, gso, pkt_len - sizeof(struct ethhdr) - sizeof(*ip6));
+	end = sizeof(struct ethhdr) + sizeof(*ip6) + plen;
 	if (end > pkt_len)
 		return PR_R_PASS_MALFORMED;
 	p->l3 = ip6;
@@ -157,13 +196,14 @@ static __always_inline int pr_parse_ip6(void *data, void *data_end, __u32 pkt_le
 }
 
 /* Parse the headers in [data, data_end) of a packet pkt_len bytes long (TC's
- * linear area can end before the packet does). Returns PR_PARSE_L4 when p
+ * linear area can end before the packet does); gso: a GSO skb's segment
+ * size (0: none), since a BIG TCP burst's IP length field is 0. Returns PR_PARSE_L4 when p
  * describes a TCP or UDP packet (or first fragment) whose headers are all
  * readable and agree with each other and with pkt_len; PR_PARSE_ICMP for an
  * unfragmented ICMP or ICMPv6 packet (p->proto is IPPROTO_ICMP for both);
  * PR_PARSE_FRAG for a later fragment; otherwise the enum pr_reason it is
  * passed for. */
-static __always_inline int pr_parse(void *data, void *data_end, __u32 pkt_len, struct pr_pkt *p)
+static __always_inline int pr_parse(void *data, void *data_end, __u32 pkt_len, __u32 gso, struct pr_pkt *p)
 {
 	struct ethhdr *eth = data;
 	void *l4;
@@ -173,9 +213,9 @@ static __always_inline int pr_parse(void *data, void *data_end, __u32 pkt_len, s
 		return PR_R_PASS_MALFORMED;
 	p->frag = PR_FRAG_NONE;
 	if (eth->h_proto == bpf_htons(ETH_P_IP))
-		rc = pr_parse_ip4(data, data_end, pkt_len, p);
+		rc = pr_parse_ip4(data, data_end, pkt_len, gso, p);
 	else if (eth->h_proto == bpf_htons(ETH_P_IPV6))
-		rc = pr_parse_ip6(data, data_end, pkt_len, p);
+		rc = pr_parse_ip6(data, data_end, pkt_len, gso, p);
 	else
 		return PR_R_PASS_NOT_IP;
 	if (rc >= 0)

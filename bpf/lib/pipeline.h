@@ -130,7 +130,7 @@ static __always_inline int pr_pipeline(struct pr_ctx *ctx, const enum pr_hook ho
 	data_end = ctx_data_end(ctx);
 	bytes = ctx_full_len(ctx);
 
-	rc = pr_parse(data, data_end, bytes, &p);
+	rc = pr_parse(data, data_end, bytes, ctx_gso_size(ctx), &p);
 	if (rc == PR_PARSE_ICMP)
 		rc = pr_icmp_handle(&p, data, data_end, hook);
 	if (rc == PR_ICMP_NAT2)
@@ -144,6 +144,10 @@ static __always_inline int pr_pipeline(struct pr_ctx *ctx, const enum pr_hook ho
 			return CTX_ACT_OK;
 		rc = PR_R_PASS_FRAGMENT;
 	}
+	/* XDP cannot see gso_size: a BIG TCP burst (generic XDP sees bursts)
+	 * looks malformed, its IP length being 0. TC, which can tell, judges. */
+	if (CTX_TC_FOLLOWS && rc == PR_R_PASS_MALFORMED && pr_parse_len_zero(data, data_end))
+		return CTX_ACT_OK; /* unmarked */
 	if (rc >= 0) {
 		if (pr_hook_counts_passes(hook) || rc == PR_R_XLATE_ICMP)
 			pr_count(rc);

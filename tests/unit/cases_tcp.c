@@ -5,6 +5,7 @@
 #include <bpf/bpf.h>
 #include <arpa/inet.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include "cases.h"
 
 static const int XDP_HOOK = 0, TC_HOOK = 1;
@@ -287,6 +288,71 @@ static void ct_evicted(struct fx *f, const void *arg)
 	TEST_LINE("a live flow's evicted reply entry is counted once when the flow next changes state, and recreated");
 }
 
+/* Zero the IP length field of p as a BIG TCP burst carries it (IPv4: its
+ * header checksum follows; IPv6 has none). */
+static void big_zero_len(struct pkt *p)
+{
+	if (pkt_is_ip6(p)) {
+		pkt_ip6(p)->payload_len = 0;
+		return;
+	}
+	pkt_ip4(p)->tot_len = 0;
+	pkt_ip4(p)->check = 0;
+	pkt_ip4(p)->check = htons(pkt_ip4_csum(pkt_ip4(p)));
+}
+
+/* BIG TCP: a GSO burst over 64 KiB (gso_max_size, gso_ipv4_max_size, or
+ * GRO's gro_max_size) carries 0 in its IP length field. TC must translate it
+ * like any segment of the flow: passed untouched, it reached the listen
+ * address on the router, which answered with a RST. A test run's packet is
+ * small, but the field and gso_size are what the parse reads. */
+static void big_tcp(struct fx *f, const void *arg)
+{
+	const struct {
+		bool v6;
+		const char *target;
+		const char *what;
+	} t[] = { { false, TARGET, "IPv4" }, { true, TARGET6, "IPv6" } };
+
+	fx_base_rules(f);
+	fx_rule(f, "tcp", NULL, 8080, TARGET6, 80, false);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct pkt_spec s = SYN_SPEC, w;
+		struct pkt in, want, out;
+		__u64 bad0;
+
+		s.tcp_flags = TCP_ACK | TCP_PSH;
+		s.payload = 2800;
+		if (t[i].v6) {
+			s.src = CLIENT6;
+			s.dst = LISTEN6;
+		}
+		w = s;
+		w.dst = t[i].target;
+		w.dport = 80;
+		pkt_build(&in, &s);
+		pkt_build(&want, &w);
+		big_zero_len(&in);
+		big_zero_len(&want);
+		bad0 = fx_gstat(f, PR_R_PASS_MALFORMED);
+		ASSERT_EQ(fx_run(f, fx_xdp(f), &in, &out, 0), XDP_PASS, "xdp");
+		ASSERT_PKT_EQ(&out, &in, "untouched by xdp");
+		ASSERT_EQ(f->meta, 0, "unmarked: tc judges it");
+		ASSERT_EQ(fx_gstat(f, PR_R_PASS_MALFORMED), bad0, "not counted by xdp");
+		TEST_LINE("xdp: a %s packet whose IP length is 0 (a BIG TCP burst, to generic XDP) is left to TC "
+			  "unmarked, uncounted", t[i].what);
+		ASSERT_EQ(fx_run_gso(f, fx_tc_in(f), &in, &out, 0, 1400), TC_ACT_OK, "the burst");
+		ASSERT_PKT_EQ(&out, &want, "translated, its length field still 0");
+		ASSERT_EQ(fx_gstat(f, PR_R_PASS_MALFORMED), bad0, "not malformed");
+		TEST_LINE("tc: a %s BIG TCP burst (IP length 0, gso_size set) is translated like any segment "
+			  "of its flow", t[i].what);
+		ASSERT_EQ(fx_run(f, fx_tc_in(f), &in, &out, 0), TC_ACT_OK, "no GSO");
+		ASSERT_PKT_EQ(&out, &in, "untouched");
+		ASSERT_EQ(fx_gstat(f, PR_R_PASS_MALFORMED), bad0 + 1, "pass_malformed");
+		TEST_LINE("tc: the same %s packet without gso_size is malformed, passed untouched", t[i].what);
+	}
+}
+
 const struct pr_case cases_tcp[] = {
 	{ "tcp_flow_xdp", tcp_flow, "SYN, reply and data of a TCP flow opened at XDP", &XDP_HOOK },
 	{ "tcp_flow_tc", tcp_flow, "SYN, reply and data of a TCP flow opened at TC ingress", &TC_HOOK },
@@ -298,5 +364,6 @@ const struct pr_case cases_tcp[] = {
 	CASE(tcp_rst, "RST on a flow is translated and closes it"),
 	CASE(ct_evicted, "an evicted entry of a live flow is counted and recreated"),
 	CASE(rule_counters, "per-rule flow, packet and byte counters"),
+	CASE(big_tcp, "BIG TCP bursts, whose IP length field is 0"),
 };
 const size_t cases_tcp_n = CASES_COUNT(cases_tcp);

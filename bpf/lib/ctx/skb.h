@@ -119,7 +119,9 @@ __noinline int pr_skb_l4_csum(struct __sk_buff *ctx, __u32 off, __u32 how, __u32
 	f0 = *f;
 	if (udp && !f0)
 		return 0;
-	if (((how >> 8) & 0x1f) == 16) {
+	/* a GSO burst is partial (a socket's, or GRO's) and its length may
+	 * not fit the 16 bits of how (BIG TCP): the helper tells */
+	if (((how >> 8) & 0x1f) == 16 && !ctx->gso_size) {
 		const __u16 *w = data + ETH_HLEN + offsetof(struct ipv6hdr, saddr);
 		__u32 s = bpf_htons(how & 0xff) + bpf_htons(how >> 16);
 
@@ -178,6 +180,13 @@ static __always_inline int ctx_l4_csum_xlate(struct __sk_buff *ctx, const struct
 		ports = pr_csum_add16(ports, pr_csum_delta16(x->old2_port, x->new2_port));
 	}
 	return pr_skb_l4_csum(ctx, p->csum_off, PR_L4C_HOW(p), addrs, ports);
+}
+
+/* A GSO skb's segment size, 0 if it is none: a burst of segments, perhaps
+ * over 64 KiB (BIG TCP). */
+static __always_inline __u32 ctx_gso_size(const struct __sk_buff *ctx)
+{
+	return ctx->gso_size;
 }
 
 /* A GSO skb's length says nothing about the segments it becomes, so its

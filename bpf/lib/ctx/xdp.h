@@ -95,6 +95,12 @@ static __always_inline int ctx_l4_csum_xlate(struct xdp_md *ctx, const struct pr
 	return 0;
 }
 
+/* A frame is never a GSO burst. */
+static __always_inline __u32 ctx_gso_size(const struct xdp_md *ctx)
+{
+	return 0;
+}
+
 /* A frame's length is what goes on the wire. */
 static __always_inline bool ctx_route_cacheable(const struct xdp_md *ctx)
 {
