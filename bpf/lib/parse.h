@@ -197,9 +197,10 @@ static __always_inline int pr_parse_ip6(void *data, void *data_end, __u32 pkt_le
 
 /* Parse the headers in [data, data_end) of a packet pkt_len bytes long (TC's
  * linear area can end before the packet does); gso: a GSO skb's segment
- * size (0: none), since a BIG TCP burst's IP length field is 0. Returns PR_PARSE_L4 when p
- * describes a TCP or UDP packet (or first fragment) whose headers are all
- * readable and agree with each other and with pkt_len; PR_PARSE_ICMP for an
+ * size (0: none), since a BIG TCP burst's IP length field is 0 (pr_big_len()).
+ * Returns PR_PARSE_L4 when p describes a TCP or UDP packet (or first
+ * fragment) whose headers are all readable and agree with each other and
+ * with pkt_len; PR_PARSE_ICMP for an
  * unfragmented ICMP or ICMPv6 packet (p->proto is IPPROTO_ICMP for both);
  * PR_PARSE_FRAG for a later fragment; otherwise the enum pr_reason it is
  * passed for. */
