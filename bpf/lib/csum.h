@@ -97,16 +97,20 @@ static __always_inline __u16 pr_pseudo(const union pr_addr *saddr, const union p
 	return pr_csum_fold32(s);
 }
 
+/* One's-complement values are equal when they name the same number:
+ * 0x0000 and 0xffff are both zero. */
+static __always_inline bool pr_csum_same(__u16 a, __u16 b)
+{
+	return a == b || ((a == 0 || a == 0xffff) && (b == 0 || b == 0xffff));
+}
+
 /* True when check may be a CHECKSUM_PARTIAL seed rather than a full checksum.
  * A partial packet always carries exactly the pseudo-header sum; a complete one
  * matches it by chance 1 time in 65536. XDP cannot see ip_summed, so it leaves
  * every such packet to TC, whose helpers know which case they are in. */
 static __always_inline int pr_csum_maybe_partial(__u16 check, __u16 pseudo)
 {
-	if (check == pseudo)
-		return 1;
-	/* 0x0000 and 0xffff are the same value in one's complement */
-	return (check == 0 || check == 0xffff) && (pseudo == 0 || pseudo == 0xffff);
+	return pr_csum_same(check, pseudo);
 }
 
 #endif

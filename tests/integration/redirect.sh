@@ -413,26 +413,8 @@ big_upload() {
 	local fam=$1 lport=$2 out m0 big
 	in_ns "$NS_C" nft reset counters table netdev prbig >/dev/null
 	m0=$(stat_global pass_malformed)
-	# 1 MiB writes, as iperf3 makes them: the socket's bursts grow past
-	# 64 KiB as its window does. Sends for a second and until c0's counter
-	# has seen such a burst (at most 10 s; a slow VM takes longer), then
-	# prints what it sent and what the server counted.
-	out=$(in_ns "$NS_C" timeout "$(tmo 40)" python3 -S -c '
-import re, socket, subprocess, sys, time
-def big():
-    out = subprocess.run(["nft", "list", "chain", "netdev", "prbig", "out"], capture_output=True, text=True).stdout
-    m = re.search(r"packets ([0-9]+)", out)
-    return int(m.group(1)) if m else 0
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=float(sys.argv[3]))
-sent, t0 = 0, time.monotonic()
-while True:
-    s.sendall(bytes(1 << 20))
-    sent += 1 << 20
-    t = time.monotonic() - t0
-    if t >= 1 and (t >= 10 or big() > 0):
-        break
-s.shutdown(socket.SHUT_WR)
-print(sent, s.recv(64).decode().strip())' "$3" "$lport" "$(tmo 20)" 2>&1)
+	out=$(in_ns "$NS_C" timeout "$(tmo 40)" python3 -S "$PR_HELPERS/bulk_send.py" "$3" "$lport" "$(tmo 20)" \
+		"netdev prbig out" 2>&1)
 	big=$(in_ns "$NS_C" nft -j list chain netdev prbig out |
 		json_get '[.nftables[] | .rule? // empty | .expr[] | .counter? // empty | .packets] | add // 0')
 	echo "# $fam: bursts over 64 KiB from c0: $big"

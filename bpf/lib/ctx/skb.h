@@ -63,13 +63,6 @@ static __always_inline bool ctx_csum_unsure(const struct pr_pkt *p)
 	return false;
 }
 
-/* One's-complement values are equal when they name the same number:
- * 0x0000 and 0xffff are both zero. */
-static __always_inline bool pr_csum_same(__u16 a, __u16 b)
-{
-	return a == b || ((a == 0 || a == 0xffff) && (b == 0 || b == 0xffff));
-}
-
 /* pr_skb_l4_csum()'s how: the packet's L4 protocol, address length,
  * PR_FRAG_* and L4 length, packed without a branch (a branch per flag before
  * the call took TC ingress past the verifier's million instructions). */
@@ -122,17 +115,14 @@ __noinline int pr_skb_l4_csum(struct __sk_buff *ctx, __u32 off, __u32 how, __u32
 	/* a GSO burst is partial (a socket's, or GRO's) and its length may
 	 * not fit the 16 bits of how (BIG TCP): the helper tells */
 	if (((how >> 8) & 0x1f) == 16 && !ctx->gso_size) {
-		const __u16 *w = data + ETH_HLEN + offsetof(struct ipv6hdr, saddr);
-		__u32 s = bpf_htons(how & 0xff) + bpf_htons(how >> 16);
+		const union pr_addr *a = data + ETH_HLEN + offsetof(struct ipv6hdr, saddr);
 
 		if ((how >> 13) & 7) /* a fragment: the stack completed its checksum */
 			goto by_hand;
-		if ((void *)(w + 16) > end)
+		if ((void *)(a + 2) > end)
 			goto slow;
-		for (int i = 0; i < 16; i++)
-			s += w[i];
-		/* the packet holds the new addresses: the old ones' sum is s - addrs */
-		if (!pr_csum_maybe_partial(f0, pr_csum_add16(pr_csum_fold32(s), ~addrs)))
+		/* the packet holds the new addresses: the old ones' seed is less addrs */
+		if (!pr_csum_maybe_partial(f0, pr_csum_add16(pr_pseudo(a, a + 1, how & 0xff, how >> 16), ~addrs)))
 			goto by_hand;
 		/* 1 in 65536 full checksums look partial: CHECKSUM_COMPLETE is
 		 * told by bpf_csum_update() (adding 0), and is never partial */
@@ -154,9 +144,8 @@ __noinline int pr_skb_l4_csum(struct __sk_buff *ctx, __u32 off, __u32 how, __u32
 		return bpf_l4_csum_replace(ctx, off, 0, ports, l4f);
 	if (pr_csum_same(f1, part))
 		return 0; /* CHECKSUM_PARTIAL: the device sums the ports */
-	v = ~pr_csum_add16(~f1, ports);
-	*f = (v || !udp) ? v : 0xffff;
-	return 0;
+	f0 = f1; /* a full checksum with the addresses done: the ports left */
+	addrs = 0;
 by_hand:
 	v = ~pr_csum_add16(pr_csum_add16(~f0, addrs), ports);
 	*f = (v || !udp) ? v : 0xffff;
